@@ -1,0 +1,261 @@
+/*
+ * cc.c - translation cache: arena, block hash, page lists, chaining, invalidation.
+ * See cc.h for the invariants.  The arena starts with two shared stubs (the jump to
+ * xl_exit and the lookup-miss exit) and a scratch area for one-shot translations.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "cc.h"
+#include "../monitor/param.h"
+#include "../translator/xl_asm.h"
+#include "../translator/emit.h"
+
+#define SCRATCH_SIZE 8192u
+#define HASH_SIZE (1u << CC_HASH_BITS)
+
+struct cc_stats cc_stats;
+
+static uint8_t *arena, *arena_free, *arena_end, *scratch;
+static struct cc_block *hash[HASH_SIZE];
+static struct cc_block **page_head;      /* per guest-physical page */
+static uint32_t npages;
+static struct cc_block **by_host;        /* blocks in arena order */
+static size_t nblocks, cap_blocks;
+static struct cc_lookup *lookup;
+static cc_protect_fn protect_page;
+static uint8_t *exit_thunk, *miss_stub;
+
+static unsigned hash_of(gpa_t pa, uint32_t mode)
+{
+	uint32_t h = pa * 0x9E3779B1u ^ mode * 0x85EBCA6Bu;
+	return (h >> (32 - CC_HASH_BITS)) & (HASH_SIZE - 1);
+}
+
+static void emit_stubs(void)
+{
+	struct xbuf b = { arena, arena, arena + 256 };
+	exit_thunk = b.p;                    /* jmp *[rip+0]; .quad xl_exit */
+	e8(&b, 0xFF); e8(&b, 0x25); e32(&b, 0);
+	e64(&b, (uint64_t)(uintptr_t)xl_exit);
+	b.p = arena + 32;
+	miss_stub = b.p;                     /* vcpu->eip already stored by the lookup */
+	emit_vcpu_imm32(&b, VC_EXIT_REASON, EXIT_LOOKUP);
+	emit_mov_imm64(&b, H_R14, 0);
+	emit_vcpu_store(&b, VC_SPILL, H_R14, 1);
+	emit_jmp32(&b, exit_thunk);
+	scratch = arena + 256;
+	arena_free = scratch + SCRATCH_SIZE;
+}
+
+int cc_init(cc_protect_fn protect, uint32_t ram_size)
+{
+	arena = mmap(NULL, CC_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (arena == MAP_FAILED)
+		return -1;
+	arena_end = arena + CC_SIZE;
+	protect_page = protect;
+	npages = ram_size / GUEST_PAGE;
+	page_head = calloc(npages, sizeof(*page_head));
+	lookup = aligned_alloc(64, sizeof(*lookup));
+	if (!page_head || !lookup)
+		return -1;
+	emit_stubs();
+	cc_lookup_clear();
+	return 0;
+}
+
+void *cc_exit_thunk(void) { return exit_thunk; }
+void *cc_miss_stub(void) { return miss_stub; }
+struct cc_lookup *cc_lookup_table(void) { return lookup; }
+bool cc_is_code(uintptr_t h) { return h >= (uintptr_t)arena && h < (uintptr_t)arena_end; }
+
+void cc_lookup_clear(void)
+{
+	for (unsigned i = 0; i < CC_LK_ENTRIES; i++) {
+		lookup->key[i] = 0;
+		lookup->host[i] = (uint64_t)(uintptr_t)miss_stub;
+	}
+}
+
+uint8_t *cc_code_begin(size_t *room)
+{
+	size_t left = (size_t)(arena_end - arena_free);
+	if (left < XL_MAX_HOST_BYTES * 2)
+		return NULL;
+	*room = XL_MAX_HOST_BYTES * 2;
+	return arena_free;
+}
+
+void cc_code_commit(uint8_t *end)
+{
+	arena_free = (uint8_t *)(((uintptr_t)end + 15) & ~(uintptr_t)15);
+}
+
+uint8_t *cc_scratch(size_t *room)
+{
+	*room = SCRATCH_SIZE;
+	return scratch;
+}
+
+struct cc_block *cc_find(gpa_t pa, gla_t eip, uint32_t mode, uint32_t cs_base)
+{
+	for (struct cc_block *b = hash[hash_of(pa, mode)]; b; b = b->hnext)
+		if (b->page[0] == (pa & ~(GUEST_PAGE - 1)) && b->eip == eip && b->mode == mode &&
+		    b->cs_base == cs_base)
+			return b;
+	return NULL;
+}
+
+struct cc_block *cc_block_new(void)
+{
+	return calloc(1, sizeof(struct cc_block));
+}
+
+static void page_add(struct cc_block *b, int i)
+{
+	gpa_t pn = b->page[i] / GUEST_PAGE;
+	if (pn >= npages)
+		return;
+	if (!page_head[pn])
+		protect_page(b->page[i], true);
+	b->pnext[i] = page_head[pn];
+	page_head[pn] = b;
+}
+
+/* Requires: b->page[], eip, mode, host set; b->valid. */
+void cc_block_insert(struct cc_block *b)
+{
+	unsigned h = hash_of(b->page[0] | (b->eip & (GUEST_PAGE - 1)), b->mode);
+	b->hnext = hash[h];
+	hash[h] = b;
+	page_add(b, 0);
+	if (b->page[1] != ~0u)
+		page_add(b, 1);
+	if (nblocks == cap_blocks) {
+		cap_blocks = cap_blocks ? cap_blocks * 2 : 4096;
+		by_host = realloc(by_host, cap_blocks * sizeof(*by_host));
+		if (!by_host)
+			vmm_panic("out of memory for block index");
+	}
+	by_host[nblocks++] = b;
+	cc_stats.blocks++;
+	cc_stats.insns += b->ninsn;
+}
+
+/* Binary search by host address; safe from a signal handler (reads only). */
+struct cc_block *cc_find_host(uintptr_t h)
+{
+	size_t lo = 0, hi = nblocks;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		struct cc_block *b = by_host[mid];
+		if (h < (uintptr_t)b->host)
+			hi = mid;
+		else if (h >= (uintptr_t)b->host + b->host_len)
+			lo = mid + 1;
+		else
+			return b;
+	}
+	return NULL;
+}
+
+void cc_link(struct cc_exit *e, struct cc_block *to)
+{
+	struct cc_link *l = malloc(sizeof(*l));
+	if (!l)
+		return;
+	l->rel = e->rel;
+	l->stub = e->stub;
+	l->next = to->incoming;
+	to->incoming = l;
+	patch_rel32(e->rel, to->host);
+	cc_stats.chained++;
+}
+
+void cc_lookup_insert(struct cc_block *b)
+{
+	unsigned i = b->eip & (CC_LK_ENTRIES - 1);
+	lookup->key[i] = b->eip;
+	lookup->host[i] = (uint64_t)(uintptr_t)b->host;
+}
+
+static void hash_remove(struct cc_block *b)
+{
+	unsigned h = hash_of(b->page[0] | (b->eip & (GUEST_PAGE - 1)), b->mode);
+	for (struct cc_block **pp = &hash[h]; *pp; pp = &(*pp)->hnext)
+		if (*pp == b) {
+			*pp = b->hnext;
+			return;
+		}
+}
+
+static void page_remove(struct cc_block *b, int i)
+{
+	gpa_t pn = b->page[i] / GUEST_PAGE;
+	if (b->page[i] == ~0u || pn >= npages)
+		return;
+	for (struct cc_block **pp = &page_head[pn]; *pp;) {
+		struct cc_block *x = *pp;
+		int j = x->page[0] == b->page[i] ? 0 : 1;
+		if (x == b) {
+			*pp = x->pnext[j];
+			break;
+		}
+		pp = &x->pnext[j];
+	}
+	if (!page_head[pn])
+		protect_page(b->page[i], false);
+}
+
+static void invalidate(struct cc_block *b)
+{
+	b->valid = false;
+	hash_remove(b);
+	page_remove(b, 0);
+	page_remove(b, 1);
+	unsigned i = b->eip & (CC_LK_ENTRIES - 1);
+	if (lookup->host[i] == (uint64_t)(uintptr_t)b->host) {
+		lookup->key[i] = 0;
+		lookup->host[i] = (uint64_t)(uintptr_t)miss_stub;
+	}
+	for (struct cc_link *l = b->incoming, *n; l; l = n) {
+		n = l->next;
+		patch_rel32(l->rel, l->stub);
+		free(l);
+	}
+	b->incoming = NULL;
+	cc_stats.invalidations++;
+}
+
+bool cc_page_has_code(gpa_t page)
+{
+	gpa_t pn = page / GUEST_PAGE;
+	return pn < npages && page_head[pn] != NULL;
+}
+
+void cc_invalidate_page(gpa_t page)
+{
+	gpa_t pn = page / GUEST_PAGE;
+	if (pn >= npages)
+		return;
+	while (page_head[pn])
+		invalidate(page_head[pn]);
+}
+
+void cc_flush(void)
+{
+	for (size_t i = 0; i < nblocks; i++) {
+		struct cc_block *b = by_host[i];
+		if (b->valid)
+			invalidate(b);
+		free(b->imap);
+		free(b);
+	}
+	nblocks = 0;
+	memset(hash, 0, sizeof(hash));
+	arena_free = scratch + SCRATCH_SIZE;
+	cc_lookup_clear();
+	cc_stats.flushes++;
+}

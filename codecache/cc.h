@@ -1,0 +1,106 @@
+/*
+ * cc.h - the translation cache.
+ *
+ * A block is the translation of a straight run of guest instructions that starts at a
+ * guest EIP under a mode (CPL, paging, CR0 FPU bits, segment flatness).  Blocks are found
+ * by (physical address of the first byte, EIP, mode) in a hash table, and by host address
+ * (for faults in translated code) in an address-ordered array, because blocks are carved
+ * sequentially out of one executable arena.
+ *
+ * Invariants:
+ *  - every valid block is listed on the guest page(s) its code came from, and those pages
+ *    are write-protected in the guest window (cc calls the protect hook);
+ *  - a direct exit of a block is either unlinked (its rel32 points at its own stub, which
+ *    returns to the dispatcher) or linked to a valid block of the same mode;
+ *  - invalidation order (QEMU's tb-maint order): mark invalid, remove from hash, remove
+ *    from page lists, clear lookup-cache entries, unlink incoming jumps.
+ *  - when the arena is full, everything is flushed at once (no per-block freeing).
+ * Single-threaded: only the vCPU thread calls in here, never from a signal handler except
+ * cc_find_host(), which only reads.
+ */
+#ifndef CC_H
+#define CC_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include "../monitor/vmm.h"
+
+/* Per guest instruction: where its translation starts, and how to recover precise state
+ * when a host fault hits it. */
+struct xl_imap {
+	uint32_t eip;
+	uint16_t host_off;
+	uint8_t fix;        /* XI_* */
+	int8_t spill;       /* guest register kept in vcpu->spill[1] while borrowed, or -1 */
+};
+#define XI_STR_SRC  0x01   /* RSI holds window + ESI (+ segment base in spill[2]) */
+#define XI_STR_DST  0x02   /* RDI holds window + EDI */
+#define XI_SRC_SEG  0x04   /* a segment base was added to RSI (segment in bits 4-6) */
+#define XI_SEG(f)   (((f) >> 4) & 7)
+
+struct cc_exit {
+	struct cc_block *blk; /* the block the exit belongs to */
+	uint8_t *rel;       /* rel32 field of the patchable jump */
+	uint8_t *stub;      /* where an unlinked jump points */
+	gla_t target;
+};
+
+struct cc_block {
+	gla_t eip;
+	uint32_t mode;
+	uint32_t cs_base;
+	gpa_t page[2];      /* guest-physical page(s) of the code; page[1] = ~0 if one page */
+	uint8_t *host;
+	uint32_t host_len;
+	uint32_t guest_len;
+	uint16_t ninsn;
+	uint8_t nexit;
+	bool valid;
+	struct xl_imap *imap;
+	struct cc_exit exit[2];
+	struct cc_block *hnext;       /* hash chain */
+	struct cc_block *pnext[2];    /* page lists, one per page */
+	struct cc_link *incoming;     /* jumps patched to this block */
+};
+
+struct cc_link { uint8_t *rel; uint8_t *stub; struct cc_link *next; };
+
+/* Indirect-branch lookup cache used inline by translated code (see translator). */
+#define CC_LK_ENTRIES 65536u
+struct cc_lookup {
+	uint32_t key[CC_LK_ENTRIES];      /* guest EIP */
+	uint64_t host[CC_LK_ENTRIES];     /* host entry, or the miss stub */
+};
+
+struct cc_stats {
+	uint64_t blocks, insns, flushes, invalidations, chained, lookups, lookup_misses;
+	uint64_t xl_ns;
+};
+extern struct cc_stats cc_stats;
+
+/* Protect (true) or unprotect a guest physical page in every window. */
+typedef void (*cc_protect_fn)(gpa_t page, bool protect);
+
+int cc_init(cc_protect_fn protect, uint32_t ram_size);
+void *cc_exit_thunk(void);       /* jmp to xl_exit */
+void *cc_miss_stub(void);        /* indirect lookup miss: leave with EXIT_LOOKUP */
+struct cc_lookup *cc_lookup_table(void);
+
+/* Arena: reserve room for one block, then commit what was used. NULL if full. */
+uint8_t *cc_code_begin(size_t *room);
+void cc_code_commit(uint8_t *end);
+uint8_t *cc_scratch(size_t *room);   /* uncached one-shot code (single steps) */
+bool cc_is_code(uintptr_t host);
+
+struct cc_block *cc_find(gpa_t pa, gla_t eip, uint32_t mode, uint32_t cs_base);
+struct cc_block *cc_block_new(void);
+void cc_block_insert(struct cc_block *b);
+struct cc_block *cc_find_host(uintptr_t host);
+void cc_link(struct cc_exit *e, struct cc_block *to);
+void cc_lookup_insert(struct cc_block *b);
+void cc_invalidate_page(gpa_t page);
+bool cc_page_has_code(gpa_t page);
+void cc_flush(void);
+void cc_lookup_clear(void);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * emu.h - architectural semantics the translator hands over to the monitor.
+ *
+ * Everything here works on struct vcpu while the guest is stopped (registers in the
+ * struct, vcpu->eip at the instruction concerned).  Guest memory is reached by linear
+ * address through emu_lin_read/emu_lin_write, which today map linear == physical
+ * (CR0.PG = 0) and will walk the guest page tables once shadow-mmu/ exists.
+ *
+ * Errors the guest causes are never host errors: a function that detects one records the
+ * exception with emu_raise() and returns -1; the run loop then delivers it through the
+ * guest IDT with emu_deliver_exception().
+ */
+#ifndef EMU_H
+#define EMU_H
+
+#include <stdio.h>
+#include "../monitor/vmm.h"
+
+/* Put the vCPU in the state multiboot promises (protected mode, flat segments, IF=0). */
+void emu_reset_protected(struct vcpu *c, uint32_t gdt_base, uint16_t gdt_limit);
+
+/* Linear-address access (data).  Non-RAM physical addresses go to device memory (reads of
+ * nothing give all ones, writes are dropped).  Return 0, or -1 with a fault raised. */
+int emu_lin_read(struct vcpu *c, gla_t la, void *buf, unsigned len);
+int emu_lin_write(struct vcpu *c, gla_t la, const void *buf, unsigned len);
+/* Segment-relative access with the architecture's limit/type checks
+ * (#GP(0), or #SS(0) for SS).  Return 0, or -1 with a fault raised. */
+int emu_seg_read(struct vcpu *c, int sreg, uint32_t off, void *buf, unsigned len);
+int emu_seg_write(struct vcpu *c, int sreg, uint32_t off, const void *buf, unsigned len);
+
+/* Record exception `vector` (error code used only for vectors that push one). Returns -1. */
+int emu_raise(struct vcpu *c, int vector, uint32_t error);
+
+/* Deliver the recorded exception (vcpu->exc_*) through the IDT; the saved EIP is
+ * vcpu->eip (faults: the faulting instruction; traps: the caller set eip past it).
+ * Handles #DF on a fault during delivery, and triple fault: then returns EXIT_SHUTDOWN.
+ * Otherwise returns EXIT_NONE. */
+int emu_deliver_exception(struct vcpu *c);
+/* Deliver external interrupt `vector` (IF already checked by the caller). */
+int emu_deliver_interrupt(struct vcpu *c, int vector);
+
+/*
+ * Execute the one instruction at vcpu->eip in the monitor: every sensitive/privileged
+ * instruction in the project's table, the instructions that are invalid in 64-bit mode
+ * (BCD, BOUND, INTO, ARPL, PUSHA/POPA, LES/LDS, SALC, PUSH/POP seg) and simple memory
+ * forms (MOV, MOVZX, MOVSX, ALU ops) for device memory.
+ * Returns EXIT_NONE (done, eip advanced), EXIT_EXCEPTION (raised; caller delivers),
+ * EXIT_HALT (HLT: eip advanced), EXIT_SHUTDOWN.  Unknown instructions raise #UD.
+ */
+int emu_step(struct vcpu *c);
+
+/* Load a segment register with the architecture's checks (MOV/POP Sreg semantics).
+ * Returns 0 or -1 with #GP/#NP/#SS raised. */
+int emu_load_seg(struct vcpu *c, int sreg, uint16_t sel);
+
+/* Print registers in the layout of QEMU's "info registers". */
+void emu_dump_state(struct vcpu *c, FILE *f);
+
+/* Guest-visible CPUID (a coherent i686 set: only what the translator supports). */
+void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4]);
+
+
+
+/* Hooks the emulation layer calls into the rest of the monitor (monitor/run.c). */
+/* Guest RAM [gpa, gpa+len) was written by the monitor: translations on it are stale. */
+void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len);
+/* Control-register, segment or descriptor-table state that translations depend on changed. */
+void vmm_mode_changed(struct vcpu *c);
+#endif

@@ -1,0 +1,205 @@
+/*
+ * main.c - vmm386's command line, in QEMU's spelling, and machine assembly.
+ *
+ *   vmm386 -kernel FILE [-append STR] [-initrd FILE[,FILE...]] [-m MiB] [-d LIST] [-D FILE]
+ *
+ * Bad input from the user (unknown option, missing argument, unreadable or malformed
+ * kernel, -m out of range) gets one line on stderr and exit status 2.  A few QEMU options
+ * that only describe what vmm386 always does (-nographic, -serial stdio, -no-reboot, the
+ * isa-debug-exit device, -display none, -monitor none) are accepted and ignored, so the
+ * same command line works for both.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "vmm.h"
+#include "memory.h"
+#include "param.h"
+#include "run.h"
+#include "../codecache/cc.h"
+#include "../devices/devices.h"
+#include "../emulation/emu.h"
+#include "../loader/loader.h"
+#include "../translator/xl.h"
+
+struct options {
+	const char *kernel, *append, *initrd, *logfile;
+	uint32_t ram_mib;
+};
+
+static const struct { const char *name; unsigned bit; const char *help; } log_items[] = {
+	{"in_asm", LOG_IN_ASM, "show guest code of each new block"},
+	{"out_asm", LOG_OUT_ASM, "show host code of each new block"},
+	{"int", LOG_INT, "show exceptions and interrupts"},
+	{"exec", LOG_EXEC, "show each block entry (disables chaining)"},
+	{"cpu", LOG_CPU, "show registers before each block (disables chaining)"},
+	{"mmu", LOG_MMU, "show shadow MMU activity"},
+	{"ioport", LOG_IOPORT, "show port I/O"},
+	{"guest_errors", LOG_GUEST_ERRORS, "show guest errors"},
+	{"stats", LOG_STATS, "print monitor statistics at exit"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vmm386 -kernel FILE [-append STR] [-initrd FILE[,FILE...]] [-m MiB]\n"
+		"              [-d ITEM[,ITEM...]] [-D LOGFILE] [-h]\n"
+		"Runs a 32-bit multiboot kernel by runtime binary translation; COM1 is on stdio.\n"
+		"  -kernel FILE   multiboot v1 ELF32 kernel\n"
+		"  -append STR    kernel command line\n"
+		"  -initrd FILES  multiboot modules, comma-separated, each 'path [args]'\n"
+		"  -m MiB         guest RAM, %d..%d (suffix M or G allowed), default %d\n"
+		"  -d LIST        debug log items (-d help lists them)\n"
+		"  -D FILE        write the debug log to FILE instead of stderr\n"
+		"Exit status: the guest's isa-debug-exit value v (port 0xf4) gives (v<<1)|1;\n"
+		"  0 guest reset/off, 2 bad usage or input, 3 guest halted forever, 4 guest died.\n",
+		RAM_MIN_MIB, RAM_MAX_MIB, RAM_DEFAULT_MIB);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "vmm386: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(EXIT_STATUS_USAGE);
+}
+
+static uint32_t parse_mib(const char *s)
+{
+	char *end;
+	if (strncmp(s, "size=", 5) == 0)
+		s += 5;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno)
+		fail("-m: invalid size '%s'", s);
+	if (*end == 'G' || *end == 'g') { v *= 1024; end++; }
+	else if (*end == 'M' || *end == 'm') end++;
+	if (*end || v < RAM_MIN_MIB || v > RAM_MAX_MIB)
+		fail("-m: '%s' out of range (%d..%d MiB)", s, RAM_MIN_MIB, RAM_MAX_MIB);
+	return (uint32_t)v;
+}
+
+static unsigned parse_log(const char *list)
+{
+	unsigned mask = 0;
+	char *dup = strdup(list), *save = NULL;
+	if (!dup)
+		fail("out of memory");
+	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "help") == 0) {
+			for (unsigned i = 0; i < sizeof(log_items) / sizeof(log_items[0]); i++)
+				printf("%-13s %s\n", log_items[i].name, log_items[i].help);
+			exit(0);
+		}
+		unsigned i;
+		for (i = 0; i < sizeof(log_items) / sizeof(log_items[0]); i++)
+			if (strcmp(t, log_items[i].name) == 0)
+				break;
+		if (i == sizeof(log_items) / sizeof(log_items[0]))
+			fail("-d: unknown log item '%s' (try -d help)", t);
+		mask |= log_items[i].bit;
+	}
+	free(dup);
+	return mask;
+}
+
+static bool ignored_option(const char *o, const char *arg)
+{
+	static const char *flags[] = {"-nographic", "-no-reboot", "-no-shutdown"};
+	for (unsigned i = 0; i < 3; i++)
+		if (strcmp(o, flags[i]) == 0)
+			return true;
+	if (!arg)
+		return false;
+	return (strcmp(o, "-serial") == 0 && strcmp(arg, "stdio") == 0) ||
+	       (strcmp(o, "-display") == 0 && strcmp(arg, "none") == 0) ||
+	       (strcmp(o, "-monitor") == 0 && strcmp(arg, "none") == 0) ||
+	       (strcmp(o, "-device") == 0 && strncmp(arg, "isa-debug-exit", 14) == 0);
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	unsigned log = 0;
+	o->ram_mib = RAM_DEFAULT_MIB;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] == '-' && a[1] == '-' && a[2]) a++;   /* --kernel works too */
+		if (!strcmp(a, "-h") || !strcmp(a, "-help")) { usage(stdout); exit(0); }
+		if (ignored_option(a, NULL)) continue;
+		if (a[0] != '-') fail("unexpected argument '%s' (see -h)", a);
+		if (i + 1 >= argc) fail("option '%s' needs an argument", a);
+		const char *v = argv[++i];
+		if (ignored_option(a, v)) continue;
+		if (!strcmp(a, "-kernel")) o->kernel = v;
+		else if (!strcmp(a, "-append")) o->append = v;
+		else if (!strcmp(a, "-initrd")) o->initrd = v;
+		else if (!strcmp(a, "-m")) o->ram_mib = parse_mib(v);
+		else if (!strcmp(a, "-d")) log |= parse_log(v);
+		else if (!strcmp(a, "-D")) o->logfile = v;
+		else fail("unknown option '%s' (see -h)", a);
+	}
+	if (!o->kernel)
+		fail("no kernel given: use -kernel FILE (see -h)");
+	vmm_log_mask = log;
+}
+
+static void print_stats(void)
+{
+	vmm_log("vmm386 statistics\n"
+		"  blocks translated      %llu (%llu guest instructions, %llu us)\n"
+		"  ident / lowered        %llu / %llu (register borrows %llu)\n"
+		"  direct / indirect exits %llu / %llu emitted, %llu chained\n"
+		"  monitor exits          %llu (emulated %llu, exceptions %llu, interrupts %llu)\n"
+		"  host signals           %llu (self-modifying stores %llu, device memory %llu)\n"
+		"  code invalidations     %llu, cache flushes %llu, halts %llu\n",
+		(unsigned long long)cc_stats.blocks, (unsigned long long)cc_stats.insns,
+		(unsigned long long)(cc_stats.xl_ns / 1000),
+		(unsigned long long)xl_stats.ident, (unsigned long long)xl_stats.lowered,
+		(unsigned long long)xl_stats.spills,
+		(unsigned long long)xl_stats.direct_exits, (unsigned long long)xl_stats.indirect_exits,
+		(unsigned long long)cc_stats.chained,
+		(unsigned long long)run_stats.exits, (unsigned long long)run_stats.emulated,
+		(unsigned long long)run_stats.exceptions, (unsigned long long)run_stats.interrupts,
+		(unsigned long long)run_stats.signals, (unsigned long long)run_stats.smc_faults,
+		(unsigned long long)run_stats.mmio_exits, (unsigned long long)cc_stats.invalidations,
+		(unsigned long long)cc_stats.flushes, (unsigned long long)run_stats.halts);
+}
+
+int main(int argc, char **argv)
+{
+	static struct vm vm;
+	struct options o = {0};
+	struct ld_boot boot;
+	char err[512];
+
+	parse_args(argc, argv, &o);
+	if (o.logfile && !(vmm_log_file = fopen(o.logfile, "w")))
+		fail("-D: cannot open '%s': %s", o.logfile, strerror(errno));
+	if (vm_mem_init(&vm, o.ram_mib << 20, err, sizeof(err)) < 0)
+		fail("%s", err);
+	if (ld_load_multiboot(o.kernel, o.append, o.initrd, vm.ram, vm.ram_size, &boot, err,
+			      sizeof(err)) < 0)
+		fail("%s", err);
+	vm.cpu.vm = &vm;
+	emu_reset_protected(&vm.cpu, boot.gdt_base, boot.gdt_limit);
+	vm.cpu.regs[R_EAX] = boot.eax;
+	vm.cpu.regs[R_EBX] = boot.ebx;
+	vm.cpu.eip = boot.entry;
+	xl_init();
+	if (cc_init(vm_protect_page, vm.ram_size) < 0 || vm_run_init(&vm, STDIN_FILENO) < 0)
+		fail("cannot set up the monitor: %s", strerror(errno));
+	dev_init_all(&vm, STDIN_FILENO, STDOUT_FILENO);
+	int status = vm_run(&vm);
+	if (LOG_ON(LOG_STATS))
+		print_stats();
+	if (vmm_log_file)
+		fclose(vmm_log_file);
+	return status;
+}

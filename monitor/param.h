@@ -1,0 +1,19 @@
+/* param.h - every tunable limit of vmm386 in one place (xv6 style). */
+#ifndef PARAM_H
+#define PARAM_H
+
+#define RAM_MIN_MIB        2        /* -m lower bound */
+#define RAM_MAX_MIB        3072     /* -m upper bound: below the 0xC0000000 device hole */
+#define RAM_DEFAULT_MIB    128      /* QEMU's default */
+#define GUEST_PAGE         4096u
+
+#define CC_SIZE            (64u << 20)  /* translation cache bytes */
+#define CC_HASH_BITS       16           /* physical-address hash of blocks */
+#define CC_LOOKUP_BITS     12           /* inlined indirect-branch cache entries (2^n) */
+#define XL_MAX_INSNS       64           /* guest instructions per block at most */
+#define XL_MAX_HOST_BYTES  4096         /* host bytes per block at most */
+
+#define TIMER_MIN_NS       100000   /* host timer never fires faster than this */
+#define POLL_NS            10000000 /* console input polled at least this often */
+
+#endif

@@ -1,0 +1,391 @@
+/*
+ * run.c - the run loop, exits from translated code, and the host signals.
+ *
+ * vm_run() is the only loop that runs the guest: take pending events (devices, external
+ * interrupts), find or translate the block at EIP, enter it, and handle the reason it came
+ * back for (handle_exit).  Blocks chain to each other directly, so the loop only sees
+ * exits that need the monitor.
+ *
+ * Host signals while translated code runs are guest events:
+ *  - SIGSEGV on the request page at a block head: an exit was requested (timer, device);
+ *  - SIGSEGV in the window: a store to a page holding translated code (self-modifying
+ *    code), or an access to a physical address that is not RAM (device memory);
+ *  - SIGFPE: #DE; SIGILL: #UD.
+ * The handler rebuilds the guest state of the faulting instruction from the signal
+ * context and the block's instruction map, then resumes at xl_leave.  A signal anywhere
+ * else is a monitor crash: backtrace and abort.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include "vmm.h"
+#include "memory.h"
+#include "param.h"
+#include "run.h"
+#include "../translator/xl.h"
+#include "../translator/xl_asm.h"
+#include "../codecache/cc.h"
+#include "../emulation/emu.h"
+#include "../devices/devices.h"
+
+#define EXIT_SMC 100   /* internal: store to a page with translations (exit_info = page) */
+
+static struct vm *the_vm;
+static uint8_t req_ok_page[4096] __attribute__((aligned(4096)));
+static void *req_fault_page;
+static timer_t host_timer;
+static volatile uint64_t timer_armed_ns;   /* 0: not armed */
+static int console_in = -1;
+struct run_stats run_stats;
+uint8_t xl_host_fpu[512] __attribute__((aligned(64)));
+
+void vmm_backtrace(void);
+
+void vm_request_exit(struct vm *vm)
+{
+	vm->cpu.req_ptr = (uint64_t)(uintptr_t)req_fault_page;
+}
+
+void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len)
+{
+	(void)vm;
+	if (len == 0)
+		return;
+	for (gpa_t p = gpa & ~(GUEST_PAGE - 1); p <= ((gpa + len - 1) & ~(GUEST_PAGE - 1)); p += GUEST_PAGE) {
+		if (cc_page_has_code(p))
+			cc_invalidate_page(p);
+		if (p + GUEST_PAGE == 0)
+			break;
+	}
+}
+
+void vmm_mode_changed(struct vcpu *c)
+{
+	(void)c;
+	cc_lookup_clear();
+}
+
+/* ---- signals ------------------------------------------------------------------------ */
+
+static void crash(int sig, siginfo_t *si, ucontext_t *uc)
+{
+	static const char msg[] = "vmm386: monitor crashed\n";
+	if (write(2, msg, sizeof(msg) - 1) < 0) { /* nothing to do */ }
+	fprintf(stderr, "vmm386: signal %d (%s) at rip=%#llx, address %p\n", sig, strsignal(sig),
+		(unsigned long long)uc->uc_mcontext.gregs[REG_RIP], si->si_addr);
+	vmm_backtrace();
+	signal(SIGABRT, SIG_DFL);
+	abort();
+}
+
+/* Undo what a lowering had in flight when instruction m faulted (see translate.c). */
+static void fixup(struct vcpu *c, const struct cc_block *b, const struct xl_imap *m, greg_t *gr)
+{
+	uint64_t win = (uint64_t)(uintptr_t)vm_window();
+	if (m->fix & XI_STR_SRC) {
+		uint64_t v = (uint64_t)gr[REG_RSI] - win;
+		if (m->fix & XI_SRC_SEG)
+			v -= c->seg_base[XI_SEG(m->fix)];
+		c->regs[R_ESI] = (uint32_t)v;
+	}
+	if (m->fix & XI_STR_DST) {
+		uint64_t v = (uint64_t)gr[REG_RDI] - win;
+		if (b->mode & XM_NONFLAT)
+			v -= c->seg_base[S_ES];
+		c->regs[R_EDI] = (uint32_t)v;
+	}
+	if (m->spill >= 0)
+		c->regs[m->spill] = (uint32_t)c->spill[1];
+}
+
+static void save_guest_regs(struct vcpu *c, greg_t *gr)
+{
+	static const int map[8] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_R12, REG_RBP, REG_RSI, REG_RDI};
+	for (int i = 0; i < 8; i++)
+		c->regs[i] = (uint32_t)gr[map[i]];
+	c->eflags = (c->eflags & ~FL_HOST) | ((uint32_t)gr[REG_EFL] & FL_HOST);
+}
+
+/* Which exit does a fault at address `addr` in the window stand for? */
+static unsigned classify_window_fault(struct vcpu *c, uint8_t *addr, bool write)
+{
+	uint64_t a = (uint64_t)(addr - vm_window());
+	if (a < c->vm->ram_size) {
+		if (write && cc_page_has_code((gpa_t)a & ~(GUEST_PAGE - 1))) {
+			c->exit_info = (uint32_t)a & ~(GUEST_PAGE - 1);
+			run_stats.smc_faults++;
+			return EXIT_SMC;
+		}
+		return EXIT_NONE;
+	}
+	run_stats.mmio_exits++;
+	c->exit_info = 1;      /* device memory: the monitor performs the instruction */
+	return EXIT_EMULATE;
+}
+
+static void on_signal(int sig, siginfo_t *si, void *ctx)
+{
+	ucontext_t *uc = ctx;
+	greg_t *gr = uc->uc_mcontext.gregs;
+	uintptr_t rip = (uintptr_t)gr[REG_RIP];
+	struct vcpu *c = &the_vm->cpu;
+	struct cc_block *b = cc_is_code(rip) ? cc_find_host(rip) : NULL;
+	if (!b && cc_is_code(rip))
+		b = xl_single_block(rip);
+	if (!b)
+		crash(sig, si, uc);
+	run_stats.signals++;
+	save_guest_regs(c, gr);
+	unsigned reason = EXIT_NONE;
+	if (sig == SIGSEGV && si->si_addr == req_fault_page) {
+		c->eip = b->eip;
+		reason = EXIT_REQUEST;
+	} else {
+		uint32_t off = (uint32_t)(rip - (uintptr_t)b->host);
+		unsigned i = 0;
+		while (i + 1 < b->ninsn && b->imap[i + 1].host_off <= off)
+			i++;
+		c->eip = b->imap[i].eip;
+		fixup(c, b, &b->imap[i], gr);
+		if (sig == SIGFPE) { reason = EXIT_EXCEPTION; c->exit_info = EXC_DE; }
+		else if (sig == SIGILL) { reason = EXIT_EXCEPTION; c->exit_info = EXC_UD; }
+		else if (sig == SIGSEGV || sig == SIGBUS)
+			reason = classify_window_fault(c, si->si_addr, (gr[REG_ERR] & 2) != 0);
+	}
+	if (reason == EXIT_NONE)
+		crash(sig, si, uc);
+	c->exit_reason = reason;
+	gr[REG_R13] = (greg_t)(uintptr_t)c;
+	gr[REG_RIP] = (greg_t)(uintptr_t)xl_leave;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timer_armed_ns = 0;
+	if (the_vm)
+		vm_request_exit(the_vm);
+}
+
+static void on_abort(int sig)
+{
+	(void)sig;
+	vmm_backtrace();
+	signal(SIGABRT, SIG_DFL);
+	raise(SIGABRT);
+}
+
+static int install_signals(void)
+{
+	static uint8_t altstack[1 << 16];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	struct sigaction sa;
+	if (sigaltstack(&ss, NULL) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP};
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = on_abort;
+	sa.sa_flags = 0;
+	sigaction(SIGABRT, &sa, NULL);
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGALRM };
+	return timer_create(CLOCK_MONOTONIC, &sev, &host_timer);
+}
+
+/* Make sure the host timer fires no later than `when` (monotonic ns). */
+static void arm_timer(uint64_t when)
+{
+	uint64_t now = host_now_ns();
+	if (when == UINT64_MAX)
+		when = now + POLL_NS;
+	if (when < now + TIMER_MIN_NS)
+		when = now + TIMER_MIN_NS;
+	if (timer_armed_ns && timer_armed_ns <= when)
+		return;
+	struct itimerspec its = { .it_value = { (time_t)(when / 1000000000ull), (long)(when % 1000000000ull) } };
+	timer_armed_ns = when;
+	timer_settime(host_timer, TIMER_ABSTIME, &its, NULL);
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static uint64_t poll_devices(void)
+{
+	uint64_t next = dev_poll(dev_now_ns());
+	uint64_t cap = host_now_ns() + POLL_NS;
+	return next < cap ? next : cap;
+}
+
+/* Deliver one external interrupt if the guest can take it.  Returns -1 on shutdown. */
+static int take_interrupt(struct vcpu *c)
+{
+	if (!(c->eflags & FL_IF) || c->intr_inhibit || dev_pic_pending() < 0)
+		return 0;
+	int vec = dev_pic_ack();
+	if (LOG_ON(LOG_INT))
+		vmm_log("interrupt: vector %#x at %04x:%08x\n", vec, c->seg[S_CS].sel, c->eip);
+	c->halted = false;
+	run_stats.interrupts++;
+	return emu_deliver_interrupt(c, vec) == EXIT_SHUTDOWN ? -1 : 0;
+}
+
+/* HLT: sleep until the next device event or console input.  Returns -1 if it never ends. */
+static int wait_halted(struct vcpu *c, uint64_t next)
+{
+	if (!(c->eflags & FL_IF))
+		return -1;
+	uint64_t now = host_now_ns();
+	int ms = next > now ? (int)((next - now + 999999) / 1000000) : 0;
+	struct pollfd pfd = { .fd = console_in, .events = POLLIN };
+	poll(&pfd, console_in >= 0 ? 1 : 0, ms);
+	run_stats.halts++;
+	return 0;
+}
+
+/* ---- the loop ----------------------------------------------------------------------- */
+
+static struct cc_block *find_block(struct vcpu *c, uint32_t mode)
+{
+	uint8_t buf[1];
+	gpa_t pa;
+	vmm_fetch_code(c, c->seg[S_CS].base + c->eip, buf, 0, &pa);
+	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, c->eip, mode, c->seg[S_CS].base);
+	if (!b) {
+		b = xl_translate(c, mode);
+		if (!b) {
+			cc_flush();
+			b = xl_translate(c, mode);
+			if (!b)
+				vmm_panic("translation cache too small for one block");
+		}
+		xl_log_block(c, b);
+	}
+	return b;
+}
+
+static bool chaining_allowed(void)
+{
+	return !(vmm_log_mask & (LOG_EXEC | LOG_CPU));
+}
+
+/* Handle an exception recorded with emu_raise or reported by translated code. */
+static int deliver(struct vcpu *c)
+{
+	if (LOG_ON(LOG_INT))
+		vmm_log("exception %d (error %#x) at %04x:%08x\n", c->exc_vector, c->exc_error,
+			c->seg[S_CS].sel, c->eip);
+	run_stats.exceptions++;
+	return emu_deliver_exception(c) == EXIT_SHUTDOWN ? -1 : 0;
+}
+
+static int after_emulation(struct vcpu *c, int r)
+{
+	switch (r) {
+	case EXIT_NONE: return 0;
+	case EXIT_EXCEPTION: return deliver(c);
+	case EXIT_HALT: c->halted = true; return 0;
+	case EXIT_SHUTDOWN: return -1;
+	default: return 0;
+	}
+}
+
+/* Returns -1 when the guest cannot continue (triple fault, hang with IF=0). */
+static int handle_exit(struct vcpu *c, unsigned reason)
+{
+	switch (reason) {
+	case EXIT_LOOKUP:
+	case EXIT_REQUEST:
+		return 0;
+	case EXIT_EMULATE:
+		run_stats.emulated++;
+		return after_emulation(c, emu_step(c));
+	case EXIT_EXCEPTION:
+		emu_raise(c, (int)c->exit_info, 0);
+		return deliver(c);
+	case EXIT_SMC: {
+		cc_invalidate_page(c->exit_info);
+		struct cc_block *b = find_block(c, xl_mode(c) | XM_SINGLE);
+		return handle_exit(c, xl_enter(c, b->host, vm_window()));
+	}
+	default:
+		vmm_panic("unknown exit reason %u", reason);
+	}
+}
+
+static void stopped(struct vm *vm, const char *why, int status)
+{
+	fprintf(stderr, "vmm386: %s\n", why);
+	emu_dump_state(&vm->cpu, stderr);
+	vm->exit_status = status;
+}
+
+int vm_run(struct vm *vm)
+{
+	struct vcpu *c = &vm->cpu;
+	struct cc_exit *link = NULL;
+	for (;;) {
+		c->req_ptr = (uint64_t)(uintptr_t)req_ok_page;
+		uint64_t next = poll_devices();
+		if (vm->stop)
+			return vm->exit_status;
+		if (take_interrupt(c) < 0)
+			return stopped(vm, "triple fault: guest shut down", EXIT_STATUS_GUESTDEAD), vm->exit_status;
+		if (c->halted) {
+			if (wait_halted(c, next) < 0)
+				return stopped(vm, "guest halted with interrupts disabled", EXIT_STATUS_HALTED), vm->exit_status;
+			continue;
+		}
+		arm_timer(next);
+		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
+		uint64_t flushes = cc_stats.flushes;
+		struct cc_block *b = find_block(c, mode);
+		if (link && link->blk->valid && cc_stats.flushes == flushes && link->blk->mode == mode &&
+		    !(mode & XM_SINGLE) && chaining_allowed())
+			cc_link(link, b);
+		if (!(mode & XM_SINGLE) && chaining_allowed())
+			cc_lookup_insert(b);
+		if (LOG_ON(LOG_EXEC))
+			vmm_log("exec: %08x [%p]\n", c->eip, (void *)b->host);
+		if (LOG_ON(LOG_CPU))
+			emu_dump_state(c, vmm_log_file ? vmm_log_file : stderr);
+		c->intr_inhibit = false;
+		c->spill[0] = 0;
+		unsigned reason = xl_enter(c, b->host, vm_window());
+		run_stats.exits++;
+		link = reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
+		if (handle_exit(c, reason) < 0)
+			return stopped(vm, "triple fault: guest shut down", EXIT_STATUS_GUESTDEAD), vm->exit_status;
+	}
+}
+
+int vm_run_init(struct vm *vm, int in_fd)
+{
+	the_vm = vm;
+	console_in = in_fd;
+	req_fault_page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (req_fault_page == MAP_FAILED)
+		return -1;
+	vm->cpu.req_ptr = (uint64_t)(uintptr_t)req_ok_page;
+	vm->cpu.lookup_table = (uint64_t)(uintptr_t)cc_lookup_table();
+	/* clean FPU images: the host's for the monitor, and the guest's power-on state */
+	__asm__ volatile("fninit; fxsave64 %0" : "=m"(xl_host_fpu));
+	memcpy(vm->cpu.fpu, xl_host_fpu, sizeof(vm->cpu.fpu));
+	return install_signals();
+}

@@ -1,0 +1,194 @@
+/*
+ * vmm.h - the types every part of vmm386 shares: guest addresses, the vCPU, the machine.
+ *
+ * Naming: guest-physical addresses are gpa_t, guest-linear addresses gla_t, host pointers are
+ * plain pointers.  Nothing here knows how guest code is executed; the translator, the code
+ * cache and the emulation layer all work on struct vcpu.
+ *
+ * Register state lives in struct vcpu whenever the monitor (C code) runs.  While translated
+ * code runs, the guest GPRs and arithmetic flags live in host registers (DESIGN.md §2) and
+ * the struct is stale until the block exits.  Fields read by translated code through R13
+ * have fixed offsets checked with _Static_assert in translator/xl_asm.h.
+ */
+#ifndef VMM_H
+#define VMM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+
+typedef uint32_t gpa_t; /* guest physical address */
+typedef uint32_t gla_t; /* guest linear address */
+
+/* General registers in encoding order (the ModRM reg numbers). */
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+/* Segment registers in encoding order (the sreg field of MOV Sreg). */
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS, S_NR };
+
+/* EFLAGS bits. */
+#define FL_CF   0x00000001u
+#define FL_FIXED 0x00000002u /* bit 1 always reads as 1 */
+#define FL_PF   0x00000004u
+#define FL_AF   0x00000010u
+#define FL_ZF   0x00000040u
+#define FL_SF   0x00000080u
+#define FL_TF   0x00000100u
+#define FL_IF   0x00000200u
+#define FL_DF   0x00000400u
+#define FL_OF   0x00000800u
+#define FL_IOPL 0x00003000u
+#define FL_NT   0x00004000u
+#define FL_RF   0x00010000u
+#define FL_VM   0x00020000u
+#define FL_AC   0x00040000u
+#define FL_VIF  0x00080000u
+#define FL_VIP  0x00100000u
+#define FL_ID   0x00200000u
+/* Flags that live in host RFLAGS while translated code runs. */
+#define FL_ARITH (FL_CF | FL_PF | FL_AF | FL_ZF | FL_SF | FL_OF)
+#define FL_HOST  (FL_ARITH | FL_DF)
+
+/* CR0 / CR4 bits. */
+#define CR0_PE 0x00000001u
+#define CR0_MP 0x00000002u
+#define CR0_EM 0x00000004u
+#define CR0_TS 0x00000008u
+#define CR0_ET 0x00000010u
+#define CR0_NE 0x00000020u
+#define CR0_WP 0x00010000u
+#define CR0_AM 0x00040000u
+#define CR0_NW 0x20000000u
+#define CR0_CD 0x40000000u
+#define CR0_PG 0x80000000u
+#define CR4_VME 0x001u
+#define CR4_PVI 0x002u
+#define CR4_TSD 0x004u
+#define CR4_DE  0x008u
+#define CR4_PSE 0x010u
+#define CR4_PAE 0x020u
+#define CR4_MCE 0x040u
+#define CR4_PGE 0x080u
+#define CR4_PCE 0x100u
+#define CR4_OSFXSR 0x200u
+#define CR4_OSXMMEXCPT 0x400u
+
+/* Exception vectors. */
+enum {
+	EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
+	EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13,
+	EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
+};
+
+/*
+ * A segment register with its hidden part, as loaded from a descriptor.
+ * attr holds descriptor bits 40..55 of the 8-byte descriptor shifted down by 8 (type in
+ * bits 0-3, S bit 4, DPL 5-6, P 7, AVL 12, L 13, D/B 14, G 15), as QEMU's "info registers"
+ * shows it.  limit is the byte-granular (already scaled by G) limit.
+ */
+struct seg {
+	uint16_t sel;
+	uint16_t attr;
+	uint32_t base;
+	uint32_t limit;
+};
+#define SEGA_TYPE(a) ((a) & 0xF)
+#define SEGA_S    0x0010u
+#define SEGA_DPL(a) (((a) >> 5) & 3)
+#define SEGA_P    0x0080u
+#define SEGA_DB   0x4000u
+#define SEGA_G    0x8000u
+
+struct dtr { uint32_t base; uint16_t limit; };
+
+/* Why translated code (or the monitor) stopped running the guest; see monitor/run.c. */
+enum exit_reason {
+	EXIT_NONE = 0,
+	EXIT_LOOKUP,     /* block ended, vcpu->eip is the next guest EIP: find/translate it */
+	EXIT_REQUEST,    /* exit-request flag seen at a block head (interrupt, timer, stop) */
+	EXIT_EMULATE,    /* sensitive instruction at vcpu->eip: emulation/emu_step() runs it */
+	EXIT_EXCEPTION,  /* guest exception: vcpu->exc_vector / exc_error / exc_has_error */
+	EXIT_HALT,       /* HLT executed, vcpu->eip after it */
+	EXIT_SHUTDOWN,   /* triple fault or unrecoverable guest state */
+	EXIT_POWEROFF,   /* guest asked to stop (isa-debug-exit); vm->exit_status holds it */
+};
+
+struct vcpu {
+	/* --- fields used by translated code: keep first, offsets fixed (xl_asm.h) --- */
+	uint32_t regs[8];        /* 0x00 guest GPRs, encoding order */
+	uint32_t eip;            /* 0x20 */
+	uint32_t eflags;         /* 0x24 full guest EFLAGS (host part valid only in monitor) */
+	uint64_t req_ptr;        /* 0x28 block heads load [req_ptr]: faults when exit requested */
+	uint64_t host_rsp;       /* 0x30 monitor stack pointer saved on entry */
+	uint32_t exit_reason;    /* 0x38 enum exit_reason */
+	uint32_t exit_info;      /* 0x3c reason-specific */
+	uint64_t spill[4];       /* 0x40 scratch slots for lowerings */
+	uint64_t lookup_table;   /* 0x60 host pointer: indirect-branch lookup cache */
+	uint32_t seg_base[S_NR]; /* 0x68 copy of seg[i].base for translated code (fs:/gs:) */
+	uint32_t pad0;
+	/* --- monitor-only state --- */
+	struct seg seg[S_NR];
+	struct dtr gdtr, idtr;
+	struct seg ldtr, tr;
+	uint32_t cr0, cr2, cr3, cr4;
+	uint32_t dr[8];
+	int cpl;
+	bool intr_inhibit;       /* STI / MOV SS shadow: no interrupt before next instruction */
+	bool halted;
+	/* exception being raised (EXIT_EXCEPTION) */
+	int exc_vector;
+	bool exc_has_error;
+	uint32_t exc_error;
+	int delivering;          /* nesting depth of exception delivery (#DF / triple fault) */
+	uint64_t tsc_offset;
+	uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
+	struct vm *vm;
+	/* guest x87/SSE state while the monitor runs (FXSAVE image) */
+	uint8_t fpu[512] __attribute__((aligned(64)));
+};
+
+/* The machine: RAM and what the run loop needs to stop. */
+struct vm {
+	uint8_t *ram;            /* host mapping of all guest RAM (the memfd) */
+	uint32_t ram_size;       /* bytes, multiple of 4 KiB */
+	int ram_fd;              /* memfd backing guest RAM */
+	struct vcpu cpu;
+	volatile int stop;       /* set by a device (debug exit) */
+	int exit_status;
+};
+
+/* Process exit statuses (documented in README.md). */
+#define EXIT_STATUS_OK        0   /* guest powered off without a status */
+#define EXIT_STATUS_USAGE     2   /* bad option or bad input file */
+#define EXIT_STATUS_HALTED    3   /* guest halted with interrupts off: nothing can wake it */
+#define EXIT_STATUS_GUESTDEAD 4   /* triple fault / state the monitor cannot continue from */
+/* isa-debug-exit: (value << 1) | 1, always odd */
+
+/* Guest RAM access by physical address for the monitor (devices, loader, emulation).
+ * Return NULL if [gpa, gpa+len) is not entirely RAM. */
+static inline void *vm_gpa_ptr(struct vm *vm, gpa_t gpa, uint32_t len)
+{
+	if (len > vm->ram_size || gpa > vm->ram_size - len)
+		return NULL;
+	return vm->ram + gpa;
+}
+
+/* Debug-output categories for -d (QEMU names). */
+enum {
+	LOG_IN_ASM = 1 << 0, LOG_OUT_ASM = 1 << 1, LOG_INT = 1 << 2, LOG_EXEC = 1 << 3,
+	LOG_CPU = 1 << 4, LOG_MMU = 1 << 5, LOG_IOPORT = 1 << 6, LOG_STATS = 1 << 7,
+	LOG_GUEST_ERRORS = 1 << 8,
+};
+extern unsigned vmm_log_mask;
+void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define LOG_ON(cat) (__builtin_expect((vmm_log_mask & (cat)) != 0, 0))
+
+/* A broken monitor invariant: message, backtrace, abort.  Never for guest errors. */
+void vmm_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/* Monotonic host time in nanoseconds. */
+uint64_t host_now_ns(void);
+
+/* Ask the run loop to leave translated code at the next block head (async-signal-safe). */
+void vm_request_exit(struct vm *vm);
+
+#endif

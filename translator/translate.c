@@ -1,0 +1,912 @@
+/*
+ * translate.c - guest block -> host block.
+ *
+ * Register convention inside a block (DESIGN.md §2): guest EAX..EDI except ESP live in the
+ * same host registers with their upper halves zero, guest ESP in R12D, guest arithmetic
+ * flags and DF in RFLAGS, R13 = struct vcpu, R15 = GS base = window base.  R8-R11 and R14
+ * are scratch between guest instructions.  Everything emitted between guest instructions
+ * is flag-neutral (MOV, LEA, MOVZX, NOT, JRCXZ).
+ *
+ * Precise state: every lowering performs all accesses that can fault before it changes any
+ * guest register, so a host fault anywhere inside the translation of instruction i leaves
+ * the guest state of "before instruction i" in the host registers, modulo the fix-ups that
+ * the per-instruction map records (string pointers held as host addresses, a borrowed
+ * register parked in vcpu->spill[1]).
+ *
+ * Block layout:
+ *   head:   mov r14, [r13+req_ptr] ; mov r14d, [r14]   (faults when an exit is requested)
+ *   body:   translated guest instructions
+ *   exits:  patchable rel32 jumps, each followed by its stub that returns to the dispatcher
+ */
+#include <Zydis/Zydis.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "xl.h"
+#include "emit.h"
+#include "../monitor/param.h"
+
+struct xl_stats xl_stats;
+static ZydisDecoder decoder;
+
+/* Decoded guest instruction with the pieces the rewriter needs. */
+struct ginsn {
+	ZydisDecodedInstruction z;
+	ZydisDecodedOperand op[ZYDIS_MAX_OPERAND_COUNT];
+	uint8_t bytes[16];
+	gla_t eip;
+	unsigned opc;        /* offset of the first opcode byte */
+	int seg;             /* segment override S_*, or -1 */
+	bool a16;            /* 16-bit addressing (0x67) */
+	bool o16;            /* 16-bit operand size (0x66) */
+};
+
+struct xl_ctx {
+	struct vcpu *c;
+	struct xbuf b;
+	struct cc_block *blk;
+	uint32_t mode;
+	struct xl_imap imap[XL_MAX_INSNS + 1];
+	unsigned n;
+	bool ended;
+};
+
+void xl_init(void)
+{
+	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+}
+
+uint32_t xl_mode(const struct vcpu *c)
+{
+	uint32_t m = (uint32_t)c->cpl & XM_CPL_MASK;
+	if (c->cr0 & CR0_PG) m |= XM_PG;
+	if (c->cr0 & CR0_TS) m |= XM_TS;
+	if (c->cr0 & CR0_EM) m |= XM_EM;
+	if (c->cr0 & CR0_MP) m |= XM_MP;
+	if (c->seg[S_CS].base | c->seg[S_DS].base | c->seg[S_ES].base | c->seg[S_SS].base)
+		m |= XM_NONFLAT;
+	return m;
+}
+
+static inline int hreg(int g) { return g == R_ESP ? H_R12 : g; }
+
+/* ---- exits ----------------------------------------------------------------------- */
+
+/* Unlinked path of a direct exit: record target and which exit, return to dispatcher. */
+static void emit_exit_stub(struct xl_ctx *x, struct cc_exit *e, gla_t target)
+{
+	e->stub = x->b.p;
+	e->target = target;
+	emit_vcpu_imm32(&x->b, VC_EIP, target);
+	emit_mov_imm64(&x->b, H_R14, (uint64_t)(uintptr_t)e);
+	emit_vcpu_store(&x->b, VC_SPILL, H_R14, 1);
+	emit_vcpu_imm32(&x->b, VC_EXIT_REASON, EXIT_LOOKUP);
+	emit_jmp32(&x->b, cc_exit_thunk());
+}
+
+static struct cc_exit *new_exit(struct xl_ctx *x)
+{
+	if (x->blk->nexit >= 2)
+		vmm_panic("block with more than two direct exits");
+	return &x->blk->exit[x->blk->nexit++];
+}
+
+/* jmp rel32 (patchable) + stub. */
+static void emit_direct_exit(struct xl_ctx *x, gla_t target)
+{
+	struct cc_exit *e = new_exit(x);
+	e->blk = x->blk;
+	e->rel = emit_jmp32(&x->b, x->b.p + 5);
+	emit_exit_stub(x, e, target);
+	xl_stats.direct_exits++;
+}
+
+/* Leave with a reason at guest EIP (the instruction is not executed). */
+static void emit_reason_exit(struct xl_ctx *x, gla_t eip, unsigned reason, uint32_t info)
+{
+	emit_vcpu_imm32(&x->b, VC_EIP, eip);
+	emit_vcpu_imm32(&x->b, VC_EXIT_INFO, info);
+	emit_vcpu_imm32(&x->b, VC_EXIT_REASON, reason);
+	emit_jmp32(&x->b, cc_exit_thunk());
+	x->ended = true;
+}
+
+/* Indirect jump to the guest EIP in r14d through the inline lookup cache (flag-free). */
+static void emit_indirect_exit(struct xl_ctx *x)
+{
+	struct xbuf *b = &x->b;
+	static const uint8_t movzx16[] = {0x0F, 0xB7}, not_op[] = {0xF7};
+	emit_vcpu_store(b, VC_EIP, H_R14, 0);                    /* for a miss */
+	emit_rr(b, 0, movzx16, 2, H_R8, H_R14);                  /* r8d = eip & 0xffff */
+	emit_vcpu_load(b, H_R9, VC_LOOKUP, 1);                   /* r9 = table */
+	emit_mem(b, 0, OP_MOV_LD, 1, H_R10, H_R9, H_R8, 4, 0);   /* r10d = key */
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R14, H_R11);               /* r11d = ~eip */
+	emit_rr(b, 0, not_op, 1, 2, H_R11);
+	emit_mem(b, 0, OP_LEA, 1, H_R10, H_R10, H_R11, 1, 1);    /* r10d = key - eip */
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_RCX, H_R11);            /* r11 = rcx */
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R10, H_RCX);               /* ecx = r10d */
+	e8(b, 0xE3); e8(b, 3 + 5);                               /* jrcxz hit */
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);            /* rcx = r11 (3 bytes) */
+	emit_jmp32(b, cc_miss_stub());                           /* 5 bytes */
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);            /* hit: rcx = r11 */
+	static const uint8_t jmp_ind[] = {0xFF};
+	emit_mem(b, 0, jmp_ind, 1, 4, H_R9, H_R8, 8, (int32_t)offsetof(struct cc_lookup, host));
+	xl_stats.indirect_exits++;
+	x->ended = true;
+}
+
+/* ---- guest memory operands ------------------------------------------------------ */
+
+/* The explicit (ModRM or moffs) memory operand, or NULL; hidden ones (stack) don't count. */
+static const ZydisDecodedOperand *explicit_mem(const struct ginsn *g)
+{
+	for (unsigned i = 0; i < g->z.operand_count; i++)
+		if (g->op[i].type == ZYDIS_OPERAND_TYPE_MEMORY &&
+		    g->op[i].visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT)
+			return &g->op[i];
+	return NULL;
+}
+
+/* Default segment of the ModRM memory operand. */
+static int mem_seg(const struct ginsn *g)
+{
+	if (g->seg >= 0)
+		return g->seg;
+	const ZydisDecodedOperand *o = explicit_mem(g);
+	return o && o->mem.segment == ZYDIS_REGISTER_SS ? S_SS : S_DS;
+}
+
+/* Must the segment base be added for this access? */
+static bool seg_needs_base(const struct xl_ctx *x, int seg)
+{
+	if (seg == S_FS || seg == S_GS)
+		return true;
+	return (x->mode & XM_NONFLAT) != 0;
+}
+
+/* lea dst, [r + seg base]: flag-free add of the segment base kept in vcpu->seg_base. */
+static void emit_add_segbase(struct xl_ctx *x, int dst, int seg)
+{
+	emit_vcpu_load(&x->b, H_R8, VC_SEG_BASE + 4 * seg, 0);
+	emit_lea32(&x->b, dst, dst, H_R8, 0);
+}
+
+static int gpr_of(ZydisRegister r)
+{
+	if (r >= ZYDIS_REGISTER_EAX && r <= ZYDIS_REGISTER_EDI) return r - ZYDIS_REGISTER_EAX;
+	if (r >= ZYDIS_REGISTER_AX && r <= ZYDIS_REGISTER_DI) return r - ZYDIS_REGISTER_AX;
+	return -1;
+}
+
+/* Compute the guest linear address of the ModRM memory operand into host register dst. */
+static void emit_ea(struct xl_ctx *x, const struct ginsn *g, int dst)
+{
+	const ZydisDecodedInstruction *z = &g->z;
+	int32_t disp = (int32_t)z->raw.disp.value;
+	if (g->a16) {
+		static const int8_t b16[8] = {R_EBX, R_EBX, R_EBP, R_EBP, R_ESI, R_EDI, R_EBP, R_EBX};
+		static const int8_t i16[8] = {R_ESI, R_EDI, R_ESI, R_EDI, -1, -1, -1, -1};
+		int rm = z->raw.modrm.rm, base = b16[rm], idx = i16[rm];
+		if (z->raw.modrm.mod == 0 && rm == 6)
+			base = -1;
+		if (base < 0) {
+			if (dst & 8) e8(&x->b, 0x41);
+			e8(&x->b, (uint8_t)(0xB8 | (dst & 7)));
+			e32(&x->b, (uint32_t)disp & 0xFFFF);
+		} else {
+			emit_lea32(&x->b, dst, base, idx, disp);
+			emit_rr(&x->b, 0, OP_MOVZX16, 2, dst, dst);
+		}
+	} else {
+		int base = -1, idx = -1, scale = 1;
+		const ZydisDecodedOperand *o = explicit_mem(g);
+		if (o) {
+			base = gpr_of(o->mem.base);
+			idx = gpr_of(o->mem.index);
+			scale = o->mem.scale ? o->mem.scale : 1;
+			disp = (int32_t)o->mem.disp.value;
+		}
+		if (base < 0 && idx < 0) {
+			if (dst & 8) e8(&x->b, 0x41);
+			e8(&x->b, (uint8_t)(0xB8 | (dst & 7)));
+			e32(&x->b, (uint32_t)disp);
+		} else {
+			emit_mem(&x->b, 0, OP_LEA, 1, dst, base < 0 ? -1 : hreg(base),
+				 idx < 0 ? -1 : hreg(idx), scale, disp);
+		}
+	}
+	int seg = mem_seg(g);
+	if (seg_needs_base(x, seg))
+		emit_add_segbase(x, dst, seg);
+}
+
+/* Guest legacy prefixes to keep (all but segment overrides and 0x67), plus 0x66 if asked. */
+static unsigned keep_prefixes(const struct ginsn *g, uint8_t *out, bool drop_rep)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < g->z.raw.prefix_count; i++) {
+		uint8_t p = g->bytes[i];
+		if (p == 0x26 || p == 0x2E || p == 0x36 || p == 0x3E || p == 0x64 || p == 0x65 ||
+		    p == 0x67)
+			continue;
+		if (drop_rep && p == 0xF3)
+			continue;
+		out[n++] = p;
+	}
+	return n;
+}
+
+static bool is_high8(ZydisRegister r)
+{
+	return r == ZYDIS_REGISTER_AH || r == ZYDIS_REGISTER_CH || r == ZYDIS_REGISTER_DH ||
+	       r == ZYDIS_REGISTER_BH;
+}
+
+static bool is_sp(ZydisRegister r) { return r == ZYDIS_REGISTER_ESP || r == ZYDIS_REGISTER_SP; }
+
+/* Does the instruction mention guest register g (any width, including AH..BH)? */
+static bool uses_greg(const struct ginsn *g, int r)
+{
+	for (unsigned i = 0; i < g->z.operand_count; i++) {
+		const ZydisDecodedOperand *o = &g->op[i];
+		ZydisRegister regs[3] = {ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE, ZYDIS_REGISTER_NONE};
+		if (o->type == ZYDIS_OPERAND_TYPE_REGISTER) regs[0] = o->reg.value;
+		if (o->type == ZYDIS_OPERAND_TYPE_MEMORY) { regs[1] = o->mem.base; regs[2] = o->mem.index; }
+		for (int k = 0; k < 3; k++) {
+			ZydisRegister v = regs[k];
+			if (v == ZYDIS_REGISTER_NONE) continue;
+			ZydisRegister l = ZydisRegisterGetLargestEnclosing(ZYDIS_MACHINE_MODE_LEGACY_32, v);
+			if (gpr_of(l) == r) return true;
+		}
+	}
+	return false;
+}
+
+struct rewrite {
+	uint8_t rex;         /* R/B bits needed for ESP -> R12 (0 if none) */
+	bool high8;          /* instruction names AH/CH/DH/BH */
+	bool has_modrm_mem;  /* ModRM memory operand (mod != 3) */
+	bool is_agen;        /* LEA-style: address only, no access */
+	bool mem_access;     /* any memory access (ModRM, moffs, implicit) */
+};
+
+static void analyse(const struct ginsn *g, struct rewrite *rw)
+{
+	const ZydisDecodedInstruction *z = &g->z;
+	memset(rw, 0, sizeof(*rw));
+	rw->has_modrm_mem = (z->attributes & ZYDIS_ATTRIB_HAS_MODRM) && z->raw.modrm.mod != 3;
+	for (unsigned i = 0; i < z->operand_count; i++) {
+		const ZydisDecodedOperand *o = &g->op[i];
+		if (o->type == ZYDIS_OPERAND_TYPE_REGISTER) {
+			if (is_high8(o->reg.value)) rw->high8 = true;
+			if (is_sp(o->reg.value)) {
+				if (o->encoding == ZYDIS_OPERAND_ENCODING_MODRM_REG) rw->rex |= 0x44;
+				else if (o->encoding == ZYDIS_OPERAND_ENCODING_MODRM_RM ||
+					 o->encoding == ZYDIS_OPERAND_ENCODING_OPCODE) rw->rex |= 0x41;
+			}
+		} else if (o->type == ZYDIS_OPERAND_TYPE_MEMORY) {
+			if (o->mem.type == ZYDIS_MEMOP_TYPE_AGEN) rw->is_agen = true;
+			else rw->mem_access = true;
+			if (is_sp(o->mem.base) && o->visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT)
+				rw->rex |= 0x41;
+		}
+	}
+}
+
+/*
+ * Emit the guest instruction with its ModRM memory operand made host-addressable.
+ * pfx: prefixes to emit; opc: opcode bytes (up to, not including, ModRM); reg: the ModRM
+ * reg field as a host register number (bit 3 -> REX.R); rexb_extra: REX bits the caller
+ * needs besides R (normally 0); tail: the immediate bytes.
+ */
+static void emit_with_mem(struct xl_ctx *x, const struct ginsn *g, const uint8_t *pfx,
+			  unsigned npfx, const uint8_t *opc, unsigned nopc, int reg,
+			  bool high8, const uint8_t *tail, unsigned ntail)
+{
+	const ZydisDecodedInstruction *z = &g->z;
+	struct rewrite rw;
+	analyse(g, &rw);
+	bool agen = rw.is_agen;
+	bool via_ea = g->a16 || (!agen && seg_needs_base(x, mem_seg(g)));
+	/* direct form: base ESP -> R12 needs REX.B; high byte registers forbid any REX */
+	const ZydisDecodedOperand *mop = explicit_mem(g);
+	bool base_sp = mop && is_sp(mop->mem.base);
+	uint8_t rex = 0x40 | ((reg & 8) ? 4 : 0);
+	int ea_reg = H_R14;
+	if (!via_ea && base_sp) rex |= 1;
+	if (via_ea) rex |= 1;
+	if (high8 && rex != 0x40) {
+		/* borrow a guest register the instruction does not use as the address register */
+		static const int pick[] = {R_EBX, R_ESI, R_EDI, R_EDX, R_ECX, R_EAX};
+		ea_reg = -1;
+		for (unsigned i = 0; i < 6 && ea_reg < 0; i++)
+			if (!uses_greg(g, pick[i])) ea_reg = pick[i];
+		if (ea_reg < 0)
+			vmm_panic("no register to borrow at %08x", g->eip);
+		x->imap[x->n].spill = (int8_t)ea_reg;
+		emit_vcpu_store(&x->b, VC_SPILL + 8, ea_reg, 1);
+		via_ea = true;
+		rex = 0x40;
+		xl_stats.spills++;
+	}
+	if (via_ea)
+		emit_ea(x, g, ea_reg);
+	if (!agen) e8(&x->b, 0x65);
+	e8(&x->b, 0x67);
+	ebytes(&x->b, pfx, npfx);
+	if (rex != 0x40) e8(&x->b, rex);
+	ebytes(&x->b, opc, nopc);
+	if (via_ea) {
+		e8(&x->b, (uint8_t)(((reg & 7) << 3) | (ea_reg & 7)));   /* mod 00, [ea_reg] */
+	} else {
+		unsigned m = z->raw.modrm.offset;
+		uint8_t modrm = (uint8_t)((g->bytes[m] & 0xC7) | ((reg & 7) << 3));
+		unsigned end = z->raw.imm[0].size ? z->raw.imm[0].offset : z->length;
+		if ((modrm & 0xC7) == 0x05) {                /* [disp32]: absolute via SIB */
+			e8(&x->b, (uint8_t)((modrm & 0x38) | 0x04));
+			e8(&x->b, 0x25);
+			ebytes(&x->b, g->bytes + m + 1, end - m - 1);
+		} else {
+			e8(&x->b, modrm);
+			ebytes(&x->b, g->bytes + m + 1, end - m - 1);
+		}
+	}
+	ebytes(&x->b, tail, ntail);
+	if (x->imap[x->n].spill >= 0)
+		emit_vcpu_load(&x->b, x->imap[x->n].spill, VC_SPILL + 8, 1);
+}
+
+/* Host register for the ModRM reg field of g (ESP -> R12 when it names a GPR). */
+static int modrm_reg_host(const struct ginsn *g)
+{
+	int reg = g->z.raw.modrm.reg;
+	for (unsigned i = 0; i < g->z.operand_count; i++) {
+		const ZydisDecodedOperand *o = &g->op[i];
+		if (o->type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    o->encoding == ZYDIS_OPERAND_ENCODING_MODRM_REG && is_sp(o->reg.value))
+			return H_R12;
+	}
+	return reg;
+}
+
+/* ---- IDENT ---------------------------------------------------------------------- */
+
+static void translate_ident(struct xl_ctx *x, const struct ginsn *g)
+{
+	const ZydisDecodedInstruction *z = &g->z;
+	struct rewrite rw;
+	uint8_t pfx[16];
+	bool drop_rep = z->mnemonic == ZYDIS_MNEMONIC_TZCNT || z->mnemonic == ZYDIS_MNEMONIC_LZCNT;
+	unsigned npfx = keep_prefixes(g, pfx, drop_rep);
+	analyse(g, &rw);
+	xl_stats.ident++;
+	if (rw.has_modrm_mem) {
+		unsigned m = z->raw.modrm.offset;
+		unsigned imm = z->raw.imm[0].size ? z->raw.imm[0].offset : z->length;
+		emit_with_mem(x, g, pfx, npfx, g->bytes + g->opc, m - g->opc, modrm_reg_host(g),
+			      rw.high8, g->bytes + imm, z->length - imm);
+		return;
+	}
+	/* register-only or implicit/moffs memory: prefixes + REX + bytes as they are */
+	if (rw.mem_access) {
+		if (g->seg == S_FS || g->seg == S_GS || g->a16 || (x->mode & XM_NONFLAT)) {
+			emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);  /* rare: monitor does it */
+			return;
+		}
+		e8(&x->b, 0x65);
+		e8(&x->b, 0x67);
+	}
+	ebytes(&x->b, pfx, npfx);
+	if (rw.rex) e8(&x->b, rw.rex);
+	ebytes(&x->b, g->bytes + g->opc, z->length - g->opc);
+}
+
+/* INC/DEC r32 short forms (0x40-0x4F) are REX in 64-bit mode: use FF /0, FF /1. */
+static void translate_incdec(struct xl_ctx *x, const struct ginsn *g)
+{
+	uint8_t op = g->bytes[g->opc];
+	int r = hreg(op & 7);
+	if (g->o16) e8(&x->b, 0x66);
+	if (r & 8) e8(&x->b, 0x41);
+	e8(&x->b, 0xFF);
+	e8(&x->b, (uint8_t)(0xC0 | ((op & 8) ? 0x08 : 0) | (r & 7)));
+	xl_stats.lowered++;
+}
+
+/* ---- stack ------------------------------------------------------------------------ */
+
+static unsigned opsz(const struct ginsn *g) { return g->o16 ? 2 : 4; }
+
+/* mov gs:[r12d - size + adj], reg */
+static void emit_push_reg(struct xl_ctx *x, int hr, unsigned size)
+{
+	emit_mem(&x->b, EM_GUEST | (size == 2 ? EM_O16 : 0), OP_MOV_ST, 1, hr, H_R12, -1, 0,
+		 -(int32_t)size);
+	emit_lea32(&x->b, H_R12, H_R12, -1, -(int32_t)size);
+}
+
+static void emit_push_imm(struct xl_ctx *x, uint32_t imm, unsigned size)
+{
+	emit_mem(&x->b, EM_GUEST | (size == 2 ? EM_O16 : 0), OP_MOV_IMM, 1, 0, H_R12, -1, 0,
+		 -(int32_t)size);
+	if (size == 2) e16(&x->b, (uint16_t)imm); else e32(&x->b, imm);
+	emit_lea32(&x->b, H_R12, H_R12, -1, -(int32_t)size);
+}
+
+/* Load the guest ModRM operand (register or memory) into host r14 (size 2 or 4). */
+static void emit_load_rm(struct xl_ctx *x, const struct ginsn *g, unsigned size)
+{
+	if (g->z.raw.modrm.mod == 3) {
+		emit_rr(&x->b, size == 2 ? EM_O16 : 0, OP_MOV_ST, 1, hreg(g->z.raw.modrm.rm), H_R14);
+		return;
+	}
+	uint8_t pfx[1] = {0x66};
+	emit_with_mem(x, g, pfx, size == 2 ? 1 : 0, OP_MOV_LD, 1, H_R14, false, NULL, 0);
+}
+
+static void translate_push(struct xl_ctx *x, const struct ginsn *g)
+{
+	uint8_t op = g->bytes[g->opc];
+	unsigned size = opsz(g);
+	xl_stats.lowered++;
+	if (op >= 0x50 && op <= 0x57) {
+		emit_push_reg(x, hreg(op & 7), size);
+	} else if (op == 0x68 || op == 0x6A) {
+		emit_push_imm(x, (uint32_t)g->z.raw.imm[0].value.s, size);
+	} else {                                                /* FF /6 */
+		emit_load_rm(x, g, size);
+		emit_push_reg(x, H_R14, size);
+	}
+}
+
+static void translate_pop(struct xl_ctx *x, const struct ginsn *g)
+{
+	uint8_t op = g->bytes[g->opc];
+	unsigned size = opsz(g);
+	unsigned f16 = size == 2 ? EM_O16 : 0;
+	xl_stats.lowered++;
+	if (op >= 0x58 && op <= 0x5F && (op & 7) == R_ESP) {
+		emit_mem(&x->b, EM_GUEST | f16, OP_MOV_LD, 1, H_R12, H_R12, -1, 0, 0);
+		return;
+	}
+	emit_mem(&x->b, EM_GUEST | f16, OP_MOV_LD, 1, H_R14, H_R12, -1, 0, 0);
+	if (op >= 0x58 && op <= 0x5F) {
+		emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)size);
+		emit_rr(&x->b, f16, OP_MOV_ST, 1, H_R14, op & 7);
+		return;
+	}
+	/* 8F /0: the address uses the incremented ESP; store before ESP changes */
+	if (g->z.raw.modrm.mod == 3) {
+		emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)size);
+		emit_rr(&x->b, f16, OP_MOV_ST, 1, H_R14, hreg(g->z.raw.modrm.rm));
+		return;
+	}
+	/* the address uses the incremented ESP, but nothing may change before the store:
+	 * compute it into r9 with ESP bumped, put ESP back, store, then bump for good */
+	emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)size);
+	emit_ea(x, g, H_R9);
+	emit_lea32(&x->b, H_R12, H_R12, -1, -(int32_t)size);
+	emit_mem(&x->b, EM_GUEST | f16, OP_MOV_ST, 1, H_R14, H_R9, -1, 0, 0);
+	emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)size);
+}
+
+/* LEAVE: ESP = EBP; EBP = pop().  ENTER imm16, 0: push EBP; EBP = ESP; ESP -= imm16. */
+static void translate_leave(struct xl_ctx *x, const struct ginsn *g)
+{
+	unsigned size = opsz(g);
+	unsigned f16 = size == 2 ? EM_O16 : 0;
+	emit_mem(&x->b, EM_GUEST | f16, OP_MOV_LD, 1, H_R14, H_RBP, -1, 0, 0);
+	emit_lea32(&x->b, H_R12, H_RBP, -1, (int32_t)size);
+	emit_rr(&x->b, f16, OP_MOV_ST, 1, H_R14, H_RBP);
+	xl_stats.lowered++;
+}
+
+static bool translate_enter(struct xl_ctx *x, const struct ginsn *g)
+{
+	unsigned size = opsz(g);
+	uint32_t frame = (uint32_t)g->z.raw.imm[0].value.u & 0xFFFF;
+	unsigned level = (unsigned)g->z.raw.imm[1].value.u & 31;
+	if (level != 0 || size != 4)
+		return false;
+	/* probe the lowest byte the frame will use, then push */
+	emit_mem(&x->b, EM_GUEST, OP_MOV_ST, 1, H_RBP, H_R12, -1, 0, -4);
+	emit_lea32(&x->b, H_R12, H_R12, -1, -4);
+	emit_rr(&x->b, 0, OP_MOV_ST, 1, H_R12, H_RBP);
+	emit_lea32(&x->b, H_R12, H_R12, -1, -(int32_t)frame);
+	xl_stats.lowered++;
+	return true;
+}
+
+/* ---- control transfers ------------------------------------------------------------ */
+
+static gla_t next_eip(const struct ginsn *g) { return g->eip + g->z.length; }
+
+static gla_t rel_target(const struct ginsn *g)
+{
+	gla_t t = next_eip(g) + (uint32_t)g->z.raw.imm[0].value.s;
+	return g->o16 ? (t & 0xFFFF) : t;
+}
+
+static void translate_jcc(struct xl_ctx *x, const struct ginsn *g)
+{
+	uint8_t op = g->bytes[g->opc];
+	uint8_t cc = (op == 0x0F ? g->bytes[g->opc + 1] : op) & 0xF;
+	struct cc_exit *taken = new_exit(x);
+	taken->blk = x->blk;
+	e8(&x->b, 0x0F);
+	e8(&x->b, (uint8_t)(0x80 | cc));
+	taken->rel = x->b.p;
+	e32(&x->b, 0);
+	emit_direct_exit(x, next_eip(g));
+	patch_rel32(taken->rel, x->b.p);
+	emit_exit_stub(x, taken, rel_target(g));
+	xl_stats.direct_exits++;
+	x->ended = true;
+}
+
+/* LOOP/LOOPE/LOOPNE/JECXZ with ECX (guest 32-bit addressing only). */
+static void translate_loop(struct xl_ctx *x, const struct ginsn *g)
+{
+	e8(&x->b, 0x67);
+	e8(&x->b, g->bytes[g->opc]);
+	e8(&x->b, 5);                                /* taken: skip the not-taken jump */
+	emit_direct_exit(x, next_eip(g));
+	emit_direct_exit(x, rel_target(g));
+	x->ended = true;
+}
+
+static void translate_call_rel(struct xl_ctx *x, const struct ginsn *g)
+{
+	emit_push_imm(x, next_eip(g), 4);
+	emit_direct_exit(x, rel_target(g));
+	x->ended = true;
+	xl_stats.lowered++;
+}
+
+static void translate_ret(struct xl_ctx *x, const struct ginsn *g)
+{
+	uint32_t extra = g->bytes[g->opc] == 0xC2 ? (uint32_t)g->z.raw.imm[0].value.u : 0;
+	emit_mem(&x->b, EM_GUEST, OP_MOV_LD, 1, H_R14, H_R12, -1, 0, 0);
+	emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)(4 + extra));
+	emit_indirect_exit(x);
+	xl_stats.lowered++;
+}
+
+/* FF /2 (call) and FF /4 (jmp) near indirect. */
+static void translate_indirect(struct xl_ctx *x, const struct ginsn *g, bool call)
+{
+	emit_load_rm(x, g, 4);
+	if (call)
+		emit_push_imm(x, next_eip(g), 4);
+	emit_indirect_exit(x);
+	xl_stats.lowered++;
+}
+
+/* ---- string instructions --------------------------------------------------------- */
+
+/* lea rX, [r15 + rX] (64-bit): guest offset -> host pointer. */
+static void emit_to_host_ptr(struct xl_ctx *x, int r)
+{
+	emit_mem(&x->b, EM_W, OP_LEA, 1, r, H_R15, r, 1, 0);
+}
+/* rX = rX - r15 (flag-free: r8 = ~r15; rX = rX + r8 + 1), then zero-extend 32 bits. */
+static void emit_from_host_ptr(struct xl_ctx *x, int r)
+{
+	static const uint8_t not_op[] = {0xF7};
+	emit_rr(&x->b, EM_W, OP_MOV_ST, 1, H_R15, H_R8);
+	emit_rr(&x->b, EM_W, not_op, 1, 2, H_R8);
+	emit_mem(&x->b, EM_W, OP_LEA, 1, r, r, H_R8, 1, 1);
+	emit_rr(&x->b, 0, OP_MOV_ST, 1, r, r);
+}
+
+static void translate_string(struct xl_ctx *x, const struct ginsn *g)
+{
+	uint8_t op = g->bytes[g->opc];
+	bool src = (op >= 0xA4 && op <= 0xA7) || op == 0xAC || op == 0xAD;
+	bool dst = (op >= 0xA4 && op <= 0xA7) || op == 0xAA || op == 0xAB || op == 0xAE || op == 0xAF;
+	int sseg = g->seg >= 0 ? g->seg : S_DS;
+	bool sbase = src && seg_needs_base(x, sseg);
+	bool dbase = dst && (x->mode & XM_NONFLAT);
+	uint8_t pfx[16];
+	unsigned npfx = keep_prefixes(g, pfx, false);
+	if (g->a16) {
+		emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
+		return;
+	}
+	x->imap[x->n].fix = (uint8_t)((src ? XI_STR_SRC : 0) | (dst ? XI_STR_DST : 0) |
+				      (sbase ? XI_SRC_SEG | (sseg << 4) : 0));
+	if (src) {
+		if (sbase) emit_add_segbase(x, H_RSI, sseg);
+		emit_to_host_ptr(x, H_RSI);
+	}
+	if (dst) {
+		if (dbase) emit_add_segbase(x, H_RDI, S_ES);
+		emit_to_host_ptr(x, H_RDI);
+	}
+	ebytes(&x->b, pfx, npfx);
+	e8(&x->b, op);
+	if (src) {
+		emit_from_host_ptr(x, H_RSI);
+		if (sbase) {   /* subtract the base again: esi = esi + ~base + 1 */
+			static const uint8_t not_op[] = {0xF7};
+			emit_vcpu_load(&x->b, H_R8, VC_SEG_BASE + 4 * sseg, 0);
+			emit_rr(&x->b, 0, not_op, 1, 2, H_R8);
+			emit_mem(&x->b, 0, OP_LEA, 1, H_RSI, H_RSI, H_R8, 1, 1);
+		}
+	}
+	if (dst) {
+		emit_from_host_ptr(x, H_RDI);
+		if (dbase) {
+			static const uint8_t not_op[] = {0xF7};
+			emit_vcpu_load(&x->b, H_R8, VC_SEG_BASE + 4 * S_ES, 0);
+			emit_rr(&x->b, 0, not_op, 1, 2, H_R8);
+			emit_mem(&x->b, 0, OP_LEA, 1, H_RDI, H_RDI, H_R8, 1, 1);
+		}
+	}
+	xl_stats.lowered++;
+}
+
+/* ---- classification -------------------------------------------------------------- */
+
+/* The project's table of sensitive and privileged instructions: the monitor runs them. */
+static bool xl_sensitive(const struct ginsn *g)
+{
+	const ZydisDecodedInstruction *z = &g->z;
+	switch (z->mnemonic) {
+	case ZYDIS_MNEMONIC_CLI: case ZYDIS_MNEMONIC_STI:
+	case ZYDIS_MNEMONIC_PUSHFD: case ZYDIS_MNEMONIC_PUSHF:
+	case ZYDIS_MNEMONIC_POPFD: case ZYDIS_MNEMONIC_POPF:
+	case ZYDIS_MNEMONIC_IN: case ZYDIS_MNEMONIC_OUT:
+	case ZYDIS_MNEMONIC_INSB: case ZYDIS_MNEMONIC_INSW: case ZYDIS_MNEMONIC_INSD:
+	case ZYDIS_MNEMONIC_OUTSB: case ZYDIS_MNEMONIC_OUTSW: case ZYDIS_MNEMONIC_OUTSD:
+	case ZYDIS_MNEMONIC_HLT: case ZYDIS_MNEMONIC_CLTS: case ZYDIS_MNEMONIC_LMSW:
+	case ZYDIS_MNEMONIC_SMSW: case ZYDIS_MNEMONIC_LGDT: case ZYDIS_MNEMONIC_LIDT:
+	case ZYDIS_MNEMONIC_LLDT: case ZYDIS_MNEMONIC_LTR: case ZYDIS_MNEMONIC_SGDT:
+	case ZYDIS_MNEMONIC_SIDT: case ZYDIS_MNEMONIC_SLDT: case ZYDIS_MNEMONIC_STR:
+	case ZYDIS_MNEMONIC_LAR: case ZYDIS_MNEMONIC_LSL: case ZYDIS_MNEMONIC_VERR:
+	case ZYDIS_MNEMONIC_VERW: case ZYDIS_MNEMONIC_LDS: case ZYDIS_MNEMONIC_LES:
+	case ZYDIS_MNEMONIC_LFS: case ZYDIS_MNEMONIC_LGS: case ZYDIS_MNEMONIC_LSS:
+	case ZYDIS_MNEMONIC_INT: case ZYDIS_MNEMONIC_INT1: case ZYDIS_MNEMONIC_INT3:
+	case ZYDIS_MNEMONIC_INTO: case ZYDIS_MNEMONIC_IRET: case ZYDIS_MNEMONIC_IRETD:
+	case ZYDIS_MNEMONIC_BOUND: case ZYDIS_MNEMONIC_CPUID: case ZYDIS_MNEMONIC_RDTSC:
+	case ZYDIS_MNEMONIC_RDTSCP: case ZYDIS_MNEMONIC_RDPMC:
+	case ZYDIS_MNEMONIC_RDMSR: case ZYDIS_MNEMONIC_WRMSR: case ZYDIS_MNEMONIC_INVD:
+	case ZYDIS_MNEMONIC_WBINVD: case ZYDIS_MNEMONIC_INVLPG: case ZYDIS_MNEMONIC_SYSENTER:
+	case ZYDIS_MNEMONIC_SYSEXIT: case ZYDIS_MNEMONIC_SYSCALL: case ZYDIS_MNEMONIC_SYSRET:
+	case ZYDIS_MNEMONIC_ARPL: case ZYDIS_MNEMONIC_DAA: case ZYDIS_MNEMONIC_DAS:
+	case ZYDIS_MNEMONIC_AAA: case ZYDIS_MNEMONIC_AAS: case ZYDIS_MNEMONIC_AAM:
+	case ZYDIS_MNEMONIC_AAD: case ZYDIS_MNEMONIC_SALC: case ZYDIS_MNEMONIC_PUSHA:
+	case ZYDIS_MNEMONIC_PUSHAD: case ZYDIS_MNEMONIC_POPA: case ZYDIS_MNEMONIC_POPAD:
+	case ZYDIS_MNEMONIC_RSM: case ZYDIS_MNEMONIC_IRETQ:
+		return true;
+	default:
+		break;
+	}
+	/* MOV to/from CRn, DRn, Sreg; PUSH/POP Sreg; far CALL/JMP/RET */
+	for (unsigned i = 0; i < z->operand_count; i++) {
+		const ZydisDecodedOperand *o = &g->op[i];
+		if (o->type != ZYDIS_OPERAND_TYPE_REGISTER || o->visibility == ZYDIS_OPERAND_VISIBILITY_HIDDEN)
+			continue;
+		ZydisRegisterClass rc = ZydisRegisterGetClass(o->reg.value);
+		if (rc == ZYDIS_REGCLASS_CONTROL || rc == ZYDIS_REGCLASS_DEBUG ||
+		    rc == ZYDIS_REGCLASS_SEGMENT || rc == ZYDIS_REGCLASS_TEST)
+			return true;
+	}
+	if (z->meta.branch_type == ZYDIS_BRANCH_TYPE_FAR)
+		return true;
+	if (z->mnemonic == ZYDIS_MNEMONIC_RET && (g->bytes[g->opc] == 0xCA || g->bytes[g->opc] == 0xCB))
+		return true;
+	return false;
+}
+
+/* ISA extensions the guest's CPUID advertises (emu_cpuid): anything else is #UD. */
+static bool xl_isa_ok(const ZydisDecodedInstruction *z)
+{
+	if (z->encoding != ZYDIS_INSTRUCTION_ENCODING_LEGACY)
+		return false;
+	switch (z->meta.isa_ext) {
+	case ZYDIS_ISA_EXT_BASE: case ZYDIS_ISA_EXT_X87: case ZYDIS_ISA_EXT_MMX:
+	case ZYDIS_ISA_EXT_SSE: case ZYDIS_ISA_EXT_SSE2: case ZYDIS_ISA_EXT_PAUSE:
+		return true;
+	case ZYDIS_ISA_EXT_LZCNT: case ZYDIS_ISA_EXT_BMI1:   /* F3 0F BC/BD: BSF/BSR on i686 */
+		return z->mnemonic == ZYDIS_MNEMONIC_TZCNT || z->mnemonic == ZYDIS_MNEMONIC_LZCNT;
+	case ZYDIS_ISA_EXT_CET:                              /* ENDBR32 is a hint NOP */
+		return z->mnemonic == ZYDIS_MNEMONIC_ENDBR32;
+	default:
+		return false;
+	}
+}
+
+static bool uses_fpu(const ZydisDecodedInstruction *z)
+{
+	return z->meta.isa_ext == ZYDIS_ISA_EXT_X87 || z->meta.isa_ext == ZYDIS_ISA_EXT_MMX ||
+	       z->meta.isa_ext == ZYDIS_ISA_EXT_SSE || z->meta.isa_ext == ZYDIS_ISA_EXT_SSE2;
+}
+
+/* CR0.TS/EM/MP: #NM or #UD instead of the instruction (SDM vol. 3 §2.5, table 12-8). */
+static int fpu_fault(const struct xl_ctx *x, const ZydisDecodedInstruction *z)
+{
+	bool x87 = z->meta.isa_ext == ZYDIS_ISA_EXT_X87;
+	if (z->mnemonic == ZYDIS_MNEMONIC_FWAIT)
+		return (x->mode & XM_TS) && (x->mode & XM_MP) ? EXC_NM : -1;
+	if (!uses_fpu(z))
+		return -1;
+	if (x->mode & XM_EM)
+		return x87 ? EXC_NM : EXC_UD;
+	if (x->mode & XM_TS)
+		return EXC_NM;
+	return -1;
+}
+
+static bool decode(struct xl_ctx *x, struct ginsn *g, gla_t eip, gpa_t *pa)
+{
+	memset(g, 0, sizeof(*g));
+	g->eip = eip;
+	unsigned avail = vmm_fetch_code(x->c, x->c->seg[S_CS].base + eip, g->bytes, 15, pa);
+	if (avail == 0 || ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, g->bytes, avail, &g->z, g->op)))
+		return false;
+	g->opc = g->z.raw.prefix_count;
+	g->seg = -1;
+	uint64_t a = g->z.attributes;
+	if (a & ZYDIS_ATTRIB_HAS_SEGMENT_ES) g->seg = S_ES;
+	if (a & ZYDIS_ATTRIB_HAS_SEGMENT_CS) g->seg = S_CS;
+	if (a & ZYDIS_ATTRIB_HAS_SEGMENT_SS) g->seg = S_SS;
+	if (a & ZYDIS_ATTRIB_HAS_SEGMENT_DS) g->seg = S_DS;
+	if (a & ZYDIS_ATTRIB_HAS_SEGMENT_FS) g->seg = S_FS;
+	if (a & ZYDIS_ATTRIB_HAS_SEGMENT_GS) g->seg = S_GS;
+	g->a16 = (a & ZYDIS_ATTRIB_HAS_ADDRESSSIZE) != 0;
+	g->o16 = g->z.operand_width == 16;
+	return true;
+}
+
+/* Translate one guest instruction; sets x->ended when the block must stop here. */
+static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
+{
+	const ZydisDecodedInstruction *z = &g->z;
+	uint8_t op = g->bytes[g->opc];
+	bool map0 = z->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT;
+	int nm;
+
+	if (!xl_isa_ok(z) || z->mnemonic == ZYDIS_MNEMONIC_UD0 || z->mnemonic == ZYDIS_MNEMONIC_UD1 ||
+	    z->mnemonic == ZYDIS_MNEMONIC_UD2)
+		return emit_reason_exit(x, g->eip, EXIT_EXCEPTION, EXC_UD);
+	if ((nm = fpu_fault(x, z)) >= 0)
+		return emit_reason_exit(x, g->eip, EXIT_EXCEPTION, (uint32_t)nm);
+	if (xl_sensitive(g)) {
+		xl_stats.emulate_exits++;
+		return emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
+	}
+	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32)
+		return;
+	if (map0 && op >= 0x40 && op <= 0x4F)
+		return translate_incdec(x, g);
+	if (map0 && (op == 0x06 || op == 0x07 || op == 0x0E || op == 0x16 || op == 0x17 ||
+		     op == 0x1E || op == 0x1F))
+		return emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
+	switch (z->mnemonic) {
+	case ZYDIS_MNEMONIC_PUSH: return translate_push(x, g);
+	case ZYDIS_MNEMONIC_POP: return translate_pop(x, g);
+	case ZYDIS_MNEMONIC_LEAVE: return translate_leave(x, g);
+	case ZYDIS_MNEMONIC_ENTER:
+		if (!translate_enter(x, g))
+			emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
+		return;
+	case ZYDIS_MNEMONIC_JMP:
+		if (op == 0xE9 || op == 0xEB) {
+			emit_direct_exit(x, rel_target(g));
+			x->ended = true;
+			return;
+		}
+		return translate_indirect(x, g, false);
+	case ZYDIS_MNEMONIC_CALL:
+		if (op == 0xE8) return translate_call_rel(x, g);
+		return translate_indirect(x, g, true);
+	case ZYDIS_MNEMONIC_RET: return translate_ret(x, g);
+	case ZYDIS_MNEMONIC_LOOP: case ZYDIS_MNEMONIC_LOOPE: case ZYDIS_MNEMONIC_LOOPNE:
+	case ZYDIS_MNEMONIC_JECXZ: case ZYDIS_MNEMONIC_JCXZ:
+		if (g->a16 || g->o16)
+			return emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
+		return translate_loop(x, g);
+	default:
+		break;
+	}
+	if (z->meta.category == ZYDIS_CATEGORY_COND_BR)
+		return translate_jcc(x, g);
+	if (map0 && ((op >= 0xA4 && op <= 0xA7) || (op >= 0xAA && op <= 0xAF)))
+		return translate_string(x, g);
+	if (map0 && op == 0x82) {                      /* alias of 0x80, invalid in 64-bit mode */
+		struct ginsn g2 = *g;
+		g2.bytes[g2.opc] = 0x80;
+		return translate_ident(x, &g2);
+	}
+	translate_ident(x, g);
+}
+
+static void emit_head(struct xl_ctx *x)
+{
+	emit_vcpu_load(&x->b, H_R14, VC_REQ_PTR, 1);
+	emit_mem(&x->b, 0, OP_MOV_LD, 1, H_R14, H_R14, -1, 0, 0);
+}
+
+static void finish_block(struct xl_ctx *x, struct cc_block *blk, gla_t end_eip)
+{
+	blk->host_len = (uint32_t)(x->b.p - blk->host);
+	blk->guest_len = end_eip - blk->eip;
+	blk->ninsn = (uint16_t)x->n;
+	free(blk->imap);
+	blk->imap = malloc(sizeof(struct xl_imap) * (x->n + 1));
+	if (!blk->imap)
+		vmm_panic("out of memory");
+	memcpy(blk->imap, x->imap, sizeof(struct xl_imap) * (x->n + 1));
+}
+
+static struct cc_block single_blk;
+
+struct cc_block *xl_single_block(uintptr_t h)
+{
+	struct cc_block *b = &single_blk;
+	if (b->host && h >= (uintptr_t)b->host && h < (uintptr_t)b->host + b->host_len)
+		return b;
+	return NULL;
+}
+
+struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
+{
+	struct xl_ctx x = { .c = c, .mode = mode };
+	struct ginsn g;
+	size_t room;
+	uint64_t t0 = host_now_ns();
+	bool single = mode & XM_SINGLE;
+	uint8_t *code = single ? cc_scratch(&room) : cc_code_begin(&room);
+	if (!code)
+		return NULL;
+	struct cc_block *blk = single ? &single_blk : cc_block_new();
+	if (!blk)
+		vmm_panic("out of memory");
+	if (single) {
+		struct xl_imap *keep = blk->imap;
+		memset(blk, 0, sizeof(*blk));
+		blk->imap = keep;
+	}
+	x.blk = blk;
+	x.b = (struct xbuf){ code, code, code + room };
+	blk->eip = c->eip; blk->mode = mode; blk->cs_base = c->seg[S_CS].base;
+	blk->host = code; blk->page[1] = ~0u; blk->valid = true;
+	emit_head(&x);
+	gla_t eip = c->eip;
+	gpa_t pa;
+	for (;;) {
+		x.imap[x.n] = (struct xl_imap){ .eip = eip,
+			.host_off = (uint16_t)(x.b.p - code), .spill = -1 };
+		if (!decode(&x, &g, eip, &pa)) {
+			if (x.n == 0) blk->page[0] = pa & ~(GUEST_PAGE - 1);
+			emit_reason_exit(&x, eip, EXIT_EXCEPTION, EXC_UD);
+			x.n++;
+			break;
+		}
+		gpa_t first = pa & ~(GUEST_PAGE - 1);
+		gpa_t last = (pa + g.z.length - 1) & ~(GUEST_PAGE - 1);
+		if (x.n == 0) blk->page[0] = first;
+		else if (first != blk->page[0] || (last != blk->page[0] && blk->page[1] != ~0u)) {
+			emit_direct_exit(&x, eip);   /* next page: new block */
+			break;
+		}
+		if (last != blk->page[0]) blk->page[1] = last;
+		translate_insn(&x, &g);
+		x.n++;
+		eip += g.z.length;
+		if (x.ended) break;
+		if (single || x.n >= XL_MAX_INSNS || x.b.p - code > XL_MAX_HOST_BYTES) {
+			emit_direct_exit(&x, eip);
+			break;
+		}
+	}
+	x.imap[x.n] = (struct xl_imap){ .eip = eip, .host_off = (uint16_t)(x.b.p - code), .spill = -1 };
+	finish_block(&x, blk, eip);
+	if (!single) {
+		cc_code_commit(x.b.p);
+		cc_block_insert(blk);
+	}
+	cc_stats.xl_ns += host_now_ns() - t0;
+	return blk;
+}

@@ -1,0 +1,48 @@
+/*
+ * xl.h - the translator: guest IA-32 code in, host x86-64 code out (DESIGN.md §2).
+ *
+ * xl_translate() scans guest instructions from an EIP and emits one block into the code
+ * cache.  Per instruction, in order of preference: IDENT (copy the bytes, add GS + 0x67 and
+ * a REX prefix so ESP becomes R12), small re-encodings (INC/DEC short forms, opcode 0x82,
+ * [disp32] made absolute through a SIB byte), hand lowerings (stack operations, control
+ * transfers, string instructions, fs:/gs: and non-flat segments, 16-bit addressing), and an
+ * exit to the monitor for every sensitive or privileged instruction (xl_sensitive()).
+ * Runs on the vCPU thread while the guest is stopped.
+ */
+#ifndef XL_H
+#define XL_H
+
+#include "../monitor/vmm.h"
+#include "../codecache/cc.h"
+
+/* Mode bits: everything a translation depends on besides the code bytes. */
+#define XM_CPL_MASK  0x3u
+#define XM_PG        0x4u
+#define XM_TS        0x8u
+#define XM_EM        0x10u
+#define XM_MP        0x20u
+#define XM_SINGLE    0x40u   /* one instruction, not cached */
+#define XM_NONFLAT   0x80u   /* CS/DS/ES/SS base not 0: add segment bases */
+
+uint32_t xl_mode(const struct vcpu *c);
+
+/* Translate the block at c->eip under mode.  Cached blocks are inserted in the cache;
+ * XM_SINGLE blocks go to the scratch area.  Returns NULL if the arena is full
+ * (the caller flushes and retries). */
+struct cc_block *xl_translate(struct vcpu *c, uint32_t mode);
+
+/* Guest-code fetch: copy up to len bytes at linear address la; returns bytes available
+ * (stops at the end of RAM).  Provided by the monitor (memory layout). */
+unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gpa_t *pa);
+
+struct xl_stats {
+	uint64_t ident, lowered, emulate_exits, direct_exits, indirect_exits, spills;
+};
+extern struct xl_stats xl_stats;
+
+void xl_init(void);
+/* The uncached one-instruction block, if host address h lies in it (signal handler). */
+struct cc_block *xl_single_block(uintptr_t h);
+/* -d in_asm / out_asm output for a new block. */
+void xl_log_block(struct vcpu *c, const struct cc_block *b);
+#endif

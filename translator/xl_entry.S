@@ -1,0 +1,88 @@
+/*
+ * xl_entry.S - the only way into and out of translated code.
+ *
+ * xl_enter saves the host's callee-saved registers on the monitor stack, remembers the
+ * stack pointer in vcpu->host_rsp, loads GS base and R15 with the window base, restores
+ * the guest's x87/SSE state, loads the guest GPRs (ESP into R12) and the guest's
+ * arithmetic flags and DF into RFLAGS, and jumps to the block.
+ *
+ * Translated code leaves by jumping to xl_exit with vcpu->eip and vcpu->exit_reason
+ * already stored; xl_exit stores the GPRs and merges the host arithmetic flags into
+ * vcpu->eflags (virtual IF/IOPL stay as the monitor keeps them), then falls into xl_leave.
+ * The signal handler, which stores the guest state from the signal context itself,
+ * resumes at xl_leave.  xl_leave saves the guest FPU state, loads a clean host FPU state,
+ * restores the host registers and returns vcpu->exit_reason.
+ */
+#include "xl_asm.h"
+
+#define FL_HOST 0x8D5   /* CF PF AF ZF SF DF OF */
+
+	.text
+	.globl xl_enter
+	.type xl_enter,@function
+xl_enter:				/* rdi = vcpu, rsi = code, rdx = window */
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	sub $8, %rsp
+	mov %rdi, %r13
+	mov %rsp, VC_HOST_RSP(%r13)
+	wrgsbase %rdx
+	mov %rdx, %r15
+	mov %rsi, %r14
+	fxrstor64 VC_FPU(%r13)
+	mov VC_EFLAGS(%r13), %eax
+	and $FL_HOST, %eax
+	or $2, %eax
+	push %rax
+	mov VC_REGS+0(%r13), %eax
+	mov VC_REGS+4(%r13), %ecx
+	mov VC_REGS+8(%r13), %edx
+	mov VC_REGS+12(%r13), %ebx
+	mov VC_REGS+16(%r13), %r12d
+	mov VC_REGS+20(%r13), %ebp
+	mov VC_REGS+24(%r13), %esi
+	mov VC_REGS+28(%r13), %edi
+	popfq
+	jmp *%r14
+	.size xl_enter, .-xl_enter
+
+	.globl xl_exit
+	.type xl_exit,@function
+xl_exit:
+	mov %eax, VC_REGS+0(%r13)
+	mov %ecx, VC_REGS+4(%r13)
+	mov %edx, VC_REGS+8(%r13)
+	mov %ebx, VC_REGS+12(%r13)
+	mov %r12d, VC_REGS+16(%r13)
+	mov %ebp, VC_REGS+20(%r13)
+	mov %esi, VC_REGS+24(%r13)
+	mov %edi, VC_REGS+28(%r13)
+	pushfq
+	pop %r14
+	and $FL_HOST, %r14d
+	mov VC_EFLAGS(%r13), %eax
+	and $~FL_HOST, %eax
+	or %r14d, %eax
+	mov %eax, VC_EFLAGS(%r13)
+	.globl xl_leave
+xl_leave:
+	mov VC_HOST_RSP(%r13), %rsp
+	fxsave64 VC_FPU(%r13)
+	fxrstor64 xl_host_fpu(%rip)
+	cld
+	mov VC_EXIT_REASON(%r13), %eax
+	add $8, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
+	ret
+	.size xl_exit, .-xl_exit
+
+	.section .note.GNU-stack,"",@progbits

@@ -1,0 +1,991 @@
+/*
+ * test_devices.c - unit tests for devices/: the port bus, 8259A pair, 8254 PIT and port
+ * 0x61, 16550A UART, MC146818 RTC/CMOS, and the misc ports (debug exit, i8042, 0x92).
+ *
+ * Devices are driven only through the port bus, the way a guest drives them, with the
+ * device clock replaced by a fake one (dev_set_clock) so time-driven behaviour is exact.
+ * vm_request_exit() lives in monitor/; a counting stub stands in for it here.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "devices/devices.h"
+#include "monitor/param.h"
+#include "monitor/vmm.h"
+
+/* --- stubs and helpers ------------------------------------------------------------- */
+
+static int request_exit_calls;
+
+void vm_request_exit(struct vm *vm)
+{
+	(void)vm;
+	request_exit_calls++;
+}
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static void outb(uint16_t port, uint8_t v) { dev_pio_out(port, 1, v); }
+static uint8_t inb(uint16_t port) { return (uint8_t)dev_pio_in(port, 1); }
+
+/* Host ns by which the PIT has surely counted clocks input clocks; the exact deadline. */
+#define PIT_NS(clocks) ((uint64_t)(clocks) * 1000000000ull / 1193182 + 1)
+#define PIT_CEIL(clocks) (((uint64_t)(clocks) * 1000000000ull + 1193181) / 1193182)
+
+/* Program the pair the way Linux does: master at 0x20, slave at 0x28, nothing masked. */
+static void pic_program(uint8_t icw4)
+{
+	outb(0x20, 0x11); outb(0x21, 0x20); outb(0x21, 0x04); outb(0x21, icw4);
+	outb(0xA0, 0x11); outb(0xA1, 0x28); outb(0xA1, 0x02); outb(0xA1, icw4);
+	outb(0x21, 0x00); outb(0xA1, 0x00);
+}
+
+static uint8_t pic_isr(uint16_t base)
+{
+	outb(base, 0x0B);
+	return inb(base);
+}
+
+static uint8_t pic_irr(uint16_t base)
+{
+	outb(base, 0x0A);
+	return inb(base);
+}
+
+/* Every test starts from a fresh platform (also when Check does not fork): PIC programmed
+ * at 0x20/0x28 with nothing masked, PIT as the BIOS leaves it, RTC, and the UART on the
+ * given descriptors. */
+static void setup_platform(int in_fd, int out_fd)
+{
+	request_exit_calls = 0;
+	fake_now = 1000000000ull;
+	dev_set_clock(fake_clock);
+	dev_pio_reset();
+	dev_pic_init();
+	pic_program(0x01);
+	dev_pit_init();
+	dev_rtc_init(128u << 20);
+	dev_uart_init(in_fd, out_fd);
+}
+
+static void setup_pic(void)
+{
+	setup_platform(-1, -1);
+}
+
+static void teardown(void)
+{
+	dev_set_clock(NULL);
+	dev_pio_reset();
+}
+
+/* --- bus ------------------------------------------------------------------------- */
+
+static uint16_t last_off;
+static int last_size;
+static uint32_t last_val;
+
+static uint32_t probe_read(void *opaque, uint16_t off, int size)
+{
+	(void)opaque;
+	last_off = off;
+	last_size = size;
+	return 0x44332211u;
+}
+
+static void probe_write(void *opaque, uint16_t off, int size, uint32_t val)
+{
+	(void)opaque;
+	last_off = off;
+	last_size = size;
+	last_val = val;
+}
+
+START_TEST(bus_unclaimed_all_ones)
+{
+	dev_pio_reset();
+	ck_assert_uint_eq(dev_pio_in(0x1234, 1), 0xFF);
+	ck_assert_uint_eq(dev_pio_in(0x1234, 2), 0xFFFF);
+	ck_assert_uint_eq(dev_pio_in(0x1234, 4), 0xFFFFFFFFu);
+	ck_assert_uint_eq(dev_pio_in(0xFFFF, 4), 0xFFFFFFFFu); /* wraps past the top */
+	dev_pio_out(0x1234, 4, 0); /* ignored, must not crash */
+}
+END_TEST
+
+START_TEST(bus_dispatch_offset_and_size)
+{
+	dev_pio_reset();
+	ck_assert_int_eq(dev_pio_register(0x300, 8, probe_read, probe_write, NULL), 0);
+	ck_assert_int_eq(dev_pio_register(0x307, 2, probe_read, probe_write, NULL), -1);
+	ck_assert_int_eq(dev_pio_register(0x2FF, 1, probe_read, probe_write, NULL), 0);
+	ck_assert_uint_eq(dev_pio_in(0x304, 4), 0x44332211u);
+	ck_assert_uint_eq(last_off, 4);
+	ck_assert_int_eq(last_size, 4);
+	ck_assert_uint_eq(dev_pio_in(0x302, 2), 0x2211);
+	ck_assert_int_eq(last_size, 2);
+	dev_pio_out(0x306, 2, 0xBEEF);
+	ck_assert_uint_eq(last_off, 6);
+	ck_assert_int_eq(last_size, 2);
+	ck_assert_uint_eq(last_val, 0xBEEF);
+}
+END_TEST
+
+START_TEST(bus_straddling_access_is_split)
+{
+	dev_pio_reset();
+	ck_assert_int_eq(dev_pio_register(0x300, 2, probe_read, probe_write, NULL), 0);
+	/* 0x301 belongs to the device, 0x302 and 0x303 to nobody */
+	ck_assert_uint_eq(dev_pio_in(0x301, 4), 0xFFFFFF11u);
+	ck_assert_int_eq(last_size, 1);
+	ck_assert_uint_eq(last_off, 1);
+	dev_pio_out(0x2FF, 2, 0xABCD);
+	ck_assert_uint_eq(last_off, 0);
+	ck_assert_uint_eq(last_val, 0xAB);
+}
+END_TEST
+
+/* --- PIC ------------------------------------------------------------------------- */
+
+START_TEST(pic_init_deliver_eoi)
+{
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	dev_pic_set_irq(1, 1);
+	ck_assert_uint_eq(pic_irr(0x20), 0x02);
+	ck_assert_int_eq(dev_pic_pending(), 0x21);
+	ck_assert_int_eq(dev_pic_ack(), 0x21);
+	ck_assert_uint_eq(pic_isr(0x20), 0x02);
+	ck_assert_uint_eq(pic_irr(0x20), 0x00);
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	outb(0x20, 0x20); /* non-specific EOI */
+	ck_assert_uint_eq(pic_isr(0x20), 0x00);
+	ck_assert_int_eq(dev_pic_pending(), -1); /* line still high: no new edge */
+}
+END_TEST
+
+START_TEST(pic_mask)
+{
+	outb(0x21, 0x01);
+	ck_assert_uint_eq(inb(0x21), 0x01);
+	dev_pic_set_irq(0, 1);
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	ck_assert_uint_eq(pic_irr(0x20), 0x01); /* latched though masked */
+	outb(0x21, 0x00);
+	ck_assert_int_eq(dev_pic_pending(), 0x20);
+}
+END_TEST
+
+START_TEST(pic_priority_and_nesting)
+{
+	dev_pic_set_irq(3, 1);
+	dev_pic_set_irq(1, 1);
+	ck_assert_int_eq(dev_pic_ack(), 0x21);
+	ck_assert_int_eq(dev_pic_pending(), -1); /* IRQ3 is lower than IRQ1 in service */
+	dev_pic_set_irq(0, 1);
+	ck_assert_int_eq(dev_pic_ack(), 0x20); /* IRQ0 nests above IRQ1 */
+	ck_assert_uint_eq(pic_isr(0x20), 0x03);
+	outb(0x20, 0x61); /* specific EOI for IR1 */
+	ck_assert_uint_eq(pic_isr(0x20), 0x01);
+	ck_assert_int_eq(dev_pic_pending(), -1); /* IRQ3 still below IRQ0 */
+	outb(0x20, 0x20); /* non-specific: clears IR0 */
+	ck_assert_uint_eq(pic_isr(0x20), 0x00);
+	ck_assert_int_eq(dev_pic_ack(), 0x23);
+}
+END_TEST
+
+START_TEST(pic_rotation)
+{
+	outb(0x20, 0xC3); /* set priority: IR3 lowest, so IR4 highest */
+	dev_pic_set_irq(1, 1);
+	dev_pic_set_irq(5, 1);
+	ck_assert_int_eq(dev_pic_ack(), 0x25);
+}
+END_TEST
+
+START_TEST(pic_edge_triggering)
+{
+	dev_pic_set_irq(4, 1);
+	dev_pic_set_irq(4, 1); /* no new edge */
+	ck_assert_int_eq(dev_pic_ack(), 0x24);
+	outb(0x20, 0x20);
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	dev_pic_set_irq(4, 0);
+	dev_pic_set_irq(4, 1);
+	ck_assert_int_eq(dev_pic_ack(), 0x24);
+}
+END_TEST
+
+START_TEST(pic_level_via_elcr)
+{
+	outb(0x4D1, 0x08); /* IRQ11 level */
+	ck_assert_uint_eq(inb(0x4D1), 0x08);
+	outb(0x4D0, 0xFF);
+	ck_assert_uint_eq(inb(0x4D0), 0xF8); /* IRQ0-2 cannot be level */
+	dev_pic_set_irq(11, 1);
+	ck_assert_int_eq(dev_pic_ack(), 0x2B);
+	outb(0xA0, 0x20);
+	outb(0x20, 0x20);
+	ck_assert_int_eq(dev_pic_ack(), 0x2B); /* still asserted: delivered again */
+}
+END_TEST
+
+START_TEST(pic_spurious_master)
+{
+	dev_pic_set_irq(5, 1);
+	ck_assert_int_eq(dev_pic_pending(), 0x25);
+	dev_pic_set_irq(5, 0); /* request withdrawn before INTA */
+	ck_assert_int_eq(dev_pic_ack(), 0x27);
+	ck_assert_uint_eq(pic_isr(0x20), 0x00); /* spurious sets no ISR bit */
+}
+END_TEST
+
+START_TEST(pic_cascade)
+{
+	dev_pic_set_irq(10, 1);
+	ck_assert_uint_eq(pic_irr(0x20), 0x04);
+	ck_assert_int_eq(dev_pic_pending(), 0x2A);
+	ck_assert_int_eq(dev_pic_ack(), 0x2A);
+	ck_assert_uint_eq(pic_isr(0x20), 0x04);
+	ck_assert_uint_eq(pic_isr(0xA0), 0x04);
+	/* a lower slave IRQ waits for the slave's EOI, then gets through */
+	dev_pic_set_irq(13, 1);
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	outb(0xA0, 0x20);
+	outb(0x20, 0x20);
+	ck_assert_int_eq(dev_pic_ack(), 0x2D);
+	/* a master IRQ below IR2 waits for the cascade's EOI */
+	dev_pic_set_irq(3, 1);
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	outb(0xA0, 0x20);
+	outb(0x20, 0x20);
+	ck_assert_int_eq(dev_pic_pending(), 0x23);
+}
+END_TEST
+
+START_TEST(pic_spurious_slave)
+{
+	dev_pic_set_irq(12, 1);
+	ck_assert_int_eq(dev_pic_pending(), 0x2C);
+	dev_pic_set_irq(12, 0);
+	ck_assert_int_eq(dev_pic_pending(), 0x2F); /* the master latched the cascade edge */
+	ck_assert_int_eq(dev_pic_ack(), 0x2F);
+	ck_assert_uint_eq(pic_isr(0xA0), 0x00);
+	ck_assert_uint_eq(pic_isr(0x20), 0x04); /* the master still needs its EOI */
+}
+END_TEST
+
+START_TEST(pic_auto_eoi)
+{
+	pic_program(0x03);
+	dev_pic_set_irq(6, 1);
+	dev_pic_set_irq(7, 1);
+	ck_assert_int_eq(dev_pic_ack(), 0x26);
+	ck_assert_uint_eq(pic_isr(0x20), 0x00);
+	ck_assert_int_eq(dev_pic_ack(), 0x27); /* no EOI needed */
+	/* two slave requests through the cascade, back to back */
+	dev_pic_set_irq(8, 1);
+	dev_pic_set_irq(9, 1);
+	ck_assert_int_eq(dev_pic_ack(), 0x28);
+	ck_assert_int_eq(dev_pic_ack(), 0x29);
+	ck_assert_int_eq(dev_pic_pending(), -1);
+}
+END_TEST
+
+START_TEST(pic_poll_command)
+{
+	outb(0x21, 0xFF);
+	dev_pic_set_irq(6, 1);
+	outb(0x21, 0x00);
+	outb(0x20, 0x0C); /* OCW3 poll */
+	ck_assert_uint_eq(inb(0x20), 0x86);
+	ck_assert_uint_eq(pic_isr(0x20), 0x40);
+}
+END_TEST
+
+START_TEST(pic_reinit_clears_state)
+{
+	dev_pic_set_irq(1, 1);
+	ck_assert_int_eq(dev_pic_ack(), 0x21);
+	outb(0x20, 0x11); outb(0x21, 0x40); outb(0x21, 0x04); outb(0x21, 0x01);
+	ck_assert_uint_eq(pic_isr(0x20), 0x00);
+	ck_assert_uint_eq(inb(0x21), 0x00);
+	dev_pic_set_irq(1, 0);
+	dev_pic_set_irq(1, 1);
+	ck_assert_int_eq(dev_pic_ack(), 0x41);
+}
+END_TEST
+
+/* --- PIT ------------------------------------------------------------------------- */
+
+
+static uint16_t pit_read16(uint16_t port)
+{
+	uint8_t lo = inb(port);
+
+	return lo | (uint16_t)inb(port) << 8;
+}
+
+static void pit_program(int ch, uint8_t mode_bits, uint16_t count)
+{
+	outb(0x43, (uint8_t)(ch << 6 | 0x30 | mode_bits));
+	outb(0x40 + ch, count & 0xFF);
+	outb(0x40 + ch, count >> 8);
+}
+
+START_TEST(pit_mode2_periodic_irq0)
+{
+	uint64_t t0 = fake_now, dl;
+
+	pit_program(0, 0x04, 1193); /* mode 2, about 1 ms */
+	dl = dev_poll(fake_now);
+	ck_assert_uint_eq(dl, t0 + PIT_CEIL(1193));
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	fake_now = dl - 1;
+	dev_poll(fake_now);
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	fake_now = dl;
+	dl = dev_poll(fake_now);
+	ck_assert_int_eq(dev_pic_ack(), 0x20);
+	outb(0x20, 0x20);
+	ck_assert_uint_gt(dl, fake_now);
+	ck_assert_uint_le(dl - fake_now, 1000000);
+	/* ten periods late: one interrupt, not ten */
+	fake_now += 10 * 1000000;
+	dl = dev_poll(fake_now);
+	ck_assert_int_eq(dev_pic_ack(), 0x20);
+	outb(0x20, 0x20);
+	dev_poll(fake_now);
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	ck_assert_uint_gt(dl, fake_now);
+}
+END_TEST
+
+START_TEST(pit_mode3_square_wave)
+{
+	uint64_t t0 = fake_now, dl;
+
+	pit_program(0, 0x06, 1000);
+	outb(0x43, 0x00); /* latch channel 0 */
+	ck_assert_uint_eq(pit_read16(0x40), 1000);
+	fake_now = t0 + PIT_NS(100);
+	outb(0x43, 0x00);
+	ck_assert_uint_eq(pit_read16(0x40), 800); /* counts by two */
+	dl = dev_poll(fake_now);
+	ck_assert_uint_eq(dl, t0 + PIT_CEIL(1000));
+	fake_now = dl;
+	dev_poll(fake_now);
+	ck_assert_int_eq(dev_pic_ack(), 0x20);
+}
+END_TEST
+
+START_TEST(pit_channel2_gate_and_out)
+{
+	uint64_t t0;
+	uint16_t c1, c2;
+
+	outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
+	ck_assert_uint_eq(inb(0x61) & 0x03, 0x01);
+	outb(0x43, 0xB0); /* channel 2, lo/hi, mode 0 */
+	ck_assert_uint_eq(inb(0x61) & 0x20, 0); /* OUT low on the mode word */
+	outb(0x42, 11932 & 0xFF);
+	outb(0x42, 11932 >> 8);
+	t0 = fake_now;
+	fake_now = t0 + 5000000;
+	ck_assert_uint_eq(inb(0x61) & 0x20, 0);
+	c1 = pit_read16(0x42);
+	ck_assert_uint_lt(c1, 11932 - 5900);
+	ck_assert_uint_gt(c1, 11932 - 6000);
+	fake_now = t0 + PIT_NS(11932);
+	ck_assert_uint_eq(inb(0x61) & 0x20, 0x20);
+	/* gate off freezes the count where it is; gate on resumes from there */
+	c1 = pit_read16(0x42);
+	outb(0x61, 0x00);
+	fake_now += 1000000;
+	c2 = pit_read16(0x42);
+	ck_assert_uint_eq(c1, c2);
+	outb(0x61, 0x01);
+	fake_now += PIT_NS(100);
+	ck_assert_uint_eq(pit_read16(0x42), (uint16_t)(c1 - 100));
+}
+END_TEST
+
+START_TEST(pit_channel2_gate_low_does_not_count)
+{
+	outb(0x61, 0x00);
+	pit_program(2, 0x00, 5000);
+	fake_now += 10000000;
+	ck_assert_uint_eq(pit_read16(0x42), 5000);
+	ck_assert_uint_eq(inb(0x61) & 0x20, 0);
+	outb(0x61, 0x01);
+	fake_now += PIT_NS(5000);
+	ck_assert_uint_eq(inb(0x61) & 0x20, 0x20);
+}
+END_TEST
+
+START_TEST(pit_latch_holds_value)
+{
+	uint64_t t0 = fake_now;
+
+	pit_program(0, 0x04, 1000);
+	fake_now = t0 + PIT_NS(300);
+	outb(0x43, 0x00);
+	fake_now = t0 + PIT_NS(500);
+	ck_assert_uint_eq(pit_read16(0x40), 700);
+	ck_assert_uint_eq(pit_read16(0x40), 500); /* latch released: live again */
+}
+END_TEST
+
+START_TEST(pit_readback)
+{
+	uint64_t t0 = fake_now;
+
+	outb(0x43, 0x34); /* ch0 lo/hi mode 2 */
+	outb(0x43, 0xE2); /* read-back status of ch0 */
+	ck_assert_uint_eq(inb(0x40), 0x40 | 0x80 | 0x34); /* null count, OUT high */
+	outb(0x40, 0x00);
+	outb(0x40, 0x10); /* 4096 */
+	fake_now = t0 + PIT_NS(96);
+	outb(0x43, 0xC2); /* read-back count and status */
+	ck_assert_uint_eq(inb(0x40), 0x80 | 0x34);
+	ck_assert_uint_eq(pit_read16(0x40), 4000);
+	fake_now = t0 + PIT_NS(196);
+	outb(0x43, 0xD2); /* count only */
+	fake_now = t0 + PIT_NS(296);
+	ck_assert_uint_eq(pit_read16(0x40), 3900);
+}
+END_TEST
+
+START_TEST(pit_lobyte_only)
+{
+	outb(0x43, 0x14); /* ch0, lobyte only, mode 2 */
+	outb(0x40, 200);
+	ck_assert_uint_eq(inb(0x40), 200);
+	fake_now += PIT_NS(50);
+	ck_assert_uint_eq(inb(0x40), 150);
+}
+END_TEST
+
+START_TEST(pit_refresh_toggles)
+{
+	uint8_t a = inb(0x61) & 0x10;
+
+	fake_now += 15085;
+	ck_assert_uint_ne(inb(0x61) & 0x10, a);
+}
+END_TEST
+
+START_TEST(pit_mode0_oneshot_irq0)
+{
+	uint64_t dl;
+
+	pit_program(0, 0x00, 2000);
+	dl = dev_poll(fake_now);
+	fake_now = dl;
+	ck_assert_uint_eq(dev_poll(fake_now), UINT64_MAX); /* one shot: nothing after */
+	ck_assert_int_eq(dev_pic_ack(), 0x20);
+}
+END_TEST
+
+/* --- UART ------------------------------------------------------------------------ */
+
+static int in_pipe[2], out_pipe[2];
+
+static void setup_uart(void)
+{
+	ck_assert_int_eq(pipe(in_pipe), 0);
+	ck_assert_int_eq(pipe2(out_pipe, O_NONBLOCK), 0);
+	setup_platform(in_pipe[0], out_pipe[1]);
+}
+
+static void teardown_uart(void)
+{
+	close(in_pipe[0]);
+	close(in_pipe[1]);
+	close(out_pipe[0]);
+	close(out_pipe[1]);
+	teardown();
+}
+
+/* Let input polling happen: the UART reads in_fd at most once per TIMER_MIN_NS. */
+static void uart_tick(void)
+{
+	fake_now += TIMER_MIN_NS;
+	dev_poll(fake_now);
+}
+
+static int drain_output(char *buf, int len)
+{
+	ssize_t n = read(out_pipe[0], buf, len);
+
+	return n < 0 ? 0 : (int)n;
+}
+
+START_TEST(uart_lsr_and_output)
+{
+	char buf[16];
+
+	ck_assert_uint_eq(inb(0x3FD) & 0x61, 0x60); /* THRE, TEMT, no data */
+	outb(0x3F8, 'h');
+	outb(0x3F8, 'i');
+	ck_assert_uint_eq(inb(0x3FD) & 0x60, 0x60);
+	ck_assert_int_eq(drain_output(buf, sizeof(buf)), 2);
+	ck_assert(memcmp(buf, "hi", 2) == 0);
+}
+END_TEST
+
+START_TEST(uart_thre_interrupt_clears_on_iir_read)
+{
+	ck_assert_uint_eq(inb(0x3FA) & 0x0F, 0x01);
+	outb(0x3F9, 0x02); /* IER: THRE */
+	ck_assert_int_eq(dev_pic_pending(), 0x24);
+	ck_assert_uint_eq(inb(0x3FA) & 0x0F, 0x02);
+	ck_assert_uint_eq(inb(0x3FA) & 0x0F, 0x01); /* cleared by the previous read */
+	ck_assert_int_eq(dev_pic_pending(), -1);    /* and IRQ4 dropped */
+	outb(0x3F8, 'x');
+	ck_assert_int_eq(dev_pic_ack(), 0x24);
+	ck_assert_uint_eq(inb(0x3FA) & 0x0F, 0x02); /* re-armed by the THR write */
+	ck_assert_uint_eq(inb(0x3FA) & 0x0F, 0x01);
+}
+END_TEST
+
+START_TEST(uart_iir_priority)
+{
+	outb(0x3FA, 0x07); /* FIFO on, trigger 1 */
+	outb(0x3F9, 0x07); /* rx data, THRE, line status */
+	ck_assert_uint_eq(inb(0x3FA), 0xC2);
+	ck_assert_int_eq(write(in_pipe[1], "ab", 2), 2);
+	uart_tick();
+	ck_assert_uint_eq(inb(0x3FA), 0xC4); /* received data beats THRE */
+	ck_assert_uint_eq(inb(0x3F8), 'a');
+	ck_assert_uint_eq(inb(0x3FA), 0xC4);
+	ck_assert_uint_eq(inb(0x3F8), 'b');
+	ck_assert_uint_eq(inb(0x3FA), 0xC1); /* THRE was cleared when IIR showed it first */
+	outb(0x3F8, 'z');
+	ck_assert_uint_eq(inb(0x3FA), 0xC2);
+}
+END_TEST
+
+START_TEST(uart_rx_trigger_level)
+{
+	outb(0x3FA, 0x81); /* FIFO on, trigger 8 */
+	outb(0x3F9, 0x01);
+	ck_assert_int_eq(write(in_pipe[1], "abc", 3), 3);
+	uart_tick();
+	ck_assert_uint_eq(inb(0x3FA) & 0x0F, 0x0C); /* below trigger: timeout */
+	ck_assert_int_eq(write(in_pipe[1], "defghijklmnopqrstuvw", 20), 20);
+	uart_tick();
+	ck_assert_uint_eq(inb(0x3FA) & 0x0F, 0x04);
+	for (int i = 0; i < 16; i++)
+		ck_assert_uint_eq(inb(0x3F8), (uint8_t)('a' + i));
+	ck_assert_uint_eq(inb(0x3FD) & 0x01, 0);
+	fake_now += TIMER_MIN_NS;
+	ck_assert_uint_eq(inb(0x3FD) & 0x01, 0x01); /* an LSR poll fetched the rest */
+	ck_assert_uint_eq(inb(0x3F8), 'q');
+}
+END_TEST
+
+START_TEST(uart_divisor_latch)
+{
+	char buf[4];
+
+	outb(0x3FB, 0x83);
+	outb(0x3F8, 0x01);
+	outb(0x3F9, 0x00);
+	ck_assert_uint_eq(inb(0x3F8), 0x01);
+	ck_assert_uint_eq(inb(0x3F9), 0x00);
+	outb(0x3FB, 0x03);
+	ck_assert_uint_eq(inb(0x3F9), 0x00); /* IER untouched by the DLM write */
+	ck_assert_int_eq(drain_output(buf, sizeof(buf)), 0); /* DLL write sent nothing */
+	outb(0x3F9, 0x05);
+	outb(0x3FB, 0x83);
+	ck_assert_uint_eq(inb(0x3F8), 0x01);
+	outb(0x3FB, 0x03);
+	ck_assert_uint_eq(inb(0x3F9), 0x05);
+	ck_assert_uint_eq(inb(0x3FB), 0x03);
+}
+END_TEST
+
+START_TEST(uart_input_raises_irq4)
+{
+	outb(0x3F9, 0x01);
+	uart_tick();
+	ck_assert_int_eq(dev_pic_pending(), -1);
+	ck_assert_uint_eq(inb(0x3FD) & 0x01, 0);
+	ck_assert_int_eq(write(in_pipe[1], "k", 1), 1);
+	fake_now += TIMER_MIN_NS / 2;
+	dev_poll(fake_now);
+	ck_assert_uint_eq(inb(0x3FD) & 0x01, 0); /* polled too recently: not read yet */
+	fake_now += TIMER_MIN_NS / 2;
+	ck_assert_uint_eq(dev_uart_poll(fake_now), fake_now + POLL_NS);
+	ck_assert_uint_eq(inb(0x3FD) & 0x01, 0x01);
+	ck_assert_int_eq(dev_pic_ack(), 0x24);
+	ck_assert_uint_eq(inb(0x3F8), 'k');
+	ck_assert_uint_eq(inb(0x3FD) & 0x01, 0);
+	ck_assert_uint_eq(inb(0x3FA) & 0x0F, 0x01);
+	close(in_pipe[1]);
+	in_pipe[1] = -1;
+	fake_now += TIMER_MIN_NS;
+	ck_assert_uint_eq(dev_uart_poll(fake_now), UINT64_MAX); /* EOF stops polling */
+}
+END_TEST
+
+START_TEST(uart_loopback)
+{
+	char buf[4];
+
+	outb(0x3FC, 0x1B); /* loop, OUT2, RTS, DTR */
+	ck_assert_uint_eq(inb(0x3FE) & 0xF0, 0xB0); /* DCD, DSR, CTS; RI (OUT1) off */
+	outb(0x3FC, 0x17); /* loop, OUT1, RTS, DTR */
+	ck_assert_uint_eq(inb(0x3FE), 0x70 | 0x08); /* DCD dropped: delta DCD */
+	ck_assert_uint_eq(inb(0x3FE), 0x70);
+	outb(0x3F8, 0x5A);
+	ck_assert_uint_eq(inb(0x3FD) & 0x01, 0x01);
+	ck_assert_uint_eq(inb(0x3F8), 0x5A);
+	ck_assert_int_eq(drain_output(buf, sizeof(buf)), 0);
+	outb(0x3FC, 0x0B);
+	ck_assert_uint_eq(inb(0x3FE) & 0xF0, 0xB0);
+}
+END_TEST
+
+START_TEST(uart_scratch_and_overrun)
+{
+	outb(0x3FF, 0xA5);
+	ck_assert_uint_eq(inb(0x3FF), 0xA5);
+	outb(0x3FC, 0x10); /* loopback, FIFO off: one-byte holding register */
+	outb(0x3F8, 1);
+	outb(0x3F8, 2);
+	ck_assert_uint_eq(inb(0x3FD) & 0x03, 0x03); /* DR and OE */
+	ck_assert_uint_eq(inb(0x3FD) & 0x02, 0);    /* OE cleared by the read */
+	ck_assert_uint_eq(inb(0x3F8), 2);
+}
+END_TEST
+
+/* --- RTC ------------------------------------------------------------------------- */
+
+static uint8_t cmos(uint8_t reg)
+{
+	outb(0x70, reg);
+	return inb(0x71);
+}
+
+static void cmos_set(uint8_t reg, uint8_t v)
+{
+	outb(0x70, reg);
+	outb(0x71, v);
+}
+
+
+static bool is_bcd(uint8_t v)
+{
+	return (v & 0x0F) <= 9 && (v >> 4) <= 9;
+}
+
+static int bcd(uint8_t v)
+{
+	return (v >> 4) * 10 + (v & 15);
+}
+
+/* Read hour:min:sec as seconds of the day, retrying across a second change. */
+static int rtc_day_seconds(bool binary, struct tm *host)
+{
+	for (;;) {
+		time_t t = time(NULL);
+		uint8_t s = cmos(0), m = cmos(2), h = cmos(4);
+
+		if (time(NULL) != t)
+			continue;
+		gmtime_r(&t, host);
+		if (!binary) {
+			ck_assert(is_bcd(s) && is_bcd(m) && is_bcd(h & 0x7F));
+			return bcd(h) * 3600 + bcd(m) * 60 + bcd(s);
+		}
+		return h * 3600 + m * 60 + s;
+	}
+}
+
+START_TEST(rtc_bcd_and_binary)
+{
+	struct tm tm;
+	int s;
+
+	ck_assert_uint_eq(cmos(0x0B), 0x02); /* BCD, 24 h */
+	s = rtc_day_seconds(false, &tm);
+	ck_assert_int_eq(s, tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+	ck_assert_uint_eq(cmos(0x09), (tm.tm_year % 100 / 10) << 4 | tm.tm_year % 10);
+	ck_assert_uint_eq(cmos(0x32), 0x20);
+	cmos_set(0x0B, 0x06); /* binary, 24 h */
+	s = rtc_day_seconds(true, &tm);
+	ck_assert_int_eq(s, tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+	ck_assert_uint_eq(cmos(0x08), tm.tm_mon + 1);
+	ck_assert_uint_eq(cmos(0x07), tm.tm_mday);
+	ck_assert_uint_eq(cmos(0x32), 20);
+}
+END_TEST
+
+START_TEST(rtc_12_hour)
+{
+	time_t t;
+	struct tm tm;
+	uint8_t h;
+
+	cmos_set(0x0B, 0x04); /* binary, 12 h */
+	do {
+		t = time(NULL);
+		h = cmos(4);
+	} while (time(NULL) != t);
+	gmtime_r(&t, &tm);
+	ck_assert_uint_eq(h & 0x7F, tm.tm_hour % 12 ? tm.tm_hour % 12 : 12);
+	ck_assert_uint_eq(!!(h & 0x80), tm.tm_hour >= 12);
+}
+END_TEST
+
+START_TEST(rtc_set_time)
+{
+	cmos_set(0x0B, 0x82); /* SET, BCD, 24 h */
+	cmos_set(0x09, 0x99);
+	cmos_set(0x32, 0x19);
+	cmos_set(0x08, 0x12);
+	cmos_set(0x07, 0x31);
+	cmos_set(0x04, 0x23);
+	cmos_set(0x02, 0x59);
+	cmos_set(0x00, 0x30);
+	ck_assert_uint_eq(cmos(0x00), 0x30); /* frozen while SET */
+	cmos_set(0x0B, 0x02);
+	ck_assert_uint_eq(cmos(0x09), 0x99);
+	ck_assert_uint_eq(cmos(0x04), 0x23);
+	ck_assert_uint_eq(cmos(0x02), 0x59);
+}
+END_TEST
+
+START_TEST(rtc_memory_size)
+{
+	ck_assert_uint_eq(cmos(0x15) | cmos(0x16) << 8, 640);
+	ck_assert_uint_eq(cmos(0x17) | cmos(0x18) << 8, 63 * 1024);
+	ck_assert_uint_eq(cmos(0x30) | cmos(0x31) << 8, 63 * 1024);
+	ck_assert_uint_eq(cmos(0x34) | cmos(0x35) << 8, (128 - 16) * 16);
+	dev_pio_reset();
+	dev_rtc_init(8u << 20);
+	ck_assert_uint_eq(cmos(0x17) | cmos(0x18) << 8, 7 * 1024);
+	ck_assert_uint_eq(cmos(0x30) | cmos(0x31) << 8, 7 * 1024);
+	ck_assert_uint_eq(cmos(0x34) | cmos(0x35) << 8, 0);
+}
+END_TEST
+
+START_TEST(rtc_nvram_and_status)
+{
+	cmos_set(0x40, 0x5A);
+	cmos_set(0x7F, 0xA5);
+	ck_assert_uint_eq(cmos(0x40), 0x5A);
+	ck_assert_uint_eq(cmos(0xFF), 0xA5); /* bit 7 of the index is the NMI mask */
+	ck_assert_uint_eq(cmos(0x0D), 0x80);
+	cmos_set(0x0D, 0x00);
+	ck_assert_uint_eq(cmos(0x0D), 0x80);
+	ck_assert_uint_eq(cmos(0x0A) & 0x7F, 0x26);
+}
+END_TEST
+
+START_TEST(rtc_periodic_flag_and_irq8)
+{
+	cmos(0x0C);
+	fake_now += 100000;
+	ck_assert_uint_eq(cmos(0x0C) & 0x40, 0);
+	fake_now += 1000000; /* past one 1024 Hz period */
+	ck_assert_uint_eq(cmos(0x0C) & 0xC0, 0x40); /* PF, no IRQF: PIE off */
+	cmos_set(0x0B, 0x42); /* PIE */
+	fake_now += 1000000;
+	dev_poll(fake_now);
+	ck_assert_int_eq(dev_pic_ack(), 0x28);
+	ck_assert_uint_eq(cmos(0x0C) & 0xC0, 0xC0);
+	ck_assert_uint_eq(cmos(0x0C) & 0xC0, 0x00);
+}
+END_TEST
+
+/* --- misc ------------------------------------------------------------------------ */
+
+static struct vm test_vm;
+
+static void setup_misc(void)
+{
+	setup_pic();
+	memset(&test_vm, 0, sizeof(test_vm));
+	test_vm.exit_status = -1;
+	dev_misc_init(&test_vm);
+}
+
+START_TEST(misc_debug_exit_status)
+{
+	outb(0x80, 0x12);
+	ck_assert_int_eq(test_vm.stop, 0);
+	outb(0xF4, 0x10);
+	ck_assert_int_eq(test_vm.stop, 1);
+	ck_assert_int_eq(test_vm.exit_status, 0x21);
+	ck_assert_int_eq(request_exit_calls, 1);
+	outb(0xF4, 0x00);
+	ck_assert_int_eq(test_vm.exit_status, 1);
+}
+END_TEST
+
+START_TEST(misc_kbc_reset)
+{
+	ck_assert_uint_eq(inb(0x64) & 0x03, 0x00); /* nothing to read, ready to take */
+	ck_assert_uint_ne(inb(0x64) & 0x04, 0);    /* system flag */
+	outb(0x64, 0xAA);
+	ck_assert_uint_eq(inb(0x64) & 0x01, 0x01);
+	ck_assert_uint_eq(inb(0x60), 0x55);
+	ck_assert_uint_eq(inb(0x64) & 0x01, 0x00);
+	outb(0x64, 0x60);
+	outb(0x60, 0x47);
+	outb(0x64, 0x20);
+	ck_assert_uint_eq(inb(0x60), 0x47);
+	ck_assert_int_eq(test_vm.stop, 0);
+	outb(0x64, 0xFE);
+	ck_assert_int_eq(test_vm.stop, 1);
+	ck_assert_int_eq(test_vm.exit_status, 0);
+	ck_assert_int_eq(request_exit_calls, 1);
+}
+END_TEST
+
+START_TEST(misc_port92_reset)
+{
+	ck_assert_uint_eq(inb(0x92) & 0x02, 0x02);
+	outb(0x92, 0x00);
+	ck_assert_uint_eq(inb(0x92), 0x00);
+	ck_assert_int_eq(test_vm.stop, 0);
+	outb(0x92, 0x03);
+	ck_assert_int_eq(test_vm.stop, 1);
+	ck_assert_int_eq(test_vm.exit_status, 0);
+}
+END_TEST
+
+START_TEST(misc_unclaimed_neighbours)
+{
+	ck_assert_uint_eq(inb(0x80), 0xFF);
+	ck_assert_uint_eq(inb(0xF4), 0xFF);
+	ck_assert_uint_eq(dev_pio_in(0xF5, 2), 0xFFFF);
+}
+END_TEST
+
+/* --- everything together --------------------------------------------------------- */
+
+START_TEST(init_all_and_poll)
+{
+	struct vm vm = { .ram_size = 32u << 20 };
+	int p[2];
+	uint64_t dl;
+
+	dev_set_clock(fake_clock);
+	fake_now = 5000000000ull;
+	dev_pio_reset();
+	ck_assert_int_eq(pipe(p), 0);
+	dev_init_all(&vm, -1, p[1]);
+	ck_assert_uint_eq(inb(0x21), 0xFB); /* BIOS state: all masked but the cascade */
+	ck_assert_uint_eq(inb(0x3FD) & 0x60, 0x60);
+	outb(0x70, 0x34);
+	ck_assert_uint_eq(inb(0x71), 0x00); /* 16 MiB above 16 MiB: 256 blocks */
+	outb(0x70, 0x35);
+	ck_assert_uint_eq(inb(0x71), 0x01);
+	ck_assert_int_eq(dev_pio_register(0x40, 1, NULL, NULL, NULL), -1);
+	dl = dev_poll(fake_now); /* channel 0 runs at 18.2 Hz */
+	ck_assert_uint_gt(dl, fake_now);
+	ck_assert_uint_le(dl - fake_now, 55000000);
+	close(p[0]);
+	close(p[1]);
+}
+END_TEST
+
+/* --- suite ----------------------------------------------------------------------- */
+
+static TCase *tcase(const char *name, void (*setup)(void), void (*down)(void))
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, setup, down);
+	return tc;
+}
+
+static Suite *devices_suite(void)
+{
+	Suite *s = suite_create("devices");
+	TCase *tc;
+
+	tc = tcase("bus", NULL, teardown);
+	tcase_add_test(tc, bus_unclaimed_all_ones);
+	tcase_add_test(tc, bus_dispatch_offset_and_size);
+	tcase_add_test(tc, bus_straddling_access_is_split);
+	tcase_add_test(tc, init_all_and_poll);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("pic", setup_pic, teardown);
+	tcase_add_test(tc, pic_init_deliver_eoi);
+	tcase_add_test(tc, pic_mask);
+	tcase_add_test(tc, pic_priority_and_nesting);
+	tcase_add_test(tc, pic_rotation);
+	tcase_add_test(tc, pic_edge_triggering);
+	tcase_add_test(tc, pic_level_via_elcr);
+	tcase_add_test(tc, pic_spurious_master);
+	tcase_add_test(tc, pic_cascade);
+	tcase_add_test(tc, pic_spurious_slave);
+	tcase_add_test(tc, pic_auto_eoi);
+	tcase_add_test(tc, pic_poll_command);
+	tcase_add_test(tc, pic_reinit_clears_state);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("pit", setup_pic, teardown);
+	tcase_add_test(tc, pit_mode2_periodic_irq0);
+	tcase_add_test(tc, pit_mode3_square_wave);
+	tcase_add_test(tc, pit_channel2_gate_and_out);
+	tcase_add_test(tc, pit_channel2_gate_low_does_not_count);
+	tcase_add_test(tc, pit_latch_holds_value);
+	tcase_add_test(tc, pit_readback);
+	tcase_add_test(tc, pit_lobyte_only);
+	tcase_add_test(tc, pit_refresh_toggles);
+	tcase_add_test(tc, pit_mode0_oneshot_irq0);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("uart", setup_uart, teardown_uart);
+	tcase_add_test(tc, uart_lsr_and_output);
+	tcase_add_test(tc, uart_thre_interrupt_clears_on_iir_read);
+	tcase_add_test(tc, uart_iir_priority);
+	tcase_add_test(tc, uart_rx_trigger_level);
+	tcase_add_test(tc, uart_divisor_latch);
+	tcase_add_test(tc, uart_input_raises_irq4);
+	tcase_add_test(tc, uart_loopback);
+	tcase_add_test(tc, uart_scratch_and_overrun);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("rtc", setup_pic, teardown);
+	tcase_add_test(tc, rtc_bcd_and_binary);
+	tcase_add_test(tc, rtc_12_hour);
+	tcase_add_test(tc, rtc_set_time);
+	tcase_add_test(tc, rtc_memory_size);
+	tcase_add_test(tc, rtc_nvram_and_status);
+	tcase_add_test(tc, rtc_periodic_flag_and_irq8);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("misc", setup_misc, teardown);
+	tcase_add_test(tc, misc_debug_exit_status);
+	tcase_add_test(tc, misc_kbc_reset);
+	tcase_add_test(tc, misc_port92_reset);
+	tcase_add_test(tc, misc_unclaimed_neighbours);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(devices_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

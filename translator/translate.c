@@ -544,14 +544,22 @@ static void translate_jcc(struct xl_ctx *x, const struct ginsn *g)
 	x->ended = true;
 }
 
-/* LOOP/LOOPE/LOOPNE/JECXZ with ECX (guest 32-bit addressing only). */
+/* LOOP/LOOPE/LOOPNE/JECXZ with ECX (guest 32-bit addressing only).
+ *   67 op +5 ; jmp F (patchable) ; jmp T (patchable) ; stub F ; stub T */
 static void translate_loop(struct xl_ctx *x, const struct ginsn *g)
 {
 	e8(&x->b, 0x67);
 	e8(&x->b, g->bytes[g->opc]);
-	e8(&x->b, 5);                                /* taken: skip the not-taken jump */
-	emit_direct_exit(x, next_eip(g));
-	emit_direct_exit(x, rel_target(g));
+	e8(&x->b, 5);
+	struct cc_exit *f = new_exit(x), *t = new_exit(x);
+	f->blk = t->blk = x->blk;
+	f->rel = emit_jmp32(&x->b, x->b.p);
+	t->rel = emit_jmp32(&x->b, x->b.p);
+	patch_rel32(f->rel, x->b.p);
+	emit_exit_stub(x, f, next_eip(g));
+	patch_rel32(t->rel, x->b.p);
+	emit_exit_stub(x, t, rel_target(g));
+	xl_stats.direct_exits += 2;
 	x->ended = true;
 }
 

@@ -353,6 +353,7 @@ int vm_run(struct vm *vm)
 			continue;
 		}
 		arm_timer(next);
+		xl_sync_segments(c);
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
 		struct cc_block *b = find_block(c, mode);

@@ -124,7 +124,12 @@ struct vcpu {
 	uint64_t spill[4];       /* 0x40 scratch slots for lowerings */
 	uint64_t lookup_table;   /* 0x60 host pointer: indirect-branch lookup cache */
 	uint32_t seg_base[S_NR]; /* 0x68 copy of seg[i].base for translated code (fs:/gs:) */
-	uint32_t pad0;
+	/* 0x80.. valid offsets per segment for translated limit checks (run.c seg_sync):
+	 * an access of n bytes at off is allowed iff off >= seg_lo and off + n <= seg_end_r
+	 * (read) or seg_end_w (write), computed in 64 bits; end 0 means never. */
+	uint32_t seg_lo[S_NR];   /* 0x80 */
+	uint64_t seg_end_r[S_NR]; /* 0x98 */
+	uint64_t seg_end_w[S_NR]; /* 0xc8 */
 	/* --- monitor-only state --- */
 	struct seg seg[S_NR];
 	struct dtr gdtr, idtr;

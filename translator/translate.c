@@ -56,6 +56,27 @@ void xl_init(void)
 	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
 }
 
+/* Refresh the segment copies translated code reads (bases, valid offset ranges). */
+void xl_sync_segments(struct vcpu *c)
+{
+	for (int s = 0; s < S_NR; s++) {
+		const struct seg *sg = &c->seg[s];
+		bool usable = (sg->attr & SEGA_P) && (sg->attr & SEGA_S);
+		bool code = sg->attr & 0x8;
+		uint64_t lo = 0, end = (uint64_t)sg->limit + 1;
+		if (!code && (sg->attr & 0x4)) {          /* expand-down data segment */
+			lo = (uint64_t)sg->limit + 1;
+			end = (sg->attr & SEGA_DB) ? (1ull << 32) : 0x10000;
+		}
+		if (!usable)
+			end = 0;
+		c->seg_base[s] = sg->base;
+		c->seg_lo[s] = (uint32_t)(lo > 0xFFFFFFFFu ? 0xFFFFFFFFu : lo);
+		c->seg_end_r[s] = code && !(sg->attr & 0x2) ? 0 : end;   /* execute-only code */
+		c->seg_end_w[s] = code || !(sg->attr & 0x2) ? 0 : end;   /* code or read-only */
+	}
+}
+
 uint32_t xl_mode(const struct vcpu *c)
 {
 	uint32_t m = (uint32_t)c->cpl & XM_CPL_MASK;
@@ -63,8 +84,13 @@ uint32_t xl_mode(const struct vcpu *c)
 	if (c->cr0 & CR0_TS) m |= XM_TS;
 	if (c->cr0 & CR0_EM) m |= XM_EM;
 	if (c->cr0 & CR0_MP) m |= XM_MP;
-	if (c->seg[S_CS].base | c->seg[S_DS].base | c->seg[S_ES].base | c->seg[S_SS].base)
-		m |= XM_NONFLAT;
+	static const int segs[] = {S_CS, S_DS, S_ES, S_SS};
+	for (unsigned i = 0; i < 4; i++) {
+		int s = segs[i];
+		if (c->seg_base[s] || c->seg_lo[s] || c->seg_end_r[s] != (1ull << 32) ||
+		    (s != S_CS && c->seg_end_w[s] != (1ull << 32)))
+			m |= XM_NONFLAT;
+	}
 	return m;
 }
 
@@ -164,6 +190,35 @@ static bool seg_needs_base(const struct xl_ctx *x, int seg)
 	return (x->mode & XM_NONFLAT) != 0;
 }
 
+/*
+ * Segment limit and type check of an access [dst, dst+size-1] (offset in dst, before the
+ * base is added), as hardware does it for every data access.  Flags are saved around the
+ * compares; this path only runs for fs:/gs: and non-flat segments.  On failure the block
+ * leaves with #GP(0), or #SS(0) for SS, at the instruction.
+ */
+static void emit_limit_check(struct xl_ctx *x, gla_t eip, int dst, int seg, unsigned size,
+			     bool write)
+{
+	static const uint8_t cmp[] = {0x39}, pushf[] = {0x9C}, popf[] = {0x9D};
+	struct xbuf *b = &x->b;
+	ebytes(b, pushf, 1);
+	emit_mem(b, EM_W, OP_LEA, 1, H_R9, dst, -1, 0, (int32_t)size);
+	emit_vcpu_load(b, H_R10, (write ? VC_SEG_END_W : VC_SEG_END_R) + 8 * seg, 1);
+	emit_rr(b, EM_W, cmp, 1, H_R10, H_R9);              /* cmp r9, r10 */
+	e8(b, 0x77); uint8_t *ja = b->p; e8(b, 0);          /* ja fail */
+	emit_vcpu_load(b, H_R10, VC_SEG_LO + 4 * seg, 0);
+	emit_rr(b, EM_W, cmp, 1, H_R10, dst);               /* cmp dst, r10 */
+	e8(b, 0x73); uint8_t *jae = b->p; e8(b, 0);         /* jae ok */
+	*ja = (uint8_t)(b->p - ja - 1);
+	ebytes(b, popf, 1);
+	emit_vcpu_imm32(b, VC_EIP, eip);
+	emit_vcpu_imm32(b, VC_EXIT_INFO, seg == S_SS ? EXC_SS : EXC_GP);
+	emit_vcpu_imm32(b, VC_EXIT_REASON, EXIT_EXCEPTION);
+	emit_jmp32(b, cc_exit_thunk());
+	*jae = (uint8_t)(b->p - jae - 1);
+	ebytes(b, popf, 1);
+}
+
 /* lea dst, [r + seg base]: flag-free add of the segment base kept in vcpu->seg_base. */
 static void emit_add_segbase(struct xl_ctx *x, int dst, int seg)
 {
@@ -216,8 +271,13 @@ static void emit_ea(struct xl_ctx *x, const struct ginsn *g, int dst)
 		}
 	}
 	int seg = mem_seg(g);
-	if (seg_needs_base(x, seg))
+	if (seg_needs_base(x, seg)) {
+		const ZydisDecodedOperand *o = explicit_mem(g);
+		if (o && o->mem.type != ZYDIS_MEMOP_TYPE_AGEN)
+			emit_limit_check(x, g->eip, dst, seg, o->size / 8,
+					 (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0);
 		emit_add_segbase(x, dst, seg);
+	}
 }
 
 /* Guest legacy prefixes to keep (all but segment overrides and 0x67), plus 0x66 if asked. */

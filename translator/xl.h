@@ -25,6 +25,9 @@
 #define XM_NONFLAT   0x80u   /* CS/DS/ES/SS base not 0: add segment bases */
 
 uint32_t xl_mode(const struct vcpu *c);
+/* Refresh the segment bases and valid offset ranges translated code reads (call before
+ * xl_mode and before entering translated code whenever segments may have changed). */
+void xl_sync_segments(struct vcpu *c);
 
 /* Translate the block at c->eip under mode.  Cached blocks are inserted in the cache;
  * XM_SINGLE blocks go to the scratch area.  Returns NULL if the arena is full

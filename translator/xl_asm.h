@@ -15,7 +15,10 @@
 #define VC_SPILL       0x40
 #define VC_LOOKUP      0x60
 #define VC_SEG_BASE    0x68
-#define VC_FPU         0x180
+#define VC_SEG_LO      0x80
+#define VC_SEG_END_R   0x98
+#define VC_SEG_END_W   0xc8
+#define VC_FPU         0x200
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>
@@ -31,6 +34,9 @@ _Static_assert(offsetof(struct vcpu, spill) == VC_SPILL, "vcpu layout");
 _Static_assert(offsetof(struct vcpu, lookup_table) == VC_LOOKUP, "vcpu layout");
 _Static_assert(offsetof(struct vcpu, seg_base) == VC_SEG_BASE, "vcpu layout");
 _Static_assert(offsetof(struct vcpu, fpu) == VC_FPU, "vcpu layout");
+_Static_assert(offsetof(struct vcpu, seg_lo) == VC_SEG_LO, "vcpu layout");
+_Static_assert(offsetof(struct vcpu, seg_end_r) == VC_SEG_END_R, "vcpu layout");
+_Static_assert(offsetof(struct vcpu, seg_end_w) == VC_SEG_END_W, "vcpu layout");
 
 /* Host register numbers (x86-64 encoding) as translated code uses them. */
 enum {

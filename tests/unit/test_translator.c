@@ -56,6 +56,7 @@ static void load(const uint8_t *code, size_t n)
 static unsigned run_block(void)
 {
 	for (int i = 0; i < 100; i++) {
+		xl_sync_segments(c);
 		struct cc_block *b = cc_find(c->eip, c->eip, xl_mode(c), 0);
 		if (!b)
 			b = xl_translate(c, xl_mode(c));
@@ -250,10 +251,48 @@ START_TEST(fs_base_store)
 {
 	setup();
 	c->seg[S_FS].base = DATA;
-	c->seg_base[S_FS] = DATA;
 	c->regs[R_EBX] = 0x40;
 	RUN(0x64, 0xC7, 0x43, 0x04, 0x11, 0x22, 0x33, 0x44); /* mov dword fs:[ebx+4], 0x44332211 */
 	ck_assert_uint_eq(rd32(DATA + 0x44), 0x44332211);
+}
+END_TEST
+
+START_TEST(fs_limit_and_type_checks)
+{
+	setup();
+	c->seg[S_FS].base = DATA;
+	c->seg[S_FS].limit = 0xFF;
+	c->seg[S_FS].attr = 0x4091;        /* present, data, read-only, 32-bit */
+	c->regs[R_EBX] = 0xFC;
+	RUN(0x64, 0x8B, 0x03);             /* mov eax, fs:[ebx]: bytes 0xFC..0xFF, inside */
+	c->regs[R_EBX] = 0xFD;
+	static const uint8_t over[] = {0x64, 0x8B, 0x03};  /* 0xFD..0x100: beyond the limit */
+	load(over, sizeof(over));
+	ck_assert_uint_eq(run_block(), EXIT_EXCEPTION);
+	ck_assert_uint_eq(c->exit_info, EXC_GP);
+	ck_assert_uint_eq(c->eip, CODE);
+	static const uint8_t wr[] = {0x64, 0x89, 0x03};    /* write to a read-only segment */
+	c->regs[R_EBX] = 0;
+	load(wr, sizeof(wr));
+	cc_flush();
+	ck_assert_uint_eq(run_block(), EXIT_EXCEPTION);
+	ck_assert_uint_eq(c->exit_info, EXC_GP);
+}
+END_TEST
+
+START_TEST(expand_down_stack_segment)
+{
+	setup();
+	c->seg[S_SS].limit = 0x2FFFF;        /* valid offsets 0x30000..0xFFFFFFFF */
+	c->seg[S_SS].attr = 0x4097;          /* present, data, writable, expand-down, 32-bit */
+	c->regs[R_EBP] = 0x30010;
+	RUN(0x8B, 0x45, 0x00);               /* mov eax, [ebp]: SS, inside */
+	c->regs[R_EBP] = 0x2FFF0;
+	static const uint8_t below[] = {0x8B, 0x45, 0x00};
+	load(below, sizeof(below));
+	cc_flush();
+	ck_assert_uint_eq(run_block(), EXIT_EXCEPTION);
+	ck_assert_uint_eq(c->exit_info, EXC_SS);
 }
 END_TEST
 
@@ -347,6 +386,7 @@ START_TEST(chain_and_invalidate)
 	load(a, sizeof(a));
 	vm.ram[CODE + 0x1000] = 0x40;
 	vm.ram[CODE + 0x1001] = 0xF4;
+	xl_sync_segments(c);
 	struct cc_block *ba = xl_translate(c, xl_mode(c));
 	ck_assert_uint_eq(xl_enter(c, ba->host, vm_window()), EXIT_LOOKUP);
 	ck_assert_uint_eq(c->eip, CODE + 0x1000);
@@ -405,6 +445,8 @@ int main(void)
 	tcase_add_test(t, moffs_disp32_and_addr16);
 	tcase_add_test(t, fs_segment_base);
 	tcase_add_test(t, fs_base_store);
+	tcase_add_test(t, fs_limit_and_type_checks);
+	tcase_add_test(t, expand_down_stack_segment);
 	tcase_add_test(t, high8_with_esp_borrows_a_register);
 	tcase_add_test(t, short_incdec_op82_xlat);
 	tcase_add_test(t, sensitive_exits_and_ud);

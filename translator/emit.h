@@ -20,7 +20,7 @@ static inline void e8(struct xbuf *b, uint8_t v) { *b->p++ = v; }
 static inline void e16(struct xbuf *b, uint16_t v) { memcpy(b->p, &v, 2); b->p += 2; }
 static inline void e32(struct xbuf *b, uint32_t v) { memcpy(b->p, &v, 4); b->p += 4; }
 static inline void e64(struct xbuf *b, uint64_t v) { memcpy(b->p, &v, 8); b->p += 8; }
-static inline void ebytes(struct xbuf *b, const uint8_t *s, unsigned n) { memcpy(b->p, s, n); b->p += n; }
+static inline void ebytes(struct xbuf *b, const uint8_t *s, unsigned n) { if (n) memcpy(b->p, s, n); b->p += n; }
 
 /* Prefix flags for emit_mem: GS segment and 32-bit address size (guest memory). */
 #define EM_GS   1

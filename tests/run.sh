@@ -11,7 +11,7 @@ pass=0 fail=0 skip=0 failed=()
 run() { # name command...
 	local name=$1; shift
 	local log="$BUILD/test-logs/$name.log"
-	mkdir -p "$BUILD/test-logs"
+	mkdir -p "$(dirname "$log")"
 	if "$@" >"$log" 2>&1; then st=0; else st=$?; fi
 	if [ $st = 0 ]; then pass=$((pass+1)); echo "PASS $name";
 	elif [ $st = 77 ]; then skip=$((skip+1)); echo "SKIP $name";

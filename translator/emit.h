@@ -78,6 +78,7 @@ static inline void emit_rr(struct xbuf *b, unsigned flags, const uint8_t *op, un
 
 static const uint8_t OP_MOV_ST[] = {0x89}, OP_MOV_LD[] = {0x8B}, OP_LEA[] = {0x8D};
 static const uint8_t OP_MOV_IMM[] = {0xC7}, OP_MOVZX16[] = {0x0F, 0xB7};
+static const uint8_t OP_MOVZX8[] = {0x0F, 0xB6}, OP_MOV_LD8[] = {0x8A};
 
 /* mov dword [r13 + off], imm32 */
 static inline void emit_vcpu_imm32(struct xbuf *b, int off, uint32_t imm)

@@ -192,7 +192,7 @@ static bool seg_needs_base(const struct xl_ctx *x, int seg)
 
 /*
  * Segment limit and type check of an access [dst, dst+size-1] (offset in dst, before the
- * base is added), as hardware does it for every data access.  Flags are saved around the
+ * base is added), as hardware does it for every data access.  Uses r10 and r11 only.  Flags are saved around the
  * compares; this path only runs for fs:/gs: and non-flat segments.  On failure the block
  * leaves with #GP(0), or #SS(0) for SS, at the instruction.
  */
@@ -202,9 +202,9 @@ static void emit_limit_check(struct xl_ctx *x, gla_t eip, int dst, int seg, unsi
 	static const uint8_t cmp[] = {0x39}, pushf[] = {0x9C}, popf[] = {0x9D};
 	struct xbuf *b = &x->b;
 	ebytes(b, pushf, 1);
-	emit_mem(b, EM_W, OP_LEA, 1, H_R9, dst, -1, 0, (int32_t)size);
+	emit_mem(b, EM_W, OP_LEA, 1, H_R11, dst, -1, 0, (int32_t)size);
 	emit_vcpu_load(b, H_R10, (write ? VC_SEG_END_W : VC_SEG_END_R) + 8 * seg, 1);
-	emit_rr(b, EM_W, cmp, 1, H_R10, H_R9);              /* cmp r9, r10 */
+	emit_rr(b, EM_W, cmp, 1, H_R10, H_R11);             /* cmp r11, r10 */
 	e8(b, 0x77); uint8_t *ja = b->p; e8(b, 0);          /* ja fail */
 	emit_vcpu_load(b, H_R10, VC_SEG_LO + 4 * seg, 0);
 	emit_rr(b, EM_W, cmp, 1, H_R10, dst);               /* cmp dst, r10 */
@@ -461,6 +461,20 @@ static void translate_ident(struct xl_ctx *x, const struct ginsn *g)
 	ebytes(&x->b, g->bytes + g->opc, z->length - g->opc);
 }
 
+/* XLAT with fs:/gs: or non-flat DS: AL = [seg: EBX + AL] through the EA path. */
+static void translate_xlat(struct xl_ctx *x, const struct ginsn *g)
+{
+	int seg = g->seg >= 0 ? g->seg : S_DS;
+	emit_rr(&x->b, 0, OP_MOVZX8, 2, H_R14, H_RAX);          /* r14d = al */
+	emit_lea32(&x->b, H_R14, H_RBX, H_R14, 0);
+	if (g->a16)
+		emit_rr(&x->b, 0, OP_MOVZX16, 2, H_R14, H_R14);
+	emit_limit_check(x, g->eip, H_R14, seg, 1, false);
+	emit_add_segbase(x, H_R14, seg);
+	emit_mem(&x->b, EM_GUEST, OP_MOV_LD8, 1, H_RAX, H_R14, -1, 0, 0);   /* mov al, [r14d] */
+	xl_stats.lowered++;
+}
+
 /* INC/DEC r32 short forms (0x40-0x4F) are REX in 64-bit mode: use FF /0, FF /1. */
 static void translate_incdec(struct xl_ctx *x, const struct ginsn *g)
 {
@@ -561,18 +575,25 @@ static void translate_leave(struct xl_ctx *x, const struct ginsn *g)
 	xl_stats.lowered++;
 }
 
+/* ENTER size, level (32-bit): every store happens before ESP and EBP change.
+ *   [esp-4] = ebp; temp = esp-4; for i in 1..level-1: [esp-4-4i] = [ebp-4i];
+ *   if level: [esp-4-4*level] = temp; ebp = temp; esp = temp - 4*level - size */
 static bool translate_enter(struct xl_ctx *x, const struct ginsn *g)
 {
-	unsigned size = opsz(g);
 	uint32_t frame = (uint32_t)g->z.raw.imm[0].value.u & 0xFFFF;
 	unsigned level = (unsigned)g->z.raw.imm[1].value.u & 31;
-	if (level != 0 || size != 4)
+	if (opsz(g) != 4)
 		return false;
-	/* probe the lowest byte the frame will use, then push */
 	emit_mem(&x->b, EM_GUEST, OP_MOV_ST, 1, H_RBP, H_R12, -1, 0, -4);
-	emit_lea32(&x->b, H_R12, H_R12, -1, -4);
-	emit_rr(&x->b, 0, OP_MOV_ST, 1, H_R12, H_RBP);
-	emit_lea32(&x->b, H_R12, H_R12, -1, -(int32_t)frame);
+	emit_lea32(&x->b, H_R14, H_R12, -1, -4);
+	for (unsigned i = 1; i < level; i++) {
+		emit_mem(&x->b, EM_GUEST, OP_MOV_LD, 1, H_R10, H_RBP, -1, 0, -(int32_t)(4 * i));
+		emit_mem(&x->b, EM_GUEST, OP_MOV_ST, 1, H_R10, H_R12, -1, 0, -(int32_t)(4 + 4 * i));
+	}
+	if (level)
+		emit_mem(&x->b, EM_GUEST, OP_MOV_ST, 1, H_R14, H_R12, -1, 0, -(int32_t)(4 + 4 * level));
+	emit_rr(&x->b, 0, OP_MOV_ST, 1, H_R14, H_RBP);
+	emit_lea32(&x->b, H_R12, H_R14, -1, -(int32_t)(4 * level + frame));
 	xl_stats.lowered++;
 	return true;
 }
@@ -882,6 +903,9 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 		return translate_jcc(x, g);
 	if (map0 && ((op >= 0xA4 && op <= 0xA7) || (op >= 0xAA && op <= 0xAF)))
 		return translate_string(x, g);
+	if (map0 && op == 0xD7 && (g->seg == S_FS || g->seg == S_GS || g->a16 ||
+				    (x->mode & XM_NONFLAT)))
+		return translate_xlat(x, g);
 	if (map0 && op == 0x82) {                      /* alias of 0x80, invalid in 64-bit mode */
 		struct ginsn g2 = *g;
 		g2.bytes[g2.opc] = 0x80;

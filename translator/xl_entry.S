@@ -15,7 +15,7 @@
  */
 #include "xl_asm.h"
 
-#define FL_HOST 0x8D5   /* CF PF AF ZF SF DF OF */
+#define FL_HOST 0xCD5   /* CF PF AF ZF SF DF OF */
 
 	.text
 	.globl xl_enter

@@ -1,0 +1,69 @@
+/*
+ * cpuid.c - the CPU the guest is told it runs on.
+ *
+ * A coherent i686: "GenuineIntel", family 6 model 3 stepping 3, basic leaves 0-1 and
+ * extended leaves 0x80000000-0x80000004 (a brand string).  Leaf 1 EDX lists only what the
+ * translator and the emulator implement: FPU PSE TSC MSR CX8 SEP PGE CMOV MMX FXSR SSE SSE2;
+ * no VME, DE, PAE, MCE, APIC, MTRR, PAT, CLFLUSH; ECX is 0 (no SSE3 and later, and no
+ * hypervisor bit).  sysregs.c refuses the CR4 bits of everything not listed here.
+ * A leaf above the maximum returns the highest basic leaf, as Intel CPUs do.
+ */
+#include "emu_int.h"
+
+#define CPUID_MAX_BASIC 1u
+#define CPUID_MAX_EXT   0x80000004u
+#define CPUID_SIGNATURE 0x00000633u   /* family 6, model 3, stepping 3 */
+
+#define F_FPU   (1u << 0)
+#define F_PSE   (1u << 3)
+#define F_TSC   (1u << 4)
+#define F_MSR   (1u << 5)
+#define F_CX8   (1u << 8)
+#define F_SEP   (1u << 11)
+#define F_PGE   (1u << 13)
+#define F_CMOV  (1u << 15)
+#define F_MMX   (1u << 23)
+#define F_FXSR  (1u << 24)
+#define F_SSE   (1u << 25)
+#define F_SSE2  (1u << 26)
+#define CPUID_1_EDX (F_FPU | F_PSE | F_TSC | F_MSR | F_CX8 | F_SEP | F_PGE | F_CMOV | \
+		     F_MMX | F_FXSR | F_SSE | F_SSE2)
+
+static const char vendor[12] = "GenuineIntel";
+static const char brand[48] = "vmm386 virtual i686 CPU";
+
+/* Four little-endian dwords from 16 bytes of a string. */
+static void put_string(uint32_t out[4], const char *s)
+{
+	memcpy(out, s, 16);
+}
+
+void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
+{
+	(void)sub;
+	out[0] = out[1] = out[2] = out[3] = 0;
+	if (leaf > CPUID_MAX_EXT || (leaf > CPUID_MAX_BASIC && leaf < 0x80000000u))
+		leaf = CPUID_MAX_BASIC;
+	switch (leaf) {
+	case 0:
+		out[0] = CPUID_MAX_BASIC;
+		memcpy(&out[1], vendor, 4);       /* EBX "Genu" */
+		memcpy(&out[3], vendor + 4, 4);   /* EDX "ineI" */
+		memcpy(&out[2], vendor + 8, 4);   /* ECX "ntel" */
+		break;
+	case 1:
+		out[0] = CPUID_SIGNATURE;
+		out[3] = CPUID_1_EDX;
+		break;
+	case 0x80000000u:
+		out[0] = CPUID_MAX_EXT;
+		break;
+	case 0x80000002u:
+	case 0x80000003u:
+	case 0x80000004u:
+		put_string(out, brand + (leaf - 0x80000002u) * 16);
+		break;
+	default:   /* 0x80000001: no extended features */
+		break;
+	}
+}

@@ -1,0 +1,306 @@
+/*
+ * transfer.c - far control transfers: JMP/CALL ptr16:32 and m16:32, far RET (imm16), IRET,
+ * SYSENTER and SYSEXIT.
+ *
+ * JMP/CALL go to a code segment at the current privilege only: a conforming segment with
+ * DPL <= CPL, or a non-conforming one with DPL = CPL and RPL <= CPL; CS takes RPL = CPL.
+ * Call gates, TSS and task-gate descriptors are not supported yet: the transfer raises
+ * #GP(selector) (logged under -d guest_errors).
+ *
+ * RET and IRET may return to the same or an outer (numerically higher) privilege level.
+ * To an outer level they also pop SS:ESP, check SS against the new CPL, and afterwards
+ * null any of DS/ES/FS/GS holding a data or non-conforming code segment the new CPL may not
+ * use.  IRET restores EFLAGS by the rules of the *old* CPL: IOPL only at CPL 0, IF only if
+ * CPL <= IOPL, VIF/VIP only at CPL 0.  IRET with NT = 1 (task return) and IRET to
+ * virtual-8086 mode stop the guest with a clear message: neither is supported.
+ *
+ * Every check happens on private copies (struct stk, struct ret_frame) before the commit,
+ * so a fault leaves CS, SS, ESP, EFLAGS and the CPL as they were.
+ */
+#include "emu_int.h"
+
+/* The code segment of a far JMP/CALL target. */
+static int jump_target(struct vcpu *c, uint16_t sel, uint64_t *d, struct seg *cs)
+{
+	unsigned cpl = (unsigned)c->cpl, t, dpl;
+	uint16_t a;
+	int r;
+
+	if (unlikely((sel & 0xFFFC) == 0))
+		return emu_raise(c, EXC_GP, 0);
+	r = emu_desc_fetch(c, sel, d);
+	if (r)
+		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(sel));
+	a = desc_attr(*d);
+	t = SEGA_TYPE(a);
+	dpl = SEGA_DPL(a);
+	if (unlikely(!(a & SEGA_S))) {
+		if (LOG_ON(LOG_GUEST_ERRORS))
+			vmm_log("far JMP/CALL through system descriptor %#x (type %u): "
+				"call gates and task switches are not supported, #GP\n", sel, t);
+		return emu_raise(c, EXC_GP, SEL_ERR(sel));
+	}
+	if (unlikely(!(t & SEGT_CODE)) ||
+	    unlikely((t & SEGT_CONF) ? dpl > cpl : ((sel & 3u) > cpl || dpl != cpl)))
+		return emu_raise(c, EXC_GP, SEL_ERR(sel));
+	if (unlikely(!(a & SEGA_P)))
+		return emu_raise(c, EXC_NP, SEL_ERR(sel));
+	emu_desc_to_seg(*d, (uint16_t)((sel & ~3u) | cpl), cs);
+	return 0;
+}
+
+int emu_far_jmp(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz)
+{
+	struct seg cs;
+	uint64_t d;
+
+	if (osz == 2)
+		off &= 0xFFFF;
+	if (jump_target(c, sel, &d, &cs))
+		return -1;
+	if (unlikely(off > cs.limit))
+		return emu_raise(c, EXC_GP, 0);
+	if (emu_desc_mark(c, sel, &d, DESC_A))
+		return -1;
+	emu_cs_set(c, &cs, c->cpl);
+	c->eip = off;
+	return 0;
+}
+
+/* Far CALL: push CS (zero-extended to the operand size) and the return EIP `ret`. */
+int emu_far_call(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz, uint32_t ret)
+{
+	struct stk s = emu_stk_current(c);
+	uint32_t v[2] = { c->seg[S_CS].sel, ret };
+	struct seg cs;
+	uint64_t d;
+
+	if (osz == 2)
+		off &= 0xFFFF;
+	if (jump_target(c, sel, &d, &cs))
+		return -1;
+	if (unlikely(off > cs.limit))
+		return emu_raise(c, EXC_GP, 0);
+	if (emu_stk_push(c, &s, v, 2, osz) || emu_desc_mark(c, sel, &d, DESC_A))
+		return -1;
+	c->regs[R_ESP] = s.esp;
+	emu_cs_set(c, &cs, c->cpl);
+	c->eip = off;
+	return 0;
+}
+
+/* What RET/IRET found on the stack, checked but not yet loaded. */
+struct ret_frame {
+	uint32_t eip, esp;
+	uint16_t cs_sel, ss_sel;
+	unsigned rpl;
+	uint64_t cs_desc, ss_desc;
+	struct seg cs, ss;
+};
+
+static int return_cs(struct vcpu *c, struct ret_frame *f)
+{
+	uint16_t sel = f->cs_sel, a;
+	unsigned t, dpl;
+	int r;
+
+	if (unlikely((sel & 0xFFFC) == 0))
+		return emu_raise(c, EXC_GP, 0);
+	r = emu_desc_fetch(c, sel, &f->cs_desc);
+	if (r)
+		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(sel));
+	a = desc_attr(f->cs_desc);
+	t = SEGA_TYPE(a);
+	dpl = SEGA_DPL(a);
+	f->rpl = sel & 3u;
+	if (unlikely(!(a & SEGA_S) || !(t & SEGT_CODE) || f->rpl < (unsigned)c->cpl) ||
+	    unlikely((t & SEGT_CONF) ? dpl > f->rpl : dpl != f->rpl))
+		return emu_raise(c, EXC_GP, SEL_ERR(sel));
+	if (unlikely(!(a & SEGA_P)))
+		return emu_raise(c, EXC_NP, SEL_ERR(sel));
+	emu_desc_to_seg(f->cs_desc, sel, &f->cs);
+	return 0;
+}
+
+static int return_ss(struct vcpu *c, struct ret_frame *f)
+{
+	uint16_t sel = f->ss_sel, a;
+	int r;
+
+	if (unlikely((sel & 0xFFFC) == 0))
+		return emu_raise(c, EXC_GP, 0);
+	r = emu_desc_fetch(c, sel, &f->ss_desc);
+	if (r)
+		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(sel));
+	a = desc_attr(f->ss_desc);
+	if (unlikely((sel & 3u) != f->rpl || !(a & SEGA_S) || SEGA_DPL(a) != f->rpl ||
+		     (SEGA_TYPE(a) & (SEGT_CODE | SEGT_RW)) != SEGT_RW))
+		return emu_raise(c, EXC_GP, SEL_ERR(sel));
+	if (unlikely(!(a & SEGA_P)))
+		return emu_raise(c, EXC_SS, SEL_ERR(sel));
+	emu_desc_to_seg(f->ss_desc, sel, &f->ss);
+	return 0;
+}
+
+/* Pop the outer SS:ESP at stack offset `off`; ESP then moves by `imm` on the new stack. */
+static int outer_stack(struct vcpu *c, const struct stk *s, uint32_t off, unsigned osz,
+		       uint16_t imm, struct ret_frame *f)
+{
+	uint32_t v[2];
+	struct stk ns;
+
+	if (emu_stk_read(c, s, off, v, 2, osz))
+		return -1;
+	f->ss_sel = (uint16_t)v[1];
+	if (return_ss(c, f))
+		return -1;
+	ns = (struct stk){ &f->ss, v[0], ACC_R, 0 };
+	emu_stk_adjust(&ns, imm);
+	f->esp = ns.esp;
+	return 0;
+}
+
+/* The last checks of a return: EIP within the new CS, accessed bits. */
+static int check_return(struct vcpu *c, struct ret_frame *f, bool outer)
+{
+	if (unlikely(f->eip > f->cs.limit))
+		return emu_raise(c, EXC_GP, 0);
+	if (emu_desc_mark(c, f->cs_sel, &f->cs_desc, DESC_A))
+		return -1;
+	if (outer && emu_desc_mark(c, f->ss_sel, &f->ss_desc, DESC_A))
+		return -1;
+	return 0;
+}
+
+/* After a return to an outer level: DS/ES/FS/GS the new CPL may not use become null. */
+static void drop_inner_segments(struct vcpu *c)
+{
+	static const int sregs[] = { S_ES, S_DS, S_FS, S_GS };
+
+	for (unsigned i = 0; i < 4; i++) {
+		uint16_t a = c->seg[sregs[i]].attr;
+		unsigned t = SEGA_TYPE(a);
+		bool conforming = (t & (SEGT_CODE | SEGT_CONF)) == (SEGT_CODE | SEGT_CONF);
+		if ((a & SEGA_P) && !conforming && SEGA_DPL(a) < (unsigned)c->cpl)
+			emu_seg_set_null(c, sregs[i], 0);
+	}
+}
+
+static void commit_return(struct vcpu *c, struct ret_frame *f, bool outer)
+{
+	emu_cs_set(c, &f->cs, (int)f->rpl);
+	if (outer)
+		emu_seg_set(c, S_SS, &f->ss);
+	c->regs[R_ESP] = f->esp;
+	c->eip = f->eip;
+	if (outer)
+		drop_inner_segments(c);
+}
+
+int emu_far_ret(struct vcpu *c, unsigned osz, uint16_t imm)
+{
+	struct stk s = emu_stk_current(c);
+	struct ret_frame f;
+	uint32_t v[2];
+	bool outer;
+
+	if (emu_stk_read(c, &s, 0, v, 2, osz))
+		return -1;
+	f.eip = v[0];
+	f.cs_sel = (uint16_t)v[1];
+	if (return_cs(c, &f))
+		return -1;
+	outer = f.rpl > (unsigned)c->cpl;
+	if (outer) {
+		if (outer_stack(c, &s, 2 * osz + imm, osz, imm, &f))
+			return -1;
+	} else {
+		emu_stk_adjust(&s, (int32_t)(2 * osz + imm));
+		f.esp = s.esp;
+	}
+	if (check_return(c, &f, outer))
+		return -1;
+	commit_return(c, &f, outer);
+	return 0;
+}
+
+/* EFLAGS from an IRET frame, by the rules of the current (old) CPL. */
+static void iret_flags(struct vcpu *c, uint32_t v, unsigned osz)
+{
+	uint32_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT;
+
+	if (osz == 4)
+		mask |= FL_RF | FL_AC | FL_ID;
+	if ((unsigned)c->cpl <= IOPL(c))
+		mask |= FL_IF;
+	if (c->cpl == 0)
+		mask |= FL_IOPL | (osz == 4 ? FL_VIF | FL_VIP : 0);
+	c->eflags = (c->eflags & ~mask) | (v & mask) | FL_FIXED;
+}
+
+int emu_iret(struct vcpu *c, unsigned osz)
+{
+	struct stk s = emu_stk_current(c);
+	struct ret_frame f;
+	uint32_t v[3];
+	bool outer;
+
+	if (unlikely(c->eflags & FL_NT))
+		return emu_stop(c, "IRET with NT=1 (task return is not supported)");
+	if (emu_stk_read(c, &s, 0, v, 3, osz))
+		return -1;
+	if (unlikely(osz == 4 && (v[2] & FL_VM) && c->cpl == 0))
+		return emu_stop(c, "IRET to virtual-8086 mode (not supported)");
+	f.eip = v[0];
+	f.cs_sel = (uint16_t)v[1];
+	if (return_cs(c, &f))
+		return -1;
+	outer = f.rpl > (unsigned)c->cpl;
+	if (outer) {
+		if (outer_stack(c, &s, 3 * osz, osz, 0, &f))
+			return -1;
+	} else {
+		emu_stk_adjust(&s, (int32_t)(3 * osz));
+		f.esp = s.esp;
+	}
+	if (check_return(c, &f, outer))
+		return -1;
+	iret_flags(c, v[2], osz);
+	commit_return(c, &f, outer);
+	return 0;
+}
+
+/* SYSENTER: flat ring-0 CS/SS from IA32_SYSENTER_CS, ESP and EIP from the MSRs. */
+int emu_sysenter(struct vcpu *c)
+{
+	uint16_t sel = (uint16_t)c->msr_sysenter_cs & 0xFFFC;
+	struct seg cs, ss;
+
+	if (unlikely(sel == 0))
+		return emu_raise(c, EXC_GP, 0);
+	emu_seg_flat(&cs, sel, 0, true);
+	emu_seg_flat(&ss, (uint16_t)(sel + 8), 0, false);
+	c->eflags &= ~(FL_VM | FL_IF | FL_RF);
+	emu_cs_set(c, &cs, 0);
+	emu_seg_set(c, S_SS, &ss);
+	c->regs[R_ESP] = (uint32_t)c->msr_sysenter_esp;
+	c->eip = (uint32_t)c->msr_sysenter_eip;
+	return 0;
+}
+
+/* SYSEXIT: flat ring-3 CS/SS at IA32_SYSENTER_CS + 16 / + 24, ESP = ECX, EIP = EDX. */
+int emu_sysexit(struct vcpu *c)
+{
+	uint16_t base = (uint16_t)c->msr_sysenter_cs;
+	struct seg cs, ss;
+
+	if (unlikely((base & 0xFFFC) == 0 || c->cpl != 0))
+		return emu_raise(c, EXC_GP, 0);
+	emu_seg_flat(&cs, (uint16_t)((base + 16) | 3), 3, true);
+	emu_seg_flat(&ss, (uint16_t)((base + 24) | 3), 3, false);
+	emu_cs_set(c, &cs, 3);
+	emu_seg_set(c, S_SS, &ss);
+	c->regs[R_ESP] = c->regs[R_ECX];
+	c->eip = c->regs[R_EDX];
+	return 0;
+}

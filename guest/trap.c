@@ -1,0 +1,66 @@
+/*
+ * trap.c - where every interrupt and exception lands (from boot.S's isr_common).
+ *
+ * PIC IRQs go to irq_handle().  The self test's software-interrupt vectors are recorded and
+ * return.  An exception is either expected by a test (trap_resume set: record it and continue
+ * at the resume address), or unexpected inside the self test (trap_escape set: record it and
+ * continue at trap_escape, which unwinds to the self test's runner), or a kernel bug, which
+ * stops the machine with a report.
+ */
+#include "kernel.h"
+#include "pvops.h"
+
+volatile struct trap_rec trap_last;
+volatile uint32_t trap_resume;
+void (*volatile trap_escape)(void);
+
+void trap_reset(void)
+{
+	trap_last.vector = -1;
+	trap_last.err = trap_last.eip = trap_last.cs = trap_last.eflags = 0;
+	trap_last.handler_eflags = 0;
+	trap_last.count = 0;
+	trap_resume = 0;
+}
+
+static void record(const struct trap_frame *f)
+{
+	trap_last.vector = (int)f->vector;
+	trap_last.err = f->err;
+	trap_last.eip = f->eip;
+	trap_last.cs = f->cs;
+	trap_last.eflags = f->eflags;
+	trap_last.handler_eflags = pv_save_flags();
+	trap_last.count++;
+}
+
+void trap_dispatch(struct trap_frame *f);
+void trap_dispatch(struct trap_frame *f)
+{
+	if (f->vector >= VEC_IRQ0 && f->vector < VEC_IRQ0 + 16) {
+		irq_handle(f);
+		return;
+	}
+	if (f->vector == VEC_TEST_INT || f->vector == VEC_TEST_TRAP) {
+		record(f);
+		return;
+	}
+	if (trap_resume) {
+		record(f);
+		f->eip = trap_resume;
+		trap_resume = 0;
+		return;
+	}
+	if (trap_escape) {               /* the self test recovers from anything */
+		record(f);
+		f->eip = (uint32_t)trap_escape;
+		f->cs = SEL_KCODE;
+		f->eflags &= ~(EFLAGS_IF | EFLAGS_DF | EFLAGS_TF | EFLAGS_NT);
+		trap_escape = 0;
+		return;
+	}
+	panic("unexpected exception %u, error code 0x%x, at %04x:%08x, eflags 0x%08x, "
+	      "eax %08x ecx %08x edx %08x ebx %08x esi %08x edi %08x ebp %08x",
+	      f->vector, f->err, f->cs, f->eip, f->eflags, f->eax, f->ecx, f->edx, f->ebx,
+	      f->esi, f->edi, f->ebp);
+}

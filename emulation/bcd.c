@@ -13,7 +13,7 @@
  *    taken before AL is masked.
  *  - AAM: #DE when imm8 = 0; SF ZF PF from AL; OF AF CF cleared.
  *  - AAD: AL = AL + AH * imm8, AH = 0; all six flags are those of that 8-bit ADD.
- * Intel parts are documented to differ in some undefined flags of AAA/AAS; not verified.
+ * Intel parts may leave different values in the undefined flags of AAA/AAS: not verified.
  */
 #include "emu_int.h"
 

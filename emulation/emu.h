@@ -28,6 +28,16 @@ int emu_lin_write(struct vcpu *c, gla_t la, const void *buf, unsigned len);
 int emu_seg_read(struct vcpu *c, int sreg, uint32_t off, void *buf, unsigned len);
 int emu_seg_write(struct vcpu *c, int sreg, uint32_t off, const void *buf, unsigned len);
 
+/*
+ * The guest's own address translation for one access to the page holding la (what the
+ * CPU's page walk does: U/S and R/W checks, CR0.WP, 4 MiB pages, accessed/dirty bits set in
+ * the guest tables).  Returns 0 with *gpa, or -1 with #PF raised and CR2 set.  With
+ * CR0.PG = 0, *gpa = la.  acc: EMU_ACC_* bits; EMU_ACC_SUPERVISOR marks an implicit
+ * supervisor access (descriptor tables, TSS) that is never a user access at CPL 3.
+ */
+enum { EMU_ACC_READ = 0, EMU_ACC_WRITE = 1, EMU_ACC_FETCH = 2, EMU_ACC_SUPERVISOR = 4 };
+int emu_translate(struct vcpu *c, gla_t la, int acc, gpa_t *gpa);
+
 /* Record exception `vector` (error code used only for vectors that push one). Returns -1. */
 int emu_raise(struct vcpu *c, int vector, uint32_t error);
 

@@ -25,8 +25,11 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* Access kinds for guest-linear accesses (combinable). */
-enum { ACC_R = 0, ACC_W = 1, ACC_X = 2, ACC_SYS = 4 };
+/* Access kinds for guest-linear accesses (combinable; see emu_translate in emu.h). */
+#define ACC_R   EMU_ACC_READ
+#define ACC_W   EMU_ACC_WRITE
+#define ACC_X   EMU_ACC_FETCH
+#define ACC_SYS EMU_ACC_SUPERVISOR
 
 #define IOPL(c) (((c)->eflags >> 12) & 3u)
 #define SEL_ERR(sel) ((uint32_t)(sel) & 0xFFFCu)  /* error code naming a selector */
@@ -51,9 +54,6 @@ enum { ACC_R = 0, ACC_W = 1, ACC_X = 2, ACC_SYS = 4 };
 #define DR6_BS 0x4000u
 #define DR6_BD 0x2000u
 #define DR7_GD 0x2000u
-
-/* paging.c */
-int emu_translate(struct vcpu *c, gla_t la, int acc, gpa_t *gpa);
 
 /* mem.c */
 void emu_phys_read(struct vm *vm, gpa_t gpa, void *buf, unsigned len);

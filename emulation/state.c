@@ -58,7 +58,7 @@ static void dump_seg(FILE *f, const char *name, const struct seg *s)
 		fprintf(f, "\n");
 		return;
 	}
-	fprintf(f, " DPL=%u ", SEGA_DPL(a));
+	fprintf(f, " DPL=%u ", (unsigned)SEGA_DPL(a));
 	if (!(a & SEGA_S))
 		fprintf(f, "%s", sys_type_name[t]);
 	else if (t & SEGT_CODE)

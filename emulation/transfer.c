@@ -4,7 +4,10 @@
  *
  * JMP/CALL go to a code segment at the current privilege only: a conforming segment with
  * DPL <= CPL, or a non-conforming one with DPL = CPL and RPL <= CPL; CS takes RPL = CPL.
- * Call gates, TSS and task-gate descriptors are not supported yet: the transfer raises
+ * A call gate (16- or 32-bit) is followed to its target when that target runs at the
+ * current privilege (gate DPL >= CPL and >= RPL; the gate's offset replaces the
+ * instruction's).  A call gate to a more privileged level (stack switch with parameter
+ * copy), TSS and task-gate descriptors are not supported yet: the transfer raises
  * #GP(selector) (logged under -d guest_errors).
  *
  * RET and IRET may return to the same or an outer (numerically higher) privilege level.
@@ -19,34 +22,66 @@
  */
 #include "emu_int.h"
 
-/* The code segment of a far JMP/CALL target. */
-static int jump_target(struct vcpu *c, uint16_t sel, uint64_t *d, struct seg *cs)
+/* The code segment of a far JMP/CALL target (*sel, *off are the target). */
+static int code_target(struct vcpu *c, uint16_t sel, uint64_t *d, struct seg *cs)
 {
 	unsigned cpl = (unsigned)c->cpl, t, dpl;
-	uint16_t a;
-	int r;
+	uint16_t a = desc_attr(*d);
 
-	if (unlikely((sel & 0xFFFC) == 0))
-		return emu_raise(c, EXC_GP, 0);
-	r = emu_desc_fetch(c, sel, d);
-	if (r)
-		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(sel));
-	a = desc_attr(*d);
 	t = SEGA_TYPE(a);
 	dpl = SEGA_DPL(a);
-	if (unlikely(!(a & SEGA_S))) {
-		if (LOG_ON(LOG_GUEST_ERRORS))
-			vmm_log("far JMP/CALL through system descriptor %#x (type %u): "
-				"call gates and task switches are not supported, #GP\n", sel, t);
-		return emu_raise(c, EXC_GP, SEL_ERR(sel));
-	}
-	if (unlikely(!(t & SEGT_CODE)) ||
+	if (unlikely(!(a & SEGA_S)) || unlikely(!(t & SEGT_CODE)) ||
 	    unlikely((t & SEGT_CONF) ? dpl > cpl : ((sel & 3u) > cpl || dpl != cpl)))
 		return emu_raise(c, EXC_GP, SEL_ERR(sel));
 	if (unlikely(!(a & SEGA_P)))
 		return emu_raise(c, EXC_NP, SEL_ERR(sel));
 	emu_desc_to_seg(*d, (uint16_t)((sel & ~3u) | cpl), cs);
 	return 0;
+}
+
+/* Follow a call gate at the current privilege: *sel and *off become its target. */
+static int through_gate(struct vcpu *c, uint16_t *sel, uint32_t *off, uint64_t *d)
+{
+	uint16_t a = desc_attr(*d);
+	unsigned t = SEGA_TYPE(a), dpl = SEGA_DPL(a);
+	uint16_t gsel = *sel;
+	int r;
+
+	if (unlikely(t != 0xC && t != 0x4)) {
+		if (LOG_ON(LOG_GUEST_ERRORS))
+			vmm_log("far JMP/CALL through system descriptor %#x (type %u): "
+				"task switches are not supported, #GP\n", gsel, t);
+		return emu_raise(c, EXC_GP, SEL_ERR(gsel));
+	}
+	if (unlikely(dpl < (unsigned)c->cpl || dpl < (gsel & 3u)))
+		return emu_raise(c, EXC_GP, SEL_ERR(gsel));
+	if (unlikely(!(a & SEGA_P)))
+		return emu_raise(c, EXC_NP, SEL_ERR(gsel));
+	*sel = (uint16_t)(*d >> 16);
+	*off = (uint32_t)(*d & 0xFFFF) | (t == 0xC ? (uint32_t)(*d >> 32) & 0xFFFF0000u : 0);
+	if (unlikely((*sel & 0xFFFC) == 0))
+		return emu_raise(c, EXC_GP, 0);
+	r = emu_desc_fetch(c, *sel, d);
+	if (r)
+		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(*sel));
+	/* the target runs at CPL: a non-conforming segment with DPL < CPL would need the
+	 * inner-privilege stack switch, which is not supported yet */
+	*sel = (uint16_t)((*sel & ~3u) | (unsigned)c->cpl);
+	return 0;
+}
+
+static int jump_target(struct vcpu *c, uint16_t *sel, uint32_t *off, uint64_t *d, struct seg *cs)
+{
+	int r;
+
+	if (unlikely((*sel & 0xFFFC) == 0))
+		return emu_raise(c, EXC_GP, 0);
+	r = emu_desc_fetch(c, *sel, d);
+	if (r)
+		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(*sel));
+	if (!(desc_attr(*d) & SEGA_S) && through_gate(c, sel, off, d))
+		return -1;
+	return code_target(c, *sel, d, cs);
 }
 
 int emu_far_jmp(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz)
@@ -56,7 +91,7 @@ int emu_far_jmp(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz)
 
 	if (osz == 2)
 		off &= 0xFFFF;
-	if (jump_target(c, sel, &d, &cs))
+	if (jump_target(c, &sel, &off, &d, &cs))
 		return -1;
 	if (unlikely(off > cs.limit))
 		return emu_raise(c, EXC_GP, 0);
@@ -77,7 +112,7 @@ int emu_far_call(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz, uint3
 
 	if (osz == 2)
 		off &= 0xFFFF;
-	if (jump_target(c, sel, &d, &cs))
+	if (jump_target(c, &sel, &off, &d, &cs))
 		return -1;
 	if (unlikely(off > cs.limit))
 		return emu_raise(c, EXC_GP, 0);
@@ -200,7 +235,7 @@ static void commit_return(struct vcpu *c, struct ret_frame *f, bool outer)
 int emu_far_ret(struct vcpu *c, unsigned osz, uint16_t imm)
 {
 	struct stk s = emu_stk_current(c);
-	struct ret_frame f;
+	struct ret_frame f = { 0 };
 	uint32_t v[2];
 	bool outer;
 
@@ -241,7 +276,7 @@ static void iret_flags(struct vcpu *c, uint32_t v, unsigned osz)
 int emu_iret(struct vcpu *c, unsigned osz)
 {
 	struct stk s = emu_stk_current(c);
-	struct ret_frame f;
+	struct ret_frame f = { 0 };
 	uint32_t v[3];
 	bool outer;
 

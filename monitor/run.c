@@ -156,7 +156,12 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 		fixup(c, b, &b->imap[i], gr);
 		if (sig == SIGFPE) { reason = EXIT_EXCEPTION; c->exit_info = EXC_DE; }
 		else if (sig == SIGILL) { reason = EXIT_EXCEPTION; c->exit_info = EXC_UD; }
-		else if (sig == SIGSEGV || sig == SIGBUS)
+		else if (sig == SIGSEGV && si->si_code == SI_KERNEL) {
+			/* a host #GP: the guest instruction itself is at fault (e.g. reserved
+			 * MXCSR bits in LDMXCSR/FXRSTOR); give the guest the same #GP(0) */
+			reason = EXIT_EXCEPTION;
+			c->exit_info = EXC_GP;
+		} else if (sig == SIGSEGV || sig == SIGBUS)
 			reason = classify_window_fault(c, si->si_addr, (gr[REG_ERR] & 2) != 0);
 	}
 	if (reason == EXIT_NONE)

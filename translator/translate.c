@@ -827,6 +827,8 @@ static int fpu_fault(const struct xl_ctx *x, const ZydisDecodedInstruction *z)
 	return -1;
 }
 
+static void fill_prefix_info(struct ginsn *g);
+
 static bool decode(struct xl_ctx *x, struct ginsn *g, gla_t eip, gpa_t *pa)
 {
 	memset(g, 0, sizeof(*g));
@@ -834,6 +836,12 @@ static bool decode(struct xl_ctx *x, struct ginsn *g, gla_t eip, gpa_t *pa)
 	unsigned avail = vmm_fetch_code(x->c, x->c->seg[S_CS].base + eip, g->bytes, 15, pa);
 	if (avail == 0 || ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, g->bytes, avail, &g->z, g->op)))
 		return false;
+	fill_prefix_info(g);
+	return true;
+}
+
+static void fill_prefix_info(struct ginsn *g)
+{
 	g->opc = g->z.raw.prefix_count;
 	g->seg = -1;
 	uint64_t a = g->z.attributes;
@@ -845,73 +853,124 @@ static bool decode(struct xl_ctx *x, struct ginsn *g, gla_t eip, gpa_t *pa)
 	if (a & ZYDIS_ATTRIB_HAS_SEGMENT_GS) g->seg = S_GS;
 	g->a16 = (a & ZYDIS_ATTRIB_HAS_ADDRESSSIZE) != 0;
 	g->o16 = g->z.operand_width == 16;
-	return true;
+}
+
+/* How one guest instruction is handled: the single decision tree used both to translate
+ * (translate_insn) and to report (xl_classify, vmm386-scan). */
+enum xk {
+	K_UD, K_FPU_FAULT, K_EMULATE, K_NOP, K_INCDEC, K_PUSH, K_POP, K_LEAVE, K_ENTER,
+	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
+	K_OP82, K_IDENT,
+};
+
+static enum xk classify(const struct xl_ctx *x, const struct ginsn *g)
+{
+	const ZydisDecodedInstruction *z = &g->z;
+	uint8_t op = g->bytes[g->opc];
+	bool map0 = z->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT;
+
+	if (!xl_isa_ok(z) || z->mnemonic == ZYDIS_MNEMONIC_UD0 || z->mnemonic == ZYDIS_MNEMONIC_UD1 ||
+	    z->mnemonic == ZYDIS_MNEMONIC_UD2)
+		return K_UD;
+	if (fpu_fault(x, z) >= 0) return K_FPU_FAULT;
+	if (xl_sensitive(g)) return K_EMULATE;
+	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32) return K_NOP;
+	if (map0 && op >= 0x40 && op <= 0x4F) return K_INCDEC;
+	switch (z->mnemonic) {
+	case ZYDIS_MNEMONIC_PUSH: return K_PUSH;
+	case ZYDIS_MNEMONIC_POP: return K_POP;
+	case ZYDIS_MNEMONIC_LEAVE: return K_LEAVE;
+	case ZYDIS_MNEMONIC_ENTER: return opsz(g) == 4 ? K_ENTER : K_EMULATE;
+	case ZYDIS_MNEMONIC_JMP: return op == 0xE9 || op == 0xEB ? K_JMP_REL : K_JMP_IND;
+	case ZYDIS_MNEMONIC_CALL: return op == 0xE8 ? K_CALL_REL : K_CALL_IND;
+	case ZYDIS_MNEMONIC_RET: return K_RET;
+	case ZYDIS_MNEMONIC_LOOP: case ZYDIS_MNEMONIC_LOOPE: case ZYDIS_MNEMONIC_LOOPNE:
+	case ZYDIS_MNEMONIC_JECXZ: case ZYDIS_MNEMONIC_JCXZ:
+		return g->a16 || g->o16 ? K_EMULATE : K_LOOP;
+	default:
+		break;
+	}
+	if (z->meta.category == ZYDIS_CATEGORY_COND_BR) return K_JCC;
+	if (map0 && ((op >= 0xA4 && op <= 0xA7) || (op >= 0xAA && op <= 0xAF))) return K_STRING;
+	if (map0 && op == 0xD7 && (g->seg == S_FS || g->seg == S_GS || g->a16 ||
+				    (x->mode & XM_NONFLAT)))
+		return K_XLAT;
+	if (map0 && op == 0x82) return K_OP82;
+	return K_IDENT;
 }
 
 /* Translate one guest instruction; sets x->ended when the block must stop here. */
 static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 {
-	const ZydisDecodedInstruction *z = &g->z;
-	uint8_t op = g->bytes[g->opc];
-	bool map0 = z->opcode_map == ZYDIS_OPCODE_MAP_DEFAULT;
-	int nm;
-
-	if (!xl_isa_ok(z) || z->mnemonic == ZYDIS_MNEMONIC_UD0 || z->mnemonic == ZYDIS_MNEMONIC_UD1 ||
-	    z->mnemonic == ZYDIS_MNEMONIC_UD2)
-		return emit_reason_exit(x, g->eip, EXIT_EXCEPTION, EXC_UD);
-	if ((nm = fpu_fault(x, z)) >= 0)
-		return emit_reason_exit(x, g->eip, EXIT_EXCEPTION, (uint32_t)nm);
-	if (xl_sensitive(g)) {
+	switch (classify(x, g)) {
+	case K_UD: return emit_reason_exit(x, g->eip, EXIT_EXCEPTION, EXC_UD);
+	case K_FPU_FAULT:
+		return emit_reason_exit(x, g->eip, EXIT_EXCEPTION, (uint32_t)fpu_fault(x, &g->z));
+	case K_EMULATE:
 		xl_stats.emulate_exits++;
 		return emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
-	}
-	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32)
+	case K_NOP: return;
+	case K_INCDEC: return translate_incdec(x, g);
+	case K_PUSH: return translate_push(x, g);
+	case K_POP: return translate_pop(x, g);
+	case K_LEAVE: return translate_leave(x, g);
+	case K_ENTER: translate_enter(x, g); return;
+	case K_JMP_REL:
+		emit_direct_exit(x, rel_target(g));
+		x->ended = true;
 		return;
-	if (map0 && op >= 0x40 && op <= 0x4F)
-		return translate_incdec(x, g);
-	if (map0 && (op == 0x06 || op == 0x07 || op == 0x0E || op == 0x16 || op == 0x17 ||
-		     op == 0x1E || op == 0x1F))
-		return emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
-	switch (z->mnemonic) {
-	case ZYDIS_MNEMONIC_PUSH: return translate_push(x, g);
-	case ZYDIS_MNEMONIC_POP: return translate_pop(x, g);
-	case ZYDIS_MNEMONIC_LEAVE: return translate_leave(x, g);
-	case ZYDIS_MNEMONIC_ENTER:
-		if (!translate_enter(x, g))
-			emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
-		return;
-	case ZYDIS_MNEMONIC_JMP:
-		if (op == 0xE9 || op == 0xEB) {
-			emit_direct_exit(x, rel_target(g));
-			x->ended = true;
-			return;
-		}
-		return translate_indirect(x, g, false);
-	case ZYDIS_MNEMONIC_CALL:
-		if (op == 0xE8) return translate_call_rel(x, g);
-		return translate_indirect(x, g, true);
-	case ZYDIS_MNEMONIC_RET: return translate_ret(x, g);
-	case ZYDIS_MNEMONIC_LOOP: case ZYDIS_MNEMONIC_LOOPE: case ZYDIS_MNEMONIC_LOOPNE:
-	case ZYDIS_MNEMONIC_JECXZ: case ZYDIS_MNEMONIC_JCXZ:
-		if (g->a16 || g->o16)
-			return emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
-		return translate_loop(x, g);
-	default:
-		break;
-	}
-	if (z->meta.category == ZYDIS_CATEGORY_COND_BR)
-		return translate_jcc(x, g);
-	if (map0 && ((op >= 0xA4 && op <= 0xA7) || (op >= 0xAA && op <= 0xAF)))
-		return translate_string(x, g);
-	if (map0 && op == 0xD7 && (g->seg == S_FS || g->seg == S_GS || g->a16 ||
-				    (x->mode & XM_NONFLAT)))
-		return translate_xlat(x, g);
-	if (map0 && op == 0x82) {                      /* alias of 0x80, invalid in 64-bit mode */
+	case K_JMP_IND: return translate_indirect(x, g, false);
+	case K_CALL_REL: return translate_call_rel(x, g);
+	case K_CALL_IND: return translate_indirect(x, g, true);
+	case K_RET: return translate_ret(x, g);
+	case K_LOOP: return translate_loop(x, g);
+	case K_JCC: return translate_jcc(x, g);
+	case K_STRING: return translate_string(x, g);
+	case K_XLAT: return translate_xlat(x, g);
+	case K_OP82: {                                /* alias of 0x80, invalid in 64-bit mode */
 		struct ginsn g2 = *g;
 		g2.bytes[g2.opc] = 0x80;
 		return translate_ident(x, &g2);
 	}
-	translate_ident(x, g);
+	case K_IDENT: return translate_ident(x, g);
+	}
+}
+
+/* Public classification for reports (vmm386-scan, the coverage report). */
+enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
+			  unsigned *len, const char **mnemonic)
+{
+	struct xl_ctx x = { .mode = mode };
+	struct ginsn g;
+	memset(&g, 0, sizeof(g));
+	*len = 0;
+	*mnemonic = "(bad)";
+	if (avail > 15) avail = 15;
+	memcpy(g.bytes, bytes, avail);
+	if (avail == 0 || ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, g.bytes, avail, &g.z, g.op)))
+		return XC_INVALID;
+	fill_prefix_info(&g);
+	*len = g.z.length;
+	*mnemonic = ZydisMnemonicGetString(g.z.mnemonic);
+	struct rewrite rw;
+	analyse(&g, &rw);
+	switch (classify(&x, &g)) {
+	case K_UD: return XC_UNSUPPORTED;
+	case K_FPU_FAULT: case K_EMULATE: return XC_MONITOR;
+	case K_INCDEC: case K_OP82: return XC_REENCODED;
+	case K_NOP: return XC_IDENT;
+	case K_IDENT: {
+		bool disp32 = rw.has_modrm_mem && g.z.raw.modrm.mod == 0 && g.z.raw.modrm.rm == 5 && !g.a16;
+		bool lowered = (rw.has_modrm_mem || rw.mem_access) &&
+			       (g.a16 || g.seg == S_FS || g.seg == S_GS || (mode & XM_NONFLAT));
+		if (lowered) return rw.has_modrm_mem ? XC_LOWERED : XC_MONITOR;
+		if (disp32 || (rw.high8 && rw.rex) || g.z.mnemonic == ZYDIS_MNEMONIC_TZCNT ||
+		    g.z.mnemonic == ZYDIS_MNEMONIC_LZCNT)
+			return XC_REENCODED;
+		return XC_IDENT;
+	}
+	default: return XC_LOWERED;
+	}
 }
 
 static void emit_head(struct xl_ctx *x)

@@ -44,6 +44,20 @@ struct xl_stats {
 extern struct xl_stats xl_stats;
 
 void xl_init(void);
+
+/* How the translator handles an instruction (vmm386-scan and the coverage report). */
+enum xl_class {
+	XC_IDENT,        /* guest bytes copied, prefixes added */
+	XC_REENCODED,    /* a few bytes rewritten (short INC/DEC, 0x82, [disp32], AH..BH) */
+	XC_LOWERED,      /* hand-written host sequence (stack, branches, strings, segments) */
+	XC_MONITOR,      /* exit to the monitor (sensitive/privileged, or rare forms) */
+	XC_UNSUPPORTED,  /* raises #UD: not in the guest's CPUID */
+	XC_INVALID,      /* does not decode */
+};
+/* Classify the instruction at bytes[0..avail) in mode (XM_*); *len gets its length
+ * (0 if invalid) and *mnemonic a static name.  Requires xl_init(). */
+enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
+			  unsigned *len, const char **mnemonic);
 /* The uncached one-instruction block, if host address h lies in it (signal handler). */
 struct cc_block *xl_single_block(uintptr_t h);
 /* -d in_asm / out_asm output for a new block. */

@@ -787,7 +787,10 @@ START_TEST(test_far_jmp)
 	ck_assert_int_eq(RUN(0xEA, 0x00, 0x01, 0x00, 0x00, SEL_CONF | 3, 0x00), EXIT_NONE);
 	ck_assert_uint_eq(c->seg[S_CS].sel, SEL_CONF);          /* RPL replaced by CPL */
 	expect_exc(RUN(0xEA, 0, 0, 0, 0, SEL_DATA0, 0), EXC_GP, SEL_DATA0);
-	expect_exc(RUN(0xEA, 0, 0, 0, 0, SEL_GATE, 0), EXC_GP, SEL_GATE);   /* call gate */
+	/* a call gate to the current privilege: its target and offset replace the operand */
+	ck_assert_int_eq(RUN(0xEA, 0x34, 0x12, 0, 0, SEL_GATE, 0), EXIT_NONE);
+	ck_assert_uint_eq(c->seg[S_CS].sel, SEL_CODE0);
+	ck_assert_uint_eq(c->eip, 0);
 	expect_exc(RUN(0xEA, 0, 0, 0, 0, 0, 0), EXC_GP, 0);
 	expect_exc(RUN(0xEA, 0, 0, 2, 0, SEL_CODE16, 0), EXC_GP, 0);   /* beyond the limit */
 	go_ring3(0);

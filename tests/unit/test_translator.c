@@ -354,6 +354,18 @@ START_TEST(divide_error_is_precise)
 }
 END_TEST
 
+START_TEST(host_gp_becomes_guest_gp)
+{
+	setup();
+	wr32(DATA, 0xFFFFFFFF);                         /* reserved MXCSR bits set */
+	static const uint8_t code[] = {0x0F, 0xAE, 0x15, 0x00, 0x00, 0x02, 0x00}; /* ldmxcsr [DATA] */
+	load(code, sizeof(code));
+	ck_assert_uint_eq(run_block(), EXIT_EXCEPTION);
+	ck_assert_uint_eq(c->exit_info, EXC_GP);
+	ck_assert_uint_eq(c->eip, CODE);
+}
+END_TEST
+
 START_TEST(tzcnt_runs_as_bsf)
 {
 	setup();
@@ -451,6 +463,7 @@ int main(void)
 	tcase_add_test(t, short_incdec_op82_xlat);
 	tcase_add_test(t, sensitive_exits_and_ud);
 	tcase_add_test(t, divide_error_is_precise);
+	tcase_add_test(t, host_gp_becomes_guest_gp);
 	tcase_add_test(t, tzcnt_runs_as_bsf);
 	tcase_add_test(t, sse2_and_x87_ident);
 	suite_add_tcase(s, t);

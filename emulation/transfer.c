@@ -84,18 +84,26 @@ static int jump_target(struct vcpu *c, uint16_t *sel, uint32_t *off, uint64_t *d
 	return code_target(c, *sel, d, cs);
 }
 
+/* Resolve a far JMP/CALL operand (through a call gate if it names one) and check the
+ * offset against the new CS limit. */
+static int far_target(struct vcpu *c, uint16_t *sel, uint32_t *off, unsigned osz, uint64_t *d,
+		      struct seg *cs)
+{
+	if (osz == 2)
+		*off &= 0xFFFF;
+	if (jump_target(c, sel, off, d, cs))
+		return -1;
+	if (unlikely(*off > cs->limit))
+		return emu_raise(c, EXC_GP, 0);
+	return 0;
+}
+
 int emu_far_jmp(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz)
 {
 	struct seg cs;
 	uint64_t d;
 
-	if (osz == 2)
-		off &= 0xFFFF;
-	if (jump_target(c, &sel, &off, &d, &cs))
-		return -1;
-	if (unlikely(off > cs.limit))
-		return emu_raise(c, EXC_GP, 0);
-	if (emu_desc_mark(c, sel, &d, DESC_A))
+	if (far_target(c, &sel, &off, osz, &d, &cs) || emu_desc_mark(c, sel, &d, DESC_A))
 		return -1;
 	emu_cs_set(c, &cs, c->cpl);
 	c->eip = off;
@@ -110,13 +118,8 @@ int emu_far_call(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz, uint3
 	struct seg cs;
 	uint64_t d;
 
-	if (osz == 2)
-		off &= 0xFFFF;
-	if (jump_target(c, &sel, &off, &d, &cs))
-		return -1;
-	if (unlikely(off > cs.limit))
-		return emu_raise(c, EXC_GP, 0);
-	if (emu_stk_push(c, &s, v, 2, osz) || emu_desc_mark(c, sel, &d, DESC_A))
+	if (far_target(c, &sel, &off, osz, &d, &cs) || emu_stk_push(c, &s, v, 2, osz) ||
+	    emu_desc_mark(c, sel, &d, DESC_A))
 		return -1;
 	c->regs[R_ESP] = s.esp;
 	emu_cs_set(c, &cs, c->cpl);

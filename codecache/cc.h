@@ -37,6 +37,7 @@ struct xl_imap {
 #define XI_STR_DST  0x02   /* RDI holds window + EDI */
 #define XI_SRC_SEG  0x04   /* a segment base was added to RSI (segment in bits 4-6) */
 #define XI_SEG(f)   (((f) >> 4) & 7)
+#define XI_INHIBIT  0x08   /* interrupt probe right after STI: the STI shadow applies */
 
 struct cc_exit {
 	struct cc_block *blk; /* the block the exit belongs to */

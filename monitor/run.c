@@ -144,15 +144,17 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	run_stats.signals++;
 	save_guest_regs(c, gr);
 	unsigned reason = EXIT_NONE;
+	uint32_t off = (uint32_t)(rip - (uintptr_t)b->host);
+	unsigned i = 0;
+	while (i + 1 < b->ninsn && b->imap[i + 1].host_off <= off)
+		i++;
+	c->eip = b->imap[i].eip;
 	if (sig == SIGSEGV && si->si_addr == req_fault_page) {
-		c->eip = b->eip;
+		/* a block-head request or an interrupt probe after STI/POPF */
 		reason = EXIT_REQUEST;
+		if (b->imap[i].fix & XI_INHIBIT)
+			c->intr_inhibit = true;
 	} else {
-		uint32_t off = (uint32_t)(rip - (uintptr_t)b->host);
-		unsigned i = 0;
-		while (i + 1 < b->ninsn && b->imap[i + 1].host_off <= off)
-			i++;
-		c->eip = b->imap[i].eip;
 		fixup(c, b, &b->imap[i], gr);
 		if (sig == SIGFPE) { reason = EXIT_EXCEPTION; c->exit_info = EXC_DE; }
 		else if (sig == SIGILL) { reason = EXIT_EXCEPTION; c->exit_info = EXC_UD; }
@@ -373,6 +375,7 @@ int vm_run(struct vm *vm)
 			emu_dump_state(c, vmm_log_file ? vmm_log_file : stderr);
 		c->intr_inhibit = false;
 		c->spill[0] = 0;
+		c->irq_ptr = (uint64_t)(uintptr_t)(dev_pic_pending() >= 0 ? req_fault_page : req_ok_page);
 		unsigned reason = xl_enter(c, b->host, vm_window());
 		run_stats.exits++;
 		link = reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
@@ -389,6 +392,7 @@ int vm_run_init(struct vm *vm, int in_fd)
 	if (req_fault_page == MAP_FAILED)
 		return -1;
 	vm->cpu.req_ptr = (uint64_t)(uintptr_t)req_ok_page;
+	vm->cpu.irq_ptr = (uint64_t)(uintptr_t)req_ok_page;
 	vm->cpu.lookup_table = (uint64_t)(uintptr_t)cc_lookup_table();
 	/* clean FPU images: the host's for the monitor, and the guest's power-on state */
 	__asm__ volatile("fninit; fxsave64 %0" : "=m"(xl_host_fpu));

@@ -130,6 +130,7 @@ struct vcpu {
 	uint32_t seg_lo[S_NR];   /* 0x80 */
 	uint64_t seg_end_r[S_NR]; /* 0x98 */
 	uint64_t seg_end_w[S_NR]; /* 0xc8 */
+	uint64_t irq_ptr;        /* 0xf8 like req_ptr, faults while an interrupt is pending */
 	/* --- monitor-only state --- */
 	struct seg seg[S_NR];
 	struct dtr gdtr, idtr;

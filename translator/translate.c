@@ -46,7 +46,7 @@ struct xl_ctx {
 	struct xbuf b;
 	struct cc_block *blk;
 	uint32_t mode;
-	struct xl_imap imap[XL_MAX_INSNS + 1];
+	struct xl_imap imap[2 * XL_MAX_INSNS + 2];   /* + interrupt-probe entries */
 	unsigned n;
 	bool ended;
 };
@@ -735,6 +735,73 @@ static void translate_string(struct xl_ctx *x, const struct ginsn *g)
 	xl_stats.lowered++;
 }
 
+/* ---- virtual interrupt flag (CPL 0) ------------------------------------------------ */
+
+/*
+ * At CPL 0, CLI/STI/PUSHF/POPF work on vcpu->eflags (the virtual IF, IOPL, ...) and the
+ * host RFLAGS (arithmetic flags, DF) without leaving translated code.  After STI and POPF
+ * an interrupt may have become deliverable: a flag-free probe loads through
+ * vcpu->irq_ptr, which the run loop points at the fault page while the PIC holds a pending
+ * interrupt.  The probe has its own instruction-map entry (EIP of the next instruction),
+ * marked XI_INHIBIT after STI so that the next instruction still runs first.
+ */
+static const uint8_t OP_GRP1[] = {0x81}, OP_PUSHF[] = {0x9C}, OP_POPF[] = {0x9D};
+#define POPF_KEEP (FL_ARITH | FL_TF | FL_IF | FL_DF | FL_IOPL | FL_NT | FL_AC | FL_ID)
+
+static void emit_irq_probe(struct xl_ctx *x, gla_t next, bool inhibit)
+{
+	x->n++;
+	x->imap[x->n] = (struct xl_imap){ .eip = next, .host_off = (uint16_t)(x->b.p - x->b.start),
+		.fix = inhibit ? XI_INHIBIT : 0, .spill = -1 };
+	emit_vcpu_load(&x->b, H_R14, VC_IRQ_PTR, 1);
+	emit_mem(&x->b, 0, OP_MOV_LD, 1, H_R14, H_R14, -1, 0, 0);
+}
+
+/* and/or dword [r13+eflags], imm with the host flags preserved around it */
+static void emit_vflags_op(struct xl_ctx *x, int ext, uint32_t imm)
+{
+	ebytes(&x->b, OP_PUSHF, 1);
+	emit_mem(&x->b, 0, OP_GRP1, 1, ext, H_R13, -1, 0, VC_EFLAGS);
+	e32(&x->b, imm);
+	ebytes(&x->b, OP_POPF, 1);
+}
+
+static void translate_cli(struct xl_ctx *x) { emit_vflags_op(x, 4, ~FL_IF); }
+
+static void translate_sti(struct xl_ctx *x, const struct ginsn *g)
+{
+	emit_vflags_op(x, 1, FL_IF);
+	emit_irq_probe(x, g->eip + g->z.length, true);
+}
+
+/* push (vcpu->eflags without RF/VM, host arithmetic flags and DF merged in) */
+static void translate_pushf(struct xl_ctx *x)
+{
+	static const uint8_t and_imm[] = {0x81}, or_rr[] = {0x09};
+	ebytes(&x->b, OP_PUSHF, 1);
+	emit_mem(&x->b, 0, OP_MOV_LD, 1, H_R14, H_RSP, -1, 0, 0);
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, FL_HOST);
+	emit_vcpu_load(&x->b, H_R9, VC_EFLAGS, 0);
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R9); e32(&x->b, ~(FL_HOST | FL_RF | FL_VM));
+	emit_rr(&x->b, 0, or_rr, 1, H_R9, H_R14);
+	ebytes(&x->b, OP_POPF, 1);
+	emit_push_reg(x, H_R14, 4);
+}
+
+static void translate_popf(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t and_imm[] = {0x81}, push_r14[] = {0x41, 0x56};
+	emit_mem(&x->b, EM_GUEST, OP_MOV_LD, 1, H_R14, H_R12, -1, 0, 0);
+	emit_lea32(&x->b, H_R12, H_R12, -1, 4);
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, POPF_KEEP);
+	emit_rr(&x->b, 0, and_imm, 1, 1, H_R14); e32(&x->b, FL_FIXED);   /* or r14d, 2 */
+	emit_vcpu_store(&x->b, VC_EFLAGS, H_R14, 0);
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, FL_HOST);
+	ebytes(&x->b, push_r14, 2);
+	ebytes(&x->b, OP_POPF, 1);
+	emit_irq_probe(x, g->eip + g->z.length, false);
+}
+
 /* ---- classification -------------------------------------------------------------- */
 
 /* The project's table of sensitive and privileged instructions: the monitor runs them. */
@@ -860,8 +927,22 @@ static void fill_prefix_info(struct ginsn *g)
 enum xk {
 	K_UD, K_FPU_FAULT, K_EMULATE, K_NOP, K_INCDEC, K_PUSH, K_POP, K_LEAVE, K_ENTER,
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
-	K_OP82, K_IDENT,
+	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF,
 };
+
+/* CLI/STI/PUSHFD/POPFD handled inline (CPL 0, 32-bit operand size). */
+static enum xk vif_kind(const struct xl_ctx *x, const struct ginsn *g)
+{
+	if ((x->mode & XM_CPL_MASK) != 0)
+		return K_EMULATE;
+	switch (g->z.mnemonic) {
+	case ZYDIS_MNEMONIC_CLI: return K_CLI;
+	case ZYDIS_MNEMONIC_STI: return K_STI;
+	case ZYDIS_MNEMONIC_PUSHFD: return K_PUSHF;
+	case ZYDIS_MNEMONIC_POPFD: return K_POPF;
+	default: return K_EMULATE;
+	}
+}
 
 static enum xk classify(const struct xl_ctx *x, const struct ginsn *g)
 {
@@ -873,7 +954,7 @@ static enum xk classify(const struct xl_ctx *x, const struct ginsn *g)
 	    z->mnemonic == ZYDIS_MNEMONIC_UD2)
 		return K_UD;
 	if (fpu_fault(x, z) >= 0) return K_FPU_FAULT;
-	if (xl_sensitive(g)) return K_EMULATE;
+	if (xl_sensitive(g)) return vif_kind(x, g);
 	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32) return K_NOP;
 	if (map0 && op >= 0x40 && op <= 0x4F) return K_INCDEC;
 	switch (z->mnemonic) {
@@ -933,6 +1014,10 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 		return translate_ident(x, &g2);
 	}
 	case K_IDENT: return translate_ident(x, g);
+	case K_CLI: return translate_cli(x);
+	case K_STI: return translate_sti(x, g);
+	case K_PUSHF: return translate_pushf(x);
+	case K_POPF: return translate_popf(x, g);
 	}
 }
 
@@ -958,6 +1043,7 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	case K_UD: return XC_UNSUPPORTED;
 	case K_FPU_FAULT: case K_EMULATE: return XC_MONITOR;
 	case K_INCDEC: case K_OP82: return XC_REENCODED;
+	case K_CLI: case K_STI: case K_PUSHF: case K_POPF: return XC_LOWERED;
 	case K_NOP: return XC_IDENT;
 	case K_IDENT: {
 		bool disp32 = rw.has_modrm_mem && g.z.raw.modrm.mod == 0 && g.z.raw.modrm.rm == 5 && !g.a16;

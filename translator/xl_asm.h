@@ -18,6 +18,7 @@
 #define VC_SEG_LO      0x80
 #define VC_SEG_END_R   0x98
 #define VC_SEG_END_W   0xc8
+#define VC_IRQ_PTR     0xf8
 #define VC_FPU         0x200
 
 #ifndef __ASSEMBLER__
@@ -34,6 +35,7 @@ _Static_assert(offsetof(struct vcpu, spill) == VC_SPILL, "vcpu layout");
 _Static_assert(offsetof(struct vcpu, lookup_table) == VC_LOOKUP, "vcpu layout");
 _Static_assert(offsetof(struct vcpu, seg_base) == VC_SEG_BASE, "vcpu layout");
 _Static_assert(offsetof(struct vcpu, fpu) == VC_FPU, "vcpu layout");
+_Static_assert(offsetof(struct vcpu, irq_ptr) == VC_IRQ_PTR, "vcpu layout");
 _Static_assert(offsetof(struct vcpu, seg_lo) == VC_SEG_LO, "vcpu layout");
 _Static_assert(offsetof(struct vcpu, seg_end_r) == VC_SEG_END_R, "vcpu layout");
 _Static_assert(offsetof(struct vcpu, seg_end_w) == VC_SEG_END_W, "vcpu layout");

@@ -326,13 +326,52 @@ START_TEST(short_incdec_op82_xlat)
 }
 END_TEST
 
+START_TEST(virtual_if_at_cpl0)
+{
+	setup();
+	c->eflags = 0x2 | FL_IF | FL_IOPL;
+	c->regs[R_EAX] = 0xFFFFFFFF;
+	RUN(0xFA,                        /* cli: only the virtual IF changes */
+	    0x83, 0xC0, 0x01,            /* add eax, 1 -> ZF CF */
+	    0x9C,                        /* pushfd */
+	    0x5B,                        /* pop ebx */
+	    0x68, 0x00, 0x02, 0x00, 0x00,/* push IF */
+	    0x9D,                        /* popfd: IF=1, IOPL=0, arithmetic flags 0 */
+	    0xFB);                       /* sti */
+	ck_assert_uint_eq(c->regs[R_EBX] & (FL_IF | FL_ZF | FL_CF | FL_IOPL), FL_ZF | FL_CF | FL_IOPL);
+	ck_assert(c->eflags & FL_IF);
+	ck_assert(!(c->eflags & (FL_ZF | FL_CF | FL_IOPL)));
+	ck_assert_uint_eq(c->regs[R_ESP], STACK);
+}
+END_TEST
+
+/* With an interrupt pending, STI stops translated code after the next instruction only. */
+START_TEST(sti_probe_keeps_the_shadow)
+{
+	setup();
+	c->eflags = 0x2;
+	static const uint8_t code[] = {0xFB, 0x40, 0x40};   /* sti; inc eax; inc eax */
+	load(code, sizeof(code));
+	xl_sync_segments(c);
+	struct cc_block *b = xl_translate(c, xl_mode(c));
+	vm_request_exit(&vm);             /* req_ptr now names the run loop's fault page */
+	c->irq_ptr = c->req_ptr;
+	c->req_ptr = (uint64_t)(uintptr_t)vm.ram;   /* any readable page: no block-head exit */
+	ck_assert_uint_eq(xl_enter(c, b->host, vm_window()), EXIT_REQUEST);
+	ck_assert_uint_eq(c->eip, CODE + 1);        /* interrupts are taken before inc eax... */
+	ck_assert(c->intr_inhibit);                 /* ...but only after it has run */
+	ck_assert(c->eflags & FL_IF);
+	c->intr_inhibit = false;
+}
+END_TEST
+
 START_TEST(sensitive_exits_and_ud)
 {
 	setup();
-	static const uint8_t cli[] = {0x90, 0xFA};
-	load(cli, sizeof(cli));
+	static const uint8_t hlt[] = {0x90, 0xF4};
+	load(hlt, sizeof(hlt));
 	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
-	ck_assert_uint_eq(c->eip, CODE + 1);              /* stops at CLI, not after */
+	ck_assert_uint_eq(c->eip, CODE + 1);              /* stops at HLT, not after */
 	static const uint8_t avx[] = {0xC5, 0xF8, 0x77};   /* vzeroupper: not in our CPUID */
 	load(avx, sizeof(avx));
 	cc_flush();
@@ -461,6 +500,8 @@ int main(void)
 	tcase_add_test(t, expand_down_stack_segment);
 	tcase_add_test(t, high8_with_esp_borrows_a_register);
 	tcase_add_test(t, short_incdec_op82_xlat);
+	tcase_add_test(t, virtual_if_at_cpl0);
+	tcase_add_test(t, sti_probe_keeps_the_shadow);
 	tcase_add_test(t, sensitive_exits_and_ud);
 	tcase_add_test(t, divide_error_is_precise);
 	tcase_add_test(t, host_gp_becomes_guest_gp);

@@ -53,6 +53,22 @@ static uint16_t io_port(const struct vcpu *c, const struct insn *in, int i)
 	return (uint16_t)c->regs[R_EDX];
 }
 
+/* Port access through the bus, logged under -d ioport. */
+static uint32_t pio_in(uint16_t port, unsigned size)
+{
+	uint32_t v = dev_pio_in(port, (int)size);
+	if (LOG_ON(LOG_IOPORT))
+		vmm_log("ioport: in%c  %#06x -> %#x\n", "bw?l"[size - 1], port, v);
+	return v;
+}
+
+static void pio_out(uint16_t port, unsigned size, uint32_t v)
+{
+	if (LOG_ON(LOG_IOPORT))
+		vmm_log("ioport: out%c %#06x <- %#x\n", "bw?l"[size - 1], port, v);
+	dev_pio_out(port, (int)size, v);
+}
+
 EMU_HANDLER(in)
 {
 	unsigned size = in->op[0].size / 8;
@@ -60,7 +76,7 @@ EMU_HANDLER(in)
 
 	if (io_permitted(c, port, size))
 		return -1;
-	emu_reg_write(c, in->op[0].reg.value, dev_pio_in(port, (int)size));
+	emu_reg_write(c, in->op[0].reg.value, pio_in(port, size));
 	return 0;
 }
 
@@ -71,7 +87,7 @@ EMU_HANDLER(out)
 
 	if (io_permitted(c, port, size))
 		return -1;
-	dev_pio_out(port, (int)size, emu_reg_read(c, in->op[1].reg.value));
+	pio_out(port, size, emu_reg_read(c, in->op[1].reg.value));
 	return 0;
 }
 
@@ -93,7 +109,7 @@ static int ins_elem(struct vcpu *c, const struct insn *in, uint16_t port, unsign
 	(void)in;
 	if (emu_seg_probe(c, S_ES, off, size, true))
 		return -1;
-	v = dev_pio_in(port, (int)size);
+	v = pio_in(port, size);
 	return emu_seg_write(c, S_ES, off, &v, size);
 }
 
@@ -105,7 +121,7 @@ static int outs_elem(struct vcpu *c, const struct insn *in, uint16_t port, unsig
 
 	if (emu_seg_read(c, sreg < 0 ? S_DS : sreg, off, &v, size))
 		return -1;
-	dev_pio_out(port, (int)size, v);
+	pio_out(port, size, v);
 	return 0;
 }
 

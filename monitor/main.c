@@ -36,7 +36,6 @@ static const struct { const char *name; unsigned bit; const char *help; } log_it
 	{"int", LOG_INT, "show exceptions and interrupts"},
 	{"exec", LOG_EXEC, "show each block entry (disables chaining)"},
 	{"cpu", LOG_CPU, "show registers before each block (disables chaining)"},
-	{"mmu", LOG_MMU, "show shadow MMU activity"},
 	{"ioport", LOG_IOPORT, "show port I/O"},
 	{"guest_errors", LOG_GUEST_ERRORS, "show guest errors"},
 	{"stats", LOG_STATS, "print monitor statistics at exit"},

@@ -70,6 +70,7 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$m; fi
 
 include guest/module.mk
+include tests/isa/module.mk
 include tests/module.mk
 include bench/module.mk
 

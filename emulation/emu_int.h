@@ -144,9 +144,12 @@ void emu_op_addr(const struct vcpu *c, const struct insn *in, int i, int *sreg, 
 int emu_op_read(struct vcpu *c, const struct insn *in, int i, uint32_t *v);
 int emu_op_write(struct vcpu *c, const struct insn *in, int i, uint32_t v);
 void emu_addr_reg_add(struct vcpu *c, int reg, int32_t delta, unsigned asz);
+uint32_t emu_cmp_flags(uint32_t a, uint32_t b, unsigned bits);
+#define EMU_STRING_BATCH 4096u   /* REP elements per emu_step before the run loop looks */
 uint32_t emu_parity(uint32_t v);
 
 #define EMU_HANDLER(name) int emu_h_##name(struct vcpu *c, struct insn *in)
+EMU_HANDLER(string); EMU_HANDLER(fxsave);
 /* insn_sys.c */
 EMU_HANDLER(cli); EMU_HANDLER(sti); EMU_HANDLER(hlt); EMU_HANDLER(mov_crdr);
 EMU_HANDLER(clts); EMU_HANDLER(lmsw); EMU_HANDLER(smsw); EMU_HANDLER(lgdt);

@@ -67,6 +67,15 @@ static const emu_handler handlers[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
 	[ZYDIS_MNEMONIC_DAS] = emu_h_das, [ZYDIS_MNEMONIC_AAA] = emu_h_aaa,
 	[ZYDIS_MNEMONIC_AAS] = emu_h_aas, [ZYDIS_MNEMONIC_AAM] = emu_h_aam,
 	[ZYDIS_MNEMONIC_AAD] = emu_h_aad,
+	/* string instructions (insn_string.c) */
+	[ZYDIS_MNEMONIC_MOVSB] = emu_h_string, [ZYDIS_MNEMONIC_MOVSW] = emu_h_string,
+	[ZYDIS_MNEMONIC_MOVSD] = emu_h_string, [ZYDIS_MNEMONIC_CMPSB] = emu_h_string,
+	[ZYDIS_MNEMONIC_CMPSW] = emu_h_string, [ZYDIS_MNEMONIC_CMPSD] = emu_h_string,
+	[ZYDIS_MNEMONIC_STOSB] = emu_h_string, [ZYDIS_MNEMONIC_STOSW] = emu_h_string,
+	[ZYDIS_MNEMONIC_STOSD] = emu_h_string, [ZYDIS_MNEMONIC_LODSB] = emu_h_string,
+	[ZYDIS_MNEMONIC_LODSW] = emu_h_string, [ZYDIS_MNEMONIC_LODSD] = emu_h_string,
+	[ZYDIS_MNEMONIC_SCASB] = emu_h_string, [ZYDIS_MNEMONIC_SCASW] = emu_h_string,
+	[ZYDIS_MNEMONIC_SCASD] = emu_h_string, [ZYDIS_MNEMONIC_FXSAVE] = emu_h_fxsave,
 };
 
 /* Instructions after which no single-step trap is taken (their handlers clear TF). */

@@ -51,6 +51,14 @@ static uint32_t alu_sub(uint32_t a, uint32_t b, uint32_t borrow, unsigned bits, 
 	return r;
 }
 
+/* Arithmetic flags of CMP a, b in `bits` bits (CMPS/SCAS use it). */
+uint32_t emu_cmp_flags(uint32_t a, uint32_t b, unsigned bits)
+{
+	uint32_t fl;
+	alu_sub(a & size_mask(bits), b & size_mask(bits), 0, bits, &fl);
+	return fl;
+}
+
 static uint32_t alu_compute(ZydisMnemonic m, uint32_t a, uint32_t b, uint32_t cf,
 			    unsigned bits, uint32_t *fl)
 {

@@ -11,13 +11,12 @@
  * allowed); the address size picks SI/DI/CX or ESI/EDI/ECX; DF picks the direction.  Each
  * element is checked before the port is touched, and registers advance per element, so a
  * fault in the middle of REP leaves ECX/ESI/EDI at the element that faulted (restartable).
- * A long REP stops after STRING_BATCH elements with EIP still on the instruction, so the run
+ * A long REP stops after EMU_STRING_BATCH elements with EIP still on the instruction, so the run
  * loop can take interrupts and come back.
  */
 #include "emu_int.h"
 #include "../devices/devices.h"
 
-#define STRING_BATCH 4096u
 #define TSS_IOMAP_OFF 0x66u
 #define TSS32_MIN_LIMIT 0x67u
 
@@ -135,7 +134,7 @@ static int string_io(struct vcpu *c, struct insn *in, unsigned size, int idx, st
 	if (io_permitted(c, port, size))
 		return -1;
 	for (unsigned n = 0; !rep || (c->regs[R_ECX] & amask) != 0; n++) {
-		if (n == STRING_BATCH) {
+		if (n == EMU_STRING_BATCH) {
 			in->next = c->eip;   /* come back for the rest */
 			return 0;
 		}

@@ -156,7 +156,11 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 			c->intr_inhibit = true;
 	} else {
 		fixup(c, b, &b->imap[i], gr);
-		if (sig == SIGFPE) { reason = EXIT_EXCEPTION; c->exit_info = EXC_DE; }
+		if (sig == SIGFPE) {          /* #DE, x87 #MF or SIMD #XM, by the host trap */
+			long trap = (long)gr[REG_TRAPNO];
+			reason = EXIT_EXCEPTION;
+			c->exit_info = trap == EXC_MF ? EXC_MF : trap == EXC_XM ? EXC_XM : EXC_DE;
+		}
 		else if (sig == SIGILL) { reason = EXIT_EXCEPTION; c->exit_info = EXC_UD; }
 		else if (sig == SIGSEGV && si->si_code == SI_KERNEL) {
 			/* a host #GP: the guest instruction itself is at fault (e.g. reserved

@@ -185,7 +185,7 @@ static int mem_seg(const struct ginsn *g)
 /* Must the segment base be added for this access? */
 static bool seg_needs_base(const struct xl_ctx *x, int seg)
 {
-	if (seg == S_FS || seg == S_GS)
+	if (seg == S_FS || seg == S_GS || seg == S_CS)   /* cs: writes must #GP */
 		return true;
 	return (x->mode & XM_NONFLAT) != 0;
 }
@@ -211,6 +211,8 @@ static void emit_limit_check(struct xl_ctx *x, gla_t eip, int dst, int seg, unsi
 	e8(b, 0x73); uint8_t *jae = b->p; e8(b, 0);         /* jae ok */
 	*ja = (uint8_t)(b->p - ja - 1);
 	ebytes(b, popf, 1);
+	if (x->imap[x->n].spill >= 0)        /* give the borrowed register back */
+		emit_vcpu_load(b, x->imap[x->n].spill, VC_SPILL + 8, 1);
 	emit_vcpu_imm32(b, VC_EIP, eip);
 	emit_vcpu_imm32(b, VC_EXIT_INFO, seg == S_SS ? EXC_SS : EXC_GP);
 	emit_vcpu_imm32(b, VC_EXIT_REASON, EXIT_EXCEPTION);
@@ -234,7 +236,8 @@ static int gpr_of(ZydisRegister r)
 }
 
 /* Compute the guest linear address of the ModRM memory operand into host register dst. */
-static void emit_ea(struct xl_ctx *x, const struct ginsn *g, int dst)
+/* esp_adj is added when ESP is the base (POP m32 addresses with the incremented ESP). */
+static void emit_ea(struct xl_ctx *x, const struct ginsn *g, int dst, int32_t esp_adj)
 {
 	const ZydisDecodedInstruction *z = &g->z;
 	int32_t disp = (int32_t)z->raw.disp.value;
@@ -259,7 +262,7 @@ static void emit_ea(struct xl_ctx *x, const struct ginsn *g, int dst)
 			base = gpr_of(o->mem.base);
 			idx = gpr_of(o->mem.index);
 			scale = o->mem.scale ? o->mem.scale : 1;
-			disp = (int32_t)o->mem.disp.value;
+			disp = (int32_t)o->mem.disp.value + (base == R_ESP ? esp_adj : 0);
 		}
 		if (base < 0 && idx < 0) {
 			if (dst & 8) e8(&x->b, 0x41);
@@ -271,13 +274,12 @@ static void emit_ea(struct xl_ctx *x, const struct ginsn *g, int dst)
 		}
 	}
 	int seg = mem_seg(g);
-	if (seg_needs_base(x, seg)) {
-		const ZydisDecodedOperand *o = explicit_mem(g);
-		if (o && o->mem.type != ZYDIS_MEMOP_TYPE_AGEN)
-			emit_limit_check(x, g->eip, dst, seg, o->size / 8,
-					 (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0);
-		emit_add_segbase(x, dst, seg);
-	}
+	const ZydisDecodedOperand *o = explicit_mem(g);
+	if (!o || o->mem.type == ZYDIS_MEMOP_TYPE_AGEN || !seg_needs_base(x, seg))
+		return;    /* LEA: an offset, no segment */
+	emit_limit_check(x, g->eip, dst, seg, o->size / 8,
+			 (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0);
+	emit_add_segbase(x, dst, seg);
 }
 
 /* Guest legacy prefixes to keep (all but segment overrides and 0x67), plus 0x66 if asked. */
@@ -353,6 +355,8 @@ static void analyse(const struct ginsn *g, struct rewrite *rw)
 	}
 }
 
+static int borrow_reg(const struct ginsn *g);
+
 /*
  * Emit the guest instruction with its ModRM memory operand made host-addressable.
  * pfx: prefixes to emit; opc: opcode bytes (up to, not including, ModRM); reg: the ModRM
@@ -377,12 +381,7 @@ static void emit_with_mem(struct xl_ctx *x, const struct ginsn *g, const uint8_t
 	if (via_ea) rex |= 1;
 	if (high8 && rex != 0x40) {
 		/* borrow a guest register the instruction does not use as the address register */
-		static const int pick[] = {R_EBX, R_ESI, R_EDI, R_EDX, R_ECX, R_EAX};
-		ea_reg = -1;
-		for (unsigned i = 0; i < 6 && ea_reg < 0; i++)
-			if (!uses_greg(g, pick[i])) ea_reg = pick[i];
-		if (ea_reg < 0)
-			vmm_panic("no register to borrow at %08x", g->eip);
+		ea_reg = borrow_reg(g);
 		x->imap[x->n].spill = (int8_t)ea_reg;
 		emit_vcpu_store(&x->b, VC_SPILL + 8, ea_reg, 1);
 		via_ea = true;
@@ -390,7 +389,7 @@ static void emit_with_mem(struct xl_ctx *x, const struct ginsn *g, const uint8_t
 		xl_stats.spills++;
 	}
 	if (via_ea)
-		emit_ea(x, g, ea_reg);
+		emit_ea(x, g, ea_reg, 0);
 	if (!agen) e8(&x->b, 0x65);
 	e8(&x->b, 0x67);
 	ebytes(&x->b, pfx, npfx);
@@ -431,6 +430,45 @@ static int modrm_reg_host(const struct ginsn *g)
 
 /* ---- IDENT ---------------------------------------------------------------------- */
 
+/* Pick a guest register the instruction does not mention, to lend to a rewrite. */
+static int borrow_reg(const struct ginsn *g)
+{
+	static const int pick[] = {R_EBX, R_ESI, R_EDI, R_EDX, R_ECX, R_EAX};
+	for (unsigned i = 0; i < 6; i++)
+		if (!uses_greg(g, pick[i]))
+			return pick[i];
+	vmm_panic("no register to borrow at %08x", g->eip);
+}
+
+/*
+ * Register forms naming ESP and AH..BH together (MOVZX/MOVSX esp, bh): REX would turn BH
+ * into DIL, so ESP is swapped into a borrowed legacy register around the instruction.
+ */
+static void translate_ident_swap_esp(struct xl_ctx *x, const struct ginsn *g,
+				     const struct rewrite *rw, const uint8_t *pfx, unsigned npfx)
+{
+	uint8_t bytes[16];
+	int t = borrow_reg(g);
+	const ZydisDecodedInstruction *z = &g->z;
+	memcpy(bytes, g->bytes, sizeof(bytes));
+	if (z->attributes & ZYDIS_ATTRIB_HAS_MODRM) {
+		uint8_t *m = &bytes[z->raw.modrm.offset];
+		if (rw->rex & 4) *m = (uint8_t)((*m & 0xC7) | (t << 3));
+		if ((rw->rex & 1) && z->raw.modrm.mod == 3) *m = (uint8_t)((*m & 0xF8) | t);
+	} else if (rw->rex & 1) {
+		bytes[z->length - 1 - (z->raw.imm[0].size / 8)] =
+			(uint8_t)((bytes[g->opc + (z->opcode_map != ZYDIS_OPCODE_MAP_DEFAULT)] & 0xF8) | t);
+	}
+	x->imap[x->n].spill = (int8_t)t;
+	emit_vcpu_store(&x->b, VC_SPILL + 8, t, 1);
+	emit_rr(&x->b, 0, OP_MOV_ST, 1, H_R12, t);                /* t = esp */
+	ebytes(&x->b, pfx, npfx);
+	ebytes(&x->b, bytes + g->opc, z->length - g->opc);
+	emit_rr(&x->b, 0, OP_MOV_ST, 1, t, H_R12);                /* esp = t */
+	emit_vcpu_load(&x->b, t, VC_SPILL + 8, 1);
+	xl_stats.spills++;
+}
+
 static void translate_ident(struct xl_ctx *x, const struct ginsn *g)
 {
 	const ZydisDecodedInstruction *z = &g->z;
@@ -447,6 +485,8 @@ static void translate_ident(struct xl_ctx *x, const struct ginsn *g)
 			      rw.high8, g->bytes + imm, z->length - imm);
 		return;
 	}
+	if (rw.rex && rw.high8 && !rw.mem_access)
+		return translate_ident_swap_esp(x, g, &rw, pfx, npfx);
 	/* register-only or implicit/moffs memory: prefixes + REX + bytes as they are */
 	if (rw.mem_access) {
 		if (g->seg == S_FS || g->seg == S_GS || g->a16 || (x->mode & XM_NONFLAT)) {
@@ -489,20 +529,36 @@ static void translate_incdec(struct xl_ctx *x, const struct ginsn *g)
 
 /* ---- stack ------------------------------------------------------------------------ */
 
+/*
+ * A stack access [base + disp] (SS): flat segments use gs:[base+disp] directly; in non-flat
+ * mode the offset goes through r9 with the SS limit check and SS base.  An immediate, if
+ * any, is appended by the caller.  Uses r8-r11.
+ */
+static void emit_stack_mem(struct xl_ctx *x, unsigned flags, const uint8_t *op, int reg,
+			   int base, int32_t disp, unsigned size, bool write)
+{
+	if (!(x->mode & XM_NONFLAT)) {
+		emit_mem(&x->b, EM_GUEST | flags, op, 1, reg, base, -1, 0, disp);
+		return;
+	}
+	emit_lea32(&x->b, H_R9, base, -1, disp);
+	emit_limit_check(x, x->imap[x->n].eip, H_R9, S_SS, size, write);
+	emit_add_segbase(x, H_R9, S_SS);
+	emit_mem(&x->b, EM_GUEST | flags, op, 1, reg, H_R9, -1, 0, 0);
+}
+
 static unsigned opsz(const struct ginsn *g) { return g->o16 ? 2 : 4; }
 
 /* mov gs:[r12d - size + adj], reg */
 static void emit_push_reg(struct xl_ctx *x, int hr, unsigned size)
 {
-	emit_mem(&x->b, EM_GUEST | (size == 2 ? EM_O16 : 0), OP_MOV_ST, 1, hr, H_R12, -1, 0,
-		 -(int32_t)size);
+	emit_stack_mem(x, size == 2 ? EM_O16 : 0, OP_MOV_ST, hr, H_R12, -(int32_t)size, size, true);
 	emit_lea32(&x->b, H_R12, H_R12, -1, -(int32_t)size);
 }
 
 static void emit_push_imm(struct xl_ctx *x, uint32_t imm, unsigned size)
 {
-	emit_mem(&x->b, EM_GUEST | (size == 2 ? EM_O16 : 0), OP_MOV_IMM, 1, 0, H_R12, -1, 0,
-		 -(int32_t)size);
+	emit_stack_mem(x, size == 2 ? EM_O16 : 0, OP_MOV_IMM, 0, H_R12, -(int32_t)size, size, true);
 	if (size == 2) e16(&x->b, (uint16_t)imm); else e32(&x->b, imm);
 	emit_lea32(&x->b, H_R12, H_R12, -1, -(int32_t)size);
 }
@@ -540,10 +596,10 @@ static void translate_pop(struct xl_ctx *x, const struct ginsn *g)
 	unsigned f16 = size == 2 ? EM_O16 : 0;
 	xl_stats.lowered++;
 	if (op >= 0x58 && op <= 0x5F && (op & 7) == R_ESP) {
-		emit_mem(&x->b, EM_GUEST | f16, OP_MOV_LD, 1, H_R12, H_R12, -1, 0, 0);
+		emit_stack_mem(x, f16, OP_MOV_LD, H_R12, H_R12, 0, size, false);
 		return;
 	}
-	emit_mem(&x->b, EM_GUEST | f16, OP_MOV_LD, 1, H_R14, H_R12, -1, 0, 0);
+	emit_stack_mem(x, f16, OP_MOV_LD, H_R14, H_R12, 0, size, false);
 	if (op >= 0x58 && op <= 0x5F) {
 		emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)size);
 		emit_rr(&x->b, f16, OP_MOV_ST, 1, H_R14, op & 7);
@@ -555,11 +611,8 @@ static void translate_pop(struct xl_ctx *x, const struct ginsn *g)
 		emit_rr(&x->b, f16, OP_MOV_ST, 1, H_R14, hreg(g->z.raw.modrm.rm));
 		return;
 	}
-	/* the address uses the incremented ESP, but nothing may change before the store:
-	 * compute it into r9 with ESP bumped, put ESP back, store, then bump for good */
-	emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)size);
-	emit_ea(x, g, H_R9);
-	emit_lea32(&x->b, H_R12, H_R12, -1, -(int32_t)size);
+	/* the address uses the incremented ESP, but nothing may change before the store */
+	emit_ea(x, g, H_R9, (int32_t)size);
 	emit_mem(&x->b, EM_GUEST | f16, OP_MOV_ST, 1, H_R14, H_R9, -1, 0, 0);
 	emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)size);
 }
@@ -569,31 +622,32 @@ static void translate_leave(struct xl_ctx *x, const struct ginsn *g)
 {
 	unsigned size = opsz(g);
 	unsigned f16 = size == 2 ? EM_O16 : 0;
-	emit_mem(&x->b, EM_GUEST | f16, OP_MOV_LD, 1, H_R14, H_RBP, -1, 0, 0);
+	emit_stack_mem(x, f16, OP_MOV_LD, H_R14, H_RBP, 0, size, false);
 	emit_lea32(&x->b, H_R12, H_RBP, -1, (int32_t)size);
 	emit_rr(&x->b, f16, OP_MOV_ST, 1, H_R14, H_RBP);
 	xl_stats.lowered++;
 }
 
-/* ENTER size, level (32-bit): every store happens before ESP and EBP change.
- *   [esp-4] = ebp; temp = esp-4; for i in 1..level-1: [esp-4-4i] = [ebp-4i];
- *   if level: [esp-4-4*level] = temp; ebp = temp; esp = temp - 4*level - size */
+/* ENTER size, level: every store happens before ESP and EBP change (sz = 2 or 4).
+ *   [esp-sz] = ebp; for i in 1..level-1: [esp-sz-sz*i] = [ebp-sz*i];
+ *   temp = esp-sz; if level: [esp-sz-sz*level] = temp; (e)bp = temp;
+ *   esp = temp - sz*level - size */
 static bool translate_enter(struct xl_ctx *x, const struct ginsn *g)
 {
 	uint32_t frame = (uint32_t)g->z.raw.imm[0].value.u & 0xFFFF;
 	unsigned level = (unsigned)g->z.raw.imm[1].value.u & 31;
-	if (opsz(g) != 4)
-		return false;
-	emit_mem(&x->b, EM_GUEST, OP_MOV_ST, 1, H_RBP, H_R12, -1, 0, -4);
-	emit_lea32(&x->b, H_R14, H_R12, -1, -4);
+	int32_t sz = (int32_t)opsz(g);
+	unsigned f16 = sz == 2 ? EM_O16 : 0;
+	emit_stack_mem(x, f16, OP_MOV_ST, H_RBP, H_R12, -sz, (unsigned)sz, true);
 	for (unsigned i = 1; i < level; i++) {
-		emit_mem(&x->b, EM_GUEST, OP_MOV_LD, 1, H_R10, H_RBP, -1, 0, -(int32_t)(4 * i));
-		emit_mem(&x->b, EM_GUEST, OP_MOV_ST, 1, H_R10, H_R12, -1, 0, -(int32_t)(4 + 4 * i));
+		emit_stack_mem(x, f16, OP_MOV_LD, H_R14, H_RBP, -(int32_t)(sz * (int32_t)i), (unsigned)sz, false);
+		emit_stack_mem(x, f16, OP_MOV_ST, H_R14, H_R12, -(sz + sz * (int32_t)i), (unsigned)sz, true);
 	}
+	emit_lea32(&x->b, H_R14, H_R12, -1, -sz);
 	if (level)
-		emit_mem(&x->b, EM_GUEST, OP_MOV_ST, 1, H_R14, H_R12, -1, 0, -(int32_t)(4 + 4 * level));
-	emit_rr(&x->b, 0, OP_MOV_ST, 1, H_R14, H_RBP);
-	emit_lea32(&x->b, H_R12, H_R14, -1, -(int32_t)(4 * level + frame));
+		emit_stack_mem(x, f16, OP_MOV_ST, H_R14, H_R12, -(sz + sz * (int32_t)level), (unsigned)sz, true);
+	emit_rr(&x->b, f16, OP_MOV_ST, 1, H_R14, H_RBP);
+	emit_lea32(&x->b, H_R12, H_R14, -1, -(int32_t)((unsigned)sz * level + frame));
 	xl_stats.lowered++;
 	return true;
 }
@@ -644,6 +698,46 @@ static void translate_loop(struct xl_ctx *x, const struct ginsn *g)
 	x->ended = true;
 }
 
+/* The same with a 16-bit counter (0x67): CX is decremented and tested without touching
+ * the upper half of ECX or the flags (JRCXZ on a zero-extended copy in RCX).
+ *   [lea r14d,[rcx-1]; mov cx,r14w]; mov r11,rcx; movzx ecx,cx; jrcxz zero;
+ *   mov rcx,r11; [loope: jnz F | loopne: jz F]; jmp T|F; zero: mov rcx,r11; jmp F|T */
+static void translate_loop16(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t movzx_cx[] = {0x0F, 0xB7, 0xC9};
+	uint8_t op = g->bytes[g->opc];
+	bool jcxz = op == 0xE3;
+	struct cc_exit *f = new_exit(x), *t = new_exit(x);
+	f->blk = t->blk = x->blk;
+	if (!jcxz) {
+		emit_lea32(&x->b, H_R14, H_RCX, -1, -1);
+		emit_rr(&x->b, EM_O16, OP_MOV_ST, 1, H_R14, H_RCX);
+	}
+	emit_rr(&x->b, EM_W, OP_MOV_ST, 1, H_RCX, H_R11);
+	ebytes(&x->b, movzx_cx, 3);
+	e8(&x->b, 0xE3); uint8_t *zero = x->b.p; e8(&x->b, 0);
+	emit_rr(&x->b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);
+	uint8_t *cond = NULL;
+	if (op == 0xE1 || op == 0xE0) {                /* loope: exit if !ZF; loopne: if ZF */
+		e8(&x->b, 0x0F); e8(&x->b, op == 0xE1 ? 0x85 : 0x84);
+		cond = x->b.p; e32(&x->b, 0);
+	}
+	uint8_t *nz = emit_jmp32(&x->b, x->b.p);       /* counter != 0 */
+	*zero = (uint8_t)(x->b.p - zero - 1);
+	emit_rr(&x->b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);
+	uint8_t *z = emit_jmp32(&x->b, x->b.p);        /* counter == 0 */
+	struct cc_exit *taken_if_nz = jcxz ? f : t, *taken_if_z = jcxz ? t : f;
+	taken_if_nz->rel = nz;
+	taken_if_z->rel = z;
+	patch_rel32(f->rel, x->b.p);
+	if (cond) patch_rel32(cond, x->b.p);
+	emit_exit_stub(x, f, next_eip(g));
+	patch_rel32(t->rel, x->b.p);
+	emit_exit_stub(x, t, rel_target(g));
+	xl_stats.direct_exits += 2;
+	x->ended = true;
+}
+
 static void translate_call_rel(struct xl_ctx *x, const struct ginsn *g)
 {
 	emit_push_imm(x, next_eip(g), 4);
@@ -655,7 +749,7 @@ static void translate_call_rel(struct xl_ctx *x, const struct ginsn *g)
 static void translate_ret(struct xl_ctx *x, const struct ginsn *g)
 {
 	uint32_t extra = g->bytes[g->opc] == 0xC2 ? (uint32_t)g->z.raw.imm[0].value.u : 0;
-	emit_mem(&x->b, EM_GUEST, OP_MOV_LD, 1, H_R14, H_R12, -1, 0, 0);
+	emit_stack_mem(x, 0, OP_MOV_LD, H_R14, H_R12, 0, 4, false);
 	emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)(4 + extra));
 	emit_indirect_exit(x);
 	xl_stats.lowered++;
@@ -698,7 +792,8 @@ static void translate_string(struct xl_ctx *x, const struct ginsn *g)
 	bool dbase = dst && (x->mode & XM_NONFLAT);
 	uint8_t pfx[16];
 	unsigned npfx = keep_prefixes(g, pfx, false);
-	if (g->a16) {
+	if (g->a16 || sbase || dbase) {
+		/* 16-bit addressing, or segments to check per element: the monitor does it */
 		emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);
 		return;
 	}
@@ -791,7 +886,7 @@ static void translate_pushf(struct xl_ctx *x)
 static void translate_popf(struct xl_ctx *x, const struct ginsn *g)
 {
 	static const uint8_t and_imm[] = {0x81}, push_r14[] = {0x41, 0x56};
-	emit_mem(&x->b, EM_GUEST, OP_MOV_LD, 1, H_R14, H_R12, -1, 0, 0);
+	emit_stack_mem(x, 0, OP_MOV_LD, H_R14, H_R12, 0, 4, false);
 	emit_lea32(&x->b, H_R12, H_R12, -1, 4);
 	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, POPF_KEEP);
 	emit_rr(&x->b, 0, and_imm, 1, 1, H_R14); e32(&x->b, FL_FIXED);   /* or r14d, 2 */
@@ -927,7 +1022,7 @@ static void fill_prefix_info(struct ginsn *g)
 enum xk {
 	K_UD, K_FPU_FAULT, K_EMULATE, K_NOP, K_INCDEC, K_PUSH, K_POP, K_LEAVE, K_ENTER,
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
-	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF,
+	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16,
 };
 
 /* CLI/STI/PUSHFD/POPFD handled inline (CPL 0, 32-bit operand size). */
@@ -955,19 +1050,20 @@ static enum xk classify(const struct xl_ctx *x, const struct ginsn *g)
 		return K_UD;
 	if (fpu_fault(x, z) >= 0) return K_FPU_FAULT;
 	if (xl_sensitive(g)) return vif_kind(x, g);
+	if (z->mnemonic == ZYDIS_MNEMONIC_FXSAVE) return K_EMULATE;  /* 64-bit form adds XMM8-15 */
 	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32) return K_NOP;
 	if (map0 && op >= 0x40 && op <= 0x4F) return K_INCDEC;
 	switch (z->mnemonic) {
 	case ZYDIS_MNEMONIC_PUSH: return K_PUSH;
 	case ZYDIS_MNEMONIC_POP: return K_POP;
 	case ZYDIS_MNEMONIC_LEAVE: return K_LEAVE;
-	case ZYDIS_MNEMONIC_ENTER: return opsz(g) == 4 ? K_ENTER : K_EMULATE;
+	case ZYDIS_MNEMONIC_ENTER: return K_ENTER;
 	case ZYDIS_MNEMONIC_JMP: return op == 0xE9 || op == 0xEB ? K_JMP_REL : K_JMP_IND;
 	case ZYDIS_MNEMONIC_CALL: return op == 0xE8 ? K_CALL_REL : K_CALL_IND;
 	case ZYDIS_MNEMONIC_RET: return K_RET;
 	case ZYDIS_MNEMONIC_LOOP: case ZYDIS_MNEMONIC_LOOPE: case ZYDIS_MNEMONIC_LOOPNE:
 	case ZYDIS_MNEMONIC_JECXZ: case ZYDIS_MNEMONIC_JCXZ:
-		return g->a16 || g->o16 ? K_EMULATE : K_LOOP;
+		return g->a16 ? K_LOOP16 : K_LOOP;
 	default:
 		break;
 	}
@@ -1005,6 +1101,7 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_CALL_IND: return translate_indirect(x, g, true);
 	case K_RET: return translate_ret(x, g);
 	case K_LOOP: return translate_loop(x, g);
+	case K_LOOP16: return translate_loop16(x, g);
 	case K_JCC: return translate_jcc(x, g);
 	case K_STRING: return translate_string(x, g);
 	case K_XLAT: return translate_xlat(x, g);

@@ -236,8 +236,18 @@ static int gpr_of(ZydisRegister r)
 }
 
 /* Compute the guest linear address of the ModRM memory operand into host register dst. */
+static void emit_seg_apply(struct xl_ctx *x, const struct ginsn *g, int dst);
+static void emit_offset(struct xl_ctx *x, const struct ginsn *g, int dst, int32_t esp_adj);
+
 /* esp_adj is added when ESP is the base (POP m32 addresses with the incremented ESP). */
 static void emit_ea(struct xl_ctx *x, const struct ginsn *g, int dst, int32_t esp_adj)
+{
+	emit_offset(x, g, dst, esp_adj);
+	emit_seg_apply(x, g, dst);
+}
+
+/* The offset (effective address before the segment) of the ModRM operand, into dst. */
+static void emit_offset(struct xl_ctx *x, const struct ginsn *g, int dst, int32_t esp_adj)
 {
 	const ZydisDecodedInstruction *z = &g->z;
 	int32_t disp = (int32_t)z->raw.disp.value;
@@ -273,6 +283,11 @@ static void emit_ea(struct xl_ctx *x, const struct ginsn *g, int dst, int32_t es
 				 idx < 0 ? -1 : hreg(idx), scale, disp);
 		}
 	}
+}
+
+/* Offset in dst -> linear address: limit/type check and segment base when needed. */
+static void emit_seg_apply(struct xl_ctx *x, const struct ginsn *g, int dst)
+{
 	int seg = mem_seg(g);
 	const ZydisDecodedOperand *o = explicit_mem(g);
 	if (!o || o->mem.type == ZYDIS_MEMOP_TYPE_AGEN || !seg_needs_base(x, seg))
@@ -512,6 +527,38 @@ static void translate_xlat(struct xl_ctx *x, const struct ginsn *g)
 	emit_limit_check(x, g->eip, H_R14, seg, 1, false);
 	emit_add_segbase(x, H_R14, seg);
 	emit_mem(&x->b, EM_GUEST, OP_MOV_LD8, 1, H_RAX, H_R14, -1, 0, 0);   /* mov al, [r14d] */
+	xl_stats.lowered++;
+}
+
+/*
+ * BT/BTS/BTR/BTC m, r on the lowered path (16-bit addressing, checked segments): the
+ * operand is the word/dword at EA + (signed bit offset >> 4 or 5) * size, wrapped to the
+ * address size, and the segment check applies to that address, not to EA.  The address
+ * arithmetic clobbers flags, so it runs between PUSHFQ and POPFQ; the bit test itself is
+ * the host instruction on [r14] with the bit number in r9.
+ */
+static unsigned opsz(const struct ginsn *g);
+
+static void translate_bt_reg(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t pushf[] = {0x9C}, popf[] = {0x9D}, movsx16[] = {0x0F, 0xBF};
+	static const uint8_t sar[] = {0xC1}, and_imm[] = {0x83};
+	unsigned sz = opsz(g), f16 = sz == 2 ? EM_O16 : 0;
+	int bitreg = hreg(g->z.raw.modrm.reg);
+	uint8_t op[2] = {0x0F, g->bytes[g->opc + 1]};
+
+	ebytes(&x->b, pushf, 1);
+	emit_offset(x, g, H_R14, 0);
+	if (sz == 2) emit_rr(&x->b, 0, movsx16, 2, H_R9, bitreg);     /* movsx r9d, r16 */
+	else emit_rr(&x->b, 0, OP_MOV_ST, 1, bitreg, H_R9);            /* mov r9d, r32 */
+	emit_rr(&x->b, 0, sar, 1, 7, H_R9); e8(&x->b, sz == 2 ? 4 : 5); /* sar r9d, 4|5 */
+	emit_mem(&x->b, 0, OP_LEA, 1, H_R14, H_R14, H_R9, (int)sz, 0);
+	if (g->a16) emit_rr(&x->b, 0, OP_MOVZX16, 2, H_R14, H_R14);
+	emit_rr(&x->b, 0, OP_MOV_ST, 1, bitreg, H_R9);
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R9); e8(&x->b, (uint8_t)(sz * 8 - 1));
+	ebytes(&x->b, popf, 1);
+	emit_seg_apply(x, g, H_R14);
+	emit_mem(&x->b, EM_GUEST | f16, op, 2, H_R9, H_R14, -1, 0, 0);
 	xl_stats.lowered++;
 }
 
@@ -1022,7 +1069,7 @@ static void fill_prefix_info(struct ginsn *g)
 enum xk {
 	K_UD, K_FPU_FAULT, K_EMULATE, K_NOP, K_INCDEC, K_PUSH, K_POP, K_LEAVE, K_ENTER,
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
-	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16,
+	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG,
 };
 
 /* CLI/STI/PUSHFD/POPFD handled inline (CPL 0, 32-bit operand size). */
@@ -1073,6 +1120,9 @@ static enum xk classify(const struct xl_ctx *x, const struct ginsn *g)
 				    (x->mode & XM_NONFLAT)))
 		return K_XLAT;
 	if (map0 && op == 0x82) return K_OP82;
+	if (z->opcode_map == ZYDIS_OPCODE_MAP_0F && (z->opcode & 0xE7) == 0xA3 &&
+	    z->raw.modrm.mod != 3 && (g->a16 || seg_needs_base(x, mem_seg(g))))
+		return K_BT_REG;          /* 0F A3/AB/B3/BB with a memory operand, lowered path */
 	return K_IDENT;
 }
 
@@ -1102,6 +1152,7 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_RET: return translate_ret(x, g);
 	case K_LOOP: return translate_loop(x, g);
 	case K_LOOP16: return translate_loop16(x, g);
+	case K_BT_REG: return translate_bt_reg(x, g);
 	case K_JCC: return translate_jcc(x, g);
 	case K_STRING: return translate_string(x, g);
 	case K_XLAT: return translate_xlat(x, g);

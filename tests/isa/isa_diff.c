@@ -121,7 +121,10 @@ static void fatal(const char *what, const struct form *f, unsigned k, const stru
 	exit(2);
 }
 
-/* A divergence of the data area outside the windows after a form: stray writes. */
+/* A divergence of the data area outside the windows after a form: stray writes.
+ * Each side reports the extent of what changed outside the windows (the protocol carries no
+ * contents there); equal extents on both sides, e.g. a 16-bit address that wrapped past
+ * the window on the CPU and in vmm386 alike, are agreement, anything else a divergence. */
 static void check_stray(const struct form *f, struct form_result *r)
 {
 	static struct isa_in in;
@@ -132,7 +135,7 @@ static void check_stray(const struct form *f, struct form_result *r)
 	if (native_send(&in) < 0 || native_recv(&out) < 0)
 		fatal("native runner died", f, 0, NULL);
 	n = vmm_side_check(&first);
-	if (out.status || n) {
+	if ((out.status || n) && (out.status != n || out.addr != first)) {
 		printf("DIVERGENCE %s: writes outside the case windows (native %u bytes from %#x, "
 		       "vmm386 %u bytes from %#x)\n", f->name, out.status, out.addr, n, first);
 		r->diverged++;

@@ -27,7 +27,7 @@ LDFLAGS := $(SANFLAGS)
 
 # Debian packages the build and the tests need.
 DEB_PKGS := gcc make libzydis-dev libcapstone-dev libunwind-dev check pkg-config \
-            gcc-multilib nasm qemu-system-x86 gnuplot-nox
+            gcc-multilib nasm qemu-system-x86 gnuplot-nox clang-14 libclang-rt-14-dev
 
 MON_DIRS := monitor translator codecache shadow-mmu emulation devices loader pv
 MON_SRCS := $(foreach d,$(MON_DIRS),$(wildcard $(d)/*.c))
@@ -70,6 +70,9 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$m; fi
 
 include guest/module.mk
+include tools/scan/module.mk
+include tests/decoder/module.mk
+include tests/fuzz/module.mk
 include tests/isa/module.mk
 include tests/module.mk
 include bench/module.mk

@@ -1,0 +1,881 @@
+/*
+ * fuzz_translate.c - libFuzzer target: random 32-bit guest code through vmm386's real
+ * translator, code cache, emulation layer and devices, in-process (issue 4, item 5).
+ *
+ * One input = one small guest run:
+ *   byte 0      flags (FZ_*): start at CPL 3, deliver exceptions through the guest IDT,
+ *               CR0.TS/EM/MP, EFLAGS.TF/IF, DS/ES on a non-flat segment;
+ *   bytes 1-32  initial EAX..EDI (little-endian; missing bytes keep the defaults);
+ *   the rest    guest code (up to 16 KiB), copied to CODE and run from there.
+ * The sandbox guest has 1 MiB of RAM, filled with HLT so that code running off the input
+ * stops, holding an IDT (every vector -> a HLT at HANDLER), a GDT with flat ring-0 and
+ * ring-3 segments, a TSS and a few odd segments (based, expand-down, 16-bit, read-only,
+ * conforming) for the code to load.  The run loop mirrors monitor/run.c's vm_run() without
+ * its host timer: every block returns to it (nothing is chained), so a budget of FZ_STEPS
+ * block entries bounds each case deterministically; the devices (re-created per case) see
+ * a clock that advances a fixed step per iteration.  Every exit reason is handled:
+ * LOOKUP/REQUEST go on, EMULATE runs emu_step(), EXCEPTION is delivered through the IDT or
+ * ends the case, the self-modifying-code exit invalidates and single-steps as run.c does,
+ * HLT/SHUTDOWN/debug-exit/reset end the case.
+ *
+ * What is checked, besides the monitor not crashing (ASan, UBSan, run.c's crash handler):
+ *  1. Translated code touches no host memory outside the guest window:
+ *     - a host fault in the code cache must hit the window (or its guard pages) or the
+ *       exit-request page; run.c itself would treat any other address as device memory;
+ *     - the host stack below translated code's one legal slot is canaried (fz_enter.S);
+ *     - the vCPU fields translated code only reads (lookup table, segment copies, all
+ *       monitor-only state) are compared across every entry;
+ *     - the code cache's stubs and every block translated in the case are checksummed and
+ *       checked again at the end of the case (nothing is chained, so code never changes);
+ *     - the monitor's RAM mapping is moved between guard pages, and ASan's low shadow (the
+ *       only host mapping below 4 GiB, where a 32-bit address used without the GS window
+ *       would land) is made PROT_NONE.
+ *  2. No host system call on the guest's behalf.  Cases run on a worker thread, the only
+ *     one under a seccomp-bpf filter (bpf_build).  A system call from the code cache, or
+ *     through the 32-bit ABI (int 0x80, sysenter), is the guest reaching the host: abort at
+ *     once.  Every other call except rt_sigreturn and futex also goes to a supervisor
+ *     thread as a seccomp user notification; during a case it must be one the monitor
+ *     legitimately makes while running a guest (fz_monitor_may), else it is reported and
+ *     fails the case at its end; then it proceeds unchanged (USER_NOTIF_FLAG_CONTINUE).
+ *     A trapping filter (SECCOMP_RET_TRAP, SIGSYS) was tried first and does not work here:
+ *     abort(), libFuzzer's crash handler and ASan's reports make system calls with every
+ *     signal blocked, and a seccomp SIGSYS that is blocked kills the process before the
+ *     input is saved.  What actually happens (FUZZ_SYSCALL_TRACE=1 prints every call):
+ *     during cases the monitor calls mprotect inside the window (code pages write-protected
+ *     and released again; the bulk), mmap/munmap from ASan's allocator and write(2) for its
+ *     diagnostics (emu_stop, "guest requested reset") or to the UART's /dev/null; nothing
+ *     else.  One surprise, at the first RTC read of the process: glibc's gmtime_r() opens
+ *     and stats /etc/localtime on its first call; the harness makes that call before the
+ *     filter goes on.
+ *  Crashes: every crash path (ASan/UBSan report, run.c's crash handler, a BUG below) ends
+ *  in abort() or ASan's exit, and libFuzzer's handlers save the input.
+ * Self tests (FUZZ_SELFTEST=syscall|stack|fault|monitor|asan) plant one fault of each kind
+ * and must be caught; FUZZ_NO_SECCOMP=1 runs without the filter; FUZZ_STATS=1 prints
+ * translation counts at exit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include "monitor/vmm.h"
+#include "monitor/memory.h"
+#include "monitor/param.h"
+#include "monitor/run.h"
+#include "translator/xl.h"
+#include "translator/xl_asm.h"
+#include "codecache/cc.h"
+#include "emulation/emu.h"
+#include "devices/devices.h"
+
+/* ---- the sandbox guest ------------------------------------------------------------ */
+
+#define RAM_SIZE   (1u << 20)
+#define IDT_BASE   0x0000u
+#define GDT_BASE   0x0800u
+#define TSS_BASE   0x1000u
+#define HANDLER    0x2000u
+#define STACK_TOP  0x8000u
+#define RING0_SP   0x9000u
+#define CODE       0x10000u
+#define CODE_MAX   0x4000u        /* 16 KiB */
+#define FZ_STEPS   400           /* block entries + emulated instructions per case */
+#define CLOCK_STEP 20000u        /* ns of device time per loop iteration */
+#define EXIT_SMC   100           /* run.c's internal exit: store to a page with code */
+
+enum {
+	FZ_CPL3 = 0x01, FZ_DELIVER = 0x02, FZ_TS = 0x04, FZ_EM = 0x08, FZ_MP = 0x10,
+	FZ_TF = 0x20, FZ_IF = 0x40, FZ_NONFLAT = 0x80,
+};
+
+enum { SEL_CODE0 = 0x08, SEL_DATA0 = 0x10, SEL_CODE3 = 0x1B, SEL_DATA3 = 0x23, SEL_TSS = 0x28,
+       SEL_BASED = 0x30 };
+
+/* GDT: base, limit (20 bits), access byte, flags nibble (G D/B L AVL). */
+static const struct { uint32_t base, limit; uint8_t access, flags; } gdt[] = {
+	{0, 0, 0, 0},
+	{0, 0xFFFFF, 0x9A, 0xC},         /* 0x08 ring-0 code, flat */
+	{0, 0xFFFFF, 0x92, 0xC},         /* 0x10 ring-0 data, flat */
+	{0, 0xFFFFF, 0xFA, 0xC},         /* 0x18 ring-3 code, flat */
+	{0, 0xFFFFF, 0xF2, 0xC},         /* 0x20 ring-3 data, flat */
+	{TSS_BASE, 0x67, 0x8B, 0x0},     /* 0x28 32-bit TSS, busy */
+	{0x1000, 0xFFFF, 0x92, 0x4},     /* 0x30 data, base 0x1000, 64 KiB */
+	{0, 0xFFF, 0x96, 0x4},           /* 0x38 expand-down data */
+	{0, 0xFFFF, 0x92, 0x0},          /* 0x40 16-bit data */
+	{0, 0xFFFFF, 0x90, 0xC},         /* 0x48 read-only data */
+	{0, 0xFFFF, 0x9A, 0x0},          /* 0x50 16-bit code */
+	{0, 0xFFFFF, 0x9E, 0xC},         /* 0x58 conforming code */
+	{0x1000, 0xFFFF, 0xF2, 0x4},     /* 0x60 ring-3 data, base 0x1000 */
+};
+#define NGDT (sizeof(gdt) / sizeof(gdt[0]))
+
+static uint64_t desc_of(unsigned i)
+{
+	uint32_t b = gdt[i].base, l = gdt[i].limit;
+	return (uint64_t)(l & 0xFFFF) | (uint64_t)(b & 0xFFFFFF) << 16 |
+	       (uint64_t)gdt[i].access << 40 | (uint64_t)((l >> 16) & 0xF) << 48 |
+	       (uint64_t)gdt[i].flags << 52 | (uint64_t)(b >> 24) << 56;
+}
+
+/* The hidden part the CPU would load for GDT entry sel. */
+static struct seg seg_of(uint16_t sel)
+{
+	unsigned i = sel >> 3;
+	uint16_t attr = (uint16_t)(gdt[i].access | gdt[i].flags << 12);
+	uint32_t lim = gdt[i].limit;
+	if (gdt[i].flags & 0x8)
+		lim = lim << 12 | 0xFFF;
+	return (struct seg){ sel, attr, gdt[i].base, lim };
+}
+
+static void wr32(struct vm *vm, uint32_t a, uint32_t v) { memcpy(vm->ram + a, &v, 4); }
+
+static void write_tables(struct vm *vm)
+{
+	memset(vm->ram + TSS_BASE, 0, 0x68);
+	for (unsigned v = 0; v < 256; v++) {           /* interrupt gates, DPL 3 */
+		wr32(vm, IDT_BASE + 8 * v, (SEL_CODE0 << 16) | (HANDLER & 0xFFFF));
+		wr32(vm, IDT_BASE + 8 * v + 4, (HANDLER & 0xFFFF0000u) | 0xEE00u);
+	}
+	for (unsigned i = 0; i < NGDT; i++) {
+		uint64_t d = desc_of(i);
+		memcpy(vm->ram + GDT_BASE + 8 * i, &d, 8);
+	}
+	wr32(vm, TSS_BASE + 4, RING0_SP);                /* esp0 */
+	wr32(vm, TSS_BASE + 8, SEL_DATA0);               /* ss0 */
+	wr32(vm, TSS_BASE + 0x64, 0xFFFF0000u);         /* no I/O bitmap */
+	vm->ram[HANDLER] = 0xF4;                         /* hlt */
+}
+
+/* vCPU state for one case from the flags byte and the register bytes. */
+static void reset_cpu(struct vcpu *c, uint8_t flags, const uint8_t *regs, size_t nregs)
+{
+	emu_reset_protected(c, GDT_BASE, (uint16_t)(8 * NGDT - 1));
+	c->idtr = (struct dtr){ IDT_BASE, 0x7FF };
+	c->tr = seg_of(SEL_TSS);
+	c->regs[R_ESP] = STACK_TOP;
+	memcpy(c->regs, regs, nregs);
+	if (flags & FZ_CPL3) {
+		c->cpl = 3;
+		c->seg[S_CS] = seg_of(SEL_CODE3);
+		for (int s = 0; s < S_NR; s++)
+			if (s != S_CS)
+				c->seg[s] = seg_of(SEL_DATA3);
+	}
+	if (flags & FZ_NONFLAT)
+		c->seg[S_DS] = c->seg[S_ES] = seg_of((flags & FZ_CPL3) ? 0x63 : SEL_BASED);
+	c->cr0 |= (flags & FZ_TS ? CR0_TS : 0) | (flags & FZ_EM ? CR0_EM : 0) |
+		  (flags & FZ_MP ? CR0_MP : 0);
+	c->eflags |= (flags & FZ_TF ? FL_TF : 0) | (flags & FZ_IF ? FL_IF : 0);
+	for (int s = 0; s < S_NR; s++)
+		c->seg_base[s] = c->seg[s].base;
+	c->eip = CODE;
+}
+
+/* ---- process state ----------------------------------------------------------------- */
+
+static struct vm vm;
+static uint64_t req_ok, req_fault;       /* vcpu->req_ptr values: run / exit requested */
+static uint8_t *window, *arena;
+static int devnull = -1;
+static uint64_t fake_ns = 1000000000ull;
+static struct sigaction monitor_sa;      /* run.c's handler for SIGSEGV etc. */
+static volatile int in_case;             /* the worker is running a guest case */
+static volatile int violations;          /* unexpected system calls during the case */
+static bool seccomp_on;
+unsigned fz_canary_damage;               /* set by fz_enter.S */
+unsigned fz_enter(struct vcpu *c, const void *code, void *window);
+
+/* Blocks translated in this case, with a checksum of their host code. */
+#define MAX_TRACKED 512
+static struct { const uint8_t *host; uint32_t len; uint64_t sum; } tracked[MAX_TRACKED];
+static unsigned ntracked;
+static uint64_t stubs_sum;
+
+static uint64_t fz_clock(void) { return fake_ns; }
+
+/* A broken invariant: report and abort (libFuzzer saves the input).  in_case is cleared
+ * before the call, because ASan's instrumentation of a noreturn call makes system calls. */
+#define bug(...) (in_case = 0, bug_report(__VA_ARGS__))
+static void __attribute__((noreturn, format(printf, 1, 2))) bug_report(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "\nfuzz_translate: BUG: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	emu_dump_state(&vm.cpu, stderr);
+	abort();
+}
+
+static uint64_t checksum(const uint8_t *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+/* ---- system calls: seccomp filter and its supervisor -------------------------------- */
+
+/* Output that does not depend on stdio's state (used from signal handlers too). */
+static void raw_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void raw_print(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	if (n > 0 && write(2, buf, (size_t)n) < 0)
+		return;
+}
+
+static bool in_window(uint64_t a, uint64_t len)
+{
+	uint64_t w = (uint64_t)(uintptr_t)window;
+	return a >= w && a + len <= w + (1ull << 32);
+}
+
+/* May the monitor make this system call while it runs a guest? */
+static bool fz_monitor_may(long nr, const uint64_t *a)
+{
+	switch (nr) {
+	case SYS_write:          /* diagnostics, and the UART's output */
+		return a[0] == 2 || (long)a[0] == devnull;
+	case SYS_mprotect:       /* code pages in the window; never anything executable */
+		return in_window(a[0], a[1]) || !(a[2] & PROT_EXEC);
+	case SYS_mmap:           /* the allocator */
+		return !(a[2] & PROT_EXEC);
+	case SYS_munmap: case SYS_madvise: case SYS_brk: case SYS_clock_gettime:
+	case SYS_gettid: case SYS_getpid: case SYS_sched_yield:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * The supervisor thread: every system call the worker's filter does not allow outright
+ * arrives here as a seccomp user notification, with the worker blocked in the kernel.
+ * A call from the code cache or through the 32-bit ABI is the guest reaching the host:
+ * report and abort (libFuzzer's SIGABRT handler saves the input; the worker never
+ * resumes).  Anything else is checked against fz_monitor_may() during a case and then
+ * let through unchanged (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  No signal is involved, so
+ * this also works while the worker has every signal blocked (abort(), ASan's reports).
+ */
+static int notify_fd = -1;
+static bool trace_syscalls;
+static sem_t supervisor_ready;
+
+static void supervise(const struct seccomp_notif *req)
+{
+	const struct seccomp_data *d = &req->data;
+	if (d->arch != AUDIT_ARCH_X86_64 || cc_is_code((uintptr_t)d->instruction_pointer)) {
+		in_case = 0;
+		raw_print("\nfuzz_translate: BUG: guest code made a host system call: nr %d "
+			  "(%s ABI) at %#llx in the code cache, guest EIP near %08x\n", d->nr,
+			  d->arch == AUDIT_ARCH_X86_64 ? "x86-64" : "i386",
+			  (unsigned long long)d->instruction_pointer, vm.cpu.eip);
+		abort();
+	}
+	if (trace_syscalls)
+		raw_print("fuzz_translate: syscall %d from %#llx%s\n", d->nr,
+			  (unsigned long long)d->instruction_pointer, in_case ? " (during a case)" : "");
+	if (in_case && !fz_monitor_may(d->nr, (const uint64_t *)d->args) && violations++ < 3)
+		raw_print("\nfuzz_translate: BUG: host system call %d (args %llx %llx %llx) from "
+			  "%#llx while running the guest\n", d->nr, (unsigned long long)d->args[0],
+			  (unsigned long long)d->args[1], (unsigned long long)d->args[2],
+			  (unsigned long long)d->instruction_pointer);
+}
+
+static void *supervisor_main(void *arg)
+{
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	(void)arg;
+	/* from here on this thread needs no lock another thread could hold while it waits for
+	 * us (ASan's thread registry is taken while a new thread starts, and ASan's error
+	 * report holds it across system calls) */
+	sem_post(&supervisor_ready);
+	for (;;) {
+		memset(&req, 0, sizeof(req));
+		if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
+			if (errno == EINTR || errno == ENOENT)
+				continue;
+			raw_print("fuzz_translate: seccomp notification: %s\n", strerror(errno));
+			abort();
+		}
+		supervise(&req);
+		resp = (struct seccomp_notif_resp){ .id = req.id,
+						    .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+		ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);   /* ENOENT: caller gone */
+	}
+	return NULL;
+}
+
+/* A small BPF assembler: jumps name labels, resolved when the program is complete. */
+#define L_NEXT (-1)
+struct bpf_prog {
+	struct sock_filter f[96];
+	int jt[96], jf[96];
+	unsigned n;
+	int at[16];          /* label -> instruction index */
+	int nlabels;
+};
+
+static int bpf_new_label(struct bpf_prog *p) { return p->nlabels++; }
+static void bpf_place(struct bpf_prog *p, int l) { p->at[l] = (int)p->n; }
+
+static void bpf_ins(struct bpf_prog *p, uint16_t code, uint32_t k, int jt, int jf)
+{
+	p->f[p->n] = (struct sock_filter)BPF_STMT(code, k);
+	p->jt[p->n] = jt;
+	p->jf[p->n] = jf;
+	p->n++;
+}
+
+static void bpf_resolve(struct bpf_prog *p)
+{
+	for (unsigned i = 0; i < p->n; i++) {
+		if (BPF_CLASS(p->f[i].code) != BPF_JMP)
+			continue;
+		p->f[i].jt = (uint8_t)(p->jt[i] < 0 ? 0 : p->at[p->jt[i]] - (int)i - 1);
+		p->f[i].jf = (uint8_t)(p->jf[i] < 0 ? 0 : p->at[p->jf[i]] - (int)i - 1);
+	}
+}
+
+#define LD(off) bpf_ins(p, BPF_LD | BPF_W | BPF_ABS, (uint32_t)(off), L_NEXT, L_NEXT)
+#define JEQ(k, t, f) bpf_ins(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(k), t, f)
+#define JGE(k, t, f) bpf_ins(p, BPF_JMP | BPF_JGE | BPF_K, (uint32_t)(k), t, f)
+#define JGT(k, t, f) bpf_ins(p, BPF_JMP | BPF_JGT | BPF_K, (uint32_t)(k), t, f)
+#define IP_LO offsetof(struct seccomp_data, instruction_pointer)
+#define IP_HI (IP_LO + 4)
+
+/* Jump to `hit` when the instruction pointer lies in [lo, hi). */
+static void bpf_ip_range(struct bpf_prog *p, uint64_t lo, uint64_t hi, int hit)
+{
+	for (uint64_t a = lo; a < hi;) {
+		uint64_t end = ((a >> 32) + 1) << 32;          /* pieces within one 4 GiB */
+		if (end > hi)
+			end = hi;
+		int out = bpf_new_label(p);
+		LD(IP_HI);
+		JEQ(a >> 32, L_NEXT, out);
+		LD(IP_LO);
+		JGE((uint32_t)a, L_NEXT, out);
+		JGT((uint32_t)(end - 1), out, hit);
+		bpf_place(p, out);
+		a = end;
+	}
+}
+
+/*
+ * The worker's filter:
+ *   arch != x86-64 (int 0x80, sysenter from the code cache)  -> USER_NOTIF (guest: abort)
+ *   instruction pointer in the code cache                     -> USER_NOTIF (guest: abort)
+ *   rt_sigreturn, futex (the hand-over semaphores)            -> ALLOW
+ *   anything else                                             -> USER_NOTIF (checked)
+ */
+static void bpf_build(struct bpf_prog *p)
+{
+	memset(p, 0, sizeof(*p));
+	int allow = bpf_new_label(p), notify = bpf_new_label(p);
+	LD(offsetof(struct seccomp_data, arch));
+	JEQ(AUDIT_ARCH_X86_64, L_NEXT, notify);
+	bpf_ip_range(p, (uint64_t)(uintptr_t)arena, (uint64_t)(uintptr_t)arena + CC_SIZE, notify);
+	LD(offsetof(struct seccomp_data, nr));
+	JEQ(SYS_rt_sigreturn, allow, L_NEXT);
+	JEQ(SYS_futex, allow, L_NEXT);
+	bpf_place(p, notify);
+	bpf_ins(p, BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF, L_NEXT, L_NEXT);
+	bpf_place(p, allow);
+	bpf_ins(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, L_NEXT, L_NEXT);
+	bpf_resolve(p);
+}
+
+/* On the calling thread (the worker) only: no TSYNC.  The supervisor, started by the
+ * main thread so that it is not filtered itself, serves the listener fd. */
+static void install_seccomp(void)
+{
+	static struct bpf_prog p;
+	bpf_build(&p);
+	struct sock_fprog prog = { (unsigned short)p.n, p.f };
+	trace_syscalls = getenv("FUZZ_SYSCALL_TRACE") != NULL;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    (notify_fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				      SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog)) < 0) {
+		fprintf(stderr, "fuzz_translate: cannot install the seccomp filter: %s\n",
+			strerror(errno));
+		exit(1);
+	}
+	seccomp_on = true;
+}
+
+/* ---- host faults from translated code ----------------------------------------------- */
+
+/* A fault in the code cache must be an access to the window (RAM, device memory above it,
+ * the guard pages around it) or the exit-request page; anything else is translated code
+ * reaching host memory, which run.c would silently treat as device memory. */
+static void on_fault(int sig, siginfo_t *si, void *ctx)
+{
+	greg_t *gr = ((ucontext_t *)ctx)->uc_mcontext.gregs;
+	uint64_t a = (uint64_t)(uintptr_t)si->si_addr, w = (uint64_t)(uintptr_t)window;
+	if (cc_is_code((uintptr_t)gr[REG_RIP]) && si->si_code != SI_KERNEL &&
+	    !(a >= w - GUEST_PAGE && a < w + (1ull << 32) + GUEST_PAGE) &&
+	    (a & ~(uint64_t)(GUEST_PAGE - 1)) != req_fault) {
+		in_case = 0;
+		raw_print("\nfuzz_translate: BUG: translated code at %#llx touched host address "
+			  "%#llx outside the guest window [%#llx, +4 GiB) (signal %d)\n",
+			  (unsigned long long)gr[REG_RIP], (unsigned long long)a,
+			  (unsigned long long)w, sig);
+		abort();
+	}
+	monitor_sa.sa_sigaction(sig, si, ctx);
+}
+
+/* Every handler on the alternate stack (the canary below translated code's stack must
+ * only change through translated code), and ours in front of run.c's for SEGV/BUS. */
+static void fix_signal_handlers(void)
+{
+	struct sigaction sa;
+	for (int s = 1; s < 32; s++) {
+		if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
+			continue;
+		if (s == SIGSEGV || s == SIGBUS) {
+			sa = monitor_sa;
+			sa.sa_sigaction = on_fault;
+		} else if (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN) {
+			continue;
+		}
+		sa.sa_flags |= SA_ONSTACK;
+		sigaction(s, &sa, NULL);
+	}
+}
+
+/* ---- guards ------------------------------------------------------------------------- */
+
+/* The monitor's RAM mapping (vm->ram) lands wherever mmap put it, usually between other
+ * read-write mappings, where a monitor write just past RAM would go unnoticed.  Before
+ * anything else uses vm->ram, move it into the middle of a PROT_NONE reservation so both
+ * neighbours are guard pages.  Returns 0, or -1 if it stays where it was. */
+static int guard_ram(void)
+{
+	size_t span = RAM_SIZE + 2 * GUEST_PAGE;
+	uint8_t *res = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			    -1, 0);
+	if (res == MAP_FAILED)
+		return -1;
+	void *to = mremap(vm.ram, RAM_SIZE, RAM_SIZE, MREMAP_MAYMOVE | MREMAP_FIXED,
+			  res + GUEST_PAGE);
+	if (to == MAP_FAILED) {
+		munmap(res, span);
+		return -1;
+	}
+	vm.ram = to;
+	return 0;
+}
+
+/* ASan's low shadow [0x7fff8000, 0x10007fff8000) starts below 4 GiB: a guest address used
+ * without the GS window would land there silently.  Nothing lives in low memory for it to
+ * shadow, so the part below 4 GiB is made inaccessible. */
+static const char *guard_low_shadow(void)
+{
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	bool found = false;
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo <= 0x7fff8000ul && hi > 0x7fff8000ul)
+			found = strstr(line, " rw-p ") != NULL;
+	}
+	if (f)
+		fclose(f);
+	if (found && mprotect((void *)0x7fff7000ul, (1ul << 32) - 0x7fff7000ul, PROT_NONE) == 0)
+		return "ASan low shadow below 4 GiB made PROT_NONE";
+	return "ASan low shadow not found below 4 GiB";
+#endif
+#endif
+	return "no ASan";
+}
+
+/* Nothing of the host may be mapped below 4 GiB (a window-less 32-bit address). */
+static void report_low_mappings(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512];
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < (1ul << 32) && !strstr(line, " ---p "))
+			fprintf(stderr, "fuzz_translate: WARNING: accessible host mapping below "
+				"4 GiB: %s", line);
+	}
+	if (f)
+		fclose(f);
+}
+
+/* ---- the run loop ------------------------------------------------------------------- */
+
+static void track_block(const struct cc_block *b)
+{
+	if (ntracked < MAX_TRACKED)
+		tracked[ntracked++] = (typeof(tracked[0])){ b->host, b->host_len,
+							    checksum(b->host, b->host_len) };
+}
+
+/* run.c's find_block(): cached block for (physical address, EIP, mode) or a new one. */
+static struct cc_block *find_block(struct vcpu *c, uint32_t mode)
+{
+	uint8_t buf[1];
+	gpa_t pa;
+	vmm_fetch_code(c, c->seg[S_CS].base + c->eip, buf, 0, &pa);
+	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, c->eip, mode, c->seg[S_CS].base);
+	if (b)
+		return b;
+	b = xl_translate(c, mode);
+	if (!b) {
+		cc_flush();
+		ntracked = 0;
+		b = xl_translate(c, mode);
+		if (!b)
+			bug("translation cache too small for one block");
+	}
+	if (!(mode & XM_SINGLE))
+		track_block(b);
+	return b;
+}
+
+/* Enter a block with the canary and the vCPU invariants checked around it. */
+static unsigned enter(struct vcpu *c, struct cc_block *b)
+{
+	static uint8_t before[offsetof(struct vcpu, fpu) - VC_LOOKUP];
+	const uint8_t *inv = (const uint8_t *)c + VC_LOOKUP;
+	uint64_t sum = (b->mode & XM_SINGLE) ? checksum(b->host, b->host_len) : 0;
+	memcpy(before, inv, sizeof(before));
+	c->spill[0] = 0;
+	unsigned r = fz_enter(c, b->host, window);
+	if (fz_canary_damage)
+		bug("%u words of the host stack below translated code changed (block at guest "
+		    "%08x, host %p)", fz_canary_damage, b->eip, (void *)b->host);
+	if (memcmp(before, inv, sizeof(before)) != 0)
+		bug("translated code changed monitor-only vCPU state (block at guest %08x)", b->eip);
+	if ((b->mode & XM_SINGLE) && checksum(b->host, b->host_len) != sum)
+		bug("a one-instruction block changed while it ran (guest %08x)", b->eip);
+	return r;
+}
+
+/* Exception exit: deliver through the guest IDT, or end the case.  false = stop. */
+static bool exception(struct vcpu *c, bool deliver)
+{
+	return deliver && emu_deliver_exception(c) != EXIT_SHUTDOWN;
+}
+
+/* One exit reason; returns false when the case is over. */
+static bool handle(struct vcpu *c, unsigned reason, bool deliver)
+{
+	switch (reason) {
+	case EXIT_LOOKUP:
+	case EXIT_REQUEST:
+		return true;
+	case EXIT_EMULATE:
+		switch (emu_step(c)) {
+		case EXIT_NONE: return true;
+		case EXIT_EXCEPTION: return exception(c, deliver);
+		default: return false;         /* HLT, shutdown */
+		}
+	case EXIT_EXCEPTION:
+		emu_raise(c, (int)c->exit_info, 0);
+		return exception(c, deliver);
+	case EXIT_SMC: {
+		cc_invalidate_page(c->exit_info);
+		struct cc_block *b = find_block(c, xl_mode(c) | XM_SINGLE);
+		return handle(c, enter(c, b), deliver);
+	}
+	case EXIT_HALT: case EXIT_SHUTDOWN: case EXIT_POWEROFF:
+		return false;
+	default:
+		bug("unknown exit reason %u", reason);
+	}
+}
+
+static void take_interrupt(struct vcpu *c)
+{
+	if ((c->eflags & FL_IF) && !c->intr_inhibit && dev_pic_pending() >= 0)
+		emu_deliver_interrupt(c, dev_pic_ack());
+}
+
+static void run_case(struct vcpu *c, bool deliver)
+{
+	for (int step = 0; step < FZ_STEPS && !vm.stop; step++) {
+		c->req_ptr = req_ok;
+		fake_ns += CLOCK_STEP;
+		dev_poll(dev_now_ns());
+		take_interrupt(c);
+		xl_sync_segments(c);
+		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
+		struct cc_block *b = find_block(c, mode);
+		c->intr_inhibit = false;
+		if (!handle(c, enter(c, b), deliver))
+			break;
+	}
+}
+
+/* End-of-case checks of the code cache. */
+static void check_code(void)
+{
+	if (checksum(arena, 256) != stubs_sum)
+		bug("the code cache's shared stubs changed");
+	for (unsigned i = 0; i < ntracked; i++)
+		if (checksum(tracked[i].host, tracked[i].len) != tracked[i].sum)
+			bug("translated code at %p changed while the guest ran", (void *)tracked[i].host);
+	if (violations)
+		bug("%d unexpected host system call(s) during the case (see above)", violations);
+}
+
+/* ---- self tests of the detectors (FUZZ_SELFTEST=syscall|stack|fault|monitor|asan) ---- */
+
+/* Run hand-made host code from the code cache's scratch area as if it were a block: each
+ * must be caught by the matching detector, which aborts; returning means it was missed. */
+static void selftest(const char *what)
+{
+	static const uint8_t sys[] = { 0xB8, 0x27, 0, 0, 0, 0x0F, 0x05 };      /* getpid */
+	static const uint8_t stack[] = { 0x48, 0x81, 0xEC, 0, 2, 0, 0,          /* sub rsp,512 */
+		0x48, 0xC7, 0x04, 0x24, 0, 0, 0, 0,                             /* mov [rsp],0 */
+		0x48, 0x81, 0xC4, 0, 2, 0, 0 };                                 /* add rsp,512 */
+	static const uint8_t fault[] = { 0x48, 0xC7, 0xC0, 0, 0x10, 0, 0,      /* mov rax,4096 */
+		0x8B, 0x00 };                                                   /* mov eax,[rax] */
+	size_t room, n;
+	uint8_t *code = cc_scratch(&room);
+	const uint8_t *body = !strcmp(what, "syscall") ? sys : !strcmp(what, "stack") ? stack : fault;
+	n = body == sys ? sizeof(sys) : body == stack ? sizeof(stack) : sizeof(fault);
+	if (!strcmp(what, "asan")) {                /* a monitor memory error: ASan's report */
+		volatile char *p = malloc(8);
+		in_case = 1;
+		p[8] = 1;
+		free((void *)p);
+		return;
+	}
+	if (!strcmp(what, "monitor")) {             /* the monitor doing something odd */
+		in_case = 1;
+		(void)getppid();
+		in_case = 0;
+		check_code();
+		return;
+	}
+	memcpy(code, body, n);
+	static const uint8_t jmp[] = { 0xFF, 0x25, 0, 0, 0, 0 };                /* jmp [rip] */
+	memcpy(code + n, jmp, sizeof(jmp));
+	uint64_t thunk = (uint64_t)(uintptr_t)cc_exit_thunk();
+	memcpy(code + n + sizeof(jmp), &thunk, 8);
+	struct cc_block b = { .eip = CODE, .host = code, .host_len = (uint32_t)(n + 14), .mode = 0 };
+	emu_reset_protected(&vm.cpu, GDT_BASE, 0);
+	vm.cpu.exit_reason = EXIT_HALT;
+	in_case = 1;
+	enter(&vm.cpu, &b);
+	in_case = 0;
+}
+
+/* ---- libFuzzer entry points ------------------------------------------------------- */
+
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	/* run.c installs its own SEGV/BUS/FPE/ILL handlers; leaks are not checked (LSan's
+	 * ptrace-based tracer does not run under the seccomp filter). */
+	return "allow_user_segv_handler=1:detect_leaks=0";
+}
+
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+	return "print_stacktrace=1:halt_on_error=1";
+}
+
+/* ---- the worker thread ---------------------------------------------------------- */
+
+/* Cases run on a worker thread, the only one under the seccomp filter (installed by the
+ * worker on itself): libFuzzer's own work (corpus files, its RSS thread) stays unfiltered,
+ * and the supervisor thread serving the filter's notifications must not be filtered.
+ * The main thread hands each input over and waits.  A crash on the worker ends in abort()
+ * there, and libFuzzer's SIGABRT handler saves the input from that thread. */
+static pthread_t worker, supervisor;
+static sem_t go, done;
+static const uint8_t *job_data;
+static size_t job_size;
+
+static void sem_wait_all(sem_t *s)
+{
+	while (sem_wait(s) < 0 && errno == EINTR)
+		;
+}
+
+static void run_one(const uint8_t *data, size_t size)
+{
+	uint8_t flags = size ? data[0] : 0;
+	size_t nregs = size > 1 ? (size - 1 < 32 ? size - 1 : 32) : 0;
+	size_t ncode = size > 33 ? size - 33 : 0;
+	if (ncode > CODE_MAX)
+		ncode = CODE_MAX;
+	cc_flush();
+	ntracked = 0;
+	memset(vm.ram, 0xF4, RAM_SIZE);    /* HLT everywhere: running off the input stops */
+	write_tables(&vm);
+	if (ncode)
+		memcpy(vm.ram + CODE, data + 33, ncode);
+	dev_pio_reset();
+	dev_init_all(&vm, -1, devnull);
+	vm.stop = 0;
+	reset_cpu(&vm.cpu, flags, data + 1, nregs);
+	violations = 0;
+	in_case = 1;
+	run_case(&vm.cpu, (flags & FZ_DELIVER) != 0);
+	in_case = 0;
+	check_code();
+}
+
+static void *worker_main(void *arg)
+{
+	static uint8_t altstack[1 << 16];
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	sigset_t async;
+	(void)arg;
+	sigaltstack(&ss, NULL);
+	sigemptyset(&async);                       /* timers and the like go to the main thread */
+	for (int s = 1; s < 32; s++)
+		if (s != SIGSEGV && s != SIGBUS && s != SIGFPE && s != SIGILL && s != SIGTRAP &&
+		    s != SIGSYS && s != SIGABRT)
+			sigaddset(&async, s);
+	pthread_sigmask(SIG_BLOCK, &async, NULL);
+	if (!getenv("FUZZ_NO_SECCOMP"))
+		install_seccomp();
+	sem_post(&done);
+	for (;;) {
+		sem_wait_all(&go);
+		if (getenv("FUZZ_SELFTEST")) {
+			selftest(getenv("FUZZ_SELFTEST"));
+			raw_print("fuzz_translate: self test '%s' NOT detected\n", getenv("FUZZ_SELFTEST"));
+			exit(3);
+		}
+		run_one(job_data, job_size);
+		sem_post(&done);
+	}
+	return NULL;
+}
+
+static void start_worker(void)
+{
+	sem_init(&go, 0, 0);
+	sem_init(&done, 0, 0);
+	if (pthread_create(&worker, NULL, worker_main, NULL) != 0) {
+		fprintf(stderr, "fuzz_translate: cannot start the worker thread\n");
+		exit(1);
+	}
+	sem_wait_all(&done);
+	sem_init(&supervisor_ready, 0, 0);
+	if (seccomp_on && pthread_create(&supervisor, NULL, supervisor_main, NULL) != 0) {
+		fprintf(stderr, "fuzz_translate: cannot start the supervisor thread\n");
+		exit(1);
+	}
+	if (seccomp_on)
+		sem_wait_all(&supervisor_ready);
+	fprintf(stderr, "fuzz_translate: seccomp filter on the worker thread: %s\n",
+		seccomp_on ? "on" : "off (FUZZ_NO_SECCOMP)");
+}
+
+/* ASan calls this before it reports: its report's own system calls are not the guest's. */
+void __asan_on_error(void);
+void __asan_on_error(void)
+{
+	in_case = 0;
+}
+
+static uint64_t ncases;
+
+static void print_stats(void)
+{
+	fprintf(stderr, "fuzz_translate: %llu cases: %llu blocks translated (%llu guest "
+		"instructions), %llu ident, %llu lowered, %llu code invalidations\n",
+		(unsigned long long)ncases, (unsigned long long)cc_stats.blocks,
+		(unsigned long long)cc_stats.insns, (unsigned long long)xl_stats.ident,
+		(unsigned long long)xl_stats.lowered, (unsigned long long)cc_stats.invalidations);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char err[256];
+	(void)argc; (void)argv;
+	if (vm_mem_init(&vm, RAM_SIZE, err, sizeof(err)) < 0) {
+		fprintf(stderr, "fuzz_translate: %s\n", err);
+		exit(1);
+	}
+	int guarded = guard_ram();
+	vm.cpu.vm = &vm;
+	window = vm_window();
+	xl_init();
+	if (cc_init(vm_protect_page, vm.ram_size) < 0 || vm_run_init(&vm, -1) < 0) {
+		fprintf(stderr, "fuzz_translate: cannot set up the monitor\n");
+		exit(1);
+	}
+	arena = cc_exit_thunk();
+	stubs_sum = checksum(arena, 256);
+	req_ok = vm.cpu.req_ptr;
+	vm_request_exit(&vm);
+	req_fault = vm.cpu.req_ptr;
+	vm.cpu.req_ptr = req_ok;
+	sigaction(SIGSEGV, NULL, &monitor_sa);
+	/* let libFuzzer install its own SIGALRM (timeouts) and SIGABRT (crash files) */
+	signal(SIGALRM, SIG_DFL);
+	signal(SIGABRT, SIG_DFL);
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	dev_set_clock(fz_clock);
+	/* glibc reads /etc/localtime on the first gmtime_r() of the process (the RTC's first
+	 * read): do that lazy initialisation now, not inside a guest case */
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	if (getenv("FUZZ_STATS"))
+		atexit(print_stats);
+	const char *shadow = guard_low_shadow();
+	report_low_mappings();
+	fprintf(stderr, "fuzz_translate: window %p, code cache %p, RAM %u KiB at %p (%s), %s\n",
+		(void *)window, (void *)arena, RAM_SIZE >> 10, (void *)vm.ram,
+		guarded == 0 ? "between guard pages" : "NOT guarded", shadow);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static bool first = true;
+	if (first) {                    /* libFuzzer has installed its handlers by now */
+		fix_signal_handlers();
+		start_worker();
+		first = false;
+	}
+	job_data = data;
+	job_size = size;
+	ncases++;
+	sem_post(&go);
+	sem_wait_all(&done);
+	return 0;
+}

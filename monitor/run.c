@@ -116,7 +116,11 @@ static void save_guest_regs(struct vcpu *c, greg_t *gr)
 /* Which exit does a fault at address `addr` in the window stand for? */
 static unsigned classify_window_fault(struct vcpu *c, uint8_t *addr, bool write)
 {
-	uint64_t a = (uint64_t)(addr - vm_window());
+	uintptr_t w = (uintptr_t)vm_window(), h = (uintptr_t)addr;
+	/* only the window and its guard pages are the guest's; anything else is a bug */
+	if (h < w - GUEST_PAGE || h >= w + (1ull << 32) + GUEST_PAGE)
+		return EXIT_NONE;
+	uint64_t a = (uint64_t)(h - w);
 	if (a < c->vm->ram_size) {
 		if (write && cc_page_has_code((gpa_t)a & ~(GUEST_PAGE - 1))) {
 			c->exit_info = (uint32_t)a & ~(GUEST_PAGE - 1);

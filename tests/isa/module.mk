@@ -34,10 +34,20 @@ $(ISA_RUNNER): tests/isa/native_runner.c tests/isa/native_entry.S tests/isa/isa.
 TEST_EXTRA += $(ISA_DIFF) $(ISA_RUNNER)
 
 .PHONY: coverage
-coverage: deps-check $(ISA_DIFF) $(ISA_RUNNER)
+# The report: isa-diff's tables, then the scanner's summary of the bundled guest and the
+# Zydis/Capstone cross-check counts, then isa-diff's closing "N passed, N failed" line.
+COV_REPORT := $(BUILD)/coverage/report.md
+coverage: deps-check $(ISA_DIFF) $(ISA_RUNNER) $(BUILD)/vmm386-scan $(BUILD)/tests/xcheck guest
 	@mkdir -p $(BUILD)/coverage
-	@$(ISA_DIFF) --runner $(ISA_RUNNER) --report $(BUILD)/coverage/report.md $(COVERAGE_ARGS) \
+	@$(ISA_DIFF) --runner $(ISA_RUNNER) --report $(COV_REPORT) $(COVERAGE_ARGS) \
 	  >$(BUILD)/coverage/isa-diff.log; st=$$?; \
 	 grep '^FAIL' $(BUILD)/coverage/isa-diff.log | head -n 40; \
-	 echo "log: $(BUILD)/coverage/isa-diff.log, report: $(BUILD)/coverage/report.md"; \
-	 tail -n 2 $(BUILD)/coverage/isa-diff.log; exit $$st
+	 { head -n -1 $(COV_REPORT); \
+	   echo "## Scanner: how vmm386 handles the bundled guest (vmm386-scan --quiet)"; echo; \
+	   $(BUILD)/vmm386-scan --quiet $(BUILD)/guest/native.elf | sed 's/^/    /'; echo; \
+	   echo "## Decoder cross-check, Zydis against Capstone (tests/decoder)"; echo; \
+	   BUILD=$(BUILD) bash tests/integration/test_decoder_xcheck.sh 2>&1 | \
+	     grep -E 'instructions:|PASS|FAIL' | sed 's/^/    /'; echo; \
+	   tail -n 1 $(COV_REPORT); } > $(COV_REPORT).new && mv $(COV_REPORT).new $(COV_REPORT); \
+	 echo "log: $(BUILD)/coverage/isa-diff.log, report: $(COV_REPORT)"; \
+	 tail -n 1 $(COV_REPORT); exit $$st

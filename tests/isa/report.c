@@ -118,9 +118,7 @@ int report_write(const char *path, const struct form_result *r, unsigned n,
 		"BOUND and SALC (issue 4 item 2 tests them at CPL 0 and 3)\n");
 	fprintf(f, "- near branches with 0x66 (they truncate EIP to 16 bits), #PF (the guest has no "
 		"paging yet), #AC (CPL 3 only)\n");
-	fprintf(f, "\n## Not in this report yet\n\n");
-	fprintf(f, "- scanner summary of the bundled guest (issue 4 item 4)\n");
-	fprintf(f, "- decoder cross-check counts, Zydis against Capstone (issue 4 item 3)\n\n");
-	fprintf(f, "%u passed, %u failed\n", s->passed, s->failed);
+	/* `make coverage` inserts the scanner and decoder cross-check sections here */
+	fprintf(f, "\n%u passed, %u failed\n", s->passed, s->failed);
 	return fclose(f) == 0 ? 0 : -1;
 }

@@ -22,6 +22,20 @@
  */
 #include "emu_int.h"
 
+/* Fetch the descriptor a transfer names: a null selector is #GP(0), one beyond its table
+ * #GP(selector).  Returns 0, or -1 with the fault raised. */
+static int fetch_named(struct vcpu *c, uint16_t sel, uint64_t *d)
+{
+	int r;
+
+	if (unlikely((sel & 0xFFFC) == 0))
+		return emu_raise(c, EXC_GP, 0);
+	r = emu_desc_fetch(c, sel, d);
+	if (r)
+		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(sel));
+	return 0;
+}
+
 /* The code segment of a far JMP/CALL target (*sel, *off are the target). */
 static int code_target(struct vcpu *c, uint16_t sel, uint64_t *d, struct seg *cs)
 {
@@ -45,7 +59,6 @@ static int through_gate(struct vcpu *c, uint16_t *sel, uint32_t *off, uint64_t *
 	uint16_t a = desc_attr(*d);
 	unsigned t = SEGA_TYPE(a), dpl = SEGA_DPL(a);
 	uint16_t gsel = *sel;
-	int r;
 
 	if (unlikely(t != 0xC && t != 0x4)) {
 		if (LOG_ON(LOG_GUEST_ERRORS))
@@ -59,11 +72,8 @@ static int through_gate(struct vcpu *c, uint16_t *sel, uint32_t *off, uint64_t *
 		return emu_raise(c, EXC_NP, SEL_ERR(gsel));
 	*sel = (uint16_t)(*d >> 16);
 	*off = (uint32_t)(*d & 0xFFFF) | (t == 0xC ? (uint32_t)(*d >> 32) & 0xFFFF0000u : 0);
-	if (unlikely((*sel & 0xFFFC) == 0))
-		return emu_raise(c, EXC_GP, 0);
-	r = emu_desc_fetch(c, *sel, d);
-	if (r)
-		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(*sel));
+	if (fetch_named(c, *sel, d))
+		return -1;
 	/* the target runs at CPL: a non-conforming segment with DPL < CPL would need the
 	 * inner-privilege stack switch, which is not supported yet */
 	*sel = (uint16_t)((*sel & ~3u) | (unsigned)c->cpl);
@@ -72,13 +82,9 @@ static int through_gate(struct vcpu *c, uint16_t *sel, uint32_t *off, uint64_t *
 
 static int jump_target(struct vcpu *c, uint16_t *sel, uint32_t *off, uint64_t *d, struct seg *cs)
 {
-	int r;
 
-	if (unlikely((*sel & 0xFFFC) == 0))
-		return emu_raise(c, EXC_GP, 0);
-	r = emu_desc_fetch(c, *sel, d);
-	if (r)
-		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(*sel));
+	if (fetch_named(c, *sel, d))
+		return -1;
 	if (!(desc_attr(*d) & SEGA_S) && through_gate(c, sel, off, d))
 		return -1;
 	return code_target(c, *sel, d, cs);
@@ -140,13 +146,9 @@ static int return_cs(struct vcpu *c, struct ret_frame *f)
 {
 	uint16_t sel = f->cs_sel, a;
 	unsigned t, dpl;
-	int r;
 
-	if (unlikely((sel & 0xFFFC) == 0))
-		return emu_raise(c, EXC_GP, 0);
-	r = emu_desc_fetch(c, sel, &f->cs_desc);
-	if (r)
-		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(sel));
+	if (fetch_named(c, sel, &f->cs_desc))
+		return -1;
 	a = desc_attr(f->cs_desc);
 	t = SEGA_TYPE(a);
 	dpl = SEGA_DPL(a);
@@ -163,13 +165,9 @@ static int return_cs(struct vcpu *c, struct ret_frame *f)
 static int return_ss(struct vcpu *c, struct ret_frame *f)
 {
 	uint16_t sel = f->ss_sel, a;
-	int r;
 
-	if (unlikely((sel & 0xFFFC) == 0))
-		return emu_raise(c, EXC_GP, 0);
-	r = emu_desc_fetch(c, sel, &f->ss_desc);
-	if (r)
-		return r < 0 ? -1 : emu_raise(c, EXC_GP, SEL_ERR(sel));
+	if (fetch_named(c, sel, &f->ss_desc))
+		return -1;
 	a = desc_attr(f->ss_desc);
 	if (unlikely((sel & 3u) != f->rpl || !(a & SEGA_S) || SEGA_DPL(a) != f->rpl ||
 		     (SEGA_TYPE(a) & (SEGT_CODE | SEGT_RW)) != SEGT_RW))

@@ -118,6 +118,7 @@ size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
 int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void kvprintf(const char *prefix, const char *fmt, va_list ap);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint32_t parse_u32(const char *s, int *ok);
 

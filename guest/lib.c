@@ -182,14 +182,22 @@ int ksnprintf(char *buf, size_t size, const char *fmt, ...)
 	return n;
 }
 
-void kprintf(const char *fmt, ...)
+/* Format to the console, after an optional prefix (NULL for none). */
+void kvprintf(const char *prefix, const char *fmt, va_list ap)
 {
 	char buf[256];
+	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	if (prefix)
+		console_write(prefix);
+	console_write(buf);
+}
+
+void kprintf(const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	kvprintf(NULL, fmt, ap);
 	va_end(ap);
-	console_write(buf);
 }
 
 void guest_exit(uint32_t code)
@@ -203,13 +211,10 @@ void guest_exit(uint32_t code)
 
 void panic(const char *fmt, ...)
 {
-	char buf[256];
 	va_list ap;
 	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	kvprintf("panic: ", fmt, ap);
 	va_end(ap);
-	console_write("panic: ");
-	console_write(buf);
 	console_write("\n");
 	guest_exit(1);
 }

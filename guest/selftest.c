@@ -51,23 +51,21 @@ void st_nofault(const char *name)
 
 void st_note(const char *fmt, ...)
 {
-	char buf[200];
 	va_list ap;
 	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	kvprintf("# ", fmt, ap);
 	va_end(ap);
-	kprintf("# %s\n", buf);
+	console_write("\n");
 }
 
 void st_deviation(const char *fmt, ...)
 {
-	char buf[200];
 	va_list ap;
 	va_start(ap, fmt);
-	kvsnprintf(buf, sizeof(buf), fmt, ap);
+	kvprintf("# deviation: ", fmt, ap);
 	va_end(ap);
 	n_deviations++;
-	kprintf("# deviation: %s\n", buf);
+	console_write("\n");
 }
 
 void st_fault_or_deviation(const char *name, int vector, int32_t err, uint32_t eip, const char *what)

@@ -19,7 +19,7 @@ ITERS=${ITERS:-}
 TIMEOUT=${TIMEOUT:-600}
 cd "$(dirname "$0")/.."
 
-kernel=$BUILD/guest/native.elf
+kernel=$BUILD/guest/bare.elf
 native=$BUILD/bench/native_cpu
 vmm=$BUILD/vmm386
 resdir=bench/results

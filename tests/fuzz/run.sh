@@ -12,7 +12,7 @@ BUILD=${BUILD:-build}
 FUZZ_TIME=${FUZZ_TIME:-600}
 cd "$(dirname "$0")/../.."
 BIN=$BUILD/fuzz/fuzz_translate
-ELF=$BUILD/guest/native.elf
+ELF=$BUILD/guest/bare.elf
 CORPUS=$BUILD/fuzz/corpus
 SEEDS=$BUILD/fuzz/seeds
 ART=$BUILD/fuzz/artifacts

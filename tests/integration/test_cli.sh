@@ -49,7 +49,7 @@ GOOD=$tmp/good.elf
 # Truncated ELF: keep the multiboot header (first 8 KiB, 4-byte aligned) and 4 bytes past it,
 # so the loader finds the header and then runs out of segment data.
 src=$GOOD
-[ -f "$BUILD/guest/native.elf" ] && src=$BUILD/guest/native.elf
+[ -f "$BUILD/guest/bare.elf" ] && src=$BUILD/guest/bare.elf
 hdr=$(od -A d -t x4 -v -N 8192 "$src" | awk '
 	{ for (i = 2; i <= NF; i++) if ($i == "1badb002") { print $1 + 4 * (i - 2); exit } }')
 if [ -z "$hdr" ]; then

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 XCHECK=$BUILD/tests/xcheck
 [ -x "$XCHECK" ] || { echo "FAIL: $XCHECK not built"; exit 1; }
 files=()
-[ -f "$BUILD/guest/native.elf" ] && files+=("$BUILD/guest/native.elf")
+[ -f "$BUILD/guest/bare.elf" ] && files+=("$BUILD/guest/bare.elf")
 for f in /usr/lib32/libc.so.6 /usr/lib32/libm.so.6; do [ -f "$f" ] && files+=("$f"); done
 
 fetch_busybox() { # -> $BUILD/decoder/i386/bin/busybox, or a message on why not

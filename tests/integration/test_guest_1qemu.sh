@@ -10,7 +10,7 @@ set -u
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.."
 command -v qemu-system-i386 >/dev/null || { echo "qemu-system-i386 not installed"; exit 77; }
-kernel=$BUILD/guest/native.elf
+kernel=$BUILD/guest/bare.elf
 [ -f "$kernel" ] || { echo "missing $kernel (make guest)"; exit 1; }
 
 out=$BUILD/guest/selftest.qemu.log

@@ -9,7 +9,7 @@ set -u
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.."
 vmm=$BUILD/vmm386
-kernel=$BUILD/guest/native.elf
+kernel=$BUILD/guest/bare.elf
 [ -x "$vmm" ] || { echo "missing $vmm"; exit 1; }
 [ -f "$kernel" ] || { echo "missing $kernel (make guest)"; exit 1; }
 

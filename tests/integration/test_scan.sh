@@ -5,7 +5,7 @@
 set -u
 BUILD=${BUILD:-build}
 SCAN=$BUILD/vmm386-scan
-ELF=$BUILD/guest/native.elf
+ELF=$BUILD/guest/bare.elf
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 [ -x "$SCAN" ] || fail "$SCAN not built"

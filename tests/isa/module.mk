@@ -44,7 +44,7 @@ coverage: deps-check $(ISA_DIFF) $(ISA_RUNNER) $(BUILD)/vmm386-scan $(BUILD)/tes
 	 grep '^FAIL' $(BUILD)/coverage/isa-diff.log | head -n 40; \
 	 { head -n -1 $(COV_REPORT); \
 	   echo "## Scanner: how vmm386 handles the bundled guest (vmm386-scan --quiet)"; echo; \
-	   $(BUILD)/vmm386-scan --quiet $(BUILD)/guest/native.elf | sed 's/^/    /'; echo; \
+	   $(BUILD)/vmm386-scan --quiet $(BUILD)/guest/bare.elf | sed 's/^/    /'; echo; \
 	   echo "## Decoder cross-check, Zydis against Capstone (tests/decoder)"; echo; \
 	   BUILD=$(BUILD) bash tests/integration/test_decoder_xcheck.sh 2>&1 | \
 	     grep -E 'instructions:|PASS|FAIL' | sed 's/^/    /'; echo; \

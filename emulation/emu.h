@@ -76,4 +76,6 @@ void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4]);
 void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len);
 /* Control-register, segment or descriptor-table state that translations depend on changed. */
 void vmm_mode_changed(struct vcpu *c);
+/* INVLPG / CR3 write / paging-mode change (see emu_hook_tlb_flush in emu_int.h). */
+void vmm_tlb_flush(struct vcpu *c, gla_t la, bool all);
 #endif

@@ -116,14 +116,13 @@ int emu_rdmsr(struct vcpu *c, uint32_t msr, uint64_t *val);
 int emu_wrmsr(struct vcpu *c, uint32_t msr, uint64_t val);
 
 /*
- * Hook for shadow-mmu/: INVLPG, CR3 and paging-mode changes.  Until shadow page tables
- * exist nothing is cached by linear address except in translations, so the monitor is
- * simply told that the mode changed.
+ * Hook for shadow-mmu/: INVLPG (la, all = false), CR3 writes (all = false, la = 0 with
+ * c->cr3 already updated) and paging-mode changes (all = true).  The monitor decides what
+ * its shadow windows and translations must forget (monitor/run.c, shadow-mmu/).
  */
 static inline void emu_hook_tlb_flush(struct vcpu *c, gla_t la, bool all)
 {
-	(void)la; (void)all;
-	vmm_mode_changed(c);
+	vmm_tlb_flush(c, la, all);
 }
 
 /* --- the one-instruction interpreter (decode.c, insn*.c) --- */

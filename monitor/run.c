@@ -72,6 +72,12 @@ void vmm_mode_changed(struct vcpu *c)
 	cc_lookup_clear();
 }
 
+void vmm_tlb_flush(struct vcpu *c, gla_t la, bool all)
+{
+	(void)la; (void)all;
+	vmm_mode_changed(c);
+}
+
 /* ---- signals ------------------------------------------------------------------------ */
 
 static void crash(int sig, siginfo_t *si, ucontext_t *uc)

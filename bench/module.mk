@@ -1,7 +1,9 @@
 # bench/ - benchmarks, side by side: host (native i386 program), vmm386, qemu-system-i386.
 #
-#   make bench      build the guest, the native program and (if it builds) vmm386, then run
-#                   bench/run.sh: each 3 times, medians, a table, bench/results/latest.{md,csv}
+#   make bench      build the guests, the native program and (if it builds) vmm386, then run
+#                   bench/run.sh: the CPU workload on bare.elf (each 3 times, medians) and the
+#                   nanobenchmarks of native.elf (-append bench) under vmm386 and qemu, tables
+#                   in bench/results/latest.{md,csv}, vmm386's -d stats in vmm-stats.txt
 #
 # The native program links the very object the guest links ($(GUEST_WL), guest/module.mk),
 # so both columns run identical workload code.

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# bench/run.sh - the CPU benchmark side by side: the host running the workload natively
-# ($BUILD/bench/native_cpu), the guest kernel under vmm386 and the same image under
-# qemu-system-i386 (TCG), each RUNS times (default 3).
+# bench/run.sh - the benchmarks side by side, in one run:
+#  1. the CPU benchmark: the host running the workload natively ($BUILD/bench/native_cpu),
+#     the bare guest ($BUILD/guest/bare.elf) under vmm386 and the same image under
+#     qemu-system-i386 (TCG), each RUNS times (default 3);
+#  2. the nanobenchmarks of the multi-process kernel ($BUILD/guest/native.elf -append bench:
+#     null syscall, demand-zero fault, PTE modify + INVLPG, context switch, fork+exit+wait,
+#     the CPU workload as a user process), once under vmm386 (with -d stats, saved to
+#     bench/results/vmm-stats.txt) and once under qemu-system-i386.  The guest measures
+#     these itself with RDTSC against a PIT-calibrated TSC; the table gives ns/op per system
+#     and the ratio vmm386/qemu.
 #
 # The figure is the median wall-clock time of the whole process, measured here.  For the two
 # guest columns that includes starting the monitor and booting the guest; the "startup"
@@ -9,9 +16,11 @@
 # to the run, and it is not subtracted.  Checksums must agree across all columns.
 #
 # Environment: BUILD (build), RUNS (3), ITERS (empty: the workload's default),
-#              TIMEOUT per run in seconds (600).
-# Results: a table on stdout, appended to bench/results/latest.md and latest.csv.
-# A column whose program is missing or fails is reported and skipped; the others go on.
+#              TIMEOUT per run in seconds (600), NANO_APPEND (bench; "bench quick" for a
+#              short run).
+# Results: the tables on stdout, appended to bench/results/latest.md and latest.csv (the
+# nanobenchmarks as rows with workload "nano:NAME").  A column whose program is missing or
+# fails is reported ("n/a") and skipped; the others go on.
 set -u
 BUILD=${BUILD:-build}
 RUNS=${RUNS:-3}
@@ -109,6 +118,60 @@ else
 	STATUS[qemu]="failed: qemu-system-i386 or $kernel missing"
 fi
 
+# --- nanobenchmarks of the multi-process kernel -------------------------------------------------
+nano_kernel=$BUILD/guest/native.elf
+NANO_APPEND=${NANO_APPEND:-bench}
+nano_names=(getpid pgfault ptemod ctxsw forkexit cpu)
+declare -A NANO NANO_IT NANO_STATUS NANO_SUM
+
+nano_run() { # nano_run <target> <cmd...>: parse "bench NAME ITERS ns_per_op=X" lines
+	local t=$1; shift
+	local st line name it ns
+	echo "bench: nanobenchmarks under $t ($NANO_APPEND)" >&2
+	timeout "$TIMEOUT" "$@" </dev/null >"$tmp" 2>&1
+	st=$?
+	NANO_STATUS[$t]=ok
+	if [ "$st" != 1 ]; then
+		NANO_STATUS[$t]="failed: exit status $st (want 1)"
+		[ "$st" = 124 ] && NANO_STATUS[$t]="failed: timed out after ${TIMEOUT}s"
+		echo "bench: $t ${NANO_STATUS[$t]}" >&2
+		tail -n 5 "$tmp" | sed 's/^/    /' >&2
+	fi
+	while read -r line; do
+		read -r _ name it ns <<<"$line"
+		NANO[$t,$name]=${ns#ns_per_op=}
+		NANO_IT[$t,$name]=$it
+		echo "  $t $name: ${NANO[$t,$name]} ns/op ($it)" >&2
+	done < <(tr -d '\r' <"$tmp" | grep -E '^bench [a-z]+ [0-9]+ ns_per_op=[0-9.]+$')
+	NANO_SUM[$t]=$(tr -d '\r' <"$tmp" | sed -nE 's/^cpu checksum ([0-9a-f]+)$/\1/p' | head -n 1)
+	local missing=0
+	for name in "${nano_names[@]}"; do
+		[ -n "${NANO[$t,$name]:-}" ] || missing=$((missing + 1))
+	done
+	if [ "${NANO_STATUS[$t]}" = ok ] && [ $missing -gt 0 ]; then
+		NANO_STATUS[$t]="failed: $missing benchmark lines missing"
+	fi
+	return 0
+}
+
+if [ -x "$vmm" ] && [ -f "$nano_kernel" ]; then
+	nano_run vmm386 "$vmm" -kernel "$nano_kernel" -m 128 -append "$NANO_APPEND" \
+		-d stats -D "$resdir/vmm-stats.txt"
+else
+	NANO_STATUS[vmm386]="failed: missing $vmm or $nano_kernel"
+fi
+if command -v qemu-system-i386 >/dev/null && [ -f "$nano_kernel" ]; then
+	nano_run qemu qemu-system-i386 -kernel "$nano_kernel" -m 128 -display none -serial stdio \
+		-monitor none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-append "$NANO_APPEND"
+else
+	NANO_STATUS[qemu]="failed: qemu-system-i386 or $nano_kernel missing"
+fi
+if [ -n "${NANO_SUM[vmm386]:-}" ] && [ -n "${NANO_SUM[qemu]:-}" ] &&
+   [ "${NANO_SUM[vmm386]}" != "${NANO_SUM[qemu]}" ]; then
+	NANO_STATUS[vmm386]="failed: cpu checksum ${NANO_SUM[vmm386]} differs from qemu's ${NANO_SUM[qemu]}"
+fi
+
 # Checksums must agree.
 ref=""
 for t in "${targets[@]}"; do
@@ -156,12 +219,37 @@ csv=$resdir/latest.csv
 		read -r s nsi ratio st <<<"$(row "$t")"
 		echo "| $t | $s | $nsi | $ratio | $st | ${CHK[$t]:--} | ${STATUS[$t]} |"
 	done
+	echo
+	echo "### nanobenchmarks (native.elf -append $NANO_APPEND)"
+	echo
+	echo "Measured inside the guest with RDTSC (TSC calibrated against the PIT at boot), one run"
+	echo "each; ctxsw is per one-way switch of a pipe ping-pong; cpu is per workload iteration."
+	echo "vmm386 statistics of the run: bench/results/vmm-stats.txt."
+	echo
+	echo "| benchmark | iterations | vmm386 ns/op | qemu ns/op | ratio vmm/qemu |"
+	echo "|---|---:|---:|---:|---:|"
+	for n in "${nano_names[@]}"; do
+		v=${NANO[vmm386,$n]:-n/a}
+		q=${NANO[qemu,$n]:-n/a}
+		r=n/a
+		[ "$v" != n/a ] && [ "$q" != n/a ] && r=$(awk -v a="$v" -v b="$q" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}')
+		echo "| $n | ${NANO_IT[qemu,$n]:-${NANO_IT[vmm386,$n]:--}} | $v | $q | $r |"
+	done
+	echo
+	echo "vmm386: ${NANO_STATUS[vmm386]}; qemu: ${NANO_STATUS[qemu]}; cpu checksum vmm386 ${NANO_SUM[vmm386]:--}, qemu ${NANO_SUM[qemu]:--}"
 } | tee -a "$md"
 
 [ -f "$csv" ] || echo "date,commit,workload,target,iterations,runs_ns,median_ns,ns_per_iteration,ratio_to_native,startup_ns,guest_cycles,checksum,status" >"$csv"
 for t in "${targets[@]}"; do
 	read -r s nsi ratio st <<<"$(row "$t")"
 	echo "$date,$commit,cpu,$t,${NIT[$t]:-},${RUNS_NS[$t]:-},${MED[$t]:-},$nsi,$ratio,${STARTUP[$t]:-},${CYCLES[$t]:-},${CHK[$t]:-},\"${STATUS[$t]}\"" >>"$csv"
+done
+
+for t in vmm386 qemu; do
+	for n in "${nano_names[@]}"; do
+		[ -n "${NANO[$t,$n]:-}" ] || continue
+		echo "$date,$commit,nano:$n,$t,${NANO_IT[$t,$n]},,,${NANO[$t,$n]},,,,$([ "$n" = cpu ] && echo "${NANO_SUM[$t]:-}"),\"${NANO_STATUS[$t]}\"" >>"$csv"
+	done
 done
 
 # Non-zero only when the reference columns fail; a failing vmm386 is reported above.

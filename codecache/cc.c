@@ -10,6 +10,7 @@
 #include "../monitor/param.h"
 #include "../translator/xl_asm.h"
 #include "../translator/emit.h"
+#include "../translator/xl.h"
 
 #define SCRATCH_SIZE 8192u
 #define HASH_SIZE (1u << CC_HASH_BITS)
@@ -22,7 +23,8 @@ static struct cc_block **page_head;      /* per guest-physical page */
 static uint32_t npages;
 static struct cc_block **by_host;        /* blocks in arena order */
 static size_t nblocks, cap_blocks;
-static struct cc_lookup *lookup;
+static struct cc_lookup *tables[CC_MAX_TABLES];
+static unsigned ntables;
 static cc_protect_fn protect_page;
 static uint8_t *exit_thunk, *miss_stub;
 
@@ -58,24 +60,33 @@ int cc_init(cc_protect_fn protect, uint32_t ram_size)
 	protect_page = protect;
 	npages = ram_size / GUEST_PAGE;
 	page_head = calloc(npages, sizeof(*page_head));
-	lookup = aligned_alloc(64, sizeof(*lookup));
-	if (!page_head || !lookup)
+	if (!page_head)
 		return -1;
 	emit_stubs();
-	cc_lookup_clear();
 	return 0;
+}
+
+struct cc_lookup *cc_lookup_new(void)
+{
+	if (ntables == CC_MAX_TABLES)
+		return NULL;
+	struct cc_lookup *t = aligned_alloc(64, sizeof(*t));
+	if (!t)
+		return NULL;
+	tables[ntables++] = t;
+	cc_lookup_clear(t);
+	return t;
 }
 
 void *cc_exit_thunk(void) { return exit_thunk; }
 void *cc_miss_stub(void) { return miss_stub; }
-struct cc_lookup *cc_lookup_table(void) { return lookup; }
 bool cc_is_code(uintptr_t h) { return h >= (uintptr_t)arena && h < (uintptr_t)arena_end; }
 
-void cc_lookup_clear(void)
+void cc_lookup_clear(struct cc_lookup *t)
 {
 	for (unsigned i = 0; i < CC_LK_ENTRIES; i++) {
-		lookup->key[i] = 0;
-		lookup->host[i] = (uint64_t)(uintptr_t)miss_stub;
+		t->key[i] = 0;
+		t->host[i] = (uint64_t)(uintptr_t)miss_stub;
 	}
 }
 
@@ -99,11 +110,11 @@ uint8_t *cc_scratch(size_t *room)
 	return scratch;
 }
 
-struct cc_block *cc_find(gpa_t pa, gla_t eip, uint32_t mode, uint32_t cs_base)
+struct cc_block *cc_find(gpa_t pa, gpa_t pa2, gla_t eip, uint32_t mode, uint32_t cs_base)
 {
 	for (struct cc_block *b = hash[hash_of(pa, mode)]; b; b = b->hnext)
 		if (b->page[0] == (pa & ~(GUEST_PAGE - 1)) && b->eip == eip && b->mode == mode &&
-		    b->cs_base == cs_base)
+		    b->cs_base == cs_base && (!(mode & XM_PG) || b->page[1] == ~0u || b->page[1] == pa2))
 			return b;
 	return NULL;
 }
@@ -174,11 +185,11 @@ void cc_link(struct cc_exit *e, struct cc_block *to)
 	cc_stats.chained++;
 }
 
-void cc_lookup_insert(struct cc_block *b)
+void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
 {
 	unsigned i = b->eip & (CC_LK_ENTRIES - 1);
-	lookup->key[i] = b->eip;
-	lookup->host[i] = (uint64_t)(uintptr_t)b->host;
+	t->key[i] = b->eip;
+	t->host[i] = (uint64_t)(uintptr_t)b->host;
 }
 
 static void hash_remove(struct cc_block *b)
@@ -216,10 +227,11 @@ static void invalidate(struct cc_block *b)
 	page_remove(b, 0);
 	page_remove(b, 1);
 	unsigned i = b->eip & (CC_LK_ENTRIES - 1);
-	if (lookup->host[i] == (uint64_t)(uintptr_t)b->host) {
-		lookup->key[i] = 0;
-		lookup->host[i] = (uint64_t)(uintptr_t)miss_stub;
-	}
+	for (unsigned t = 0; t < ntables; t++)
+		if (tables[t]->host[i] == (uint64_t)(uintptr_t)b->host) {
+			tables[t]->key[i] = 0;
+			tables[t]->host[i] = (uint64_t)(uintptr_t)miss_stub;
+		}
 	for (struct cc_link *l = b->incoming, *n; l; l = n) {
 		n = l->next;
 		patch_rel32(l->rel, l->stub);
@@ -256,6 +268,7 @@ void cc_flush(void)
 	nblocks = 0;
 	memset(hash, 0, sizeof(hash));
 	arena_free = scratch + SCRATCH_SIZE;
-	cc_lookup_clear();
+	for (unsigned t = 0; t < ntables; t++)
+		cc_lookup_clear(tables[t]);
 	cc_stats.flushes++;
 }

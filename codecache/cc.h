@@ -50,7 +50,8 @@ struct cc_block {
 	gla_t eip;
 	uint32_t mode;
 	uint32_t cs_base;
-	gpa_t page[2];      /* guest-physical page(s) of the code; page[1] = ~0 if one page */
+	gpa_t page[2];      /* guest-physical page(s) of the code; page[1] = ~0 if one page,
+			     * ~1 if the first instruction runs into an unmapped page (paging) */
 	uint8_t *host;
 	uint32_t host_len;
 	uint32_t guest_len;
@@ -85,7 +86,9 @@ typedef void (*cc_protect_fn)(gpa_t page, bool protect);
 int cc_init(cc_protect_fn protect, uint32_t ram_size);
 void *cc_exit_thunk(void);       /* jmp to xl_exit */
 void *cc_miss_stub(void);        /* indirect lookup miss: leave with EXIT_LOOKUP */
-struct cc_lookup *cc_lookup_table(void);
+/* A new lookup table (one per shadow window), registered so invalidation reaches it. */
+#define CC_MAX_TABLES 64
+struct cc_lookup *cc_lookup_new(void);
 
 /* Arena: reserve room for one block, then commit what was used. NULL if full. */
 uint8_t *cc_code_begin(size_t *room);
@@ -93,15 +96,18 @@ void cc_code_commit(uint8_t *end);
 uint8_t *cc_scratch(size_t *room);   /* uncached one-shot code (single steps) */
 bool cc_is_code(uintptr_t host);
 
-struct cc_block *cc_find(gpa_t pa, gla_t eip, uint32_t mode, uint32_t cs_base);
+/* pa2: with paging, the frame of the next linear page when EIP is within an instruction
+ * length of the page end (~1u: not mapped, ~0u: not looked at); a block whose first
+ * instruction straddles two pages matches only if its second page is pa2. */
+struct cc_block *cc_find(gpa_t pa, gpa_t pa2, gla_t eip, uint32_t mode, uint32_t cs_base);
 struct cc_block *cc_block_new(void);
 void cc_block_insert(struct cc_block *b);
 struct cc_block *cc_find_host(uintptr_t host);
 void cc_link(struct cc_exit *e, struct cc_block *to);
-void cc_lookup_insert(struct cc_block *b);
+void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b);
 void cc_invalidate_page(gpa_t page);
 bool cc_page_has_code(gpa_t page);
 void cc_flush(void);
-void cc_lookup_clear(void);
+void cc_lookup_clear(struct cc_lookup *t);
 
 #endif

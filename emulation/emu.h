@@ -38,6 +38,19 @@ int emu_seg_write(struct vcpu *c, int sreg, uint32_t off, const void *buf, unsig
 enum { EMU_ACC_READ = 0, EMU_ACC_WRITE = 1, EMU_ACC_FETCH = 2, EMU_ACC_SUPERVISOR = 4 };
 int emu_translate(struct vcpu *c, gla_t la, int acc, gpa_t *gpa);
 
+/* One walk of the guest's tables for the shadow MMU (no exception raised, no monitor
+ * notification of the accessed/dirty updates it makes).  Returns 0, or the #PF error code
+ * with bit 31 set.  perm: the final entry with U/S and R/W combined over both levels. */
+struct emu_walk {
+	gpa_t gpa;      /* physical address of la */
+	uint32_t perm;  /* final entry, U and W bits ANDed with the PDE's */
+	bool large;     /* a 4 MiB page */
+	gpa_t pt;       /* page-table frame used (not for 4 MiB pages: ~0) */
+};
+uint32_t emu_walk(struct vcpu *c, gla_t la, bool write, bool user, struct emu_walk *w);
+/* Does a final entry's combined permission allow this access (CR0.WP for supervisor)? */
+bool emu_gpte_allows(const struct vcpu *c, uint32_t perm, bool user, bool write);
+
 /* Record exception `vector` (error code used only for vectors that push one). Returns -1. */
 int emu_raise(struct vcpu *c, int vector, uint32_t error);
 

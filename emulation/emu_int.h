@@ -103,6 +103,7 @@ int emu_sysexit(struct vcpu *c);
 /* exceptions.c */
 enum { DV_SOFT = 1, DV_EXT = 2, DV_ERR = 4, DV_INTR = 8 };
 int emu_deliver(struct vcpu *c, int vector, uint32_t err, int flags, uint32_t ret_eip);
+int emu_inner_stack(struct vcpu *c, unsigned cpl, uint32_t ext, struct seg *ss, struct stk *stk);
 int emu_stop(struct vcpu *c, const char *why);
 
 /* sysregs.c */
@@ -154,7 +155,7 @@ EMU_HANDLER(cli); EMU_HANDLER(sti); EMU_HANDLER(hlt); EMU_HANDLER(mov_crdr);
 EMU_HANDLER(clts); EMU_HANDLER(lmsw); EMU_HANDLER(smsw); EMU_HANDLER(lgdt);
 EMU_HANDLER(sgdt); EMU_HANDLER(lldt); EMU_HANDLER(ltr); EMU_HANDLER(sldt);
 EMU_HANDLER(str); EMU_HANDLER(invd); EMU_HANDLER(invlpg); EMU_HANDLER(cpuid);
-EMU_HANDLER(rdtsc); EMU_HANDLER(rdmsr); EMU_HANDLER(wrmsr);
+EMU_HANDLER(rdtsc); EMU_HANDLER(rdpmc); EMU_HANDLER(rdmsr); EMU_HANDLER(wrmsr);
 EMU_HANDLER(sysenter); EMU_HANDLER(sysexit);
 /* insn_seg.c */
 EMU_HANDLER(mov_sreg); EMU_HANDLER(lxs); EMU_HANDLER(lar); EMU_HANDLER(lsl);

@@ -121,16 +121,16 @@ static int gate_target(struct vcpu *c, struct event *e)
 	return 0;
 }
 
-/* SS:ESP for privilege level e->new_cpl from the current TSS. */
-static int tss_stack(struct vcpu *c, struct event *e, uint16_t *ss_sel, uint32_t *esp)
+/* SS:ESP for privilege level cpl from the current TSS. */
+static int tss_stack(struct vcpu *c, unsigned cpl, uint32_t ext, uint16_t *ss_sel, uint32_t *esp)
 {
 	bool tss32 = SEGA_TYPE(c->tr.attr) & 8;
-	uint32_t off = tss32 ? 4 + e->new_cpl * 8 : 2 + e->new_cpl * 4;
+	uint32_t off = tss32 ? 4 + cpl * 8 : 2 + cpl * 4;
 	unsigned w = tss32 ? 4 : 2;
 	uint32_t v[2] = { 0, 0 };
 
 	if (unlikely(!(c->tr.attr & SEGA_P) || off + 2 * w - 1 > c->tr.limit))
-		return emu_raise(c, EXC_TS, SEL_ERR(c->tr.sel) + e->ext);
+		return emu_raise(c, EXC_TS, SEL_ERR(c->tr.sel) + ext);
 	if (emu_lin_read_acc(c, c->tr.base + off, &v[0], w, ACC_SYS) ||
 	    emu_lin_read_acc(c, c->tr.base + off + w, &v[1], 2, ACC_SYS))
 		return -1;
@@ -139,31 +139,33 @@ static int tss_stack(struct vcpu *c, struct event *e, uint16_t *ss_sel, uint32_t
 	return 0;
 }
 
-/* The inner stack segment: writable data, RPL = DPL = new CPL, present. */
-static int inner_stack(struct vcpu *c, struct event *e)
+/* The inner stack for privilege level cpl (interrupts, call gates): SS:ESP from the TSS,
+ * SS writable data with RPL = DPL = cpl, present.  Sets its accessed bit; fills *ss and *stk
+ * (a supervisor-access stack whose faults are #SS(SS selector + ext)). */
+int emu_inner_stack(struct vcpu *c, unsigned cpl, uint32_t ext, struct seg *ss, struct stk *stk)
 {
 	uint16_t sel, a;
 	uint32_t esp;
 	uint64_t d;
 	int r;
 
-	if (tss_stack(c, e, &sel, &esp))
+	if (tss_stack(c, cpl, ext, &sel, &esp))
 		return -1;
 	if (unlikely((sel & 0xFFFC) == 0))
-		return emu_raise(c, EXC_TS, e->ext);
+		return emu_raise(c, EXC_TS, ext);
 	r = emu_desc_fetch(c, sel, &d);
 	if (r)
-		return r < 0 ? -1 : emu_raise(c, EXC_TS, SEL_ERR(sel) + e->ext);
+		return r < 0 ? -1 : emu_raise(c, EXC_TS, SEL_ERR(sel) + ext);
 	a = desc_attr(d);
-	if (unlikely((sel & 3u) != e->new_cpl || SEGA_DPL(a) != e->new_cpl ||
+	if (unlikely((sel & 3u) != cpl || SEGA_DPL(a) != cpl ||
 		     !(a & SEGA_S) || (SEGA_TYPE(a) & (SEGT_CODE | SEGT_RW)) != SEGT_RW))
-		return emu_raise(c, EXC_TS, SEL_ERR(sel) + e->ext);
+		return emu_raise(c, EXC_TS, SEL_ERR(sel) + ext);
 	if (unlikely(!(a & SEGA_P)))
-		return emu_raise(c, EXC_SS, SEL_ERR(sel) + e->ext);
+		return emu_raise(c, EXC_SS, SEL_ERR(sel) + ext);
 	if (emu_desc_mark(c, sel, &d, DESC_A))
 		return -1;
-	emu_desc_to_seg(d, sel, &e->ss);
-	e->stk = (struct stk){ &e->ss, esp, ACC_SYS, SEL_ERR(sel) + e->ext };
+	emu_desc_to_seg(d, sel, ss);
+	*stk = (struct stk){ ss, esp, ACC_SYS, SEL_ERR(sel) + ext };
 	return 0;
 }
 
@@ -230,7 +232,7 @@ int emu_deliver(struct vcpu *c, int vector, uint32_t err, int flags, uint32_t re
 	if (unlikely(target > e.cs.limit))
 		return emu_raise(c, EXC_GP, e.ext);
 	outer = e.new_cpl < (unsigned)c->cpl;
-	if (outer && inner_stack(c, &e))
+	if (outer && emu_inner_stack(c, e.new_cpl, e.ext, &e.ss, &e.stk))
 		return -1;
 	if (push_frame(c, &e, outer) ||
 	    emu_desc_mark(c, (uint16_t)(e.gate_lo >> 16), &e.cs_desc, DESC_A))

@@ -30,7 +30,8 @@ static const emu_handler handlers[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
 	[ZYDIS_MNEMONIC_SLDT] = emu_h_sldt, [ZYDIS_MNEMONIC_STR] = emu_h_str,
 	[ZYDIS_MNEMONIC_INVD] = emu_h_invd, [ZYDIS_MNEMONIC_WBINVD] = emu_h_invd,
 	[ZYDIS_MNEMONIC_INVLPG] = emu_h_invlpg, [ZYDIS_MNEMONIC_CPUID] = emu_h_cpuid,
-	[ZYDIS_MNEMONIC_RDTSC] = emu_h_rdtsc, [ZYDIS_MNEMONIC_RDMSR] = emu_h_rdmsr,
+	[ZYDIS_MNEMONIC_RDTSC] = emu_h_rdtsc, [ZYDIS_MNEMONIC_RDPMC] = emu_h_rdpmc,
+	[ZYDIS_MNEMONIC_RDMSR] = emu_h_rdmsr,
 	[ZYDIS_MNEMONIC_WRMSR] = emu_h_wrmsr, [ZYDIS_MNEMONIC_SYSENTER] = emu_h_sysenter,
 	[ZYDIS_MNEMONIC_SYSEXIT] = emu_h_sysexit,
 	/* segments (insn_seg.c) */

@@ -1,6 +1,6 @@
 /*
  * insn_sys.c - handlers for system instructions: CLI/STI, HLT, MOV CR/DR, CLTS, LMSW, SMSW,
- * LGDT/LIDT/SGDT/SIDT, LLDT/LTR/SLDT/STR, INVD/WBINVD/INVLPG, CPUID, RDTSC, RDMSR/WRMSR,
+ * LGDT/LIDT/SGDT/SIDT, LLDT/LTR/SLDT/STR, INVD/WBINVD/INVLPG, CPUID, RDTSC, RDPMC, RDMSR/WRMSR,
  * SYSENTER/SYSEXIT.
  *
  * Privileged ones are #GP(0) at CPL > 0 before anything else.  The "sensitive but
@@ -220,6 +220,23 @@ EMU_HANDLER(rdtsc)
 	t = emu_guest_tsc(c);
 	c->regs[R_EAX] = (uint32_t)t;
 	c->regs[R_EDX] = (uint32_t)(t >> 32);
+	return 0;
+}
+
+/*
+ * RDPMC: at CPL > 0 only with CR4.PCE; ECX names one of the two P6 counters (the CPUID
+ * signature is a family-6 part), anything else is #GP(0).  No performance events are
+ * modelled (the PerfEvtSel MSRs do not exist), so the counters never count: they read 0.
+ */
+EMU_HANDLER(rdpmc)
+{
+	(void)in;
+	if (unlikely(c->cpl != 0 && !(c->cr4 & CR4_PCE)))
+		return emu_raise(c, EXC_GP, 0);
+	if (unlikely(c->regs[R_ECX] > 1))
+		return emu_raise(c, EXC_GP, 0);
+	c->regs[R_EAX] = 0;
+	c->regs[R_EDX] = 0;
 	return 0;
 }
 

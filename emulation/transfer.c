@@ -4,10 +4,11 @@
  *
  * JMP/CALL go to a code segment at the current privilege only: a conforming segment with
  * DPL <= CPL, or a non-conforming one with DPL = CPL and RPL <= CPL; CS takes RPL = CPL.
- * A call gate (16- or 32-bit) is followed to its target when that target runs at the
- * current privilege (gate DPL >= CPL and >= RPL; the gate's offset replaces the
- * instruction's).  A call gate to a more privileged level (stack switch with parameter
- * copy), TSS and task-gate descriptors are not supported yet: the transfer raises
+ * A call gate (16- or 32-bit; gate DPL >= CPL and >= RPL) is followed to its target, and
+ * the gate's offset replaces the instruction's.  CALL through a gate to a more privileged
+ * non-conforming segment switches to the TSS stack of the target's DPL and copies the gate's
+ * parameter count (call_inner); JMP through a gate stays at the current privilege.  TSS and
+ * task-gate descriptors (task switches) are not supported yet: the transfer raises
  * #GP(selector) (logged under -d guest_errors).
  *
  * RET and IRET may return to the same or an outer (numerically higher) privilege level.
@@ -74,8 +75,8 @@ static int through_gate(struct vcpu *c, uint16_t *sel, uint32_t *off, uint64_t *
 	*off = (uint32_t)(*d & 0xFFFF) | (t == 0xC ? (uint32_t)(*d >> 32) & 0xFFFF0000u : 0);
 	if (fetch_named(c, *sel, d))
 		return -1;
-	/* the target runs at CPL: a non-conforming segment with DPL < CPL would need the
-	 * inner-privilege stack switch, which is not supported yet */
+	/* at the current privilege the target runs with RPL = CPL; a CALL to a more
+	 * privileged non-conforming segment is call_inner()'s */
 	*sel = (uint16_t)((*sel & ~3u) | (unsigned)c->cpl);
 	return 0;
 }
@@ -116,7 +117,56 @@ int emu_far_jmp(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz)
 	return 0;
 }
 
-/* Far CALL: push CS (zero-extended to the operand size) and the return EIP `ret`. */
+/*
+ * CALL through a call gate to a more privileged non-conforming code segment (target
+ * descriptor *d, selector tsel with RPL = CPL): the stack for the new CPL comes from the TSS;
+ * on it go the old SS and ESP, the gate's parameter count of words or dwords copied from the
+ * old stack, and the old CS and the return EIP, all of the gate's size.
+ */
+static int call_inner(struct vcpu *c, uint64_t gate, uint16_t tsel, uint32_t off, uint64_t *d,
+		      uint32_t ret)
+{
+	unsigned dpl = SEGA_DPL(desc_attr(*d)), n = (uint32_t)(gate >> 32) & 0x1F;
+	unsigned size = SEGA_TYPE(desc_attr(gate)) == 0xC ? 4 : 2;
+	struct stk old = emu_stk_current(c), in;
+	uint32_t p[31], v[8];
+	struct seg cs, ss;
+
+	if (unlikely(!(desc_attr(*d) & SEGA_P)))
+		return emu_raise(c, EXC_NP, SEL_ERR(tsel));
+	emu_desc_to_seg(*d, (uint16_t)((tsel & ~3u) | dpl), &cs);
+	if (unlikely(off > cs.limit))
+		return emu_raise(c, EXC_GP, 0);
+	if (emu_inner_stack(c, dpl, 0, &ss, &in))
+		return -1;
+	for (unsigned i = 0; i < n; i += 8)
+		if (emu_stk_read(c, &old, i * size, p + i, n - i < 8 ? n - i : 8, size))
+			return -1;
+	v[0] = c->seg[S_SS].sel;
+	v[1] = c->regs[R_ESP];
+	if (emu_stk_push(c, &in, v, 2, size))
+		return -1;
+	for (unsigned i = n; i > 0;) {          /* highest parameter first: the layout is kept */
+		unsigned k = i < 8 ? i : 8;
+		for (unsigned j = 0; j < k; j++)
+			v[j] = p[i - 1 - j];
+		if (emu_stk_push(c, &in, v, k, size))
+			return -1;
+		i -= k;
+	}
+	v[0] = c->seg[S_CS].sel;
+	v[1] = ret;
+	if (emu_stk_push(c, &in, v, 2, size) || emu_desc_mark(c, tsel, d, DESC_A))
+		return -1;
+	emu_seg_set(c, S_SS, &ss);
+	c->regs[R_ESP] = in.esp;
+	emu_cs_set(c, &cs, (int)dpl);
+	c->eip = off;
+	return 0;
+}
+
+/* Far CALL: push CS (zero-extended to the operand size, or the call gate's size) and the
+ * return EIP `ret`. */
 int emu_far_call(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz, uint32_t ret)
 {
 	struct stk s = emu_stk_current(c);
@@ -124,8 +174,26 @@ int emu_far_call(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz, uint3
 	struct seg cs;
 	uint64_t d;
 
-	if (far_target(c, &sel, &off, osz, &d, &cs) || emu_stk_push(c, &s, v, 2, osz) ||
-	    emu_desc_mark(c, sel, &d, DESC_A))
+	if (osz == 2)
+		off &= 0xFFFF;
+	if (fetch_named(c, sel, &d))
+		return -1;
+	if (!(desc_attr(d) & SEGA_S)) {
+		uint64_t gate = d;
+		uint16_t a;
+		if (through_gate(c, &sel, &off, &d))
+			return -1;
+		a = desc_attr(d);
+		if ((a & SEGA_S) && (SEGA_TYPE(a) & (SEGT_CODE | SEGT_CONF)) == SEGT_CODE &&
+		    SEGA_DPL(a) < (unsigned)c->cpl)
+			return call_inner(c, gate, sel, off, &d, ret);
+		osz = SEGA_TYPE(desc_attr(gate)) == 0xC ? 4 : 2;
+	}
+	if (code_target(c, sel, &d, &cs))
+		return -1;
+	if (unlikely(off > cs.limit))
+		return emu_raise(c, EXC_GP, 0);
+	if (emu_stk_push(c, &s, v, 2, osz) || emu_desc_mark(c, sel, &d, DESC_A))
 		return -1;
 	c->regs[R_ESP] = s.esp;
 	emu_cs_set(c, &cs, c->cpl);

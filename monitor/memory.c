@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include "memory.h"
 #include "param.h"
+#include "../shadow-mmu/smmu.h"
+#include "../emulation/emu.h"
 
 #define WINDOW_SPAN (1ull << 32)
 
@@ -50,23 +52,53 @@ int vm_mem_init(struct vm *vm, uint32_t bytes, char *err, size_t errlen)
 	return 0;
 }
 
+/* The code-protection hook of the translation cache: every window (shadow-mmu/). */
 void vm_protect_page(gpa_t page, bool protect)
 {
-	if (page >= ram_bytes)
-		return;
-	if (mprotect(window + page, GUEST_PAGE, protect ? PROT_READ : PROT_READ | PROT_WRITE) < 0)
-		vmm_panic("mprotect of guest page %08x failed: %s", page, strerror(errno));
+	if (page < ram_bytes)
+		smmu_protect_code(page, protect);
 }
 
-/* Linear == physical until shadow paging exists. */
+gpa_t vmm_fetch_next;
+
+/*
+ * Code bytes for the translator.  Without paging, linear == physical.  With paging the
+ * walk is the guest's (the run loop has already checked that the first byte is mapped);
+ * bytes past the end of the page come from the next page's frame, recorded in
+ * vmm_fetch_next (~1u if that page is not mapped: then only the first page is returned).
+ */
 unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gpa_t *pa)
 {
-	*pa = la;
-	if (la >= c->vm->ram_size)
+	struct vm *vm = c->vm;
+	vmm_fetch_next = ~0u;
+	if (!(c->cr0 & CR0_PG)) {
+		*pa = la;
+		if (la >= vm->ram_size)
+			return 0;
+		uint32_t avail = vm->ram_size - la;
+		if (len > avail)
+			len = avail;
+		memcpy(buf, vm->ram + la, len);
+		return len;
+	}
+	struct emu_walk w;
+	bool user = c->cpl == 3;
+	if (emu_walk(c, la, false, user, &w) || w.gpa >= vm->ram_size) {
+		*pa = ~0u;
 		return 0;
-	uint32_t avail = c->vm->ram_size - la;
-	if (len > avail)
-		len = avail;
-	memcpy(buf, c->vm->ram + la, len);
+	}
+	*pa = w.gpa;
+	unsigned first = GUEST_PAGE - (la & (GUEST_PAGE - 1));
+	if (len <= first) {
+		memcpy(buf, vm->ram + w.gpa, len);
+		return len;
+	}
+	memcpy(buf, vm->ram + w.gpa, first);
+	if (emu_walk(c, la + first, false, user, &w) || w.gpa >= vm->ram_size) {
+		vmm_fetch_next = ~1u;
+		return first;
+	}
+	vmm_fetch_next = w.gpa;
+	memcpy(buf + first, vm->ram + w.gpa, len - first);
 	return len;
 }

@@ -13,6 +13,9 @@
 #define XL_MAX_INSNS       64           /* guest instructions per block at most */
 #define XL_MAX_HOST_BYTES  4096         /* host bytes per block at most */
 
+#define SMMU_WINDOWS       48       /* shadow windows (guest page directory x view) kept */
+#define SMMU_PREFETCH      16       /* neighbour group mapped on a 4 KiB fill (power of 2) */
+#define SMMU_FLOOD         8        /* traced writes with no fill between: unshadow */
 #define TIMER_MIN_NS       100000   /* host timer never fires faster than this */
 #define POLL_NS            10000000 /* console input polled at least this often */
 

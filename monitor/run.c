@@ -34,8 +34,8 @@
 #include "../codecache/cc.h"
 #include "../emulation/emu.h"
 #include "../devices/devices.h"
+#include "../shadow-mmu/smmu.h"
 
-#define EXIT_SMC 100   /* internal: store to a page with translations (exit_info = page) */
 
 static struct vm *the_vm;
 static uint8_t req_ok_page[4096] __attribute__((aligned(4096)));
@@ -58,6 +58,7 @@ void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len)
 	(void)vm;
 	if (len == 0)
 		return;
+	smmu_ram_written(gpa, len);
 	for (gpa_t p = gpa & ~(GUEST_PAGE - 1); p <= ((gpa + len - 1) & ~(GUEST_PAGE - 1)); p += GUEST_PAGE) {
 		if (cc_page_has_code(p))
 			cc_invalidate_page(p);
@@ -66,16 +67,16 @@ void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len)
 	}
 }
 
+/* Lookup tables are tagged with the (mode, CS base) they were filled under and checked on
+ * every entry (smmu_lookup), so a mode change needs no work here. */
 void vmm_mode_changed(struct vcpu *c)
 {
 	(void)c;
-	cc_lookup_clear();
 }
 
 void vmm_tlb_flush(struct vcpu *c, gla_t la, bool all)
 {
-	(void)la; (void)all;
-	vmm_mode_changed(c);
+	smmu_tlb_flush(c, la, all);
 }
 
 /* ---- signals ------------------------------------------------------------------------ */
@@ -94,7 +95,7 @@ static void crash(int sig, siginfo_t *si, ucontext_t *uc)
 /* Undo what a lowering had in flight when instruction m faulted (see translate.c). */
 static void fixup(struct vcpu *c, const struct cc_block *b, const struct xl_imap *m, greg_t *gr)
 {
-	uint64_t win = (uint64_t)(uintptr_t)vm_window();
+	uint64_t win = (uint64_t)(uintptr_t)smmu_base();
 	if (m->fix & XI_STR_SRC) {
 		uint64_t v = (uint64_t)gr[REG_RSI] - win;
 		if (m->fix & XI_SRC_SEG)
@@ -119,25 +120,27 @@ static void save_guest_regs(struct vcpu *c, greg_t *gr)
 	c->eflags = (c->eflags & ~FL_HOST) | ((uint32_t)gr[REG_EFL] & FL_HOST);
 }
 
-/* Which exit does a fault at address `addr` in the window stand for? */
-static unsigned classify_window_fault(struct vcpu *c, uint8_t *addr, bool write)
+/* Which exit does a fault in the window stand for (smmu_fault's verdict)? */
+static unsigned window_exit(struct vcpu *c, enum smf sf, uint32_t info)
 {
-	uintptr_t w = (uintptr_t)vm_window(), h = (uintptr_t)addr;
-	/* only the window and its guard pages are the guest's; anything else is a bug */
-	if (h < w - GUEST_PAGE || h >= w + (1ull << 32) + GUEST_PAGE)
-		return EXIT_NONE;
-	uint64_t a = (uint64_t)(h - w);
-	if (a < c->vm->ram_size) {
-		if (write && cc_page_has_code((gpa_t)a & ~(GUEST_PAGE - 1))) {
-			c->exit_info = (uint32_t)a & ~(GUEST_PAGE - 1);
-			run_stats.smc_faults++;
-			return EXIT_SMC;
-		}
+	switch (sf) {
+	case SMF_PF:
+		c->exit_info = info;
+		return EXIT_PF;
+	case SMF_SMC:
+		c->exit_info = info;
+		run_stats.smc_faults++;
+		return EXIT_SMC;
+	case SMF_TRACED:
+		c->exit_info = info;
+		return EXIT_PTWRITE;
+	case SMF_MMIO:
+		run_stats.mmio_exits++;
+		c->exit_info = 1;      /* device memory: the monitor performs the instruction */
+		return EXIT_EMULATE;
+	default:
 		return EXIT_NONE;
 	}
-	run_stats.mmio_exits++;
-	c->exit_info = 1;      /* device memory: the monitor performs the instruction */
-	return EXIT_EMULATE;
 }
 
 static void on_signal(int sig, siginfo_t *si, void *ctx)
@@ -152,6 +155,14 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	if (!b)
 		crash(sig, si, uc);
 	run_stats.signals++;
+	bool write = (gr[REG_ERR] & 2) != 0;
+	enum smf sf = SMF_BAD;
+	uint32_t info = 0;
+	if ((sig == SIGSEGV || sig == SIGBUS) && si->si_addr != req_fault_page && si->si_code != SI_KERNEL) {
+		sf = smmu_fault(c, (uintptr_t)si->si_addr, write, &info);
+		if (sf == SMF_RETRY)
+			return;         /* a shadow fill: the instruction runs again */
+	}
 	save_guest_regs(c, gr);
 	unsigned reason = EXIT_NONE;
 	uint32_t off = (uint32_t)(rip - (uintptr_t)b->host);
@@ -178,7 +189,7 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 			reason = EXIT_EXCEPTION;
 			c->exit_info = EXC_GP;
 		} else if (sig == SIGSEGV || sig == SIGBUS)
-			reason = classify_window_fault(c, si->si_addr, (gr[REG_ERR] & 2) != 0);
+			reason = window_exit(c, sf, info);
 	}
 	if (reason == EXIT_NONE)
 		crash(sig, si, uc);
@@ -282,12 +293,29 @@ static int wait_halted(struct vcpu *c, uint64_t next)
 
 /* ---- the loop ----------------------------------------------------------------------- */
 
+/*
+ * The block at CS:EIP for `mode`, translated if needed.  With paging the code's linear
+ * address is walked first: a fetch from an unmapped page raises #PF (NULL is returned and
+ * the caller delivers it).  Near the end of a page the next page's frame is part of the
+ * key, since a block whose first instruction straddles depends on both mappings.
+ */
 static struct cc_block *find_block(struct vcpu *c, uint32_t mode)
 {
-	uint8_t buf[1];
-	gpa_t pa;
-	vmm_fetch_code(c, c->seg[S_CS].base + c->eip, buf, 0, &pa);
-	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, c->eip, mode, c->seg[S_CS].base);
+	gla_t la = c->seg[S_CS].base + c->eip;
+	gpa_t pa = la, pa2 = ~0u;
+	if (c->cr0 & CR0_PG) {
+		if (emu_translate(c, la, EMU_ACC_FETCH, &pa) < 0)
+			return NULL;
+		smmu_note_code(c, la);
+		if ((la & (GUEST_PAGE - 1)) > GUEST_PAGE - 16) {
+			struct emu_walk w;
+			gla_t next = (la | (GUEST_PAGE - 1)) + 1;
+			pa2 = emu_walk(c, next, false, c->cpl == 3, &w) ? ~1u : w.gpa & ~(GUEST_PAGE - 1);
+			if (pa2 != ~1u)
+				smmu_note_code(c, next);
+		}
+	}
+	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, pa2, c->eip, mode, c->seg[S_CS].base);
 	if (!b) {
 		b = xl_translate(c, mode);
 		if (!b) {
@@ -304,6 +332,25 @@ static struct cc_block *find_block(struct vcpu *c, uint32_t mode)
 static bool chaining_allowed(void)
 {
 	return !(vmm_log_mask & (LOG_EXEC | LOG_CPU));
+}
+
+/*
+ * May the direct exit `e` jump straight to block b from now on?  Only if b is what the
+ * exit's target means (no interrupt or exception was delivered in between), under the
+ * same mode, and - with paging - only inside one linear page, into a block that does not
+ * straddle: blocks are shared by every window, and only the source page's own mapping is
+ * known to be the same wherever the source block runs.
+ */
+static bool may_chain(const struct cc_exit *e, const struct cc_block *b, uint32_t mode)
+{
+	const struct cc_block *a = e->blk;
+	if (!a->valid || !b->valid || (mode & XM_SINGLE) || a->mode != mode || e->target != b->eip ||
+	    a->cs_base != b->cs_base)
+		return false;
+	if (mode & XM_PG)
+		return ((a->cs_base + a->eip) >> 12) == ((b->cs_base + b->eip) >> 12) && b->page[1] == ~0u &&
+		       a->page[1] == ~0u;
+	return true;
 }
 
 /* Handle an exception recorded with emu_raise or reported by translated code. */
@@ -327,6 +374,17 @@ static int after_emulation(struct vcpu *c, int r)
 	}
 }
 
+static int handle_exit(struct vcpu *c, unsigned reason);
+
+/* Run the instruction at EIP alone, from an uncached translation. */
+static int single_step(struct vcpu *c)
+{
+	struct cc_block *b = find_block(c, xl_mode(c) | XM_SINGLE);
+	if (!b)
+		return deliver(c);
+	return handle_exit(c, xl_enter(c, b->host, smmu_base()));
+}
+
 /* Returns -1 when the guest cannot continue (triple fault, hang with IF=0). */
 static int handle_exit(struct vcpu *c, unsigned reason)
 {
@@ -340,10 +398,29 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 	case EXIT_EXCEPTION:
 		emu_raise(c, (int)c->exit_info, 0);
 		return deliver(c);
+	case EXIT_PF:
+		emu_raise(c, EXC_PF, c->exit_info);
+		return deliver(c);
+	case EXIT_FETCH_PF: {
+		gpa_t pa;
+		if (emu_translate(c, c->exit_info, EMU_ACC_FETCH, &pa) < 0)
+			return deliver(c);
+		return 0;               /* mapped meanwhile: look the block up again */
+	}
 	case EXIT_SMC: {
 		cc_invalidate_page(c->exit_info);
-		struct cc_block *b = find_block(c, xl_mode(c) | XM_SINGLE);
-		return handle_exit(c, xl_enter(c, b->host, vm_window()));
+		return single_step(c);
+	}
+	case EXIT_PTWRITE: {
+		/* a store to a traced page table: let it through alone, then see what changed */
+		gpa_t frame = c->exit_info;
+		gla_t la = smmu_last_fault();
+		uint32_t before[GUEST_PAGE / 4];
+		memcpy(before, c->vm->ram + frame, GUEST_PAGE);
+		smmu_trace_begin(la);
+		int r = single_step(c);
+		smmu_trace_end(la, frame, before);
+		return r;
 	}
 	default:
 		vmm_panic("unknown exit reason %u", reason);
@@ -377,12 +454,20 @@ int vm_run(struct vm *vm)
 		xl_sync_segments(c);
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
+		uint8_t *window = smmu_select(c);
 		struct cc_block *b = find_block(c, mode);
-		if (link && link->blk->valid && cc_stats.flushes == flushes && link->blk->mode == mode &&
-		    !(mode & XM_SINGLE) && chaining_allowed())
+		if (!b) {               /* #PF on the instruction fetch */
+			link = NULL;
+			if (deliver(c) < 0)
+				return stopped(vm, "triple fault: guest shut down", EXIT_STATUS_GUESTDEAD), vm->exit_status;
+			continue;
+		}
+		struct cc_lookup *lk = smmu_lookup(mode & ~XM_SINGLE, c->seg[S_CS].base);
+		c->lookup_table = (uint64_t)(uintptr_t)lk;
+		if (link && may_chain(link, b, mode) && cc_stats.flushes == flushes && chaining_allowed())
 			cc_link(link, b);
-		if (!(mode & XM_SINGLE) && chaining_allowed())
-			cc_lookup_insert(b);
+		if (!(mode & XM_SINGLE) && chaining_allowed() && !(b->page[1] != ~0u && (mode & XM_PG)))
+			cc_lookup_insert(lk, b);
 		if (LOG_ON(LOG_EXEC))
 			vmm_log("exec: %08x [%p]\n", c->eip, (void *)b->host);
 		if (LOG_ON(LOG_CPU))
@@ -390,7 +475,7 @@ int vm_run(struct vm *vm)
 		c->intr_inhibit = false;
 		c->spill[0] = 0;
 		c->irq_ptr = (uint64_t)(uintptr_t)(dev_pic_pending() >= 0 ? req_fault_page : req_ok_page);
-		unsigned reason = xl_enter(c, b->host, vm_window());
+		unsigned reason = xl_enter(c, b->host, window);
 		run_stats.exits++;
 		link = reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
 		if (handle_exit(c, reason) < 0)
@@ -407,7 +492,9 @@ int vm_run_init(struct vm *vm, int in_fd)
 		return -1;
 	vm->cpu.req_ptr = (uint64_t)(uintptr_t)req_ok_page;
 	vm->cpu.irq_ptr = (uint64_t)(uintptr_t)req_ok_page;
-	vm->cpu.lookup_table = (uint64_t)(uintptr_t)cc_lookup_table();
+	if (smmu_init(vm) < 0)
+		return -1;
+	vm->cpu.lookup_table = (uint64_t)(uintptr_t)smmu_lookup(0, 0);
 	/* clean FPU images: the host's for the monitor, and the guest's power-on state */
 	__asm__ volatile("fninit; fxsave64 %0" : "=m"(xl_host_fpu));
 	memcpy(vm->cpu.fpu, xl_host_fpu, sizeof(vm->cpu.fpu));

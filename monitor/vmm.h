@@ -110,6 +110,11 @@ enum exit_reason {
 	EXIT_HALT,       /* HLT executed, vcpu->eip after it */
 	EXIT_SHUTDOWN,   /* triple fault or unrecoverable guest state */
 	EXIT_POWEROFF,   /* guest asked to stop (isa-debug-exit); vm->exit_status holds it */
+	/* internal to the run loop (monitor/run.c) */
+	EXIT_SMC = 100,  /* store to a frame with translations: exit_info = frame */
+	EXIT_PF,         /* guest #PF from a shadow fill: CR2 set, exit_info = error code */
+	EXIT_PTWRITE,    /* store to a traced page-table frame: exit_info = frame */
+	EXIT_FETCH_PF,   /* instruction runs into the unmapped page at exit_info */
 };
 
 struct vcpu {

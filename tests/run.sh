@@ -2,7 +2,7 @@
 # tests/run.sh [unit|integration|all] - run the test programs and print one closing line
 # "N passed, N failed" (plus skipped).  Exit status 1 if anything failed.
 # Unit tests are the Check binaries in $BUILD/tests; integration tests are
-# tests/integration/*.sh (exit 0 pass, 77 skip, anything else fail).
+# tests/integration/test_*.sh (exit 0 pass, 77 skip, anything else fail).
 set -u
 BUILD=${BUILD:-build}
 what=${1:-all}
@@ -24,7 +24,7 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
 	done
 fi
 if [ "$what" = integration ] || [ "$what" = all ]; then
-	for t in tests/integration/*.sh; do
+	for t in tests/integration/test_*.sh; do
 		[ -f "$t" ] || continue
 		run "integration/$(basename "$t" .sh)" env BUILD="$BUILD" bash "$t"
 	done

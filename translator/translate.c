@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include "xl.h"
+#include "../monitor/memory.h"
 #include "emit.h"
 #include "../monitor/param.h"
 
@@ -1260,10 +1261,25 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 	emit_head(&x);
 	gla_t eip = c->eip;
 	gpa_t pa;
+	bool paged = mode & XM_PG;
+	gla_t lin0 = blk->cs_base + eip;
 	for (;;) {
 		x.imap[x.n] = (struct xl_imap){ .eip = eip,
 			.host_off = (uint16_t)(x.b.p - code), .spill = -1 };
+		gla_t lin = blk->cs_base + eip;
 		if (!decode(&x, &g, eip, &pa)) {
+			if (paged && vmm_fetch_next == ~1u) {
+				/* the instruction runs into an unmapped page: #PF there, at run time */
+				if (x.n > 0) {
+					emit_direct_exit(&x, eip);
+					break;
+				}
+				blk->page[0] = pa & ~(GUEST_PAGE - 1);
+				blk->page[1] = ~1u;
+				emit_reason_exit(&x, eip, EXIT_FETCH_PF, (lin | (GUEST_PAGE - 1)) + 1);
+				x.n++;
+				break;
+			}
 			if (x.n == 0) blk->page[0] = pa & ~(GUEST_PAGE - 1);
 			emit_reason_exit(&x, eip, EXIT_EXCEPTION, EXC_UD);
 			x.n++;
@@ -1271,12 +1287,23 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 		}
 		gpa_t first = pa & ~(GUEST_PAGE - 1);
 		gpa_t last = (pa + g.z.length - 1) & ~(GUEST_PAGE - 1);
-		if (x.n == 0) blk->page[0] = first;
+		if (paged) {
+			/* with paging a block stays in one linear page; an instruction that
+			 * straddles two pages only ever starts a block, and ends it */
+			bool straddle = (lin & (GUEST_PAGE - 1)) + g.z.length > GUEST_PAGE;
+			if (x.n == 0) {
+				blk->page[0] = first;
+				if (straddle) blk->page[1] = vmm_fetch_next;
+			} else if ((lin >> 12) != (lin0 >> 12) || straddle) {
+				emit_direct_exit(&x, eip);
+				break;
+			}
+		} else if (x.n == 0) blk->page[0] = first;
 		else if (first != blk->page[0] || (last != blk->page[0] && blk->page[1] != ~0u)) {
 			emit_direct_exit(&x, eip);   /* next page: new block */
 			break;
 		}
-		if (last != blk->page[0]) blk->page[1] = last;
+		if (!paged && last != blk->page[0]) blk->page[1] = last;
 		translate_insn(&x, &g);
 		x.n++;
 		eip += g.z.length;

@@ -15,6 +15,7 @@ uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(8)));
 uint64_t idt[256] __attribute__((aligned(8)));
 uint64_t ldt[4] __attribute__((aligned(8)));
 struct tss tss, tss2;
+struct tss_io tss_io;
 extern char boot_stack_top[];
 
 /* flags: the high nibble of byte 6, i.e. G (8) and D/B (4). */
@@ -69,12 +70,19 @@ static void gdt_init(void)
 	gdt[SEL_TSS2 / 8]   = seg_desc((uint32_t)&tss2, TSS_LIMIT, 0x89, 0);
 	gdt[SEL_CGATE / 8]  = gate_desc(SEL_KCODE, 0, 0x8C);
 	gdt[SEL_TRAPG / 8]  = gate_desc(SEL_KCODE, 0, 0x8E);
+	gdt[SEL_CONF / 8]   = seg_desc(0, 0xFFFFF, 0x9F, 0xC);     /* conforming, readable */
+	gdt[SEL_UGATE / 8]  = gate_desc(SEL_UCODE | 3, 0, 0xEC);
+	gdt[SEL_TSS3 / 8]   = seg_desc((uint32_t)&tss_io, TSS_IO_LIMIT, 0x89, 0);
+	gdt[SEL_UDATA16 / 8] = seg_desc(0, 0xFFFFF, 0xF3, 0xC);
 	ldt[1] = seg_desc(0, 0xFFFFF, 0x93, 0xC);
 
 	tss.ss0 = SEL_KDATA;
 	tss.esp0 = (uint32_t)boot_stack_top;
 	tss.iomap = sizeof(struct tss);          /* no I/O bitmap */
 	tss2 = tss;
+	tss_io.t = tss;
+	tss_io.t.iomap = (uint16_t)offsetof(struct tss_io, map);
+	memset(tss_io.map, 0xFF, sizeof(tss_io.map));       /* everything denied */
 
 	gdt_load(gdt, sizeof(gdt) - 1);
 	pv_ltr(SEL_TSS);
@@ -87,6 +95,9 @@ static void idt_init(void)
 	idt_set_gate(VEC_TEST_INT, (uint32_t)isr_stubs + 16 * VEC_TEST_INT, 0x8E);
 	idt_set_gate(VEC_TEST_TRAP, (uint32_t)isr_stubs + 16 * VEC_TEST_TRAP, 0x8F);
 	idt_set_gate(VEC_TEST_NP, (uint32_t)isr_stubs + 16 * VEC_TEST_NP, 0x0E); /* P = 0 */
+	idt_set_gate(VEC_USER_INT, (uint32_t)isr_stubs + 16 * VEC_USER_INT, 0xEE);
+	idt_set_gate(VEC_USER_TRAP, (uint32_t)isr_stubs + 16 * VEC_USER_TRAP, 0xEF);
+	idt_set_gate(VEC_USER_EXIT, (uint32_t)ring3_exit_stub, 0xEE);
 	struct pv_dtr d = { sizeof(idt) - 1, (uint32_t)idt };
 	pv_lidt(&d);
 }

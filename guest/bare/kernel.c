@@ -3,7 +3,8 @@
  * the program it names.
  *
  * Words of the command line (QEMU passes "<kernel path> <-append string>"; any word counts):
- *   selftest        the CPL-0 instruction and platform self test (selftest*.c)
+ *   selftest        the CPL-0/3 instruction and platform self test (selftest*.c)
+ *   paging          with selftest: also the paging group (st_paging.c)
  *   bench [N]       the CPU-bound benchmark, N iterations (default: CPU_BENCH_DEFAULT_ITERS)
  *   (nothing known) print the multiboot information and exit
  * Every path leaves through the isa-debug-exit port: 0 for success.
@@ -21,6 +22,7 @@ struct mb_info {
 };
 
 uint32_t mb_mem_lower, mb_mem_upper;
+int selftest_paging;
 static char cmdline[256];
 
 /* Split cmdline in place into at most max words. */
@@ -71,6 +73,9 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
 	memcpy(line, cmdline, sizeof(line));
 	char *w[16];
 	int n = split_words(line, w, ARRAY_SIZE(w));
+	for (int i = 0; i < n; i++)
+		if (!strcmp(w[i], "paging"))
+			selftest_paging = 1;
 	for (int i = 0; i < n; i++) {
 		if (!strcmp(w[i], "selftest"))
 			guest_exit(selftest_run() ? 1 : 0);

@@ -35,7 +35,11 @@ enum {
 	SEL_TSS2   = 0x78, /* a second TSS */
 	SEL_CGATE  = 0x80, /* a call gate (system descriptor, for LAR/LSL) */
 	SEL_TRAPG  = 0x88, /* an interrupt gate in the GDT (invalid for LAR) */
-	GDT_ENTRIES = 18,
+	SEL_CONF   = 0x90, /* conforming readable ring-0 code (usable at CPL 3) */
+	SEL_UGATE  = 0x98, /* runtime: a call gate for the CPL-3 tests */
+	SEL_TSS3   = 0xA0, /* a TSS with an I/O permission bitmap (st_ring3.c) */
+	SEL_UDATA16 = 0xA8, /* ring-3 data, DPL 3, byte-granular small limit (runtime) */
+	GDT_ENTRIES = 22,
 };
 
 #define TSS_LIMIT 103u
@@ -52,6 +56,16 @@ extern uint64_t idt[256];
 extern uint64_t ldt[4];
 extern struct tss tss, tss2;
 
+/* A TSS with an I/O permission bitmap for ports 0-0x3FF and the terminating 0xFF byte:
+ * bit set = access denied at CPL > IOPL.  Ports from 0x400 lie beyond the TSS limit. */
+#define TSS_IO_PORTS 0x400u
+struct tss_io {
+	struct tss t;
+	uint8_t map[TSS_IO_PORTS / 8 + 1];
+} __attribute__((packed));
+#define TSS_IO_LIMIT ((uint32_t)sizeof(struct tss_io) - 1)
+extern struct tss_io tss_io;
+
 uint64_t seg_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags);
 void desc_init(void);
 void gdt_load(const uint64_t *table, uint16_t limit); /* lgdt + reload every segment */
@@ -63,6 +77,9 @@ enum {
 	VEC_TEST_INT = 0x40, /* self test: interrupt gate */
 	VEC_TEST_TRAP = 0x41, /* self test: trap gate */
 	VEC_TEST_NP  = 0x42, /* self test: not-present gate */
+	VEC_USER_INT = 0x43, /* self test: DPL-3 interrupt gate */
+	VEC_USER_TRAP = 0x44, /* self test: DPL-3 trap gate */
+	VEC_USER_EXIT = 0x45, /* DPL-3 interrupt gate: leave CPL 3 (st_ring3.c) */
 };
 
 /* --- traps (trap.c, boot.S) --------------------------------------------------------------- */
@@ -73,6 +90,7 @@ struct trap_frame {
 	uint32_t edi, esi, ebp, esp0, ebx, edx, ecx, eax; /* pusha */
 	uint32_t vector, err;
 	uint32_t eip, cs, eflags;
+	uint32_t user_esp, user_ss; /* only when the event came from CPL > 0 (cs & 3) */
 };
 
 /*
@@ -87,6 +105,8 @@ struct trap_rec {
 	uint32_t err, eip, cs, eflags;
 	uint32_t handler_eflags; /* EFLAGS inside the handler (IF shows the gate type) */
 	uint32_t count;
+	uint32_t esp, ss;        /* the outer SS:ESP pushed by an event from CPL > 0 */
+	uint32_t frame_end;      /* handler: address just above the pushed frame */
 };
 extern volatile struct trap_rec trap_last;
 extern volatile uint32_t trap_resume;
@@ -94,6 +114,7 @@ extern void (*volatile trap_escape)(void); /* unexpected exceptions go here if s
 void trap_reset(void);
 
 extern const char isr_stubs[]; /* 256 stubs of 16 bytes each (boot.S) */
+extern const char ring3_exit_stub[]; /* VEC_USER_EXIT handler (st_ring3.c) */
 
 /* --- PIC and PIT (pic.c) ----------------------------------------------------------------- */
 void pic_init(void);              /* remap to 0x20/0x28, everything masked */
@@ -128,6 +149,7 @@ void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)))
 
 /* --- programs ------------------------------------------------------------------------------ */
 int selftest_run(void);                 /* returns the number of failed checks */
+extern int selftest_paging;             /* the command line also has the word "paging" */
 void bench_run(uint32_t iterations);    /* 0: the default count */
 
 extern uint32_t mb_mem_lower, mb_mem_upper;

@@ -43,6 +43,18 @@ void st_fault(const char *name, int vector, int32_t err, uint32_t eip)
 		 vector, (uint32_t)err, eip);
 }
 
+void st_ufault(const char *name, int vector, int32_t err, uint32_t eip)
+{
+	int ok = trap_last.count == 1 && trap_last.vector == vector &&
+		 (err == NO_ERR || trap_last.err == (uint32_t)err) &&
+		 (eip == ANY_EIP || trap_last.eip == eip) && trap_last.cs == USEL_CODE &&
+		 trap_last.ss == USEL_DATA && trap_last.frame_end == (uint32_t)ring3_kstack_top;
+	st_check(ok, name, "%u exceptions, last vector %d error 0x%x at %x:%x ss:esp %x:%x frame end %x; "
+		 "want vector %d error 0x%x at %x", trap_last.count, trap_last.vector, trap_last.err,
+		 trap_last.cs, trap_last.eip, trap_last.ss, trap_last.esp, trap_last.frame_end,
+		 vector, (uint32_t)err, eip);
+}
+
 void st_nofault(const char *name)
 {
 	st_check(trap_last.count == 0, name, "exception %d error 0x%x at %x", trap_last.vector,
@@ -124,9 +136,11 @@ asm(".text\n"
 static void st_recover(void)
 {
 	struct pv_dtr d = { sizeof(idt) - 1, (uint32_t)idt };
+	pv_write_cr0(pv_read_cr0() & ~0x80010000u);   /* PG WP: st_paging identity-maps itself */
 	gdt_load(gdt, sizeof(gdt) - 1);
 	pv_lidt(&d);
 	pv_lldt(0);
+	ring3_end();
 	pv_write_cr0(pv_read_cr0() & ~0xEu);   /* MP EM TS */
 	pv_outb(0x21, 0xFB);
 	pv_outb(0xA1, 0xFF);
@@ -142,11 +156,14 @@ int selftest_run(void)
 		{ st_group_cr, "cr" }, { st_group_tables, "tables" }, { st_group_cpu, "cpu" },
 		{ st_group_seg, "seg" }, { st_group_far, "far" }, { st_group_exc, "exc" },
 		{ st_group_insn, "insn" }, { st_group_bcd, "bcd" }, { st_group_string, "string" },
-		{ st_group_16bit, "16bit" }, { st_group_smc, "smc" },
+		{ st_group_16bit, "16bit" }, { st_group_smc, "smc" }, { st_group_ring3, "ring3" },
+		{ st_group_paging, "paging" },
 	};
 	pv_cli();
 	trap_reset();
 	for (unsigned i = 0; i < ARRAY_SIZE(groups); i++) {
+		if (groups[i].run == st_group_paging && !selftest_paging)
+			continue;
 		if (st_setjmp(st_jmpbuf) == 0) {
 			trap_escape = st_escape;
 			groups[i].run();

@@ -45,6 +45,26 @@ uint32_t st_cpuid1_edx(void);
 #define CPUID_SEP (1u << 11)
 #define CPUID_PGE (1u << 13)
 
+/*
+ * CPL 3 (st_ring3.c).  ring3_call() enters fn at CPL 3 (flat USEL_CODE/USEL_DATA, its own
+ * stack) through IRET with the given EFLAGS (or through a far RET to the outer level, which
+ * keeps the current EFLAGS), and comes back when fn returns (int $VEC_USER_EXIT through a
+ * DPL-3 gate); it returns fn's value.  Between ring3_begin() and ring3_end() TR names the
+ * TSS with the I/O bitmap, whose SS0:ESP0 is ring3_kstack_top.  CPL-3 code cannot print:
+ * it stores what it saw, and the caller checks.  Expected exceptions use ST_ARM/ST_DISARM as
+ * at CPL 0; st_ufault() then also checks that the event came from CPL 3 (CS, SS pushed) and
+ * that the handler ran on the TSS stack.
+ */
+#define USEL_CODE (SEL_UCODE | 3)
+#define USEL_DATA (SEL_UDATA | 3)
+void ring3_begin(void);
+void ring3_end(void);
+uint32_t ring3_call(uint32_t (*fn)(void), uint32_t eflags, int via_lret);
+extern uint32_t ring3_exit_frame[5];   /* EIP CS EFLAGS ESP SS of the exit int */
+extern uint16_t ring3_entry_sregs[4];  /* DS ES FS GS as the CPL-3 code found them */
+extern char ring3_kstack_top[], ring3_ustack_top[];
+void st_ufault(const char *name, int vector, int32_t err, uint32_t eip);
+
 /* Flags after POPF of v (then the caller's flags are restored). */
 uint32_t st_popf_pushf(uint32_t v);
 
@@ -63,5 +83,7 @@ void st_group_bcd(void);
 void st_group_string(void);
 void st_group_16bit(void);
 void st_group_smc(void);
+void st_group_ring3(void);
+void st_group_paging(void);
 
 #endif

@@ -20,6 +20,7 @@ void trap_reset(void)
 	trap_last.err = trap_last.eip = trap_last.cs = trap_last.eflags = 0;
 	trap_last.handler_eflags = 0;
 	trap_last.count = 0;
+	trap_last.esp = trap_last.ss = trap_last.frame_end = 0;
 	trap_resume = 0;
 }
 
@@ -32,6 +33,14 @@ static void record(const struct trap_frame *f)
 	trap_last.eflags = f->eflags;
 	trap_last.handler_eflags = pv_save_flags();
 	trap_last.count++;
+	if (f->cs & 3) {
+		trap_last.esp = f->user_esp;
+		trap_last.ss = f->user_ss;
+		trap_last.frame_end = (uint32_t)&f->user_ss + 4;
+	} else {
+		trap_last.esp = trap_last.ss = 0;
+		trap_last.frame_end = (uint32_t)&f->eflags + 4;
+	}
 }
 
 void trap_dispatch(struct trap_frame *f);
@@ -41,7 +50,8 @@ void trap_dispatch(struct trap_frame *f)
 		irq_handle(f);
 		return;
 	}
-	if (f->vector == VEC_TEST_INT || f->vector == VEC_TEST_TRAP) {
+	if (f->vector == VEC_TEST_INT || f->vector == VEC_TEST_TRAP ||
+	    f->vector == VEC_USER_INT || f->vector == VEC_USER_TRAP) {
 		record(f);
 		return;
 	}

@@ -548,7 +548,7 @@ static struct cc_block *find_block(struct vcpu *c, uint32_t mode)
 	uint8_t buf[1];
 	gpa_t pa;
 	vmm_fetch_code(c, c->seg[S_CS].base + c->eip, buf, 0, &pa);
-	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, c->eip, mode, c->seg[S_CS].base);
+	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, ~0u, c->eip, mode, c->seg[S_CS].base);
 	if (b)
 		return b;
 	b = xl_translate(c, mode);

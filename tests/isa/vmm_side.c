@@ -108,7 +108,7 @@ static struct cc_block *block_at_eip(void)
 {
 	xl_sync_segments(c);
 	uint32_t mode = xl_mode(c);
-	struct cc_block *b = cc_find(c->eip, c->eip, mode, c->seg[S_CS].base);
+	struct cc_block *b = cc_find(c->eip, ~0u, c->eip, mode, c->seg[S_CS].base);
 	if (!b)
 		b = xl_translate(c, mode);
 	if (!b) {

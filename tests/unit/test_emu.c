@@ -31,6 +31,12 @@ __attribute__((weak)) void vmm_mode_changed(struct vcpu *c)
 	mode_changes++;
 }
 
+__attribute__((weak)) void vmm_tlb_flush(struct vcpu *c, gla_t la, bool all)
+{
+	(void)la; (void)all;
+	vmm_mode_changed(c);
+}
+
 __attribute__((weak)) uint32_t dev_pio_in(uint16_t port, int size)
 {
 	pio_last_port = port;
@@ -851,6 +857,57 @@ START_TEST(test_retf_to_ring3)
 }
 END_TEST
 
+START_TEST(test_call_gate_inner)
+{
+	/* ring 3 calls through a DPL-3 32-bit gate (2 parameters) to ring-0 code at 0x6000 */
+	set_gdt(SEL_GATE, (uint64_t)(0x8000u | 0xC00u | 3u << 13 | 2u) << 32 | SEL_CODE0 << 16 | 0x6000);
+	go_ring3(0);
+	c->regs[R_ESP] = STACK3 - 8;
+	put32(STACK3 - 8, 0x11111111);
+	put32(STACK3 - 4, 0x22222222);
+	ck_assert_int_eq(RUN(0x9A, 0, 0, 0, 0, SEL_GATE | 3, 0), EXIT_NONE);    /* call far gate:0 */
+	ck_assert_int_eq(c->cpl, 0);
+	ck_assert_uint_eq(c->eip, 0x6000);
+	ck_assert_uint_eq(c->seg[S_CS].sel, SEL_CODE0);
+	ck_assert_uint_eq(c->seg[S_SS].sel, SEL_DATA0);
+	ck_assert_uint_eq(c->regs[R_ESP], STACK0 - 24);
+	ck_assert_uint_eq(get32(STACK0 - 4), SEL_DATA3 | 3);      /* old SS */
+	ck_assert_uint_eq(get32(STACK0 - 8), STACK3 - 8);         /* old ESP */
+	ck_assert_uint_eq(get32(STACK0 - 12), 0x22222222);        /* parameters, same layout */
+	ck_assert_uint_eq(get32(STACK0 - 16), 0x11111111);
+	ck_assert_uint_eq(get32(STACK0 - 20), SEL_CODE3 | 3);     /* old CS */
+	ck_assert_uint_eq(get32(STACK0 - 24), CODE + 7);          /* return EIP */
+	/* retf 8 back to ring 3 releases the parameters on both stacks */
+	ck_assert_int_eq(RUN(0xCA, 0x08, 0x00), EXIT_NONE);
+	ck_assert_int_eq(c->cpl, 3);
+	ck_assert_uint_eq(c->eip, CODE + 7);
+	ck_assert_uint_eq(c->regs[R_ESP], STACK3);
+	/* a DPL-0 gate from ring 3, and the same gate by JMP (no privilege change): #GP */
+	set_gdt(SEL_GATE, (uint64_t)(0x8000u | 0xC00u) << 32 | SEL_CODE0 << 16);
+	expect_exc(RUN(0x9A, 0, 0, 0, 0, SEL_GATE | 3, 0), EXC_GP, SEL_GATE);
+	set_gdt(SEL_GATE, (uint64_t)(0x8000u | 0xC00u | 3u << 13) << 32 | SEL_CODE0 << 16);
+	expect_exc(RUN(0xEA, 0, 0, 0, 0, SEL_GATE | 3, 0), EXC_GP, SEL_CODE0);
+	ck_assert_int_eq(c->cpl, 3);
+}
+END_TEST
+
+START_TEST(test_rdpmc)
+{
+	c->regs[R_ECX] = 1;
+	c->regs[R_EAX] = c->regs[R_EDX] = 0x5555;
+	ck_assert_int_eq(RUN(0x0F, 0x33), EXIT_NONE);
+	ck_assert_uint_eq(c->regs[R_EAX], 0);
+	ck_assert_uint_eq(c->regs[R_EDX], 0);
+	c->regs[R_ECX] = 2;
+	expect_exc(RUN(0x0F, 0x33), EXC_GP, 0);                 /* no such counter */
+	go_ring3(3);
+	c->regs[R_ECX] = 0;
+	expect_exc(RUN(0x0F, 0x33), EXC_GP, 0);                 /* CR4.PCE = 0 */
+	c->cr4 |= CR4_PCE;
+	ck_assert_int_eq(RUN(0x0F, 0x33), EXIT_NONE);
+}
+END_TEST
+
 START_TEST(test_sysenter_sysexit)
 {
 	go_ring3(0);
@@ -1526,6 +1583,8 @@ static Suite *emu_suite(void)
 	tcase_add_test(t, test_stack_fault_chain_shuts_down);
 	tcase_add_test(t, test_interrupt_delivery);
 	tcase_add_test(t, test_task_gate_stops);
+	tcase_add_test(t, test_call_gate_inner);
+	tcase_add_test(t, test_rdpmc);
 	tcase_add_test(t, test_iret_to_ring3);
 	tcase_add_test(t, test_iret_rules);
 	tcase_add_test(t, test_far_jmp);

@@ -57,7 +57,7 @@ static unsigned run_block(void)
 {
 	for (int i = 0; i < 100; i++) {
 		xl_sync_segments(c);
-		struct cc_block *b = cc_find(c->eip, c->eip, xl_mode(c), 0);
+		struct cc_block *b = cc_find(c->eip, ~0u, c->eip, xl_mode(c), 0);
 		if (!b)
 			b = xl_translate(c, xl_mode(c));
 		ck_assert_ptr_nonnull(b);
@@ -444,7 +444,7 @@ START_TEST(chain_and_invalidate)
 	struct cc_exit *e = (struct cc_exit *)(uintptr_t)c->spill[0];
 	ck_assert_ptr_eq(e->blk, ba);
 	struct cc_block *bb = xl_translate(c, xl_mode(c));
-	ck_assert_ptr_eq(cc_find(CODE + 0x1000, CODE + 0x1000, xl_mode(c), 0), bb);
+	ck_assert_ptr_eq(cc_find(CODE + 0x1000, ~0u, CODE + 0x1000, xl_mode(c), 0), bb);
 	cc_link(e, bb);
 	c->eip = CODE;
 	ck_assert_uint_eq(xl_enter(c, ba->host, vm_window()), EXIT_EMULATE);  /* ran through */
@@ -452,7 +452,7 @@ START_TEST(chain_and_invalidate)
 	ck_assert_uint_eq(c->regs[R_EAX], 1);
 	vmm_ram_written(&vm, CODE + 0x1000, 1);
 	ck_assert(!bb->valid);
-	ck_assert_ptr_null(cc_find(CODE + 0x1000, CODE + 0x1000, xl_mode(c), 0));
+	ck_assert_ptr_null(cc_find(CODE + 0x1000, ~0u, CODE + 0x1000, xl_mode(c), 0));
 	c->eip = CODE;
 	ck_assert_uint_eq(xl_enter(c, ba->host, vm_window()), EXIT_LOOKUP);  /* unlinked */
 	ck_assert_uint_eq(c->regs[R_EAX], 1);

@@ -1,0 +1,399 @@
+/*
+ * st_paging.c - self test: non-PAE paging (`-append "selftest paging"`).
+ *
+ * The group turns paging on with an identity map of the first 4 MiB (4 KiB pages, user and
+ * writable, so the image, its stacks and the CPL-3 helper keep working) plus a test region
+ * at TB = 0x40000000 whose entries each check rewrites, a 4 MiB page (CR4.PSE) and a
+ * recursive PDE.  It checks what the architecture guarantees (SDM vol. 3 ch. 4):
+ *  - accessed and dirty bits: a read sets A in the PDE and the PTE, a write sets D in the
+ *    PTE only (the PDE of a page table has no dirty bit); a 4 MiB page keeps both in its PDE;
+ *  - #PF: CR2 = the linear address, error code P (protection) W (write) U (CPL 3); CR0.WP=0
+ *    lets CPL 0 write read-only pages, WP=1 does not; CPL 3 may not touch supervisor pages
+ *    nor write read-only ones, and the PDE's U/S and R/W bits combine with the PTE's;
+ *  - TLB: after INVLPG, a CR3 reload, or a CR4.PGE toggle (global pages) the new mapping is
+ *    used; a not-present entry made present is used without any flush.  (Keeping a stale
+ *    entry is allowed but never guaranteed, so it is never checked.)
+ *  - instruction fetch from a not-present page, and an instruction crossing into one (CR2 =
+ *    the page, saved EIP = the instruction); REP MOVS that faults part way (ECX/ESI/EDI
+ *    count the finished elements); a CPL-3 PUSH onto a not-present page (ESP unchanged);
+ *  - page tables reached through a recursive PDE and through a second mapping.
+ * At the end paging is off again, CR3 and CR4 as they were.
+ */
+#include "selftest.h"
+
+#define PG_P   0x001u
+#define PG_RW  0x002u
+#define PG_US  0x004u
+#define PG_A   0x020u
+#define PG_D   0x040u
+#define PG_PS  0x080u
+#define PG_G   0x100u
+#define CR0_WP 0x00010000u
+#define CR0_PG 0x80000000u
+#define CR4_PSE 0x10u
+#define CR4_PGE 0x80u
+
+#define TB     0x40000000u   /* test region: PDE 256 -> pt_test */
+#define BIG    0x40400000u   /* PDE 257: a 4 MiB page at physical 4 MiB */
+#define UPDE_S 0x40800000u   /* PDE 258: supervisor PDE over a user PTE */
+#define UPDE_R 0x40C00000u   /* PDE 259: read-only user PDE over a writable user PTE */
+#define NOPDE  0x50000000u   /* PDE 320: not present */
+#define SELF   1023u         /* recursive PDE: page tables at 0xFFC00000 */
+
+/* volatile: the CPU writes A and D behind the compiler's back */
+static volatile uint32_t pd[1024] __attribute__((aligned(4096)));
+static volatile uint32_t pt0[1024] __attribute__((aligned(4096)));
+static volatile uint32_t pt_test[1024] __attribute__((aligned(4096)));
+static volatile uint32_t pt_user[1024] __attribute__((aligned(4096)));
+static uint8_t tp[8][4096] __attribute__((aligned(4096)));
+
+extern volatile uint32_t u_at, u_v[8];
+
+static uint32_t rd_cr2(void) { uint32_t v; asm volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static void invlpg(uint32_t va) { asm volatile("invlpg (%0)" :: "r"(va) : "memory"); }
+static void reload_cr3(void) { pv_write_cr3(pv_read_cr3()); }
+static uint32_t pa(const volatile void *p) { return (uint32_t)p; }
+static uint32_t rd(uint32_t va) { return *(volatile uint32_t *)va; }
+static void wr(uint32_t va, uint32_t v) { *(volatile uint32_t *)va = v; }
+
+/* Map TB + i * 4 KiB (0 = not present). */
+static void map(unsigned i, uint32_t pte)
+{
+	pt_test[i] = pte;
+	invlpg(TB + i * 4096);
+}
+
+/* Read / write at va expecting a #PF or none; *at = the faulting instruction. */
+static uint32_t try_read(uint32_t va, uint32_t *at)
+{
+	uint32_t v = 0xDEADBEEF;
+	trap_reset();
+	asm volatile(ST_ARM "8: movl (%2), %0" ST_DISARM "movl $8b, %1" : "+r"(v), "=r"(*at) : "r"(va) : "memory");
+	return v;
+}
+
+static void try_write(uint32_t va, uint32_t v, uint32_t *at)
+{
+	trap_reset();
+	asm volatile(ST_ARM "8: movl %2, (%1)" ST_DISARM "movl $8b, %0" : "=r"(*at) : "r"(va), "r"(v) : "memory");
+}
+
+static void pf_check(const char *name, uint32_t err, uint32_t at, uint32_t cr2)
+{
+	uint32_t got = rd_cr2();
+	st_check(trap_last.count == 1 && trap_last.vector == 14 && trap_last.err == err &&
+		 trap_last.eip == at && trap_last.cs == SEL_KCODE && got == cr2, name,
+		 "%u exceptions, vector %d error 0x%x at %x:%x cr2 0x%x; want error 0x%x at %x cr2 0x%x",
+		 trap_last.count, trap_last.vector, trap_last.err, trap_last.cs, trap_last.eip, got,
+		 err, at, cr2);
+}
+
+static void upf_check(const char *name, uint32_t err, uint32_t cr2)
+{
+	uint32_t got = rd_cr2();
+	st_ufault(name, 14, (int32_t)err, u_at);
+	(void)got;
+	st_eq("  ... and CR2 holds the linear address", got, cr2);
+}
+
+/* --- CPL-3 accesses: u_v[0] address, u_v[1] value, u_v[2] result ------------------------ */
+
+static uint32_t u_pg_read(void)
+{
+	uint32_t v = 0xDEADBEEF;
+	asm volatile(ST_ARM "8: movl (%1), %0" ST_DISARM "movl $8b, u_at" : "+r"(v) : "r"(u_v[0]) : "memory");
+	u_v[2] = v;
+	return 0;
+}
+
+static uint32_t u_pg_write(void)
+{
+	asm volatile(ST_ARM "8: movl %1, (%0)" ST_DISARM "movl $8b, u_at" :: "r"(u_v[0]), "r"(u_v[1]) : "memory");
+	return 0;
+}
+
+static uint32_t u_pg_push(void)
+{
+	asm volatile("movl %%esp, %%edx\n\tmovl %0, %%esp\n\t" ST_ARM "8: pushl $0x1234" ST_DISARM
+		     "movl $8b, u_at\n\tmovl %%esp, u_v+8\n\tmovl %%edx, %%esp" :: "r"(u_v[0]) : "edx", "memory");
+	return 0;
+}
+
+static void u_access(uint32_t (*fn)(void), uint32_t va, uint32_t v)
+{
+	u_v[0] = va;
+	u_v[1] = v;
+	u_v[2] = 0;
+	u_at = 0;
+	trap_reset();
+	ring3_call(fn, 0x2, 0);
+}
+
+/* --- setup ------------------------------------------------------------------------------- */
+
+static uint32_t saved_cr0, saved_cr3, saved_cr4;
+
+static void paging_on(void)
+{
+	for (unsigned i = 0; i < 1024; i++)
+		pt0[i] = i * 4096 | PG_P | PG_RW | PG_US;
+	for (unsigned i = 0; i < 1024; i++)
+		pd[i] = pt_test[i] = pt_user[i] = 0;
+	pd[0] = pa(pt0) | PG_P | PG_RW | PG_US;
+	pd[TB >> 22] = pa(pt_test) | PG_P | PG_RW | PG_US;
+	pd[BIG >> 22] = 0x400000u | PG_PS | PG_P | PG_RW;
+	pd[UPDE_S >> 22] = pa(pt_user) | PG_P | PG_RW;             /* supervisor PDE */
+	pd[UPDE_R >> 22] = pa(pt_user) | PG_P | PG_US;             /* read-only PDE */
+	pd[SELF] = pa(pd) | PG_P | PG_RW;
+	pt_user[0] = pa(tp[4]) | PG_P | PG_RW | PG_US;
+	for (unsigned i = 0; i < 8; i++)
+		for (unsigned j = 0; j < 1024; j++)
+			((uint32_t *)tp[i])[j] = 0x11111111u * i + j;
+	pt_test[0] = pa(tp[0]) | PG_P | PG_RW;
+	pt_test[2] = pa(tp[1]) | PG_P | PG_RW;
+	pt_test[3] = pa(pt_test) | PG_P | PG_RW;                 /* second mapping of pt_test */
+	pt_test[4] = pa(tp[3]) | PG_P;                           /* read-only supervisor */
+	pt_test[5] = pa(tp[4]) | PG_P | PG_US;                   /* read-only user */
+	pt_test[6] = pa(tp[5]) | PG_P | PG_RW;                   /* supervisor */
+	pt_test[8] = pa(tp[2]) | PG_P | PG_RW | PG_US;           /* user stack page; 7 not present */
+	pt_test[9] = pa(tp[6]) | PG_P | PG_RW;                   /* code; 10 not present */
+	pt_test[11] = pa(tp[7]) | PG_P | PG_RW;                  /* REP MOVS target; 12 not present */
+	/* 13: set by ad_tests */
+
+	saved_cr0 = pv_read_cr0();
+	saved_cr3 = pv_read_cr3();
+	saved_cr4 = pv_read_cr4();
+	pv_write_cr4(saved_cr4 | CR4_PSE);
+	pv_write_cr3(pa(pd));
+	pv_write_cr0((saved_cr0 & ~CR0_WP) | CR0_PG);
+	uint32_t cr0 = pv_read_cr0();
+	st_check((cr0 & CR0_PG) && pv_read_cr3() == pa(pd), "paging on: identity-mapped code keeps running",
+		 "cr0 0x%x cr3 0x%x", cr0, pv_read_cr3());
+}
+
+static void paging_off(void)
+{
+	pv_write_cr0(saved_cr0 & ~(CR0_PG | CR0_WP));
+	pv_write_cr3(saved_cr3);
+	pv_write_cr4(saved_cr4);
+	st_check(!(pv_read_cr0() & CR0_PG), "paging off again", "cr0 0x%x", pv_read_cr0());
+}
+
+/* --- accessed and dirty bits ----------------------------------------------------------- */
+
+static void ad_tests(void)
+{
+	volatile uint32_t *pde = &pd[TB >> 22], *pte = &pt_test[0];
+	*pde &= ~(PG_A | PG_D);
+	*pte &= ~(PG_A | PG_D);
+	invlpg(TB);
+	(void)rd(TB + 8);
+	st_check((*pde & PG_A) && (*pte & PG_A) && !(*pte & PG_D) && !(*pde & PG_D),
+		 "a read sets A in the PDE and the PTE, not D", "pde 0x%x pte 0x%x", *pde, *pte);
+	wr(TB + 8, 0x5A5A5A5A);
+	st_check((*pte & PG_D) && !(*pde & PG_D), "a write sets D in the PTE only",
+		 "pde 0x%x pte 0x%x", *pde, *pte);
+	st_eq("the write reached the physical page", ((uint32_t *)tp[0])[2], 0x5A5A5A5A);
+	*pte &= ~(PG_A | PG_D);
+	invlpg(TB);
+	wr(TB + 12, 1);
+	st_check((*pte & (PG_A | PG_D)) == (PG_A | PG_D), "a first write sets both A and D in the PTE",
+		 "pte 0x%x", *pte);
+
+	volatile uint32_t *big = &pd[BIG >> 22];
+	*big &= ~(PG_A | PG_D);
+	invlpg(BIG);
+	uint32_t v = rd(BIG + 0x1234 * 4);
+	st_check((*big & PG_A) && !(*big & PG_D), "4 MiB page: a read sets A in the PDE, not D",
+		 "pde 0x%x", *big);
+	wr(BIG + 0x1234 * 4, v ^ 0xFFFF);
+	st_check(*big & PG_D, "4 MiB page: a write sets D in the PDE", "pde 0x%x", *big);
+	map(13, (0x400000u + ((0x1234 * 4) & ~0xFFFu)) | PG_P | PG_RW);   /* the same physical page */
+	st_eq("4 MiB page maps linear BIG+x to physical 4 MiB+x", rd(TB + 0xD000 + ((0x1234 * 4) & 0xFFF)),
+	      v ^ 0xFFFF);
+	v = rd(BIG + 0x3FFFFC);
+	st_eq("4 MiB page: INVLPG of another address in it is allowed", (invlpg(BIG + 0x200000), rd(BIG + 0x3FFFFC)), v);
+}
+
+/* --- #PF error codes at CPL 0 ----------------------------------------------------------- */
+
+static void pf_cpl0_tests(void)
+{
+	uint32_t at;
+	try_read(TB + 0x1008, &at);
+	pf_check("read of a not-present page: #PF error 0, CR2", 0, at, TB + 0x1008);
+	try_write(TB + 0x1010, 1, &at);
+	pf_check("write to a not-present page: #PF error 2 (W)", 2, at, TB + 0x1010);
+	try_read(NOPDE + 0x123, &at);
+	pf_check("read through a not-present PDE: #PF error 0", 0, at, NOPDE + 0x123);
+	try_write(NOPDE + 0x456, 1, &at);
+	pf_check("write through a not-present PDE: #PF error 2", 2, at, NOPDE + 0x456);
+
+	try_write(TB + 0x4010, 0x0BADF00D, &at);
+	st_check(trap_last.count == 0 && ((uint32_t *)tp[3])[4] == 0x0BADF00D,
+		 "CR0.WP=0: CPL 0 writes a read-only page", "exceptions %u value 0x%x", trap_last.count,
+		 ((uint32_t *)tp[3])[4]);
+	pv_write_cr0(pv_read_cr0() | CR0_WP);
+	try_write(TB + 0x4014, 2, &at);
+	pf_check("CR0.WP=1: CPL 0 write to a read-only page: #PF error 3 (P|W)", 3, at, TB + 0x4014);
+	try_write(UPDE_R + 0x20, 3, &at);
+	pf_check("CR0.WP=1: CPL 0 write under a read-only PDE: #PF error 3", 3, at, UPDE_R + 0x20);
+	uint32_t v = try_read(TB + 0x4010, &at);
+	st_check(trap_last.count == 0 && v == 0x0BADF00D, "CR0.WP=1: CPL 0 reads a read-only page", NULL);
+	pv_write_cr0(pv_read_cr0() & ~CR0_WP);
+	try_write(UPDE_R + 0x24, 4, &at);
+	st_nofault("CR0.WP=0: CPL 0 writes under a read-only PDE");
+}
+
+/* --- #PF error codes at CPL 3 ----------------------------------------------------------- */
+
+static void pf_cpl3_tests(void)
+{
+	u_access(u_pg_read, TB + 0x6000, 0);
+	upf_check("CPL 3 read of a supervisor page: #PF error 5 (P|U)", 5, TB + 0x6000);
+	u_access(u_pg_write, TB + 0x6004, 1);
+	upf_check("CPL 3 write to a supervisor page: #PF error 7 (P|W|U)", 7, TB + 0x6004);
+	u_access(u_pg_read, TB + 0x5008, 0);
+	st_check(trap_last.count == 0 && u_v[2] == ((uint32_t *)tp[4])[2], "CPL 3 reads a read-only user page",
+		 "exceptions %u value 0x%x", trap_last.count, u_v[2]);
+	u_access(u_pg_write, TB + 0x500C, 1);
+	upf_check("CPL 3 write to a read-only user page (WP=0): #PF error 7", 7, TB + 0x500C);
+	u_access(u_pg_read, TB + 0x1000, 0);
+	upf_check("CPL 3 read of a not-present page: #PF error 4 (U)", 4, TB + 0x1000);
+	u_access(u_pg_write, TB + 0x1FFC, 1);
+	upf_check("CPL 3 write to a not-present page: #PF error 6 (W|U)", 6, TB + 0x1FFC);
+	u_access(u_pg_read, UPDE_S + 0x10, 0);
+	upf_check("CPL 3 read, user PTE under a supervisor PDE: #PF error 5", 5, UPDE_S + 0x10);
+	u_access(u_pg_read, UPDE_R + 0x10, 0);
+	st_check(trap_last.count == 0 && u_v[2] == ((uint32_t *)tp[4])[4],
+		 "CPL 3 reads under a read-only user PDE", "exceptions %u value 0x%x", trap_last.count, u_v[2]);
+	u_access(u_pg_write, UPDE_R + 0x14, 1);
+	upf_check("CPL 3 write, writable PTE under a read-only PDE: #PF error 7", 7, UPDE_R + 0x14);
+	u_access(u_pg_push, TB + 0x8000, 0);
+	upf_check("CPL 3 push onto a not-present stack page: #PF error 6", 6, TB + 0x7FFC);
+	st_check(trap_last.esp == TB + 0x8000 && u_v[2] == TB + 0x8000,
+		 "a faulting push leaves ESP unchanged", "saved esp 0x%x esp after 0x%x", trap_last.esp, u_v[2]);
+}
+
+/* --- TLB maintenance ------------------------------------------------------------------- */
+
+static void tlb_tests(void)
+{
+	const uint32_t va = TB + 0x2000, v1 = ((uint32_t *)tp[1])[0], v2 = ((uint32_t *)tp[2])[0];
+	map(2, pa(tp[1]) | PG_P | PG_RW);
+	st_eq("mapping to page 1", rd(va), v1);
+	pt_test[2] = pa(tp[2]) | PG_P | PG_RW;
+	invlpg(va);
+	st_eq("after a PTE change and INVLPG the new page is used", rd(va), v2);
+	pt_test[2] = pa(tp[1]) | PG_P | PG_RW;
+	reload_cr3();
+	st_eq("after a PTE change and a CR3 reload the new page is used", rd(va), v1);
+
+	uint32_t at;
+	pt_test[1] = 0;
+	invlpg(TB + 0x1000);
+	try_read(TB + 0x1000, &at);
+	uint32_t faulted = trap_last.count;
+	pt_test[1] = pa(tp[7]) | PG_P | PG_RW;     /* no flush: not-present entries are not cached */
+	uint32_t v = try_read(TB + 0x1000, &at);
+	st_check(faulted == 1 && trap_last.count == 0 && v == ((uint32_t *)tp[7])[0],
+		 "a not-present PTE made present is used without a flush", "faulted %u then %u value 0x%x",
+		 faulted, trap_last.count, v);
+	pt_test[1] = 0;
+	invlpg(TB + 0x1000);
+
+	uint32_t edx = st_cpuid1_edx();
+	if (!(edx & CPUID_PGE)) {
+		st_note("CPUID lacks PGE: global-page checks skipped");
+		st_check(1, "global page: INVLPG makes the new mapping visible", NULL);
+		st_check(1, "global page: a CR4.PGE toggle makes the new mapping visible", NULL);
+		return;
+	}
+	uint32_t cr4 = pv_read_cr4();
+	pv_write_cr4(cr4 | CR4_PGE);
+	map(2, pa(tp[1]) | PG_P | PG_RW | PG_G);
+	(void)rd(va);
+	pt_test[2] = pa(tp[2]) | PG_P | PG_RW | PG_G;
+	invlpg(va);
+	st_eq("global page: INVLPG makes the new mapping visible", rd(va), v2);
+	pt_test[2] = pa(tp[1]) | PG_P | PG_RW | PG_G;
+	pv_write_cr4(cr4 & ~CR4_PGE);
+	pv_write_cr4(cr4 | CR4_PGE);
+	st_eq("global page: a CR4.PGE toggle makes the new mapping visible", rd(va), v1);
+	pv_write_cr4(cr4);
+	map(2, pa(tp[1]) | PG_P | PG_RW);
+}
+
+/* --- instruction fetch, REP MOVS, page-table aliases ---------------------------------- */
+
+static void fetch_tests(void)
+{
+	static const uint8_t code[] = { 0xB8, 0x78, 0x56, 0x34, 0x12, 0xC3 };   /* mov eax, imm; ret */
+	memcpy(tp[6], code, sizeof(code));
+	memcpy(tp[6] + 4094, code, 2);                                     /* mov crossing the page */
+	invlpg(TB + 0x9000);
+	uint32_t v = 0;
+	trap_reset();
+	asm volatile(ST_ARM "call *%1" ST_DISARM : "=a"(v) : "r"(TB + 0x9000) : "ecx", "edx", "memory");
+	st_check(trap_last.count == 0 && v == 0x12345678, "code runs from a test page", "eax 0x%x exceptions %u",
+		 v, trap_last.count);
+	trap_reset();
+	asm volatile(ST_ARM "jmp *%0" ST_DISARM :: "r"(TB + 0xA000) : "memory");
+	pf_check("fetch from a not-present page: #PF error 0, CR2 = EIP", 0, TB + 0xA000, TB + 0xA000);
+	trap_reset();
+	asm volatile(ST_ARM "jmp *%0" ST_DISARM :: "r"(TB + 0x9FFE) : "memory");
+	pf_check("an instruction crossing into a not-present page: CR2 = the page, EIP = the instruction",
+		 0, TB + 0x9FFE, TB + 0xA000);
+}
+
+static void rep_movs_tests(void)
+{
+	uint32_t si = TB, di = TB + 0xBFF0, cx = 0x20, at;
+	memset(tp[7] + 0xFF0, 0, 16);
+	trap_reset();
+	asm volatile("cld\n\t" ST_ARM "8: rep movsb" ST_DISARM "movl $8b, %3"
+		     : "+S"(si), "+D"(di), "+c"(cx), "=r"(at) :: "memory");
+	pf_check("rep movsb into a not-present page: #PF error 2 at the rep movsb", 2, at, TB + 0xC000);
+	st_check(cx == 0x10 && si == TB + 0x10 && di == TB + 0xC000 && !memcmp(tp[7] + 0xFF0, tp[0], 16),
+		 "rep movsb fault: ECX/ESI/EDI count the 16 bytes copied", "ecx 0x%x esi 0x%x edi 0x%x", cx, si, di);
+	si = TB + 0xFF8;
+	di = TB + 0xB000;
+	cx = 4;
+	trap_reset();
+	asm volatile("cld\n\t" ST_ARM "8: rep movsl" ST_DISARM "movl $8b, %3"
+		     : "+S"(si), "+D"(di), "+c"(cx), "=r"(at) :: "memory");
+	pf_check("rep movsl from a not-present page: #PF error 0", 0, at, TB + 0x1000);
+	st_check(cx == 2 && si == TB + 0x1000 && di == TB + 0xB008, "rep movsl fault: two dwords done",
+		 "ecx %u esi 0x%x edi 0x%x", cx, si, di);
+}
+
+static void alias_tests(void)
+{
+	const uint32_t va = TB + 0x2000;
+	const uint32_t self_pt = 0xFFC00000u + (TB >> 22) * 4096;       /* pt_test via pd[SELF] */
+	st_eq("recursive PDE: the page table appears at 0xFFC00000 + 4 KiB * index", rd(self_pt + 2 * 4), pt_test[2]);
+	st_eq("recursive PDE: the directory appears at 0xFFFFF000", rd(0xFFFFF000u + (TB >> 22) * 4), pd[TB >> 22]);
+	wr(self_pt + 2 * 4, pa(tp[2]) | PG_P | PG_RW);
+	invlpg(va);
+	st_eq("a PTE written through the recursive mapping takes effect after INVLPG", rd(va), ((uint32_t *)tp[2])[0]);
+	wr(TB + 0x3000 + 2 * 4, pa(tp[1]) | PG_P | PG_RW);
+	invlpg(va);
+	st_eq("a PTE written through a second mapping of its table takes effect after INVLPG", rd(va),
+	      ((uint32_t *)tp[1])[0]);
+	st_eq("  ... and the table itself holds it", pt_test[2], pa(tp[1]) | PG_P | PG_RW | PG_A);
+}
+
+void st_group_paging(void)
+{
+	ring3_begin();
+	paging_on();
+	ad_tests();
+	pf_cpl0_tests();
+	pf_cpl3_tests();
+	tlb_tests();
+	fetch_tests();
+	rep_movs_tests();
+	alias_tests();
+	paging_off();
+	ring3_end();
+}

@@ -1,0 +1,200 @@
+/*
+ * kernel.h - what the parts of the multi-process kernel share.
+ *
+ * Design in one paragraph: a single-CPU kernel mapped at 0xC0000000.  All RAM is mapped
+ * there with 4 MiB global pages (mm.c); user processes live below 0xC0000000 in 4 KiB pages,
+ * each with its own page directory whose kernel half is a copy of the kernel's PDEs.  The
+ * kernel is not preemptible: every entry (interrupt gates, including INT 0x80) runs with
+ * IF=0, and a process gives up the CPU only inside schedule() - when it blocks, yields, or
+ * when the timer interrupt arrives while it was in user mode.  That makes the whole kernel
+ * free of locks.  When nothing is runnable, schedule() idles with STI;HLT on the kernel
+ * stack of whichever process called it.
+ */
+#ifndef KERNEL_KERNEL_H
+#define KERNEL_KERNEL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include "pvops.h"
+#include "../user/abi.h"
+
+#define KBASE       0xC0000000u
+#define P2V(pa)     ((void *)((uint32_t)(pa) + KBASE))
+#define V2P(va)     ((uint32_t)(va) - KBASE)
+#define PAGE_SIZE   4096u
+#define PAGE_MASK   0xFFFFF000u
+#define PG_ROUNDUP(a) (((uint32_t)(a) + PAGE_SIZE - 1) & PAGE_MASK)
+
+/* Page-table entry bits. */
+#define PTE_P   0x001u
+#define PTE_W   0x002u
+#define PTE_U   0x004u
+#define PTE_A   0x020u
+#define PTE_D   0x040u
+#define PTE_PS  0x080u
+#define PTE_G   0x100u
+#define PTE_COW 0x200u /* available to software: read-only because shared copy-on-write */
+
+/* User address space. */
+#define USER_STACK_TOP  0xBFFFF000u /* nothing mapped at or above */
+#define USER_STACK_LOW  0xBF000000u /* stack grows on demand down to here (16 MiB) */
+#define USER_HEAP_MAX   0xB0000000u
+
+/* --- descriptor tables (desc.c) --------------------------------------------------------- */
+enum {
+	SEL_KCODE = 0x08,
+	SEL_KDATA = 0x10,
+	SEL_UCODE = 0x18, /* | 3 */
+	SEL_UDATA = 0x20, /* | 3 */
+	SEL_TSS   = 0x28,
+	GDT_ENTRIES = 6,
+};
+#define VEC_IRQ0    0x20
+#define VEC_SYSCALL 0x80
+void desc_init(void);
+
+/* --- traps (boot.S, trap.c) ------------------------------------------------------------- */
+/* What boot.S's isr_common pushes, lowest address first; uesp/uss only from CPL 3. */
+struct trap_frame {
+	uint32_t gs, fs, es, ds;
+	uint32_t edi, esi, ebp, esp_k, ebx, edx, ecx, eax; /* pushal */
+	uint32_t vector, err;
+	uint32_t eip, cs, eflags;
+	uint32_t uesp, uss;
+};
+extern const char isr_stubs[];
+void trap_return(void);               /* boot.S: pop a trap frame and IRET */
+void trap_dispatch(struct trap_frame *f);
+static inline int from_user(const struct trap_frame *f) { return (f->cs & 3) == 3; }
+
+/* --- PIC, PIT, TSC (pic.c) -------------------------------------------------------------- */
+#define HZ 100
+void pic_init(void);
+void pic_unmask(int irq);
+void pic_eoi(int irq);
+void pit_start(unsigned hz);
+uint32_t tsc_calibrate(void);         /* needs the timer running, IF toggled inside */
+extern uint32_t tsc_khz;
+
+/* --- console (console.c) ---------------------------------------------------------------- */
+void console_init(void);
+void console_enable_irq(void);
+void console_irq(void);
+void console_putc(char c);
+void console_write(const char *s);
+void console_write_n(const char *s, size_t n);
+int console_read(char *buf, size_t n); /* blocks for a line; 0 at end of input (^D) */
+
+/* --- library (lib.c) -------------------------------------------------------------------- */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+uint32_t parse_u32(const char *s, int *ok);
+void machine_exit(uint32_t code) __attribute__((noreturn)); /* isa-debug-exit: 2v+1 */
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+#define PANIC_EXIT 3
+
+/* --- memory (mm.c) ---------------------------------------------------------------------- */
+void mm_init(uint32_t ram_top);       /* kernel page directory, frame allocator */
+uint32_t frame_alloc(void);           /* zeroed frame, physical address; 0 if none */
+void frame_incref(uint32_t pa);
+void frame_decref(uint32_t pa);       /* frees at zero */
+uint32_t frames_free(void);
+extern uint32_t kernel_pd_pa;
+uint32_t *kernel_pd(void);
+
+uint32_t as_create(void);             /* new directory with the kernel half; 0 if none */
+uint32_t as_fork(uint32_t pd_pa);     /* copy-on-write copy; 0 if out of memory */
+void as_destroy(uint32_t pd_pa);      /* frees user pages, tables and the directory */
+uint32_t *as_pte(uint32_t pd_pa, uint32_t va, int create); /* NULL if absent */
+int as_map(uint32_t pd_pa, uint32_t va, uint32_t pa, uint32_t flags);
+void as_unmap_range(uint32_t pd_pa, uint32_t lo, uint32_t hi);
+int mm_fault(uint32_t va, int write, int user_access); /* 0 resolved, -1 bad access */
+/* Make [va, va+n) accessible to the kernel on behalf of the user (demand-zero, COW). */
+int user_range_ok(uint32_t va, uint32_t n, int write);
+int copy_from_user(void *dst, uint32_t src, uint32_t n);
+int copy_to_user(uint32_t dst, const void *src, uint32_t n);
+int strncpy_from_user(char *dst, uint32_t src, uint32_t n); /* length, -1 on fault/too long */
+int pte_toggle_bench(uint32_t va, uint32_t n);
+void mmu_switch(uint32_t pd_pa);      /* load CR3 if different */
+
+/* --- processes (proc.c, sched.c) -------------------------------------------------------- */
+#define NPROC       64
+#define NFD         16
+#define KSTACK_SIZE 8192
+
+enum pstate { P_FREE, P_RUNNABLE, P_RUNNING, P_SLEEPING, P_ZOMBIE };
+
+struct file;
+
+struct proc {
+	enum pstate state;
+	int pid, ppid;
+	uint32_t pd;            /* page directory, physical */
+	uint32_t kesp;          /* saved kernel stack pointer (swtch) */
+	uint8_t *kstack;        /* KSTACK_SIZE bytes */
+	const void *chan;       /* what it sleeps on */
+	uint32_t wake_tick;     /* timed sleep: wake at this tick (0: not timed) */
+	int status;             /* exit status for wait */
+	uint32_t heap_lo, brk;  /* heap: [heap_lo, brk) is demand-zero */
+	struct file *fd[NFD];
+	char name[16];
+};
+
+extern struct proc procs[NPROC];
+extern struct proc *cur;
+extern volatile uint32_t ticks;
+
+void proc_init(void);
+struct proc *proc_alloc(void);
+void proc_start_init(const char *name, int argc, char **argv) __attribute__((noreturn));
+int proc_fork(struct trap_frame *f);
+int proc_exec(struct trap_frame *f, const char *name, int argc, char **argv);
+void proc_exit(int status) __attribute__((noreturn));
+void proc_kill(struct trap_frame *f, int sig, const char *why);
+int proc_wait(int pid, uint32_t ustatus, int options);
+
+void schedule(void);                  /* cur's state set by the caller */
+void yield(void);
+void sleep_on(const void *chan);
+void wakeup(const void *chan);
+void sleep_ticks(uint32_t n);
+void sleep_on_timeout(const void *chan, uint32_t n); /* woken by wakeup or after n ticks */
+void timer_tick(struct trap_frame *f);
+void swtch(uint32_t *save_esp, uint32_t new_esp); /* boot.S */
+
+/* --- files and pipes (file.c) ----------------------------------------------------------- */
+enum ftype { F_CONSOLE, F_PIPE_R, F_PIPE_W };
+struct pipe;
+struct file {
+	enum ftype type;
+	int refs;
+	struct pipe *pipe;
+};
+void file_init(void);
+struct file *file_console(void);
+struct file *file_dup(struct file *f);
+void file_close(struct file *f);
+int file_read(struct file *f, uint32_t ubuf, uint32_t n);
+int file_write(struct file *f, uint32_t ubuf, uint32_t n);
+int pipe_create(struct file **r, struct file **w);
+
+/* --- system calls and programs ---------------------------------------------------------- */
+void syscall_dispatch(struct trap_frame *f);
+struct program {
+	const char *name;
+	const uint8_t *start, *end;
+};
+const struct program *program_find(const char *name);
+const struct program *program_get(int i);
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define EFLAGS_IF 0x200u
+
+#endif

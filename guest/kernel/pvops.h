@@ -1,0 +1,151 @@
+/*
+ * pvops.h - every privileged operation of the multi-process kernel, in one place.
+ *
+ * This is the native backend: each operation is the plain privileged instruction (or, for
+ * page-table entries and the TSS, the plain memory write the hardware reads).  The kernel
+ * runs unchanged on bare metal, under qemu-system-i386 and under vmm386's translator.
+ *
+ * A paravirtual backend (a later issue, DESIGN.md §6) replaces this header:
+ *   - interrupt flag ops   -> a virtual IF in a page shared with the monitor, events as upcalls
+ *   - pv_set_pte/pv_set_pde -> queued mmu_update hypercalls, flushed by pv_mmu_batch_end()
+ *   - pv_load_cr3          -> new_baseptr
+ *   - pv_invlpg            -> an mmu_update flush request
+ *   - pv_set_kernel_stack  -> stack_switch
+ *   - pv_lidt              -> set_trap_table
+ * so the hooks are deliberately narrow, and NOTHING else in guest/kernel/ may contain a
+ * privileged instruction or write a live page-table entry directly.  In particular every
+ * write of a PDE or PTE that may be reachable from a loaded CR3 goes through pv_set_pte /
+ * pv_set_pde, and bulk updates (fork, exec, exit, sbrk shrink) are bracketed by
+ * pv_mmu_batch_begin/end so a PV backend can batch them into one hypercall.  Page-table
+ * frames that are not yet linked into any directory are zeroed with plain memory writes
+ * (a PV backend pins a table when it is linked, through pv_set_pde).
+ *
+ * Assembly (boot.S) gets the few operations it needs as macros: the boot-time paging
+ * switch, IRET, CLI and HLT.
+ */
+#ifndef KERNEL_PVOPS_H
+#define KERNEL_PVOPS_H
+
+#define PV_CR0_PG  0x80000000
+#define PV_CR0_WP  0x00010000
+#define PV_CR4_PSE 0x00000010
+#define PV_CR4_PGE 0x00000080
+
+#ifdef __ASSEMBLER__
+
+#define PV_IRET iret
+#define PV_CLI  cli
+#define PV_HLT  hlt
+
+/* Boot: CR3 = \pd (physical), CR4.PSE, then CR0.PG|WP.  Clobbers EAX. */
+.macro PV_BOOT_PAGING pd
+	movl \pd, %eax
+	movl %eax, %cr3
+	movl %cr4, %eax
+	orl $PV_CR4_PSE, %eax
+	movl %eax, %cr4
+	movl %cr0, %eax
+	orl $(PV_CR0_PG | PV_CR0_WP), %eax
+	movl %eax, %cr0
+.endm
+
+#else
+
+#include <stdint.h>
+
+/* Operand of LGDT/LIDT. */
+struct pv_dtr {
+	uint16_t limit;
+	uint32_t base;
+} __attribute__((packed));
+
+/* The hardware task-state segment; only ss0/esp0 and iomap are used. */
+struct tss {
+	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
+	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
+	uint32_t es, cs, ss, ds, fs, gs, ldt;
+	uint16_t trap, iomap;
+} __attribute__((packed));
+extern struct tss tss;
+
+/* --- interrupt flag and halting --------------------------------------------------------- */
+static inline void pv_irq_disable(void) { asm volatile("cli" ::: "memory"); }
+static inline void pv_irq_enable(void) { asm volatile("sti" ::: "memory"); }
+
+/* Enable interrupts, wait for one, disable again; no lost wake-up (STI's shadow). */
+static inline void pv_idle(void) { asm volatile("sti; hlt; cli" ::: "memory"); }
+
+/* Stop for good (interrupts off). */
+static inline __attribute__((noreturn)) void pv_halt_forever(void)
+{
+	for (;;)
+		asm volatile("cli; hlt" ::: "memory");
+}
+
+static inline uint32_t pv_irq_save(void)
+{
+	uint32_t f;
+	asm volatile("pushfl; popl %0; cli" : "=r"(f) :: "memory");
+	return f;
+}
+
+static inline void pv_irq_restore(uint32_t f)
+{
+	if (f & 0x200)
+		pv_irq_enable();
+}
+
+/* --- port I/O ------------------------------------------------------------------------------ */
+static inline uint8_t pv_inb(uint16_t port)
+{
+	uint8_t v;
+	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline void pv_outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void pv_outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
+
+/* --- descriptor tables and the kernel stack for ring transitions -------------------------- */
+static inline void pv_lgdt(const struct pv_dtr *d) { asm volatile("lgdt %0" :: "m"(*d) : "memory"); }
+static inline void pv_lidt(const struct pv_dtr *d) { asm volatile("lidt %0" :: "m"(*d) : "memory"); }
+static inline void pv_ltr(uint16_t sel) { asm volatile("ltr %0" :: "r"(sel) : "memory"); }
+
+/* The stack the CPU switches to on an interrupt or exception from CPL 3. */
+static inline void pv_set_kernel_stack(uint32_t esp0) { tss.esp0 = esp0; }
+
+/* --- MMU ----------------------------------------------------------------------------------- */
+static inline void pv_set_pte(uint32_t *pte, uint32_t val) { *(volatile uint32_t *)pte = val; }
+static inline void pv_set_pde(uint32_t *pde, uint32_t val) { *(volatile uint32_t *)pde = val; }
+static inline void pv_mmu_batch_begin(void) {}
+static inline void pv_mmu_batch_end(void) {}
+
+static inline void pv_load_cr3(uint32_t phys) { asm volatile("mov %0, %%cr3" :: "r"(phys) : "memory"); }
+static inline void pv_invlpg(uint32_t va) { asm volatile("invlpg (%0)" :: "r"(va) : "memory"); }
+
+static inline uint32_t pv_read_cr2(void)
+{
+	uint32_t v;
+	asm volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+/* Global pages for the kernel's mappings (CR4.PGE). */
+static inline void pv_enable_global_pages(void)
+{
+	uint32_t v;
+	asm volatile("mov %%cr4, %0" : "=r"(v));
+	v |= PV_CR4_PGE;
+	asm volatile("mov %0, %%cr4" :: "r"(v) : "memory");
+}
+
+/* --- time stamp counter (not privileged with CR4.TSD clear; here for the PV build) --------- */
+static inline uint64_t pv_rdtsc(void)
+{
+	uint32_t lo, hi;
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+#endif /* __ASSEMBLER__ */
+#endif

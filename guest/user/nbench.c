@@ -1,0 +1,126 @@
+/*
+ * nbench [quick] - the nanobenchmarks (`-append bench`), after Adams & Agesen.
+ *
+ * Each result is one line "bench NAME ITERS ns_per_op=X.Y", computed from RDTSC cycles and
+ * the TSC frequency the kernel calibrated against the PIT at boot (printed once as
+ * tsc_khz=K).  bench/run.sh parses exactly these lines.
+ *   getpid      null system call
+ *   pgfault     demand-zero page fault: sbrk, then touch each new page once
+ *   ptemod      the kernel toggles the W bit of a user PTE and INVLPGs it (per toggle)
+ *   ctxsw       pipe ping-pong between two processes, per one-way switch (each a CR3 write)
+ *   forkexit    fork + child exit + wait
+ *   cpu         the CPU-bound workload (bench/workload/cpu.c), per iteration; checksum too
+ * "quick" divides the iteration counts (tests use it).
+ */
+#include "ulib.h"
+#include "cpu.h"
+
+static uint32_t khz;
+
+static void report(const char *name, uint32_t iters, uint64_t cycles)
+{
+	/* tenths of a nanosecond per operation */
+	uint64_t t = cycles * 10000000ull / khz / iters;
+	printf("bench %s %u ns_per_op=%u.%u\n", name, iters, (uint32_t)(t / 10), (uint32_t)(t % 10));
+}
+
+static void b_getpid(uint32_t n)
+{
+	uint64_t t0 = rdtsc();
+	for (uint32_t i = 0; i < n; i++)
+		getpid();
+	report("getpid", n, rdtsc() - t0);
+}
+
+static void b_pgfault(uint32_t n)
+{
+	volatile uint8_t *p = sbrk((int32_t)(n * 4096));
+	if (p == (void *)-1) {
+		printf("nbench: sbrk failed\n");
+		return;
+	}
+	uint64_t t0 = rdtsc();
+	for (uint32_t i = 0; i < n; i++)
+		p[i * 4096] = 1;
+	report("pgfault", n, rdtsc() - t0);
+	sbrk(-(int32_t)(n * 4096));
+}
+
+static void b_ptemod(uint32_t n)
+{
+	uint8_t *p = malloc(8192);
+	uint8_t *page = (uint8_t *)(((uint32_t)p + 4095) & ~4095u);
+	page[0] = 1;
+	uint64_t t0 = rdtsc();
+	ptebench(page, n);
+	report("ptemod", n, rdtsc() - t0);
+	page[0] = 2;                                 /* still writable */
+}
+
+static void b_ctxsw(uint32_t n)
+{
+	int a[2], b[2];
+	pipe(a);
+	pipe(b);
+	int pid = fork();
+	if (pid == 0) {
+		char c;
+		close(a[1]);
+		close(b[0]);
+		while (read(a[0], &c, 1) == 1)
+			write(b[1], &c, 1);
+		exit(0);
+	}
+	close(a[0]);
+	close(b[1]);
+	char c = 'x';
+	write(a[1], &c, 1);                          /* warm up both sides */
+	read(b[0], &c, 1);
+	uint64_t t0 = rdtsc();
+	for (uint32_t i = 0; i < n; i++) {
+		write(a[1], &c, 1);
+		read(b[0], &c, 1);
+	}
+	uint64_t dt = rdtsc() - t0;
+	close(a[1]);
+	wait(pid, NULL, 0);
+	close(b[0]);
+	report("ctxsw", 2 * n, dt);
+}
+
+static void b_forkexit(uint32_t n)
+{
+	uint64_t t0 = rdtsc();
+	for (uint32_t i = 0; i < n; i++) {
+		int pid = fork();
+		if (pid == 0)
+			exit(0);
+		wait(pid, NULL, 0);
+	}
+	report("forkexit", n, rdtsc() - t0);
+}
+
+static void b_cpu(uint32_t n)
+{
+	uint64_t t0 = rdtsc();
+	uint32_t sum = cpu_workload(n);
+	uint64_t dt = rdtsc() - t0;
+	report("cpu", n, dt);
+	printf("cpu checksum %08x\n", sum);
+}
+
+int main(int argc, char **argv)
+{
+	uint32_t div = argc > 1 && !strcmp(argv[1], "quick") ? 20 : 1;
+	khz = tsc_khz();
+	if (!khz)
+		khz = 1;
+	printf("tsc_khz=%u\n", khz);
+	b_getpid(200000 / div);
+	b_pgfault(4000 / div);
+	b_ptemod(200000 / div);
+	b_ctxsw(20000 / div);
+	b_forkexit(1000 / div);
+	b_cpu(div > 1 ? 200 : CPU_BENCH_DEFAULT_ITERS);
+	return 0;
+}

@@ -1,0 +1,63 @@
+/*
+ * smmu.h - shadow page tables on the host MMU (see smmu.c and DESIGN.md §3).
+ *
+ * Translated code addresses guest-linear memory as GS base + linear address.  GS base is
+ * the base of a "window": with CR0.PG = 0 the flat window (all RAM at its physical
+ * address), with paging one window per (guest page directory, user/supervisor view).
+ * The host page table of a window is the shadow page table; smmu_fault() fills it.
+ */
+#ifndef SMMU_H
+#define SMMU_H
+#include <stdint.h>
+#include <stdbool.h>
+#include "../monitor/vmm.h"
+
+struct cc_lookup;
+
+/* What a host fault in the current window stands for. */
+enum smf {
+	SMF_BAD,      /* not in the current window: a monitor bug */
+	SMF_RETRY,    /* mapped now: re-run the faulting instruction */
+	SMF_PF,       /* guest #PF: CR2 set, *info = error code */
+	SMF_SMC,      /* guest store to a frame holding translations: *info = frame */
+	SMF_TRACED,   /* guest store to a traced page-table frame: *info = frame */
+	SMF_MMIO,     /* access to a physical address that is not RAM */
+};
+
+struct smmu_stats {
+	uint64_t fills, prefetched, large_fills, dirty_upgrades, pf_injected, mmio;
+	uint64_t traced_writes, trace_invalidations, unshadowed, code_protects;
+	uint64_t window_switches, window_hits, window_creates, window_evictions;
+	uint64_t budget_recounts, map_calls, lookup_clears;
+};
+extern struct smmu_stats smmu_stats;
+
+int smmu_init(struct vm *vm);
+/* Select the window for the vCPU's current CR0.PG/CR3/CPL; returns its base. */
+uint8_t *smmu_select(struct vcpu *c);
+/* The current window's base (for fault fix-ups of host pointers). */
+uint8_t *smmu_base(void);
+/* The current window's lookup table, valid for blocks of (mode, cs_base). */
+struct cc_lookup *smmu_lookup(uint32_t mode, uint32_t cs_base);
+/* A host fault at addr (write: the access was a store) while translated code ran. */
+enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info);
+/* The translator is about to use code at la (current window): map it, so that the window
+ * depends on (traces) the mapping and a change of it drops the window's lookup entries. */
+void smmu_note_code(struct vcpu *c, gla_t la);
+/* Write-protect (or release) every mapping of a guest frame: translations live on it. */
+void smmu_protect_code(gpa_t frame, bool protect);
+/* The monitor wrote guest RAM [gpa, gpa+len): forget shadow entries derived from it. */
+void smmu_ram_written(gpa_t gpa, uint32_t len);
+/* INVLPG / CR3 write / paging-mode change. */
+void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all);
+/* A traced store at linear la (last SMF_TRACED) is about to be single-stepped: let the
+ * current window write the page; smmu_trace_end() protects it again and applies the
+ * difference between `before` (the frame's old contents) and RAM. */
+void smmu_trace_begin(gla_t la);
+void smmu_trace_end(gla_t la, gpa_t frame, const uint32_t *before);
+/* The linear address of the last SMF_TRACED fault. */
+gla_t smmu_last_fault(void);
+/* Host mappings the shadow MMU may use (vm.max_map_count minus a margin). */
+uint64_t smmu_budget(void);
+void smmu_set_budget(uint64_t vmas);
+#endif

@@ -171,6 +171,11 @@ static void uart_output(uint8_t b)
 	}
 }
 
+int dev_uart_input_fd(void)
+{
+	return uart.in_fd;
+}
+
 /* Read what is available from in_fd, as much as the FIFO can take, without blocking. */
 static void uart_input(void)
 {

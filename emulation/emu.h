@@ -79,6 +79,11 @@ int emu_load_seg(struct vcpu *c, int sreg, uint16_t sel);
 /* Print registers in the layout of QEMU's "info registers". */
 void emu_dump_state(struct vcpu *c, FILE *f);
 
+/* Instructions the interpreter ran, by Zydis mnemonic (for -d stats). */
+extern uint64_t emu_mnemonic_count[];
+#define EMU_MNEMONIC_COUNT 2048    /* upper bound of Zydis mnemonics, checked in insn.c */
+const char *emu_mnemonic_name(unsigned m);
+
 /* Guest-visible CPUID (a coherent i686 set: only what the translator supports). */
 void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4]);
 

@@ -86,12 +86,21 @@ static bool starts_handler(ZydisMnemonic m)
 	       m == ZYDIS_MNEMONIC_INTO || m == ZYDIS_MNEMONIC_INT1;
 }
 
+_Static_assert(ZYDIS_MNEMONIC_MAX_VALUE < EMU_MNEMONIC_COUNT, "EMU_MNEMONIC_COUNT too small");
+uint64_t emu_mnemonic_count[EMU_MNEMONIC_COUNT];
+
+const char *emu_mnemonic_name(unsigned m)
+{
+	return ZydisMnemonicGetString((ZydisMnemonic)m);
+}
+
 static int execute(struct vcpu *c, struct insn *in)
 {
 	emu_handler h;
 
 	if (emu_insn_decode(c, in))
 		return -1;
+	emu_mnemonic_count[in->z.mnemonic]++;
 	h = handlers[in->z.mnemonic];
 	if (unlikely(h == NULL)) {
 		if (LOG_ON(LOG_GUEST_ERRORS))

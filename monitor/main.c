@@ -20,6 +20,7 @@
 #include "param.h"
 #include "run.h"
 #include "../codecache/cc.h"
+#include "../shadow-mmu/smmu.h"
 #include "../devices/devices.h"
 #include "../emulation/emu.h"
 #include "../loader/loader.h"
@@ -132,6 +133,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		if (a[0] == '-' && a[1] == '-' && a[2]) a++;   /* --kernel works too */
 		if (!strcmp(a, "-h") || !strcmp(a, "-help")) { usage(stdout); exit(0); }
 		if (ignored_option(a, NULL)) continue;
+		if (!strcmp(a, "-stats")) { log |= LOG_STATS; continue; }
 		if (a[0] != '-') fail("unexpected argument '%s' (see -h)", a);
 		if (i + 1 >= argc) fail("option '%s' needs an argument", a);
 		const char *v = argv[++i];
@@ -169,6 +171,37 @@ static void print_stats(void)
 		(unsigned long long)run_stats.signals, (unsigned long long)run_stats.smc_faults,
 		(unsigned long long)run_stats.mmio_exits, (unsigned long long)cc_stats.invalidations,
 		(unsigned long long)cc_stats.flushes, (unsigned long long)run_stats.halts);
+	const struct smmu_stats *m = &smmu_stats;
+	vmm_log("  shadow fills           %llu (prefetched pages %llu, 4 MiB pages %llu, dirty upgrades %llu)\n"
+		"  guest page faults      %llu injected by fills, device-memory fills %llu\n"
+		"  page-table tracing     %llu traced writes, %llu entries invalidated, %llu frames unshadowed\n"
+		"  code-page protections  %llu\n"
+		"  windows                %llu switches, %llu hits, %llu created, %llu evicted\n"
+		"  host mappings          %llu calls; budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
+		(unsigned long long)m->fills, (unsigned long long)m->prefetched,
+		(unsigned long long)m->large_fills, (unsigned long long)m->dirty_upgrades,
+		(unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
+		(unsigned long long)m->traced_writes, (unsigned long long)m->trace_invalidations,
+		(unsigned long long)m->unshadowed, (unsigned long long)m->code_protects,
+		(unsigned long long)m->window_switches, (unsigned long long)m->window_hits,
+		(unsigned long long)m->window_creates, (unsigned long long)m->window_evictions,
+		(unsigned long long)m->map_calls, (unsigned long long)smmu_budget(),
+		(unsigned long long)m->budget_recounts, (unsigned long long)m->budget_evictions,
+		(unsigned long long)m->lookup_clears);
+	/* the monitor's interpreter by instruction, most frequent first (at most 12) */
+	static bool shown[EMU_MNEMONIC_COUNT];
+	vmm_log("  interpreted by kind   ");
+	for (int k = 0; k < 12; k++) {
+		unsigned best = 0;
+		for (unsigned i = 1; i < EMU_MNEMONIC_COUNT; i++)
+			if (!shown[i] && emu_mnemonic_count[i] > emu_mnemonic_count[best])
+				best = i;
+		if (!emu_mnemonic_count[best])
+			break;
+		shown[best] = true;
+		vmm_log(" %s %llu", emu_mnemonic_name(best), (unsigned long long)emu_mnemonic_count[best]);
+	}
+	vmm_log("\n");
 }
 
 int main(int argc, char **argv)

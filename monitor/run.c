@@ -285,8 +285,9 @@ static int wait_halted(struct vcpu *c, uint64_t next)
 		return -1;
 	uint64_t now = host_now_ns();
 	int ms = next > now ? (int)((next - now + 999999) / 1000000) : 0;
-	struct pollfd pfd = { .fd = console_in, .events = POLLIN };
-	poll(&pfd, console_in >= 0 ? 1 : 0, ms);
+	int fd = console_in >= 0 ? dev_uart_input_fd() : -1;   /* none after end of file */
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	poll(&pfd, fd >= 0 ? 1 : 0, ms);
 	run_stats.halts++;
 	return 0;
 }

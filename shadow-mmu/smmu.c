@@ -450,7 +450,7 @@ static void enforce_budget(void)
 		gpa_t pd = lru->pd;
 		bool user = lru->user, was_cur = lru == cur;
 		win_empty(lru);
-		smmu_stats.window_evictions++;
+		smmu_stats.budget_evictions++;
 		if (was_cur) {
 			lru->kind = W_PAGED;
 			lru->pd = pd;

@@ -28,7 +28,7 @@ struct smmu_stats {
 	uint64_t fills, prefetched, large_fills, dirty_upgrades, pf_injected, mmio;
 	uint64_t traced_writes, trace_invalidations, unshadowed, code_protects;
 	uint64_t window_switches, window_hits, window_creates, window_evictions;
-	uint64_t budget_recounts, map_calls, lookup_clears;
+	uint64_t budget_recounts, budget_evictions, map_calls, lookup_clears;
 };
 extern struct smmu_stats smmu_stats;
 

@@ -1,6 +1,6 @@
 # vmm386 - top-level build.
 #
-#   make            build/vmm386 and build/guest/bare.elf
+#   make            build/vmm386 and the guest images (build/guest/native.elf, bare.elf)
 #   make run        install missing packages (as root), build, boot the bundled guest
 #   make check      every test (unit, integration, guest self test under vmm386 and qemu)
 #   make check SAN=1  the same, monitor built with AddressSanitizer + UBSan (in build-san/)
@@ -79,7 +79,7 @@ include bench/module.mk
 
 # The guest ends through isa-debug-exit: status 1 (it wrote 0) is a clean finish.
 run: all
-	@$(BUILD)/vmm386 -kernel $(BUILD)/guest/bare.elf $(RUN_ARGS); st=$$?; \
+	@$(BUILD)/vmm386 -kernel $(BUILD)/guest/native.elf $(RUN_ARGS); st=$$?; \
 	 if [ $$st -ne 0 ] && [ $$st -ne 1 ]; then echo "vmm386 exited with status $$st" >&2; exit $$st; fi
 
 san:

@@ -3,15 +3,11 @@
 # checks as test_os_qemu.sh (os_checks.sh), with vmm386's statuses (2v+1 for a debug exit,
 # as in QEMU).
 #
-# vmm386 has no paging yet (the shadow MMU is being built, issue 3), so this test skips (77)
-# unless VMM_OS_TEST=1 is set; remove the gate when paging lands.
+# The guest runs with paging, ring 3 and many address spaces: this is the shadow MMU's
+# end-to-end test (shadow-mmu/).
 set -u
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.."
-if [ "${VMM_OS_TEST:-0}" != 1 ]; then
-	echo "skipped: vmm386 has no paging yet (set VMM_OS_TEST=1 to run)"
-	exit 77
-fi
 [ -x "$BUILD/vmm386" ] || { echo "missing $BUILD/vmm386"; exit 1; }
 run_guest() { # run_guest <mem MiB> [options...]: stdin passed through
 	local mem=$1; shift

@@ -102,8 +102,11 @@ static uint32_t size_mask(int size)
 	return size == 4 ? 0xFFFFFFFFu : (1u << (8 * size)) - 1;
 }
 
+uint64_t dev_pio_count;
+
 uint32_t dev_pio_in(uint16_t port, int size)
 {
+	dev_pio_count++;
 	struct pio_region *r = pio_find(port, size);
 	uint32_t val = 0;
 
@@ -117,6 +120,7 @@ uint32_t dev_pio_in(uint16_t port, int size)
 
 void dev_pio_out(uint16_t port, int size, uint32_t val)
 {
+	dev_pio_count++;
 	struct pio_region *r = pio_find(port, size);
 
 	if (r) {

@@ -44,6 +44,8 @@ int dev_pic_ack(void);                      /* INTA cycle: returns vector (spuri
 void dev_pit_init(void);
 /* 16550A UART on COM1; output to out_fd, input from in_fd (-1: none). */
 void dev_uart_init(int in_fd, int out_fd);
+/* Port accesses so far: the run loop polls devices again only after one (or a timer signal). */
+extern uint64_t dev_pio_count;
 /* The input descriptor still worth waiting on (-1 after end of file). */
 int dev_uart_input_fd(void);
 /* MC146818 RTC/CMOS; ram_bytes (all guest RAM) fills the CMOS memory-size registers. */

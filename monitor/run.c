@@ -198,10 +198,13 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	gr[REG_RIP] = (greg_t)(uintptr_t)xl_leave;
 }
 
+static volatile sig_atomic_t alarm_seen;
+
 static void on_alarm(int sig)
 {
 	(void)sig;
 	timer_armed_ns = 0;
+	alarm_seen = 1;
 	if (the_vm)
 		vm_request_exit(the_vm);
 }
@@ -439,9 +442,19 @@ int vm_run(struct vm *vm)
 {
 	struct vcpu *c = &vm->cpu;
 	struct cc_exit *link = NULL;
+	uint64_t next = 0, pio_seen = ~0ull;
+	bool poll = true;
 	for (;;) {
 		c->req_ptr = (uint64_t)(uintptr_t)req_ok_page;
-		uint64_t next = poll_devices();
+		/* devices only change state with time (the host timer says when) or when the
+		 * guest touches them: other exits skip the clock reads */
+		if (poll || alarm_seen || dev_pio_count != pio_seen) {
+			alarm_seen = 0;
+			pio_seen = dev_pio_count;
+			next = poll_devices();
+			arm_timer(next);
+		}
+		poll = false;
 		if (vm->stop)
 			return vm->exit_status;
 		if (take_interrupt(c) < 0)
@@ -449,9 +462,9 @@ int vm_run(struct vm *vm)
 		if (c->halted) {
 			if (wait_halted(c, next) < 0)
 				return stopped(vm, "guest halted with interrupts disabled", EXIT_STATUS_HALTED), vm->exit_status;
+			poll = true;
 			continue;
 		}
-		arm_timer(next);
 		xl_sync_segments(c);
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
@@ -478,6 +491,7 @@ int vm_run(struct vm *vm)
 		c->irq_ptr = (uint64_t)(uintptr_t)(dev_pic_pending() >= 0 ? req_fault_page : req_ok_page);
 		unsigned reason = xl_enter(c, b->host, window);
 		run_stats.exits++;
+		poll = reason == EXIT_REQUEST || reason == EXIT_HALT;
 		link = reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
 		if (handle_exit(c, reason) < 0)
 			return stopped(vm, "triple fault: guest shut down", EXIT_STATUS_GUESTDEAD), vm->exit_status;
@@ -498,6 +512,6 @@ int vm_run_init(struct vm *vm, int in_fd)
 	vm->cpu.lookup_table = (uint64_t)(uintptr_t)smmu_lookup(0, 0);
 	/* clean FPU images: the host's for the monitor, and the guest's power-on state */
 	__asm__ volatile("fninit; fxsave64 %0" : "=m"(xl_host_fpu));
-	memcpy(vm->cpu.fpu, xl_host_fpu, sizeof(vm->cpu.fpu));
+	memcpy(vm->cpu.fpu, xl_host_fpu, 512);
 	return install_signals();
 }

@@ -154,7 +154,8 @@ struct vcpu {
 	uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
 	struct vm *vm;
 	/* guest x87/SSE state while the monitor runs (FXSAVE image) */
-	uint8_t fpu[512] __attribute__((aligned(64)));
+	/* bytes 0-511: the FXSAVE64 image; 512-575: the XSAVE header (translator/xl_entry.S) */
+	uint8_t fpu[576] __attribute__((aligned(64)));
 };
 
 /* The machine: RAM and what the run loop needs to stop. */

@@ -637,6 +637,45 @@ static void translate_push(struct xl_ctx *x, const struct ginsn *g)
 	}
 }
 
+/* PUSHA/PUSHAD (flat stack only): eight stores below ESP (ESP's slot gets the value before
+ * the instruction), then ESP moves.  A fault on a store leaves ESP and every register as
+ * they were, so the instruction simply restarts. */
+static void translate_pusha(struct xl_ctx *x, const struct ginsn *g)
+{
+	unsigned size = opsz(g), f16 = size == 2 ? EM_O16 : 0;
+	xl_stats.lowered++;
+	for (int i = 0; i < 8; i++)
+		emit_stack_mem(x, f16, OP_MOV_ST, hreg(i), H_R12, -(int32_t)(size * (unsigned)(i + 1)), size, true);
+	emit_lea32(&x->b, H_R12, H_R12, -1, -(int32_t)(8 * size));
+}
+
+/* POPA/POPAD (flat stack only): EAX's slot, the highest, is loaded first into r14 and EDI's,
+ * the lowest, next: both ends of the frame are touched before any other guest register
+ * changes, so a fault (the frame can span two pages) leaves the state as it was. */
+static void translate_popa(struct xl_ctx *x, const struct ginsn *g)
+{
+	unsigned size = opsz(g), f16 = size == 2 ? EM_O16 : 0;
+	xl_stats.lowered++;
+	emit_stack_mem(x, f16, OP_MOV_LD, H_R14, H_R12, (int32_t)(7 * size), size, false);
+	for (int i = R_EDI; i >= R_ECX; i--)
+		if (i != R_ESP)
+			emit_stack_mem(x, f16, OP_MOV_LD, hreg(i), H_R12, (int32_t)((unsigned)(7 - i) * size), size, false);
+	emit_rr(&x->b, f16, OP_MOV_ST, 1, H_R14, hreg(R_EAX));
+	emit_lea32(&x->b, H_R12, H_R12, -1, (int32_t)(8 * size));
+}
+
+/* PUSH Sreg: the selector comes from the vCPU (the monitor keeps it current), zero-extended
+ * to 4 bytes with a 32-bit operand size, as insn_stack.c does. */
+static void translate_push_sreg(struct xl_ctx *x, const struct ginsn *g)
+{
+	int s = g->op[0].reg.value - ZYDIS_REGISTER_ES;
+	int32_t off = (int32_t)(offsetof(struct vcpu, seg) + (size_t)s * sizeof(struct seg) +
+				offsetof(struct seg, sel));
+	xl_stats.lowered++;
+	emit_mem(&x->b, 0, OP_MOVZX16, 2, H_R14, H_R13, -1, 0, off);
+	emit_push_reg(x, H_R14, opsz(g));
+}
+
 static void translate_pop(struct xl_ctx *x, const struct ginsn *g)
 {
 	uint8_t op = g->bytes[g->opc];
@@ -1070,7 +1109,8 @@ static void fill_prefix_info(struct ginsn *g)
 enum xk {
 	K_UD, K_FPU_FAULT, K_EMULATE, K_NOP, K_INCDEC, K_PUSH, K_POP, K_LEAVE, K_ENTER,
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
-	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG,
+	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG, K_PUSHA, K_POPA,
+	K_PUSH_SREG,
 };
 
 /* CLI/STI/PUSHFD/POPFD handled inline (CPL 0, 32-bit operand size). */
@@ -1097,6 +1137,22 @@ static enum xk classify(const struct xl_ctx *x, const struct ginsn *g)
 	    z->mnemonic == ZYDIS_MNEMONIC_UD2)
 		return K_UD;
 	if (fpu_fault(x, z) >= 0) return K_FPU_FAULT;
+	/* not sensitive, only awkward: lowered inline rather than sent to the monitor */
+	switch (z->mnemonic) {
+	case ZYDIS_MNEMONIC_PUSHA: case ZYDIS_MNEMONIC_PUSHAD:
+		if (!(x->mode & XM_NONFLAT)) return K_PUSHA;
+		break;
+	case ZYDIS_MNEMONIC_POPA: case ZYDIS_MNEMONIC_POPAD:
+		if (!(x->mode & XM_NONFLAT)) return K_POPA;
+		break;
+	case ZYDIS_MNEMONIC_PUSH:
+		if (g->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		    ZydisRegisterGetClass(g->op[0].reg.value) == ZYDIS_REGCLASS_SEGMENT)
+			return K_PUSH_SREG;
+		break;
+	default:
+		break;
+	}
 	if (xl_sensitive(g)) return vif_kind(x, g);
 	if (z->mnemonic == ZYDIS_MNEMONIC_FXSAVE) return K_EMULATE;  /* 64-bit form adds XMM8-15 */
 	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32) return K_NOP;
@@ -1154,6 +1210,9 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_LOOP: return translate_loop(x, g);
 	case K_LOOP16: return translate_loop16(x, g);
 	case K_BT_REG: return translate_bt_reg(x, g);
+	case K_PUSHA: return translate_pusha(x, g);
+	case K_POPA: return translate_popa(x, g);
+	case K_PUSH_SREG: return translate_push_sreg(x, g);
 	case K_JCC: return translate_jcc(x, g);
 	case K_STRING: return translate_string(x, g);
 	case K_XLAT: return translate_xlat(x, g);
@@ -1193,6 +1252,7 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	case K_FPU_FAULT: case K_EMULATE: return XC_MONITOR;
 	case K_INCDEC: case K_OP82: return XC_REENCODED;
 	case K_CLI: case K_STI: case K_PUSHF: case K_POPF: return XC_LOWERED;
+	case K_PUSHA: case K_POPA: case K_PUSH_SREG: return XC_LOWERED;
 	case K_NOP: return XC_IDENT;
 	case K_IDENT: {
 		bool disp32 = rw.has_modrm_mem && g.z.raw.modrm.mod == 0 && g.z.raw.modrm.rm == 5 && !g.a16;

@@ -75,7 +75,7 @@ static void setup_vcpu(const struct isa_in *in)
 	memcpy(c->regs, in->regs, sizeof(c->regs));
 	c->eflags = (in->eflags & ISA_FL_USER) | FL_FIXED;
 	c->eip = ISA_CODE;
-	memcpy(c->fpu, in->fpu, sizeof(c->fpu));
+	memcpy(c->fpu, in->fpu, 512);
 	vmm_mode_changed(c);
 }
 
@@ -169,7 +169,7 @@ int vmm_side_run(const struct isa_in *in, struct isa_out *out, const char **why)
 	memcpy(out->regs, c->regs, sizeof(out->regs));
 	out->eflags = c->eflags;
 	out->eip = c->eip - ISA_CODE;
-	memcpy(out->fpu, c->fpu, sizeof(out->fpu));
+	memcpy(out->fpu, c->fpu, 512);
 	unload_memory(in, out);
 	return r;
 }

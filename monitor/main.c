@@ -21,6 +21,7 @@
 #include "run.h"
 #include "../codecache/cc.h"
 #include "../shadow-mmu/smmu.h"
+#include "../pv/pv.h"
 #include "../devices/devices.h"
 #include "../emulation/emu.h"
 #include "../loader/loader.h"
@@ -220,6 +221,8 @@ int main(int argc, char **argv)
 			      sizeof(err)) < 0)
 		fail("%s", err);
 	vm.cpu.vm = &vm;
+	if (pv_init(&vm, &boot, err, sizeof(err)) < 0)
+		fail("%s", err);
 	emu_reset_protected(&vm.cpu, boot.gdt_base, boot.gdt_limit);
 	vm.cpu.regs[R_EAX] = boot.eax;
 	vm.cpu.regs[R_EBX] = boot.ebx;

@@ -35,6 +35,7 @@
 #include "../emulation/emu.h"
 #include "../devices/devices.h"
 #include "../shadow-mmu/smmu.h"
+#include "../pv/pv.h"
 
 
 static struct vm *the_vm;
@@ -264,6 +265,11 @@ static void arm_timer(uint64_t when)
 static uint64_t poll_devices(void)
 {
 	uint64_t next = dev_poll(dev_now_ns());
+	if (pv_enabled()) {
+		uint64_t pv = pv_poll(host_now_ns());
+		if (pv < next)
+			next = pv;
+	}
 	uint64_t cap = host_now_ns() + POLL_NS;
 	return next < cap ? next : cap;
 }
@@ -271,6 +277,8 @@ static uint64_t poll_devices(void)
 /* Deliver one external interrupt if the guest can take it.  Returns -1 on shutdown. */
 static int take_interrupt(struct vcpu *c)
 {
+	if (pv_enabled())
+		return pv_take_event(c);
 	if (!(c->eflags & FL_IF) || c->intr_inhibit || dev_pic_pending() < 0)
 		return 0;
 	int vec = dev_pic_ack();

@@ -62,6 +62,13 @@ int emu_deliver_exception(struct vcpu *c);
 /* Deliver external interrupt `vector` (IF already checked by the caller). */
 int emu_deliver_interrupt(struct vcpu *c, int vector);
 
+/* Used by the PV hypercalls (pv/) as well as the emulator: a RAM write that tells the
+ * shadow MMU and the code cache (vmm_ram_written); LTR; MOV CRn at CPL 0.  The last two
+ * return 0, or -1 with an exception recorded (or EXIT_SHUTDOWN). */
+void emu_phys_write(struct vm *vm, gpa_t gpa, const void *buf, unsigned len);
+int emu_ltr(struct vcpu *c, uint16_t sel);
+int emu_write_cr(struct vcpu *c, int n, uint32_t v);
+
 /*
  * Execute the one instruction at vcpu->eip in the monitor: every sensitive/privileged
  * instruction in the project's table, the instructions that are invalid in 64-bit mode
@@ -83,6 +90,10 @@ void emu_dump_state(struct vcpu *c, FILE *f);
 extern uint64_t emu_mnemonic_count[];
 #define EMU_MNEMONIC_COUNT 2048    /* upper bound of Zydis mnemonics, checked in insn.c */
 const char *emu_mnemonic_name(unsigned m);
+/* Accesses the interpreter made to physical addresses that are not RAM. */
+extern uint64_t emu_mmio_count;
+/* Does the interpreter implement this Zydis mnemonic? */
+bool emu_can_step(unsigned mnemonic);
 
 /* Guest-visible CPUID (a coherent i686 set: only what the translator supports). */
 void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4]);

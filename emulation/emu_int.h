@@ -57,7 +57,6 @@
 
 /* mem.c */
 void emu_phys_read(struct vm *vm, gpa_t gpa, void *buf, unsigned len);
-void emu_phys_write(struct vm *vm, gpa_t gpa, const void *buf, unsigned len);
 int emu_lin_read_acc(struct vcpu *c, gla_t la, void *buf, unsigned len, int acc);
 int emu_lin_write_acc(struct vcpu *c, gla_t la, const void *buf, unsigned len, int acc);
 int emu_lin_probe(struct vcpu *c, gla_t la, unsigned len, int acc);
@@ -87,7 +86,6 @@ void emu_seg_set_null(struct vcpu *c, int sreg, uint16_t sel);
 void emu_cs_set(struct vcpu *c, const struct seg *s, int cpl);
 void emu_seg_flat(struct seg *s, uint16_t sel, int dpl, bool code);
 int emu_lldt(struct vcpu *c, uint16_t sel);
-int emu_ltr(struct vcpu *c, uint16_t sel);
 int emu_lar(struct vcpu *c, uint16_t sel, uint32_t *val);
 int emu_lsl(struct vcpu *c, uint16_t sel, uint32_t *val);
 int emu_verify(struct vcpu *c, uint16_t sel, bool write);
@@ -107,7 +105,6 @@ int emu_inner_stack(struct vcpu *c, unsigned cpl, uint32_t ext, struct seg *ss, 
 int emu_stop(struct vcpu *c, const char *why);
 
 /* sysregs.c */
-int emu_write_cr(struct vcpu *c, int n, uint32_t v);
 int emu_write_dr(struct vcpu *c, int n, uint32_t v);
 uint32_t emu_read_dr(struct vcpu *c, int n);
 

@@ -94,6 +94,11 @@ const char *emu_mnemonic_name(unsigned m)
 	return ZydisMnemonicGetString((ZydisMnemonic)m);
 }
 
+bool emu_can_step(unsigned mnemonic)
+{
+	return mnemonic < sizeof(handlers) / sizeof(handlers[0]) && handlers[mnemonic] != NULL;
+}
+
 static int execute(struct vcpu *c, struct insn *in)
 {
 	emu_handler h;

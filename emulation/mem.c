@@ -19,14 +19,18 @@
 #include "emu_int.h"
 
 /* --- device memory hook (MMIO bus goes here) --- */
+uint64_t emu_mmio_count;
+
 static void mmio_read(struct vm *vm, gpa_t gpa, void *buf, unsigned len)
 {
+	emu_mmio_count++;
 	(void)vm; (void)gpa;
 	memset(buf, 0xFF, len);
 }
 
 static void mmio_write(struct vm *vm, gpa_t gpa, const void *buf, unsigned len)
 {
+	emu_mmio_count++;
 	(void)vm; (void)gpa; (void)buf; (void)len;
 }
 

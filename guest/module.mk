@@ -6,6 +6,9 @@
 #   $(BUILD)/guest/native.elf   guest/kernel/ + guest/user/: the multi-process kernel with
 #                               paging, its shell, test suite and nanobenchmarks
 #                               (`-append test|bench [quick]|bigmem MB`, default: the shell)
+#   $(BUILD)/guest/pv.elf       the same sources built with -DPV_GUEST: the paravirtual
+#                               backend of guest/kernel/pvops.h (pvops_pv.h, pv/abi.h) and
+#                               the vmm386 PV ELF note; runs under vmm386 only
 #
 # Guest code is built for bare i386 with its own flags, never with the monitor's CFLAGS.
 # The benchmark workload (bench/workload/cpu.c) is compiled here with the same flags and the
@@ -26,7 +29,7 @@ BARE_S    := $(sort $(wildcard guest/bare/*.S))
 BARE_OBJS := $(patsubst guest/%.c,$(BUILD)/guest/obj/%.o,$(BARE_C)) \
              $(patsubst guest/%.S,$(BUILD)/guest/obj/%.o,$(BARE_S)) $(GUEST_WL)
 
-GUEST_IMAGES := $(BUILD)/guest/bare.elf $(BUILD)/guest/native.elf
+GUEST_IMAGES := $(BUILD)/guest/bare.elf $(BUILD)/guest/native.elf $(BUILD)/guest/pv.elf
 
 .PHONY: guest
 guest: $(GUEST_IMAGES)
@@ -105,4 +108,20 @@ $(BUILD)/guest/obj/kernel/progs.o: $(BUILD)/guest/obj/kernel/progs.S
 $(BUILD)/guest/native.elf: $(KERN_OBJS) guest/kernel/linker.ld
 	$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,-T,guest/kernel/linker.ld -o $@ $(KERN_OBJS) -lgcc
 
--include $(KERN_OBJS:.o=.d) $(USER_OBJS:.o=.d)
+# --- pv.elf: the same kernel sources with -DPV_GUEST, the same user programs
+KERN_PV_OBJS := $(patsubst guest/%.c,$(BUILD)/guest/obj/pv/%.o,$(KERN_C)) \
+                $(patsubst guest/%.S,$(BUILD)/guest/obj/pv/%.o,$(KERN_S)) \
+                $(BUILD)/guest/obj/kernel/progs.o
+
+$(BUILD)/guest/obj/pv/kernel/%.o: guest/kernel/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -DPV_GUEST -Iguest/kernel -MMD -MP -c $< -o $@
+
+$(BUILD)/guest/obj/pv/kernel/%.o: guest/kernel/%.S
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -DPV_GUEST -Iguest/kernel -MMD -MP -c $< -o $@
+
+$(BUILD)/guest/pv.elf: $(KERN_PV_OBJS) guest/kernel/linker.ld
+	$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,-T,guest/kernel/linker.ld -o $@ $(KERN_PV_OBJS) -lgcc
+
+-include $(KERN_OBJS:.o=.d) $(KERN_PV_OBJS:.o=.d) $(USER_OBJS:.o=.d)

@@ -175,15 +175,18 @@ static void print_stats(void)
 	const struct smmu_stats *m = &smmu_stats;
 	vmm_log("  shadow fills           %llu (prefetched pages %llu, 4 MiB pages %llu, dirty upgrades %llu)\n"
 		"  guest page faults      %llu injected by fills, device-memory fills %llu\n"
-		"  page-table tracing     %llu traced writes, %llu entries invalidated, %llu frames unshadowed\n"
+		"  page-table tracing     %llu traced writes (signals), %llu by monitor calls, %llu entries invalidated, %llu frames unshadowed\n"
+		"  adaptive translation   %llu instructions made monitor calls, %llu reverted, %llu call sites translated\n"
 		"  code-page protections  %llu\n"
 		"  windows                %llu switches, %llu hits, %llu created, %llu evicted\n"
 		"  host mappings          %llu calls; budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
 		(unsigned long long)m->fills, (unsigned long long)m->prefetched,
 		(unsigned long long)m->large_fills, (unsigned long long)m->dirty_upgrades,
 		(unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
-		(unsigned long long)m->traced_writes, (unsigned long long)m->trace_invalidations,
-		(unsigned long long)m->unshadowed, (unsigned long long)m->code_protects,
+		(unsigned long long)m->traced_writes, (unsigned long long)m->traced_monitor_writes,
+		(unsigned long long)m->trace_invalidations, (unsigned long long)m->unshadowed,
+		(unsigned long long)run_stats.adapt_on, (unsigned long long)run_stats.adapt_reverts,
+		(unsigned long long)xl_stats.adaptive, (unsigned long long)m->code_protects,
 		(unsigned long long)m->window_switches, (unsigned long long)m->window_hits,
 		(unsigned long long)m->window_creates, (unsigned long long)m->window_evictions,
 		(unsigned long long)m->map_calls, (unsigned long long)smmu_budget(),

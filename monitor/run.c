@@ -388,6 +388,85 @@ static int after_emulation(struct vcpu *c, int r)
 
 static int handle_exit(struct vcpu *c, unsigned reason);
 
+/*
+ * Adaptive translation.  An instruction whose memory access faults again and again (a
+ * store into a traced page table, an access to device memory) costs a host signal, and for
+ * traced stores a single-step translation, every time.  After ADAPT_FAULTS such faults its
+ * page's translations are dropped and the translator emits a direct monitor call for it
+ * (EXIT_EMULATE): the interpreter performs the access, and its writes reach the shadow MMU
+ * through vmm_ram_written.  Keyed by the instruction's guest-physical address.
+ */
+#define ADAPT_SLOTS  1024u
+#define ADAPT_FAULTS 4u
+#define ADAPT_MISSES 16u
+static struct { gpa_t pa; uint32_t faults, misses, limit; bool on; } adapt[ADAPT_SLOTS];
+
+static unsigned adapt_slot(gpa_t pa) { return (pa * 0x9E3779B1u) >> 22; }
+
+bool vmm_adaptive_emulate(gpa_t pa)
+{
+	unsigned i = adapt_slot(pa);
+	return adapt[i].pa == pa && adapt[i].on;
+}
+
+/* The page's translations are rebuilt, natively or as monitor calls. */
+static void adapt_retranslate(gpa_t pa)
+{
+	cc_invalidate_page(pa & ~(GUEST_PAGE - 1));
+}
+
+/* A monitor call made for adaptive translation ran: did it hit what it was made for?  An
+ * instruction that mostly touches ordinary memory (a memcpy that once copied page tables)
+ * goes back to native code, and needs twice as many faults to come back. */
+static void adapt_result(struct vcpu *c, gpa_t pa, bool hit)
+{
+	(void)c;
+	unsigned i = adapt_slot(pa);
+	if (adapt[i].pa != pa || !adapt[i].on)
+		return;
+	if (hit) {
+		adapt[i].misses = 0;
+		return;
+	}
+	if (++adapt[i].misses >= ADAPT_MISSES) {
+		adapt[i].on = false;
+		adapt[i].faults = 0;
+		adapt[i].misses = 0;
+		adapt[i].limit = adapt[i].limit < (1u << 20) ? adapt[i].limit * 2 : adapt[i].limit;
+		run_stats.adapt_reverts++;
+		adapt_retranslate(pa);
+	}
+}
+
+static gpa_t insn_pa(struct vcpu *c)
+{
+	gpa_t pa = c->seg[S_CS].base + c->eip;
+	if (c->cr0 & CR0_PG) {
+		struct emu_walk w;
+		if (emu_walk(c, pa, false, c->cpl == 3, &w))
+			return ~0u;
+		pa = w.gpa;
+	}
+	return pa;
+}
+
+/* The instruction at CS:EIP took a fault that emulation would have avoided. */
+static void adapt_note(struct vcpu *c)
+{
+	gpa_t pa = insn_pa(c);
+	if (pa == ~0u)
+		return;
+	unsigned i = adapt_slot(pa);
+	if (adapt[i].pa != pa)
+		adapt[i].pa = pa, adapt[i].faults = 0, adapt[i].misses = 0, adapt[i].limit = ADAPT_FAULTS,
+		adapt[i].on = false;
+	if (!adapt[i].on && ++adapt[i].faults >= adapt[i].limit) {
+		adapt[i].on = true;
+		run_stats.adapt_on++;
+		adapt_retranslate(pa);
+	}
+}
+
 /* Run the instruction at EIP alone, from an uncached translation. */
 static int single_step(struct vcpu *c)
 {
@@ -406,6 +485,15 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 		return 0;
 	case EXIT_EMULATE:
 		run_stats.emulated++;
+		if (c->exit_info == 1)          /* from a device-memory fault */
+			adapt_note(c);
+		if (c->exit_info == 2) {        /* an adaptive monitor call */
+			gpa_t pa = insn_pa(c);
+			uint64_t t = smmu_stats.traced_monitor_writes, m = emu_mmio_count;
+			int r = after_emulation(c, emu_step(c));
+			adapt_result(c, pa, smmu_stats.traced_monitor_writes != t || emu_mmio_count != m);
+			return r;
+		}
 		return after_emulation(c, emu_step(c));
 	case EXIT_EXCEPTION:
 		emu_raise(c, (int)c->exit_info, 0);
@@ -429,6 +517,7 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 		gla_t la = smmu_last_fault();
 		uint32_t before[GUEST_PAGE / 4];
 		memcpy(before, c->vm->ram + frame, GUEST_PAGE);
+		adapt_note(c);
 		smmu_trace_begin(la);
 		int r = single_step(c);
 		smmu_trace_end(la, frame, before);

@@ -6,6 +6,7 @@
 
 struct run_stats {
 	uint64_t exits, emulated, exceptions, interrupts, halts, signals, smc_faults, mmio_exits;
+	uint64_t adapt_on, adapt_reverts;
 };
 extern struct run_stats run_stats;
 extern FILE *vmm_log_file;

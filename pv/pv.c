@@ -1,25 +1,325 @@
 /*
- * pv.c - the monitor side of the paravirtual interface.  Not written yet (issue 5): no
- * image declares itself PV, so every hook is inert.
+ * pv.c - the monitor side of the paravirtual interface (ABI: pv/abi.h).
+ *
+ * A PV guest runs on the same execution core as a native one (translated, CPL 0 kernel,
+ * CPL 3 user), but contains no privileged instruction: it asks through `int $0x82`, which
+ * the emulator hands to pv_hypercall() (emulation/insn_flow.c) instead of the IDT.
+ *
+ * The virtual interrupt flag and the pending-event bits live in a guest page (struct
+ * pv_shared_info) the guest registers.  The real EFLAGS.IF of the vcpu plays no part for a
+ * PV guest: pv_take_event() looks at the shared page only, and the emulator's delivery path
+ * calls pv_event_flags()/pv_event_commit() so that an interrupt gate clears vif and the
+ * pushed EFLAGS.IF is vif (exceptions.c).
+ *
+ * Page-table updates (PV_HC_MMU_UPDATE) are validated as a batch before anything is
+ * written: each pointer is a 4-byte aligned guest-physical address in RAM, each present
+ * entry names guest RAM.  Entries are then applied in order through emu_phys_write (which
+ * tells the shadow MMU and the code cache, vmm_ram_written); if one fails after all (it
+ * cannot today, but the rollback keeps the contract should validation move into the loop),
+ * every entry already written gets its old value back.
  */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include "pv.h"
+#include "abi.h"
+#include "../loader/loader.h"
+#include "../emulation/emu.h"
+#include "../devices/devices.h"
 
-bool pv_enabled(void) { return false; }
+#define CR0_PG_BIT 0x80000000u
+#define CR0_WP_BIT 0x00010000u
+#define CR4_PSE_BIT 0x10u
+#define CR4_PGE_BIT 0x80u
+#define EFL_IF 0x200u
+
+static struct {
+	bool on;
+	struct vm *vm;
+	uint32_t shared_gpa;      /* 0: not registered yet */
+	uint64_t boot_ns;
+	uint64_t timer_deadline;  /* monotonic ns, 0 = none */
+	uint64_t hypercalls[PV_HC_COUNT];
+	uint64_t upcalls;
+} pv;
+
+bool pv_enabled(void) { return pv.on; }
 
 int pv_init(struct vm *vm, const struct ld_boot *boot, char *err, size_t errlen)
 {
-	(void)vm; (void)boot; (void)err; (void)errlen;
+	(void)err; (void)errlen;
+	memset(&pv, 0, sizeof(pv));
+	pv.vm = vm;
+	pv.on = boot && boot->is_pv;
+	pv.boot_ns = host_now_ns();
 	return 0;
+}
+
+/* Test hook: a PV-enabled state on `vm` without a loaded image (tests/unit/test_pv.c). */
+void pv_init_for_test(struct vm *vm)
+{
+	memset(&pv, 0, sizeof(pv));
+	pv.vm = vm;
+	pv.on = true;
+}
+
+static struct pv_shared_info *shared(void)
+{
+	if (!pv.shared_gpa)
+		return NULL;
+	return vm_gpa_ptr(pv.vm, pv.shared_gpa, sizeof(struct pv_shared_info));
 }
 
 uint64_t pv_poll(uint64_t now)
 {
-	(void)now;
-	return UINT64_MAX;
+	struct pv_shared_info *si = shared();
+	if (!pv.on || !si)
+		return UINT64_MAX;
+	if (pv.timer_deadline && now >= pv.timer_deadline) {
+		pv.timer_deadline = 0;
+		__atomic_or_fetch(&si->pending, 1u << PV_EVENT_TIMER, __ATOMIC_RELAXED);
+	}
+	return pv.timer_deadline ? pv.timer_deadline : UINT64_MAX;
+}
+
+/* emu_deliver's EFLAGS image for a PV guest: IF is the virtual IF. */
+uint32_t pv_event_flags(uint32_t eflags)
+{
+	struct pv_shared_info *si = shared();
+	if (!pv.on || !si)
+		return eflags;
+	return si->vif ? eflags | EFL_IF : eflags & ~EFL_IF;
+}
+
+/* emu_deliver committed an event through an interrupt gate (int_gate) or a trap gate. */
+void pv_event_commit(struct vcpu *c, int vector, bool int_gate, bool soft)
+{
+	struct pv_shared_info *si = shared();
+	if (!pv.on || !si)
+		return;
+	if (int_gate)
+		si->vif = 0;
+	if (vector == 14 && !soft)
+		si->cr2 = c->cr2;
 }
 
 int pv_take_event(struct vcpu *c)
 {
-	(void)c;
+	struct pv_shared_info *si = shared();
+	if (!si || !si->vif)
+		return 0;
+	uint32_t pend = __atomic_load_n(&si->pending, __ATOMIC_RELAXED);
+	if (!pend)
+		return 0;
+	int ev = __builtin_ctz(pend);
+	__atomic_and_fetch(&si->pending, ~(1u << ev), __ATOMIC_RELAXED);
+	si->time_ns = host_now_ns() - pv.boot_ns;
+	pv.upcalls++;
+	c->halted = false;
+	c->eflags |= EFL_IF;
+	return emu_deliver_interrupt(c, PV_EVENT_VECTOR(ev)) == EXIT_SHUTDOWN ? -1 : 0;
+}
+
+/* --- mmu_update ---------------------------------------------------------------------- */
+
+static bool frame_ok(struct vm *vm, uint32_t val)
+{
+	if (!(val & PV_PTE_P))
+		return true;
+	if (val & PV_PTE_PS) {
+		uint32_t base = val & 0xFFC00000u;
+		return (uint64_t)base + 0x400000u <= vm->ram_size;
+	}
+	return (uint64_t)(val & ~0xFFFu) + 0x1000u <= vm->ram_size;
+}
+
+int pv_mmu_update_apply(struct vm *vm, const struct pv_mmu_update *u, uint32_t n, uint32_t *fail_idx)
+{
+	static uint32_t old[PV_MMU_BATCH_MAX];
+	if (n > PV_MMU_BATCH_MAX) {
+		*fail_idx = PV_MMU_BATCH_MAX;
+		return -PV_EINVAL;
+	}
+	uint32_t i;
+	for (i = 0; i < n; i++) {
+		bool bad = (u[i].ptr & 3) || !vm_gpa_ptr(vm, u[i].ptr, 4) || !frame_ok(vm, u[i].val);
+		if (bad)
+			break;
+		memcpy(&old[i], vm_gpa_ptr(vm, u[i].ptr, 4), 4);
+		emu_phys_write(vm, u[i].ptr, &u[i].val, 4);
+	}
+	if (i == n)
+		return 0;
+	*fail_idx = i;
+	while (i-- > 0)                       /* roll back, newest first */
+		emu_phys_write(vm, u[i].ptr, &old[i], 4);
+	return -PV_EINVAL;
+}
+
+/* --- hypercalls ---------------------------------------------------------------------- */
+
+static int32_t hc_console(struct vcpu *c, uint32_t op, uint32_t n, uint32_t buf)
+{
+	if (op != PV_CONSOLEIO_WRITE)
+		return -PV_EINVAL;
+	char tmp[256];
+	uint32_t done = 0;
+	while (done < n) {
+		uint32_t k = n - done < sizeof(tmp) ? n - done : sizeof(tmp);
+		if (emu_lin_read(c, buf + done, tmp, k))
+			return -PV_EFAULT;
+		fflush(stdout);
+		for (uint32_t w = 0; w < k;) {
+			ssize_t r = write(STDOUT_FILENO, tmp + w, k - w);
+			if (r <= 0)
+				return (int32_t)done;
+			w += (uint32_t)r;
+		}
+		done += k;
+	}
+	return (int32_t)done;
+}
+
+static int32_t hc_mmu_update(struct vcpu *c, uint32_t list, uint32_t n, uint32_t idx_out)
+{
+	static struct pv_mmu_update u[PV_MMU_BATCH_MAX];
+	if (n > PV_MMU_BATCH_MAX)
+		return -PV_EINVAL;
+	if (n && emu_lin_read(c, list, u, n * (uint32_t)sizeof(u[0])))
+		return -PV_EFAULT;
+	uint32_t fail = 0;
+	int r = pv_mmu_update_apply(c->vm, u, n, &fail);
+	if (r < 0 && idx_out)
+		emu_lin_write(c, idx_out, &fail, 4);
+	/* the loaded directory may have changed: like a MOV CR3 of the same value */
+	vmm_tlb_flush(c, 0, false);
+	return r;
+}
+
+static void stop_vm(struct vcpu *c, int status)
+{
+	c->vm->exit_status = status;
+	c->vm->stop = 1;
+	vm_request_exit(c->vm);
+}
+
+/* Write ss0:esp0 into the TSS the guest registered through PV_HC_SET_GDT. */
+static int32_t hc_stack_switch(struct vcpu *c, uint32_t ss, uint32_t esp)
+{
+	if (!(c->tr.attr & 0x80) || c->tr.limit < 11)
+		return -PV_EINVAL;
+	uint16_t s = (uint16_t)ss;
+	if (emu_lin_write(c, c->tr.base + 4, &esp, 4) || emu_lin_write(c, c->tr.base + 8, &s, 2))
+		return -PV_EFAULT;
+	return 0;
+}
+
+static int32_t hc_paging_enable(struct vcpu *c, uint32_t cr3, uint32_t cr4_bits)
+{
+	if (cr4_bits & ~(CR4_PSE_BIT | CR4_PGE_BIT))
+		return -PV_EINVAL;
+	if (cr3 == PV_CR3_KEEP)
+		cr3 = c->cr3;
+	if (!vm_gpa_ptr(c->vm, cr3 & ~0xFFFu, 4096))
+		return -PV_EINVAL;
+	if (emu_write_cr(c, 3, cr3) || emu_write_cr(c, 4, c->cr4 | cr4_bits) ||
+	    emu_write_cr(c, 0, c->cr0 | CR0_PG_BIT | CR0_WP_BIT))
+		return -PV_EINVAL;
+	return 0;
+}
+
+int pv_hypercall(struct vcpu *c)
+{
+	uint32_t nr = c->regs[R_EAX], a1 = c->regs[R_EBX], a2 = c->regs[R_ECX],
+		 a3 = c->regs[R_EDX];
+	int32_t r;
+	if (nr < PV_HC_COUNT)
+		pv.hypercalls[nr]++;
+	switch (nr) {
+	case PV_HC_VERSION:
+		r = PV_ABI_VERSION;
+		break;
+	case PV_HC_CONSOLE_IO:
+		r = hc_console(c, a1, a2, a3);
+		break;
+	case PV_HC_SET_SHARED:
+		if ((a1 & 0xFFF) || !vm_gpa_ptr(c->vm, a1, 4096)) {
+			r = -PV_EINVAL;
+			break;
+		}
+		pv.shared_gpa = a1;
+		shared()->version = PV_ABI_VERSION;
+		r = 0;
+		break;
+	case PV_HC_SET_TRAP_TABLE:
+		c->idtr.base = a1;
+		c->idtr.limit = a2 & 0xFFFF;
+		r = 0;
+		break;
+	case PV_HC_SET_GDT:
+		c->gdtr.base = a1;
+		c->gdtr.limit = a2 & 0xFFFF;
+		r = a3 ? (emu_ltr(c, (uint16_t)a3) ? -PV_EINVAL : 0) : 0;
+		break;
+	case PV_HC_STACK_SWITCH:
+		r = hc_stack_switch(c, a1, a2);
+		break;
+	case PV_HC_MMU_UPDATE:
+		r = hc_mmu_update(c, a1, a2, a3);
+		break;
+	case PV_HC_NEW_BASEPTR:
+		if (!vm_gpa_ptr(c->vm, a1 & ~0xFFFu, 4096)) {
+			r = -PV_EINVAL;
+			break;
+		}
+		c->cr3 = a1;
+		vmm_tlb_flush(c, 0, false);
+		r = 0;
+		break;
+	case PV_HC_INVLPG:
+		vmm_tlb_flush(c, a1, false);
+		r = 0;
+		break;
+	case PV_HC_SET_TIMER: {
+		uint64_t ns = (uint64_t)a2 << 32 | a1;
+		pv.timer_deadline = ns ? host_now_ns() + ns : 0;
+		/* the run loop re-polls (pv_poll) and re-arms its host timer after device
+		 * activity: count the new deadline as such */
+		dev_pio_count++;
+		r = 0;
+		break;
+	}
+	case PV_HC_SCHED_OP:
+		r = 0;
+		if (a1 == PV_SCHED_BLOCK) {
+			struct pv_shared_info *si = shared();
+			if (!si) {
+				r = -PV_EINVAL;
+				break;
+			}
+			si->vif = 1;
+			c->eflags |= EFL_IF;  /* the run loop's idle wait requires IF */
+			if (!si->pending)
+				c->halted = true;
+		} else if (a1 == PV_SCHED_SHUTDOWN) {
+			stop_vm(c, (int)((a2 << 1) | 1));
+		} else if (a1 != PV_SCHED_YIELD) {
+			r = -PV_EINVAL;
+		}
+		break;
+	case PV_HC_PAGING_ENABLE:
+		r = hc_paging_enable(c, a1, a2);
+		break;
+	case PV_HC_READ_CR2:
+		r = (int32_t)c->cr2;
+		break;
+	case PV_HC_EVENT_CHECK:
+		r = 0;                       /* pv_take_event runs before the next block */
+		break;
+	default:
+		r = -PV_ENOSYS;
+		break;
+	}
+	c->regs[R_EAX] = (uint32_t)r;
 	return 0;
 }

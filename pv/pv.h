@@ -22,4 +22,23 @@ uint64_t pv_poll(uint64_t now);
 /* Deliver one pending event upcall if the guest can take it now.  0, or -1 if the guest
  * cannot continue (triple fault). */
 int pv_take_event(struct vcpu *c);
+
+/* --- called by the emulator (emulation/) ------------------------------------------------ */
+struct pv_mmu_update;
+/* INT 0x82 at CPL 0 from a PV guest: run hypercall EAX, result in EAX.  Returns 0 (the
+ * guest continues after the INT). */
+int pv_hypercall(struct vcpu *c);
+/* The EFLAGS image emu_deliver pushes: for a PV guest, IF = the virtual IF. */
+uint32_t pv_event_flags(uint32_t eflags);
+/* emu_deliver committed `vector` through an interrupt gate (int_gate) or a trap gate;
+ * soft: INT n.  Clears the virtual IF for an interrupt gate, records CR2 for #PF. */
+void pv_event_commit(struct vcpu *c, int vector, bool int_gate, bool soft);
+
+/* --- mmu_update, exposed for tests ------------------------------------------------------ */
+/* Validate and apply u[0..n) to vm's RAM; on the first invalid entry, undo the entries
+ * already written, set *fail_idx and return -PV_EINVAL.  0 on success. */
+int pv_mmu_update_apply(struct vm *vm, const struct pv_mmu_update *u, uint32_t n,
+			uint32_t *fail_idx);
+/* Put the PV interface in its enabled state for `vm` without a loaded image (unit tests). */
+void pv_init_for_test(struct vm *vm);
 #endif

@@ -707,6 +707,7 @@ void smmu_ram_written(gpa_t gpa, uint32_t len)
 			a |= GUEST_PAGE - 4;      /* skip the rest of an untraced frame */
 			continue;
 		}
+		smmu_stats.traced_monitor_writes++;
 		entry_changed(fn, (uint32_t)(a % GUEST_PAGE) / 4, 0, 0xFFFFFFFFu);
 	}
 }

@@ -26,7 +26,7 @@ enum smf {
 
 struct smmu_stats {
 	uint64_t fills, prefetched, large_fills, dirty_upgrades, pf_injected, mmio;
-	uint64_t traced_writes, trace_invalidations, unshadowed, code_protects;
+	uint64_t traced_writes, traced_monitor_writes, trace_invalidations, unshadowed, code_protects;
 	uint64_t window_switches, window_hits, window_creates, window_evictions;
 	uint64_t budget_recounts, budget_evictions, map_calls, lookup_clears;
 };

@@ -24,6 +24,7 @@
 #include <time.h>
 #include "xl.h"
 #include "../monitor/memory.h"
+#include "../emulation/emu.h"
 #include "emit.h"
 #include "../monitor/param.h"
 
@@ -1364,6 +1365,14 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 			break;
 		}
 		if (!paged && last != blk->page[0]) blk->page[1] = last;
+		if (vmm_adaptive_emulate(pa) && emu_can_step(g.z.mnemonic)) {
+			/* this store kept faulting (a traced page table, device memory):
+			 * a direct monitor call is cheaper than a host signal every time */
+			emit_reason_exit(&x, eip, EXIT_EMULATE, 2);
+			xl_stats.adaptive++;
+			x.n++;
+			break;
+		}
 		translate_insn(&x, &g);
 		x.n++;
 		eip += g.z.length;

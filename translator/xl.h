@@ -37,9 +37,12 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode);
 /* Guest-code fetch: copy up to len bytes at linear address la; returns bytes available
  * (stops at the end of RAM).  Provided by the monitor (memory layout). */
 unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gpa_t *pa);
+/* Adaptive translation (monitor/run.c): should the instruction at guest-physical pa be a
+ * monitor call because its memory access keeps faulting? */
+bool vmm_adaptive_emulate(gpa_t pa);
 
 struct xl_stats {
-	uint64_t ident, lowered, emulate_exits, direct_exits, indirect_exits, spills;
+	uint64_t ident, lowered, emulate_exits, direct_exits, indirect_exits, spills, adaptive;
 };
 extern struct xl_stats xl_stats;
 

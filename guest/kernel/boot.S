@@ -32,8 +32,8 @@
 	.text
 	.globl _start
 _start:
-	PV_CLI
-	movl %eax, %esi            /* magic; PV_BOOT_PAGING clobbers EAX */
+	PV_BOOT_CLI
+	movl %eax, %esi            /* magic; PV_BOOT_PAGING clobbers EAX (PV: ECX, EDX) */
 	movl $(boot_pd - KBASE), %edi
 	movl $PDE_4M, (%edi)
 	movl $(0x400000 + PDE_4M), 4(%edi)

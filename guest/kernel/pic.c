@@ -20,6 +20,26 @@
 
 uint32_t tsc_khz;
 
+#ifdef PV_GUEST
+/* PV: no PIC and no PIT.  The tick is a one-shot PV timer (event PV_EVENT_TIMER at vector
+ * VEC_IRQ0), re-armed when the kernel acknowledges the previous tick (pic_eoi(0)). */
+static uint32_t tick_ns;
+
+void pic_init(void) {}
+void pic_unmask(int irq) { (void)irq; }
+
+void pic_eoi(int irq)
+{
+	if (irq == 0 && tick_ns)
+		pv_hypercall3(PV_HC_SET_TIMER, tick_ns, 0, 0);
+}
+
+void pit_start(unsigned hz)
+{
+	tick_ns = 1000000000u / hz;
+	pv_hypercall3(PV_HC_SET_TIMER, tick_ns, 0, 0);
+}
+#else
 void pic_init(void)
 {
 	pv_outb(PIC1_CMD, 0x11);
@@ -54,6 +74,7 @@ void pit_start(unsigned hz)
 	pv_outb(PIT_CH0, div & 0xFF);
 	pv_outb(PIT_CH0, div >> 8);
 }
+#endif
 
 static void wait_tick(void)
 {

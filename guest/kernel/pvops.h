@@ -31,9 +31,12 @@
 #define PV_CR4_PSE 0x00000010
 #define PV_CR4_PGE 0x00000080
 
-#ifdef __ASSEMBLER__
+#ifdef PV_GUEST
+#include "pvops_pv.h"    /* the paravirtual backend (hypercalls, pv/abi.h) */
+#elif defined(__ASSEMBLER__)
 
 #define PV_IRET iret
+#define PV_BOOT_CLI cli
 #define PV_CLI  cli
 #define PV_HLT  hlt
 
@@ -52,21 +55,8 @@
 #else
 
 #include <stdint.h>
+#include "pvops_types.h"
 
-/* Operand of LGDT/LIDT. */
-struct pv_dtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
-/* The hardware task-state segment; only ss0/esp0 and iomap are used. */
-struct tss {
-	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
-	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
-	uint32_t es, cs, ss, ds, fs, gs, ldt;
-	uint16_t trap, iomap;
-} __attribute__((packed));
-extern struct tss tss;
 
 /* --- interrupt flag and halting --------------------------------------------------------- */
 static inline void pv_irq_disable(void) { asm volatile("cli" ::: "memory"); }

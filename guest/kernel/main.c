@@ -63,8 +63,13 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 	pic_unmask(0);
 	console_enable_irq();
 	tsc_calibrate();
+#ifdef PV_GUEST
+	kprintf("vmm386 PV kernel: %u MiB RAM, %u free pages, tsc %u kHz\n", ram_top >> 20,
+		frames_free(), tsc_khz);
+#else
 	kprintf("vmm386 native kernel: %u MiB RAM, %u free pages, tsc %u kHz\n", ram_top >> 20,
 		frames_free(), tsc_khz);
+#endif
 
 	char *w[16];
 	int n = split_words(cmdline, w, ARRAY_SIZE(w));

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# test_pv_vmm.sh - the paravirtual build of the kernel (build/guest/pv.elf, issue 5):
+#   1. it carries the vmm386 PV note and passes the same user-level suite under vmm386 as
+#      native.elf ("N passed, 0 failed" with the same N, exit status (0 << 1) | 1);
+#   2. its kernel code has no privileged or IOPL-sensitive instruction: vmm386-scan's
+#      monitor-call column holds only INT (all of them `int $0x82`, the hypercall), IRET,
+#      segment-register loads (MOV/POP Sreg, far JMP) and RDTSC, none of them privileged;
+#      the only CLI/STI/HLT/IN/OUT... the scanner sees are bytes of the multiboot header at
+#      the start of .text, which is data; objdump finds no MOV to or from CRn/DRn.
+# Exits 77 (skip) when an image or tool is missing.
+set -u
+BUILD=${BUILD:-build}
+cd "$(dirname "$0")/../.."
+PV=$BUILD/guest/pv.elf NATIVE=$BUILD/guest/native.elf
+for f in "$BUILD/vmm386" "$BUILD/vmm386-scan" "$PV" "$NATIVE"; do
+	[ -e "$f" ] || { echo "SKIP: missing $f"; exit 77; }
+done
+command -v objdump >/dev/null && command -v readelf >/dev/null || { echo "SKIP: binutils"; exit 77; }
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+readelf -n "$PV" | grep -q 'vmm386 .*0x0000564d' || bad "pv.elf has no vmm386 PV note"
+readelf -n "$NATIVE" | grep -q 'vmm386' && bad "native.elf carries the PV note"
+
+# --- the test suite, native then PV -----------------------------------------------------------
+count() { grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1; }
+timeout 300 "$BUILD/vmm386" -kernel "$NATIVE" -append test </dev/null >"$BUILD/guest/pv.native.test.log" 2>&1
+native=$(count "$BUILD/guest/pv.native.test.log")
+timeout 300 "$BUILD/vmm386" -kernel "$PV" -append test </dev/null >"$BUILD/guest/pv.vmm.test.log" 2>&1
+st=$?
+pv=$(count "$BUILD/guest/pv.vmm.test.log")
+echo "native: ${native:-none}; pv: ${pv:-none} (exit status $st)"
+grep -q '^vmm386 PV kernel:' "$BUILD/guest/pv.vmm.test.log" || bad "pv.elf did not boot as the PV kernel"
+[ -n "$native" ] || bad "no result line from native.elf"
+case "$pv" in
+*" passed, 0 failed") ;;
+*) bad "pv.elf suite: ${pv:-no result line}"; tail -20 "$BUILD/guest/pv.vmm.test.log" ;;
+esac
+[ "${pv%%,*}" = "${native%%,*}" ] || bad "pv.elf ran ${pv%%,*}, native.elf ${native%%,*}"
+[ "$st" = 1 ] || bad "pv.elf exit status $st, expected 1 (debug exit 0)"
+
+# --- no privileged instruction ----------------------------------------------------------------
+PRIV='cli|sti|hlt|in|out|insb|insw|insd|outsb|outsw|outsd|invlpg|invd|wbinvd|lgdt|lidt|ltr|lldt|lmsw|clts|rdmsr|wrmsr|sysexit|sysret|swapgs|wrfsbase'
+scan=$("$BUILD/vmm386-scan" "$PV") || bad "vmm386-scan failed"
+text=$(readelf -SW "$PV" | awk '{ for (i = 1; i < NF; i++) if ($i == ".text") print $(i + 2) }')
+[ -n "$text" ] || bad "no .text in pv.elf"
+# the multiboot header (12 bytes of data at the start of .text) decoded as instructions
+hdr=$(objdump -d --start-address=0x$text --stop-address=$((0x$text + 32)) "$PV" |
+	while IFS=$'\t' read -r addr _ insn _; do
+		addr=${addr//[ :]/}
+		[[ "$addr" =~ ^[0-9a-f]+$ && -n "$insn" ]] || continue
+		(( 0x$addr < 0x$text + 12 )) && echo "${insn%% *}"
+	done | sort | uniq -c)
+while read -r mn total _ _ _ mon _; do
+	case "$mn" in ''|mnemonic|totals:|code:|IDENT*|REENC|LOWER|MONITOR|UNSUP|INVALID) continue ;; esac
+	[[ "$total" =~ ^[0-9]+$ ]] || continue
+	if [[ "$mn" =~ ^($PRIV)$ ]]; then
+		inhdr=$(echo "$hdr" | awk -v m="$mn" '$2 == m { print $1 }')
+		[ "$total" = "${inhdr:-0}" ] || bad "privileged '$mn' x$total in pv.elf (${inhdr:-0} in the multiboot header)"
+	elif [ "$mon" != 0 ]; then
+		case "$mn" in int|iretd|mov|pop|jmp|rdtsc) ;; *) bad "monitor-call '$mn' x$mon in pv.elf" ;; esac
+	fi
+done <<<"$scan"
+dis=$(objdump -d --start-address=$((0x$text + 12)) "$PV")
+echo "$dis" | grep -Eq '%(cr|dr)[0-9]' && bad "MOV CRn/DRn in pv.elf"
+ints=$(echo "$dis" | grep -Ec $'\tint +\\$')
+hcs=$(echo "$dis" | grep -Ec $'\tint +\\$0x82')
+[ "$ints" = "$hcs" ] && [ "$ints" -gt 0 ] || bad "INTs other than the hypercall: $ints INT, $hcs INT 0x82"
+echo "pv.elf: $hcs hypercall sites, no privileged instruction"
+[ $fail = 0 ] && echo "PASS" || exit 1

@@ -69,6 +69,16 @@ void emu_phys_write(struct vm *vm, gpa_t gpa, const void *buf, unsigned len);
 int emu_ltr(struct vcpu *c, uint16_t sel);
 int emu_write_cr(struct vcpu *c, int n, uint32_t v);
 
+/* The paravirtual interface's hooks (pv/pv.c sets emu_pv for a PV guest; NULL otherwise,
+ * so the emulator does not depend on pv/): INT 0x82 at CPL 0 is a hypercall, and events
+ * delivered through the IDT use and clear the virtual IF (pv/abi.h). */
+struct emu_pv_ops {
+	int (*hypercall)(struct vcpu *c);
+	uint32_t (*event_flags)(uint32_t eflags);
+	void (*event_commit)(struct vcpu *c, int vector, bool int_gate, bool soft);
+};
+extern const struct emu_pv_ops *emu_pv;
+
 /*
  * Execute the one instruction at vcpu->eip in the monitor: every sensitive/privileged
  * instruction in the project's table, the instructions that are invalid in 64-bit mode

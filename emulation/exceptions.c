@@ -22,7 +22,8 @@
  * a clear message (EXIT_SHUTDOWN), as does a return to virtual-8086 mode elsewhere.
  */
 #include "emu_int.h"
-#include "../pv/pv.h"
+
+const struct emu_pv_ops *emu_pv;
 
 /* Vectors that push an error code: #DF #TS #NP #SS #GP #PF #AC. */
 #define ERR_VECTORS ((1u << EXC_DF) | (1u << EXC_TS) | (1u << EXC_NP) | (1u << EXC_SS) | \
@@ -175,8 +176,8 @@ static uint32_t pushed_eflags(const struct vcpu *c, const struct event *e)
 	uint32_t fl = c->eflags;
 	if (!(e->flags & (DV_SOFT | DV_INTR)) && vec_in(FAULT_VECTORS, e->vector))
 		fl |= FL_RF;
-	if (pv_enabled())
-		fl = pv_event_flags(fl);  /* a PV guest's IF is virtual (pv/abi.h) */
+	if (emu_pv)
+		fl = emu_pv->event_flags(fl);  /* a PV guest's IF is virtual (pv/abi.h) */
 	return fl;
 }
 
@@ -210,8 +211,8 @@ static void commit(struct vcpu *c, struct event *e, bool outer, uint32_t target)
 	c->eflags &= ~(FL_TF | FL_NT | FL_RF | FL_VM);
 	if ((e->gate_type & 7) == 6)   /* interrupt gate (16 or 32-bit) */
 		c->eflags &= ~FL_IF;
-	if (pv_enabled())
-		pv_event_commit(c, e->vector, (e->gate_type & 7) == 6, e->flags & DV_SOFT);
+	if (emu_pv)
+		emu_pv->event_commit(c, e->vector, (e->gate_type & 7) == 6, e->flags & DV_SOFT);
 }
 
 /*

@@ -11,7 +11,6 @@
  * the bounds.
  */
 #include "emu_int.h"
-#include "../pv/pv.h"
 #include "../pv/abi.h"
 
 static bool is_far(const struct insn *in)
@@ -132,8 +131,8 @@ static int soft_event(struct vcpu *c, struct insn *in, int vector, int flags)
 EMU_HANDLER(int)
 {
 	/* A PV guest's hypercall (pv/abi.h): handled by the monitor, never through the IDT */
-	if (pv_enabled() && c->cpl == 0 && (in->op[0].imm.value.u & 0xFF) == PV_HYPERCALL_VEC)
-		return pv_hypercall(c);
+	if (emu_pv && c->cpl == 0 && (in->op[0].imm.value.u & 0xFF) == PV_HYPERCALL_VEC)
+		return emu_pv->hypercall(c);
 	return soft_event(c, in, (int)(in->op[0].imm.value.u & 0xFF), DV_SOFT);
 }
 

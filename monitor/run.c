@@ -201,6 +201,12 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 
 static volatile sig_atomic_t alarm_seen;
 
+/* Device or PV timer state changed outside port I/O: poll before the next entry. */
+void vm_request_poll(void)
+{
+	alarm_seen = 1;
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;

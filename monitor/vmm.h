@@ -202,5 +202,7 @@ uint64_t host_now_ns(void);
 
 /* Ask the run loop to leave translated code at the next block head (async-signal-safe). */
 void vm_request_exit(struct vm *vm);
+/* Re-read device deadlines before the next entry (a timer was reprogrammed). */
+void vm_request_poll(void);
 
 #endif

@@ -11,12 +11,15 @@
  * calls pv_event_flags()/pv_event_commit() so that an interrupt gate clears vif and the
  * pushed EFLAGS.IF is vif (exceptions.c).
  *
- * Page-table updates (PV_HC_MMU_UPDATE) are validated as a batch before anything is
- * written: each pointer is a 4-byte aligned guest-physical address in RAM, each present
- * entry names guest RAM.  Entries are then applied in order through emu_phys_write (which
- * tells the shadow MMU and the code cache, vmm_ram_written); if one fails after all (it
- * cannot today, but the rollback keeps the contract should validation move into the loop),
- * every entry already written gets its old value back.
+ * Page-table updates (PV_HC_MMU_UPDATE) are checked entry by entry as they are applied:
+ * the pointer must be a 4-byte aligned guest-physical address inside RAM, a present entry
+ * must name guest RAM (the 4 KiB frame, or the whole 4 MiB range when PS is set).  Writes go
+ * through emu_phys_write, which tells the shadow MMU (smmu_ram_written) and the code cache
+ * (vmm_ram_written).  At the first invalid entry every entry already written gets its old
+ * value back (newest first) and the call fails with the entry's index.
+ *
+ * The emulator reaches this file only through emu_pv (emulation/emu.h), set by pv_init for
+ * a PV guest, so emulation/ does not depend on pv/ (its unit tests stub the monitor).
  */
 #include <stdio.h>
 #include <string.h>
@@ -45,12 +48,15 @@ static struct {
 
 bool pv_enabled(void) { return pv.on; }
 
+static const struct emu_pv_ops pv_ops = { pv_hypercall, pv_event_flags, pv_event_commit };
+
 int pv_init(struct vm *vm, const struct ld_boot *boot, char *err, size_t errlen)
 {
 	(void)err; (void)errlen;
 	memset(&pv, 0, sizeof(pv));
 	pv.vm = vm;
 	pv.on = boot && boot->is_pv;
+	emu_pv = pv.on ? &pv_ops : NULL;
 	pv.boot_ns = host_now_ns();
 	return 0;
 }
@@ -61,6 +67,7 @@ void pv_init_for_test(struct vm *vm)
 	memset(&pv, 0, sizeof(pv));
 	pv.vm = vm;
 	pv.on = true;
+	emu_pv = &pv_ops;
 }
 
 static struct pv_shared_info *shared(void)
@@ -283,9 +290,8 @@ int pv_hypercall(struct vcpu *c)
 	case PV_HC_SET_TIMER: {
 		uint64_t ns = (uint64_t)a2 << 32 | a1;
 		pv.timer_deadline = ns ? host_now_ns() + ns : 0;
-		/* the run loop re-polls (pv_poll) and re-arms its host timer after device
-		 * activity: count the new deadline as such */
-		dev_pio_count++;
+		/* the run loop re-polls (pv_poll) and re-arms its host timer */
+		vm_request_poll();
 		r = 0;
 		break;
 	}

@@ -18,16 +18,18 @@ GUEST_CC      ?= gcc
 GUEST_CFLAGS  := -m32 -march=i686 -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie \
                  -fno-stack-protector -fcf-protection=none -mgeneral-regs-only -nostdlib \
                  -fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns -fno-strict-aliasing \
-                 -Wall -Wextra -Ibench/workload
+                 -Wall -Wextra -Ibench/workload -Iguest/common
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none \
                  -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--no-warn-rwx-segments
 
 GUEST_WL   := $(BUILD)/guest/obj/cpu_workload.o
+# guest/common/klibc.c: the same freestanding routines for every image (one object)
+GUEST_KLIBC := $(BUILD)/guest/obj/common/klibc.o
 
 BARE_C    := $(sort $(wildcard guest/bare/*.c))
 BARE_S    := $(sort $(wildcard guest/bare/*.S))
 BARE_OBJS := $(patsubst guest/%.c,$(BUILD)/guest/obj/%.o,$(BARE_C)) \
-             $(patsubst guest/%.S,$(BUILD)/guest/obj/%.o,$(BARE_S)) $(GUEST_WL)
+             $(patsubst guest/%.S,$(BUILD)/guest/obj/%.o,$(BARE_S)) $(GUEST_WL) $(GUEST_KLIBC)
 
 GUEST_IMAGES := $(BUILD)/guest/bare.elf $(BUILD)/guest/native.elf $(BUILD)/guest/pv.elf
 
@@ -41,6 +43,10 @@ $(BUILD)/guest/obj/bare/%.o: guest/bare/%.c
 $(BUILD)/guest/obj/bare/%.o: guest/bare/%.S
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -Iguest/bare -MMD -MP -c $< -o $@
+
+$(GUEST_KLIBC): guest/common/klibc.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
 $(GUEST_WL): bench/workload/cpu.c
 	@mkdir -p $(dir $@)
@@ -66,7 +72,7 @@ KERN_C    := $(sort $(wildcard guest/kernel/*.c))
 KERN_S    := $(sort $(wildcard guest/kernel/*.S))
 KERN_OBJS := $(patsubst guest/%.c,$(BUILD)/guest/obj/%.o,$(KERN_C)) \
              $(patsubst guest/%.S,$(BUILD)/guest/obj/%.o,$(KERN_S)) \
-             $(BUILD)/guest/obj/kernel/progs.o
+             $(BUILD)/guest/obj/kernel/progs.o $(GUEST_KLIBC)
 
 $(BUILD)/guest/obj/kernel/%.o: guest/kernel/%.c
 	@mkdir -p $(dir $@)
@@ -84,9 +90,9 @@ $(USER_WLLIB): $(GUEST_WL)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/guest/user/%.elf: $(BUILD)/guest/obj/user/%.o $(USER_LIB) $(USER_WLLIB) guest/user/user.ld
+$(BUILD)/guest/user/%.elf: $(BUILD)/guest/obj/user/%.o $(USER_LIB) $(GUEST_KLIBC) $(USER_WLLIB) guest/user/user.ld
 	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,-T,guest/user/user.ld -o $@ $< $(USER_LIB) $(USER_WLLIB) -lgcc
+	$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,-T,guest/user/user.ld -o $@ $< $(USER_LIB) $(GUEST_KLIBC) $(USER_WLLIB) -lgcc
 
 $(BUILD)/guest/obj/kernel/progs.S: $(USER_ELFS) guest/module.mk
 	@mkdir -p $(dir $@)
@@ -111,7 +117,7 @@ $(BUILD)/guest/native.elf: $(KERN_OBJS) guest/kernel/linker.ld
 # --- pv.elf: the same kernel sources with -DPV_GUEST, the same user programs
 KERN_PV_OBJS := $(patsubst guest/%.c,$(BUILD)/guest/obj/pv/%.o,$(KERN_C)) \
                 $(patsubst guest/%.S,$(BUILD)/guest/obj/pv/%.o,$(KERN_S)) \
-                $(BUILD)/guest/obj/kernel/progs.o
+                $(BUILD)/guest/obj/kernel/progs.o $(GUEST_KLIBC)
 
 $(BUILD)/guest/obj/pv/kernel/%.o: guest/kernel/%.c
 	@mkdir -p $(dir $@)
@@ -124,4 +130,4 @@ $(BUILD)/guest/obj/pv/kernel/%.o: guest/kernel/%.S
 $(BUILD)/guest/pv.elf: $(KERN_PV_OBJS) guest/kernel/linker.ld
 	$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,-T,guest/kernel/linker.ld -o $@ $(KERN_PV_OBJS) -lgcc
 
--include $(KERN_OBJS:.o=.d) $(KERN_PV_OBJS:.o=.d) $(USER_OBJS:.o=.d)
+-include $(KERN_OBJS:.o=.d) $(KERN_PV_OBJS:.o=.d) $(USER_OBJS:.o=.d) $(GUEST_KLIBC:.o=.d)

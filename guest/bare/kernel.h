@@ -130,18 +130,10 @@ void console_init(void);
 void console_putc(char c);
 void console_write(const char *s);
 
+#include "klibc.h"   /* memory, strings, parse_u32, kvsnprintf (guest/common) */
 /* --- library (lib.c) ---------------------------------------------------------------------- */
-void *memcpy(void *dst, const void *src, size_t n);
-void *memmove(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-int strcmp(const char *a, const char *b);
-int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void kvprintf(const char *prefix, const char *fmt, va_list ap);
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-uint32_t parse_u32(const char *s, int *ok);
 
 /* Leave the machine through the isa-debug-exit port: the process status is (code << 1) | 1. */
 void guest_exit(uint32_t code) __attribute__((noreturn));

@@ -86,16 +86,9 @@ void console_write(const char *s);
 void console_write_n(const char *s, size_t n);
 int console_read(char *buf, size_t n); /* blocks for a line; 0 at end of input (^D) */
 
+#include "klibc.h"   /* memory, strings, parse_u32, kvsnprintf (guest/common) */
 /* --- library (lib.c) -------------------------------------------------------------------- */
-void *memcpy(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-int strcmp(const char *a, const char *b);
-int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-uint32_t parse_u32(const char *s, int *ok);
 void machine_exit(uint32_t code) __attribute__((noreturn)); /* isa-debug-exit: 2v+1 */
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 #define PANIC_EXIT 3

@@ -53,47 +53,6 @@ void halt(int code)
 		;
 }
 
-void *memcpy(void *dst, const void *src, size_t n)
-{
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-	while (n--)
-		*d++ = *s++;
-	return dst;
-}
-
-void *memset(void *dst, int c, size_t n)
-{
-	unsigned char *d = dst;
-	while (n--)
-		*d++ = (unsigned char)c;
-	return dst;
-}
-
-int memcmp(const void *a, const void *b, size_t n)
-{
-	const unsigned char *x = a, *y = b;
-	for (; n; n--, x++, y++)
-		if (*x != *y)
-			return *x - *y;
-	return 0;
-}
-
-size_t strlen(const char *s)
-{
-	size_t n = 0;
-	while (s[n])
-		n++;
-	return n;
-}
-
-int strcmp(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return (unsigned char)*a - (unsigned char)*b;
-}
-
 char *strchr(const char *s, int c)
 {
 	for (; *s; s++)
@@ -112,90 +71,10 @@ int atoi(const char *s)
 	return neg ? -v : v;
 }
 
-struct outbuf {
-	char *p;
-	size_t left, total;
-};
-
-static void put(struct outbuf *o, char c)
-{
-	if (o->left > 1) {
-		*o->p++ = c;
-		o->left--;
-	}
-	o->total++;
-}
-
-static void put_num(struct outbuf *o, uint64_t v, unsigned base, int width, char pad, int neg)
-{
-	char tmp[24];
-	int n = 0;
-	do {
-		tmp[n++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	if (neg)
-		tmp[n++] = '-';
-	for (int i = n; i < width; i++)
-		put(o, pad);
-	while (n)
-		put(o, tmp[--n]);
-}
-
+/* The formatting is the kernel's (guest/common/klibc.c). */
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct outbuf o = { buf, size, 0 };
-	for (; *fmt; fmt++) {
-		if (*fmt != '%') {
-			put(&o, *fmt);
-			continue;
-		}
-		char pad = ' ';
-		int width = 0, lng = 0;
-		if (*++fmt == '0')
-			pad = '0', fmt++;
-		while (*fmt >= '0' && *fmt <= '9')
-			width = width * 10 + (*fmt++ - '0');
-		while (*fmt == 'l')
-			lng++, fmt++;
-		switch (*fmt) {
-		case 'c':
-			put(&o, (char)va_arg(ap, int));
-			break;
-		case 's': {
-			const char *s = va_arg(ap, const char *);
-			for (int i = (int)strlen(s); i < width; i++)
-				put(&o, ' ');
-			while (*s)
-				put(&o, *s++);
-			break;
-		}
-		case 'd': {
-			int64_t v = lng >= 2 ? va_arg(ap, int64_t) : va_arg(ap, int32_t);
-			put_num(&o, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, width, pad, v < 0);
-			break;
-		}
-		case 'u':
-		case 'x': {
-			uint64_t v = lng >= 2 ? va_arg(ap, uint64_t) : va_arg(ap, uint32_t);
-			put_num(&o, v, *fmt == 'u' ? 10 : 16, width, pad, 0);
-			break;
-		}
-		case 'p':
-			put(&o, '0'), put(&o, 'x');
-			put_num(&o, (uint32_t)va_arg(ap, void *), 16, 8, '0', 0);
-			break;
-		default:
-			put(&o, '%');
-			if (*fmt)
-				put(&o, *fmt);
-			else
-				fmt--;
-		}
-	}
-	if (size)
-		*o.p = 0;
-	return (int)o.total;
+	return kvsnprintf(buf, size, fmt, ap);
 }
 
 int snprintf(char *buf, size_t size, const char *fmt, ...)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdarg.h>
 #include "abi.h"
+#include "klibc.h"   /* memcpy, memset, strlen, strcmp, kvsnprintf... (guest/common) */
 
 int main(int argc, char **argv);
 
@@ -36,11 +37,6 @@ void halt(int code) __attribute__((noreturn));
 uint32_t meminfo(void);
 
 /* library */
-void *memcpy(void *dst, const void *src, size_t n);
-void *memset(void *dst, int c, size_t n);
-int memcmp(const void *a, const void *b, size_t n);
-size_t strlen(const char *s);
-int strcmp(const char *a, const char *b);
 char *strchr(const char *s, int c);
 int atoi(const char *s);
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);

@@ -317,20 +317,21 @@ static int wait_halted(struct vcpu *c, uint64_t next)
  * the caller delivers it).  Near the end of a page the next page's frame is part of the
  * key, since a block whose first instruction straddles depends on both mappings.
  */
-static struct cc_block *find_block(struct vcpu *c, uint32_t mode)
+static struct cc_block *find_block(struct vcpu *c, uint32_t mode, bool *noted)
 {
 	gla_t la = c->seg[S_CS].base + c->eip;
 	gpa_t pa = la, pa2 = ~0u;
+	*noted = true;
 	if (c->cr0 & CR0_PG) {
 		if (emu_translate(c, la, EMU_ACC_FETCH, &pa) < 0)
 			return NULL;
-		smmu_note_code(c, la);
+		*noted = smmu_note_code(c, la);
 		if ((la & (GUEST_PAGE - 1)) > GUEST_PAGE - 16) {
 			struct emu_walk w;
 			gla_t next = (la | (GUEST_PAGE - 1)) + 1;
 			pa2 = emu_walk(c, next, false, c->cpl == 3, &w) ? ~1u : w.gpa & ~(GUEST_PAGE - 1);
 			if (pa2 != ~1u)
-				smmu_note_code(c, next);
+				*noted &= smmu_note_code(c, next);
 		}
 	}
 	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, pa2, c->eip, mode, c->seg[S_CS].base);
@@ -476,7 +477,8 @@ static void adapt_note(struct vcpu *c)
 /* Run the instruction at EIP alone, from an uncached translation. */
 static int single_step(struct vcpu *c)
 {
-	struct cc_block *b = find_block(c, xl_mode(c) | XM_SINGLE);
+	bool noted;
+	struct cc_block *b = find_block(c, xl_mode(c) | XM_SINGLE, &noted);
 	if (!b)
 		return deliver(c);
 	return handle_exit(c, xl_enter(c, b->host, smmu_base()));
@@ -572,7 +574,8 @@ int vm_run(struct vm *vm)
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
 		uint8_t *window = smmu_select(c);
-		struct cc_block *b = find_block(c, mode);
+		bool noted;
+		struct cc_block *b = find_block(c, mode, &noted);
 		if (!b) {               /* #PF on the instruction fetch */
 			link = NULL;
 			if (deliver(c) < 0)
@@ -583,7 +586,11 @@ int vm_run(struct vm *vm)
 		c->lookup_table = (uint64_t)(uintptr_t)lk;
 		if (link && may_chain(link, b, mode) && cc_stats.flushes == flushes && chaining_allowed())
 			cc_link(link, b);
-		if (!(mode & XM_SINGLE) && chaining_allowed() && !(b->page[1] != ~0u && (mode & XM_PG)))
+		/* the window's table goes stale when a code page of the window changes mapping,
+		 * so a block may enter it once every page it was translated from is mapped in
+		 * the window (a straddling block's second page included) */
+		if (!(mode & XM_SINGLE) && chaining_allowed() && noted &&
+		    !(b->page[1] == ~1u && (mode & XM_PG)))
 			cc_lookup_insert(lk, b);
 		if (LOG_ON(LOG_EXEC))
 			vmm_log("exec: %08x [%p]\n", c->eip, (void *)b->host);

@@ -639,21 +639,23 @@ enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info)
 	return SMF_RETRY;
 }
 
-void smmu_note_code(struct vcpu *c, gla_t la)
+bool smmu_note_code(struct vcpu *c, gla_t la)
 {
 	struct window *w = cur;
 	if (!w || w->kind != W_PAGED)
-		return;
+		return true;
 	uint32_t *e = pm_slot(w, la >> 12, false);
 	if (e && (*e & SM_P))
-		return;
+		return true;
 	struct emu_walk wk;
 	if (emu_walk(c, la, false, w->user, &wk) || (wk.gpa & ~(GUEST_PAGE - 1)) >= vm->ram_size ||
 	    !tables_in_ram(w, &wk))
-		return;
+		return false;
 	enforce_budget();
 	smmu_stats.fills++;
 	fill(c, w, la, &wk);
+	e = pm_slot(w, la >> 12, false);
+	return e && (*e & SM_P);
 }
 
 gla_t smmu_last_fault(void) { return last_fault; }

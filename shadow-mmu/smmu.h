@@ -42,8 +42,9 @@ struct cc_lookup *smmu_lookup(uint32_t mode, uint32_t cs_base);
 /* A host fault at addr (write: the access was a store) while translated code ran. */
 enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info);
 /* The translator is about to use code at la (current window): map it, so that the window
- * depends on (traces) the mapping and a change of it drops the window's lookup entries. */
-void smmu_note_code(struct vcpu *c, gla_t la);
+ * depends on (traces) the mapping and a change of it drops the window's lookup entries.
+ * True if the page is now mapped in the window (or the window does not page). */
+bool smmu_note_code(struct vcpu *c, gla_t la);
 /* Write-protect (or release) every mapping of a guest frame: translations live on it. */
 void smmu_protect_code(gpa_t frame, bool protect);
 /* The monitor wrote guest RAM [gpa, gpa+len): forget shadow entries derived from it. */

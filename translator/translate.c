@@ -101,9 +101,29 @@ static inline int hreg(int g) { return g == R_ESP ? H_R12 : g; }
 /* ---- exits ----------------------------------------------------------------------- */
 
 /* Unlinked path of a direct exit: record target and which exit, return to dispatcher. */
+static uint8_t *emit_lookup_probe(struct xbuf *b);
+
 static void emit_exit_stub(struct xl_ctx *x, struct cc_exit *e, gla_t target)
 {
 	e->stub = x->b.p;
+	/*
+	 * With paging, a jump to another linear page is never chained (see may_chain in
+	 * monitor/run.c: the target page may map another frame in another window).  Such an
+	 * exit (or one to a block that may straddle two pages, also never chained) probes the
+	 * window's lookup table inline, as an indirect jump does - the table
+	 * is per window and goes stale when a code page of that window changes mapping - and
+	 * only a miss returns to the dispatcher.  Without this, a hot loop that straddles a
+	 * page boundary left translated code two or three times per iteration.
+	 */
+	gla_t tl = x->blk->cs_base + target;
+	if ((x->mode & XM_PG) && !(x->mode & XM_SINGLE) &&
+	    ((tl >> 12) != ((x->blk->cs_base + x->blk->eip) >> 12) ||
+	     (tl & (GUEST_PAGE - 1)) > GUEST_PAGE - 16)) {     /* the target may straddle */
+		emit_mov_imm64(&x->b, H_R14, target);
+		uint8_t *rel = emit_lookup_probe(&x->b);
+		patch_rel32(rel, x->b.p);                   /* a miss falls into the stub */
+		xl_stats.direct_probes++;
+	}
 	e->target = target;
 	emit_vcpu_imm32(&x->b, VC_EIP, target);
 	emit_mov_imm64(&x->b, H_R14, (uint64_t)(uintptr_t)e);
@@ -139,10 +159,13 @@ static void emit_reason_exit(struct xl_ctx *x, gla_t eip, unsigned reason, uint3
 	x->ended = true;
 }
 
-/* Indirect jump to the guest EIP in r14d through the inline lookup cache (flag-free). */
-static void emit_indirect_exit(struct xl_ctx *x)
+/*
+ * Jump to the block for the guest EIP in r14d if the window's inline lookup table has it
+ * (flag-free; r8-r11 clobbered, vcpu->eip = r14d).  Returns the rel32 field of the jump
+ * taken on a miss, for the caller to aim.
+ */
+static uint8_t *emit_lookup_probe(struct xbuf *b)
 {
-	struct xbuf *b = &x->b;
 	static const uint8_t movzx16[] = {0x0F, 0xB7}, not_op[] = {0xF7};
 	emit_vcpu_store(b, VC_EIP, H_R14, 0);                    /* for a miss */
 	emit_rr(b, 0, movzx16, 2, H_R8, H_R14);                  /* r8d = eip & 0xffff */
@@ -155,10 +178,17 @@ static void emit_indirect_exit(struct xl_ctx *x)
 	emit_rr(b, 0, OP_MOV_ST, 1, H_R10, H_RCX);               /* ecx = r10d */
 	e8(b, 0xE3); e8(b, 3 + 5);                               /* jrcxz hit */
 	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);            /* rcx = r11 (3 bytes) */
-	emit_jmp32(b, cc_miss_stub());                           /* 5 bytes */
+	uint8_t *miss = emit_jmp32(b, cc_miss_stub());           /* 5 bytes */
 	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);            /* hit: rcx = r11 */
 	static const uint8_t jmp_ind[] = {0xFF};
 	emit_mem(b, 0, jmp_ind, 1, 4, H_R9, H_R8, 8, (int32_t)offsetof(struct cc_lookup, host));
+	return miss;
+}
+
+/* Indirect jump to the guest EIP in r14d through the inline lookup cache. */
+static void emit_indirect_exit(struct xl_ctx *x)
+{
+	emit_lookup_probe(&x->b);
 	xl_stats.indirect_exits++;
 	x->ended = true;
 }

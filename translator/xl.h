@@ -43,6 +43,7 @@ bool vmm_adaptive_emulate(gpa_t pa);
 
 struct xl_stats {
 	uint64_t ident, lowered, emulate_exits, direct_exits, indirect_exits, spills, adaptive;
+	uint64_t direct_probes;   /* direct exits to another page: inline lookup-table probe */
 };
 extern struct xl_stats xl_stats;
 

@@ -38,6 +38,7 @@ struct xl_imap {
 #define XI_SRC_SEG  0x04   /* a segment base was added to RSI (segment in bits 4-6) */
 #define XI_SEG(f)   (((f) >> 4) & 7)
 #define XI_INHIBIT  0x08   /* interrupt probe right after STI: the STI shadow applies */
+#define XI_PUSHF    0x80   /* the guest's RFLAGS were pushed at [rsp] (inline segment load) */
 
 struct cc_exit {
 	struct cc_block *blk; /* the block the exit belongs to */

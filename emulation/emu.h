@@ -92,6 +92,10 @@ int emu_step(struct vcpu *c);
 /* Load a segment register with the architecture's checks (MOV/POP Sreg semantics).
  * Returns 0 or -1 with #GP/#NP/#SS raised. */
 int emu_load_seg(struct vcpu *c, int sreg, uint16_t sel);
+/* The descriptor of sel (GDT or LDT): 0, 1 if outside the table, -1 on a fault (raised). */
+int emu_desc_fetch(struct vcpu *c, uint16_t sel, uint64_t *d);
+/* The hidden part a descriptor gives (byte-granular limit, attr = bits 40..55). */
+void emu_desc_to_seg(uint64_t d, uint16_t sel, struct seg *s);
 
 /* Print registers in the layout of QEMU's "info registers". */
 void emu_dump_state(struct vcpu *c, FILE *f);

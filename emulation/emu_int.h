@@ -78,9 +78,7 @@ int emu_stk_read(struct vcpu *c, const struct stk *s, uint32_t off, uint32_t *va
 
 /* segments.c */
 static inline uint16_t desc_attr(uint64_t d) { return (uint16_t)(d >> 40); }
-int emu_desc_fetch(struct vcpu *c, uint16_t sel, uint64_t *d);
 int emu_desc_mark(struct vcpu *c, uint16_t sel, uint64_t *d, uint64_t bit);
-void emu_desc_to_seg(uint64_t d, uint16_t sel, struct seg *s);
 void emu_seg_set(struct vcpu *c, int sreg, const struct seg *s);
 void emu_seg_set_null(struct vcpu *c, int sreg, uint16_t sel);
 void emu_cs_set(struct vcpu *c, const struct seg *s, int cpl);

@@ -158,6 +158,7 @@ static void print_stats(void)
 		"  blocks translated      %llu (%llu guest instructions, %llu us)\n"
 		"  ident / lowered        %llu / %llu (register borrows %llu)\n"
 		"  direct / indirect exits %llu / %llu emitted (%llu probe the lookup table), %llu chained\n"
+		"  inline segment loads   %llu sites, %llu cache fills\n"
 		"  monitor exits          %llu (emulated %llu, exceptions %llu, interrupts %llu)\n"
 		"  host signals           %llu (self-modifying stores %llu, device memory %llu)\n"
 		"  code invalidations     %llu, cache flushes %llu, halts %llu\n",
@@ -168,6 +169,7 @@ static void print_stats(void)
 		(unsigned long long)xl_stats.direct_exits, (unsigned long long)xl_stats.indirect_exits,
 		(unsigned long long)xl_stats.direct_probes,
 		(unsigned long long)cc_stats.chained,
+		(unsigned long long)xl_stats.sreg_sites, (unsigned long long)xl_stats.sreg_fills,
 		(unsigned long long)run_stats.exits, (unsigned long long)run_stats.emulated,
 		(unsigned long long)run_stats.exceptions, (unsigned long long)run_stats.interrupts,
 		(unsigned long long)run_stats.signals, (unsigned long long)run_stats.smc_faults,

@@ -111,6 +111,11 @@ static void fixup(struct vcpu *c, const struct cc_block *b, const struct xl_imap
 	}
 	if (m->spill >= 0)
 		c->regs[m->spill] = (uint32_t)c->spill[1];
+	if (m->fix & XI_PUSHF) {
+		uint64_t fl;
+		memcpy(&fl, (const void *)(uintptr_t)gr[REG_RSP], sizeof(fl));
+		c->eflags = (c->eflags & ~FL_HOST) | ((uint32_t)fl & FL_HOST);
+	}
 }
 
 static void save_guest_regs(struct vcpu *c, greg_t *gr)
@@ -501,6 +506,13 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 			int r = after_emulation(c, emu_step(c));
 			adapt_result(c, pa, smmu_stats.traced_monitor_writes != t || emu_mmio_count != m);
 			return r;
+		}
+		if (c->exit_info >= XL_INFO_SREG) {   /* inline segment load missed its cache */
+			uint32_t info = c->exit_info, eip = c->eip;
+			int e = emu_step(c);
+			if (e == 0 && c->eip != eip)
+				xl_sreg_fill(c, info);
+			return after_emulation(c, e);
 		}
 		return after_emulation(c, emu_step(c));
 	case EXIT_EXCEPTION:

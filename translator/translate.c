@@ -58,30 +58,36 @@ void xl_init(void)
 	ZydisDecoderInit(&decoder, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
 }
 
+/* The offsets translated code may access in segment sg (see struct vcpu: seg_lo/end). */
+static void seg_ranges(const struct seg *sg, uint32_t *lo_out, uint64_t *end_r, uint64_t *end_w)
+{
+	bool usable = (sg->attr & SEGA_P) && (sg->attr & SEGA_S);
+	bool code = sg->attr & 0x8;
+	uint64_t lo = 0, end = (uint64_t)sg->limit + 1;
+	if (!code && (sg->attr & 0x4)) {          /* expand-down data segment */
+		lo = (uint64_t)sg->limit + 1;
+		end = (sg->attr & SEGA_DB) ? (1ull << 32) : 0x10000;
+	}
+	if (!usable)
+		end = 0;
+	*lo_out = (uint32_t)(lo > 0xFFFFFFFFu ? 0xFFFFFFFFu : lo);
+	*end_r = code && !(sg->attr & 0x2) ? 0 : end;   /* execute-only code */
+	*end_w = code || !(sg->attr & 0x2) ? 0 : end;   /* code or read-only */
+}
+
 /* Refresh the segment copies translated code reads (bases, valid offset ranges). */
 void xl_sync_segments(struct vcpu *c)
 {
 	for (int s = 0; s < S_NR; s++) {
-		const struct seg *sg = &c->seg[s];
-		bool usable = (sg->attr & SEGA_P) && (sg->attr & SEGA_S);
-		bool code = sg->attr & 0x8;
-		uint64_t lo = 0, end = (uint64_t)sg->limit + 1;
-		if (!code && (sg->attr & 0x4)) {          /* expand-down data segment */
-			lo = (uint64_t)sg->limit + 1;
-			end = (sg->attr & SEGA_DB) ? (1ull << 32) : 0x10000;
-		}
-		if (!usable)
-			end = 0;
-		c->seg_base[s] = sg->base;
-		c->seg_lo[s] = (uint32_t)(lo > 0xFFFFFFFFu ? 0xFFFFFFFFu : lo);
-		c->seg_end_r[s] = code && !(sg->attr & 0x2) ? 0 : end;   /* execute-only code */
-		c->seg_end_w[s] = code || !(sg->attr & 0x2) ? 0 : end;   /* code or read-only */
+		c->seg_base[s] = c->seg[s].base;
+		seg_ranges(&c->seg[s], &c->seg_lo[s], &c->seg_end_r[s], &c->seg_end_w[s]);
 	}
 }
 
 uint32_t xl_mode(const struct vcpu *c)
 {
 	uint32_t m = (uint32_t)c->cpl & XM_CPL_MASK;
+	if ((c->cr0 & CR0_PE) && !(c->eflags & FL_VM)) m |= XM_PROT;
 	if (c->cr0 & CR0_PG) m |= XM_PG;
 	if (c->cr0 & CR0_TS) m |= XM_TS;
 	if (c->cr0 & CR0_EM) m |= XM_EM;
@@ -707,6 +713,154 @@ static void translate_push_sreg(struct xl_ctx *x, const struct ginsn *g)
 	emit_push_reg(x, H_R14, opsz(g));
 }
 
+/* ---- segment-register loads in kernel code: a descriptor cache per site ------------ */
+/*
+ * A kernel's trap entry and exit load DS/ES/FS/GS on every system call and interrupt
+ * (MOV Sreg from a register, POP Sreg); as monitor calls these were 8 of the 10 exits of a
+ * null system call.  At CPL 0 in protected mode such a site is translated inline against a
+ * one-entry cache (struct xl_sreg_slot) filled by the monitor after it emulated the site
+ * once: if the selector equals the cached one, lies inside the current GDT limit, and the
+ * 8 bytes now in the GDT equal the cached descriptor (read through the window, exactly as
+ * the CPU reads them, so a guest that edits its GDT or reloads GDTR is seen at once), the
+ * cached hidden part is stored and the block goes on.  Anything else - LDT or null
+ * selectors, other CPLs, a descriptor that changed, a segment that would turn a flat block
+ * non-flat - leaves through the monitor as before, which refills the slot.
+ *
+ * The outcome of loading (selector, descriptor) into a data segment register at CPL 0
+ * depends on nothing else, so a slot can be shared or reused freely: the pool wraps.
+ * The inline code uses host flags, so it saves the guest's (pushfq) first; the XI_PUSHF
+ * fixup tells the signal handler where they are if the GDT read faults.
+ */
+struct xl_sreg_slot {
+	uint32_t sel;        /* 0x00 cached selector, ~0 = empty */
+	uint32_t idx;        /* 0x04 sel & ~7 */
+	uint32_t idx7;       /* 0x08 idx + 7, the last descriptor byte (GDT limit check) */
+	uint32_t flat;       /* 0x0c base 0, 4 GiB, writable expand-up data */
+	uint64_t raw;        /* 0x10 the descriptor as it is in the GDT (accessed bit set) */
+	struct seg seg;      /* 0x18 hidden part to load */
+	uint32_t lo;         /* 0x24 seg_lo */
+	uint64_t end_r;      /* 0x28 seg_end_r */
+	uint64_t end_w;      /* 0x30 seg_end_w */
+};
+_Static_assert(offsetof(struct xl_sreg_slot, seg) == 0x18 && offsetof(struct xl_sreg_slot, end_w) == 0x30,
+	       "xl_sreg_slot layout");
+#define SREG_SLOTS 4096u
+static struct xl_sreg_slot sreg_slot[SREG_SLOTS];
+static unsigned sreg_next;
+
+void xl_sreg_fill(struct vcpu *c, uint32_t info)
+{
+	uint32_t i = info - XL_INFO_SREG, sreg = i >> 12;
+	struct xl_sreg_slot *sl = &sreg_slot[i & (SREG_SLOTS - 1)];
+	const struct seg *sg = &c->seg[sreg];
+	uint64_t raw;
+	struct seg chk;
+	if (sreg >= S_NR || c->cpl != 0 || !(c->cr0 & CR0_PE) || (c->eflags & FL_VM) ||
+	    !(sg->sel & 0xFFFC) || (sg->sel & 4))
+		return;
+	int vec = c->exc_vector, has = c->exc_has_error;
+	uint32_t err = c->exc_error;
+	int r = emu_desc_fetch(c, sg->sel, &raw);
+	c->exc_vector = vec, c->exc_has_error = has, c->exc_error = err;   /* no side effect */
+	if (r != 0)
+		return;
+	emu_desc_to_seg(raw, sg->sel, &chk);
+	if (chk.attr != sg->attr || chk.base != sg->base || chk.limit != sg->limit)
+		return;                      /* not what a load of this selector gives now */
+	sl->sel = ~0u;
+	sl->idx = sg->sel & ~7u;
+	sl->idx7 = sl->idx + 7;
+	sl->raw = raw;
+	sl->seg = *sg;
+	seg_ranges(sg, &sl->lo, &sl->end_r, &sl->end_w);
+	sl->flat = sg->base == 0 && sl->lo == 0 && sl->end_r == (1ull << 32) && sl->end_w == (1ull << 32);
+	sl->sel = sg->sel;
+	xl_stats.sreg_fills++;
+}
+
+/* Is g a MOV Sreg, r16 / POP Sreg this path handles in the current mode? */
+static bool sreg_fast_ok(const struct xl_ctx *x, const struct ginsn *g)
+{
+	if ((x->mode & (XM_PROT | XM_CPL_MASK | XM_SINGLE)) != XM_PROT)
+		return false;
+	const ZydisDecodedInstruction *z = &g->z;
+	int s;
+	if (z->mnemonic == ZYDIS_MNEMONIC_MOV && g->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	    g->op[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	    ZydisRegisterGetClass(g->op[0].reg.value) == ZYDIS_REGCLASS_SEGMENT)
+		s = g->op[0].reg.value - ZYDIS_REGISTER_ES;
+	else if (z->mnemonic == ZYDIS_MNEMONIC_POP && !(x->mode & XM_NONFLAT) && !g->a16 &&
+		 g->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		 ZydisRegisterGetClass(g->op[0].reg.value) == ZYDIS_REGCLASS_SEGMENT)
+		s = g->op[0].reg.value - ZYDIS_REGISTER_ES;
+	else
+		return false;
+	return s == S_DS || s == S_ES || s == S_FS || s == S_GS;
+}
+
+static void translate_sreg_fast(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t pushf[] = {0x9C}, popf[] = {0x9D}, cmp_ld[] = {0x3B}, add_ld[] = {0x03};
+	static const uint8_t cmp_imm8[] = {0x83};
+	struct xbuf *b = &x->b;
+	int s = g->op[0].reg.value - ZYDIS_REGISTER_ES;
+	bool pop = g->z.mnemonic == ZYDIS_MNEMONIC_POP;
+	unsigned slot = sreg_next++ & (SREG_SLOTS - 1);
+	struct xl_sreg_slot *sl = &sreg_slot[slot];
+	sl->sel = ~0u;
+	x->imap[x->n].fix |= XI_PUSHF;
+	xl_stats.sreg_sites++;
+
+	ebytes(b, pushf, 1);
+	if (pop)                                                 /* movzx r14d, word gs:[r12d] */
+		emit_mem(b, EM_GUEST, OP_MOVZX16, 2, H_R14, H_R12, -1, 0, 0);
+	else
+		emit_rr(b, 0, OP_MOVZX16, 2, H_R14, hreg(gpr_of(g->op[1].reg.value)));
+	emit_mov_imm64(b, H_R9, (uint64_t)(uintptr_t)sl);
+	uint8_t *miss[4];
+	unsigned nmiss = 0;
+	emit_mem(b, 0, cmp_ld, 1, H_R14, H_R9, -1, 0, 0x00);     /* selector */
+	e8(b, 0x0F); e8(b, 0x85); miss[nmiss++] = b->p; e32(b, 0);        /* jne */
+	emit_mem(b, 0, OP_MOVZX16, 2, H_R10, H_R13, -1, 0,
+		 (int32_t)(offsetof(struct vcpu, gdtr) + offsetof(struct dtr, limit)));
+	emit_mem(b, 0, cmp_ld, 1, H_R10, H_R9, -1, 0, 0x08);     /* limit >= idx + 7 */
+	e8(b, 0x0F); e8(b, 0x82); miss[nmiss++] = b->p; e32(b, 0);        /* jb */
+	emit_vcpu_load(b, H_R10, (int)(offsetof(struct vcpu, gdtr) + offsetof(struct dtr, base)), 0);
+	emit_mem(b, 0, add_ld, 1, H_R10, H_R9, -1, 0, 0x04);     /* + idx, 32-bit wrap */
+	emit_mem(b, EM_GUEST | EM_W, OP_MOV_LD, 1, H_R10, H_R10, -1, 0, 0);   /* the GDT now */
+	emit_mem(b, EM_W, cmp_ld, 1, H_R10, H_R9, -1, 0, 0x10);
+	e8(b, 0x0F); e8(b, 0x85); miss[nmiss++] = b->p; e32(b, 0);        /* jne */
+	if ((s == S_DS || s == S_ES) && !(x->mode & XM_NONFLAT)) {
+		emit_mem(b, 0, cmp_imm8, 1, 7, H_R9, -1, 0, 0x0c); e8(b, 0);   /* cmp flat, 0 */
+		e8(b, 0x0F); e8(b, 0x84); miss[nmiss++] = b->p; e32(b, 0);    /* je */
+	}
+	int32_t seg_off = (int32_t)(offsetof(struct vcpu, seg) + (size_t)s * sizeof(struct seg));
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R10, H_R9, -1, 0, 0x18);
+	emit_vcpu_store(b, seg_off, H_R10, 1);
+	emit_mem(b, 0, OP_MOV_LD, 1, H_R10, H_R9, -1, 0, 0x20);
+	emit_vcpu_store(b, seg_off + 8, H_R10, 0);
+	emit_mem(b, 0, OP_MOV_LD, 1, H_R10, H_R9, -1, 0, 0x1c);  /* seg.base */
+	emit_vcpu_store(b, VC_SEG_BASE + 4 * s, H_R10, 0);
+	emit_mem(b, 0, OP_MOV_LD, 1, H_R10, H_R9, -1, 0, 0x24);
+	emit_vcpu_store(b, VC_SEG_LO + 4 * s, H_R10, 0);
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R10, H_R9, -1, 0, 0x28);
+	emit_vcpu_store(b, VC_SEG_END_R + 8 * s, H_R10, 1);
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R10, H_R9, -1, 0, 0x30);
+	emit_vcpu_store(b, VC_SEG_END_W + 8 * s, H_R10, 1);
+	ebytes(b, popf, 1);
+	if (pop)
+		emit_lea32(b, H_R12, H_R12, -1, (int32_t)opsz(g));
+	e8(b, 0xE9); uint8_t *done = b->p; e32(b, 0);
+	for (unsigned i = 0; i < nmiss; i++)
+		patch_rel32(miss[i], b->p);
+	ebytes(b, popf, 1);                                      /* miss: the monitor runs it */
+	emit_vcpu_imm32(b, VC_EIP, g->eip);
+	emit_vcpu_imm32(b, VC_EXIT_INFO, XL_INFO_SREG + ((uint32_t)s << 12) + slot);
+	emit_vcpu_imm32(b, VC_EXIT_REASON, EXIT_EMULATE);
+	emit_jmp32(b, cc_exit_thunk());
+	patch_rel32(done, b->p);
+}
+
 static void translate_pop(struct xl_ctx *x, const struct ginsn *g)
 {
 	uint8_t op = g->bytes[g->opc];
@@ -1141,7 +1295,7 @@ enum xk {
 	K_UD, K_FPU_FAULT, K_EMULATE, K_NOP, K_INCDEC, K_PUSH, K_POP, K_LEAVE, K_ENTER,
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
 	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG, K_PUSHA, K_POPA,
-	K_PUSH_SREG,
+	K_PUSH_SREG, K_SREG,
 };
 
 /* CLI/STI/PUSHFD/POPFD handled inline (CPL 0, 32-bit operand size). */
@@ -1184,6 +1338,7 @@ static enum xk classify(const struct xl_ctx *x, const struct ginsn *g)
 	default:
 		break;
 	}
+	if (sreg_fast_ok(x, g)) return K_SREG;
 	if (xl_sensitive(g)) return vif_kind(x, g);
 	if (z->mnemonic == ZYDIS_MNEMONIC_FXSAVE) return K_EMULATE;  /* 64-bit form adds XMM8-15 */
 	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32) return K_NOP;
@@ -1244,6 +1399,7 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_PUSHA: return translate_pusha(x, g);
 	case K_POPA: return translate_popa(x, g);
 	case K_PUSH_SREG: return translate_push_sreg(x, g);
+	case K_SREG: return translate_sreg_fast(x, g);
 	case K_JCC: return translate_jcc(x, g);
 	case K_STRING: return translate_string(x, g);
 	case K_XLAT: return translate_xlat(x, g);
@@ -1283,7 +1439,7 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	case K_FPU_FAULT: case K_EMULATE: return XC_MONITOR;
 	case K_INCDEC: case K_OP82: return XC_REENCODED;
 	case K_CLI: case K_STI: case K_PUSHF: case K_POPF: return XC_LOWERED;
-	case K_PUSHA: case K_POPA: case K_PUSH_SREG: return XC_LOWERED;
+	case K_PUSHA: case K_POPA: case K_PUSH_SREG: case K_SREG: return XC_LOWERED;
 	case K_NOP: return XC_IDENT;
 	case K_IDENT: {
 		bool disp32 = rw.has_modrm_mem && g.z.raw.modrm.mod == 0 && g.z.raw.modrm.rm == 5 && !g.a16;

@@ -23,6 +23,7 @@
 #define XM_MP        0x20u
 #define XM_SINGLE    0x40u   /* one instruction, not cached */
 #define XM_NONFLAT   0x80u   /* CS/DS/ES/SS base not 0: add segment bases */
+#define XM_PROT      0x100u  /* protected mode (CR0.PE, not virtual-8086) */
 
 uint32_t xl_mode(const struct vcpu *c);
 /* Refresh the segment bases and valid offset ranges translated code reads (call before
@@ -43,11 +44,16 @@ bool vmm_adaptive_emulate(gpa_t pa);
 
 struct xl_stats {
 	uint64_t ident, lowered, emulate_exits, direct_exits, indirect_exits, spills, adaptive;
-	uint64_t direct_probes;   /* direct exits to another page: inline lookup-table probe */
+	uint64_t direct_probes;
+	uint64_t sreg_sites, sreg_fills;   /* inline segment loads: sites, cache fills */   /* direct exits to another page: inline lookup-table probe */
 };
 extern struct xl_stats xl_stats;
 
 void xl_init(void);
+/* EXIT_EMULATE info of an inline segment load that missed its cache: after the monitor
+ * ran the instruction, xl_sreg_fill(c, info) refills the site's slot. */
+#define XL_INFO_SREG 0x10000u
+void xl_sreg_fill(struct vcpu *c, uint32_t info);
 
 /* How the translator handles an instruction (vmm386-scan and the coverage report). */
 enum xl_class {

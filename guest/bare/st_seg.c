@@ -124,6 +124,69 @@ static void seg_base(void)
 	st_eq("moffs store through gs: (A3)", segbuf[9], 0xA5A5A5A5u);
 }
 
+/*
+ * The same load instruction run again after the descriptor behind its selector changed:
+ * a translator that caches what a selector loads (vmm386 does, per site, at CPL 0) must
+ * see the new GDT bytes, a smaller GDTR limit, and a segment that would make flat code
+ * non-flat.  Every load below goes through the one instruction in fs_site / ds_site.
+ */
+static __attribute__((noinline)) uint32_t fs_site(uint16_t sel)
+{
+	uint32_t v = 0;
+	asm volatile(ST_ARM "8: movw %w1, %%fs\n\tmovl %%fs:0, %0" ST_DISARM
+		     : "+r"(v) : "r"(sel) : "memory");
+	return v;
+}
+
+static __attribute__((noinline)) uint32_t ds_site(uint16_t sel, uint32_t off)
+{
+	uint32_t v;
+	asm volatile("movw %w2, %%ds\n\tmovl (%1), %0\n\tmovw %w3, %%ds"
+		     : "=&r"(v) : "r"(off), "r"(sel), "r"(SEL_KDATA) : "memory");
+	return v;
+}
+
+static void sreg_cache(void)
+{
+	for (int i = 0; i < 16; i++)
+		segbuf[i] = 0xC0DE0000u + (uint32_t)i;
+	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)segbuf, 0xFFFFF, 0x93, 0xC);
+	uint32_t a = 0, b;
+	for (int i = 0; i < 4; i++)
+		a |= fs_site(SEL_TBASE) ^ segbuf[0];
+	st_eq("the same mov fs four times reads base+0", a, 0);
+	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)&segbuf[3], 0xFFFFF, 0x93, 0xC);
+	b = fs_site(SEL_TBASE);
+	st_eq("the same mov fs after the descriptor's base changed", b, segbuf[3]);
+	set_fs(SEL_KDATA);           /* the trap handler reloads the FS it interrupted */
+	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)&segbuf[3], 0xFFFFF, 0x13, 0xC);  /* not present */
+	trap_reset();
+	fs_site(SEL_TBASE);
+	set_fs(SEL_KDATA);
+	st_fault("the same mov fs after the descriptor became not present: #NP", 11, SEL_TBASE, ANY_EIP);
+	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)&segbuf[5], 0xFFFFF, 0x93, 0xC);
+	b = fs_site(SEL_TBASE);
+	st_eq("present again with another base", b, segbuf[5]);
+	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) g, small;
+	asm volatile("sgdt %0" : "=m"(g));
+	small = g;
+	small.limit = (uint16_t)(SEL_TBASE - 1);
+	set_fs(SEL_KDATA);
+	trap_reset();
+	asm volatile("lgdt %0" :: "m"(small) : "memory");
+	fs_site(SEL_TBASE);
+	asm volatile("lgdt %0" :: "m"(g) : "memory");
+	set_fs(SEL_KDATA);
+	st_fault("the same mov fs with GDTR's limit below the selector: #GP(selector)", 13, SEL_TBASE, ANY_EIP);
+	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)&segbuf[2], 0xFFFFF, 0x93, 0xC);
+	a = 0;
+	for (int i = 0; i < 3; i++)
+		a |= ds_site(SEL_TBASE, 4) ^ segbuf[3];
+	st_eq("mov ds to a segment with a base, three times, in flat code", a, 0);
+	b = ds_site(SEL_KDATA, (uint32_t)&segbuf[9]);
+	st_eq("the same mov ds back to the flat segment", b, segbuf[9]);
+}
+
 static void seg_limits(void)
 {
 	gdt[SEL_TLIM / 8] = seg_desc((uint32_t)segbuf, 0xFFF, 0x93, 0x4);
@@ -198,6 +261,7 @@ void st_group_seg(void)
 	sreg_moves();
 	sreg_faults();
 	seg_base();
+	sreg_cache();
 	seg_limits();
 	far_pointer_loads();
 	set_fs(SEL_KDATA);

@@ -88,6 +88,7 @@ void cc_lookup_clear(struct cc_lookup *t)
 		t->key[i] = 0;
 		t->host[i] = (uint64_t)(uintptr_t)miss_stub;
 	}
+	t->tag = CC_LK_NOTAG;
 }
 
 uint8_t *cc_code_begin(size_t *room)

@@ -30,7 +30,7 @@
 struct xl_imap {
 	uint32_t eip;
 	uint16_t host_off;
-	uint8_t fix;        /* XI_* */
+	uint16_t fix;       /* XI_* */
 	int8_t spill;       /* guest register kept in vcpu->spill[1] while borrowed, or -1 */
 };
 #define XI_STR_SRC  0x01   /* RSI holds window + ESI (+ segment base in spill[2]) */
@@ -39,6 +39,7 @@ struct xl_imap {
 #define XI_SEG(f)   (((f) >> 4) & 7)
 #define XI_INHIBIT  0x08   /* interrupt probe right after STI: the STI shadow applies */
 #define XI_PUSHF    0x80   /* the guest's RFLAGS were pushed at [rsp] (inline segment load) */
+#define XI_FASTRING 0x100  /* inline INT/IRET: a fault outside the running window sends it to the monitor */
 
 struct cc_exit {
 	struct cc_block *blk; /* the block the exit belongs to */
@@ -73,7 +74,11 @@ struct cc_link { uint8_t *rel; uint8_t *stub; struct cc_link *next; };
 struct cc_lookup {
 	uint32_t key[CC_LK_ENTRIES];      /* guest EIP */
 	uint64_t host[CC_LK_ENTRIES];     /* host entry, or the miss stub */
-};
+	uint64_t tag;                     /* CC_LK_TAG(mode, cs_base) its entries are for, or
+					   * CC_LK_NOTAG (stale): set by the shadow MMU */
+} __attribute__((aligned(64)));          /* a size aligned_alloc accepts */
+#define CC_LK_TAG(mode, cs) (((uint64_t)(cs) << 32) | (uint32_t)(mode))
+#define CC_LK_NOTAG (~0ull)
 
 struct cc_stats {
 	uint64_t blocks, insns, flushes, invalidations, chained, lookups, lookup_misses;

@@ -62,7 +62,7 @@ $(BUILD)/guest/bare.elf: $(BARE_OBJS) guest/bare/linker.ld
 # tiny libc (ulib.o); the CPU workload comes from an archive so only the programs that call
 # it pull it in.  progs.S is generated: it .incbin's every program and lists them for exec.
 
-USER_PROGS := sh echo cat forktest cpubench exectest bigmem testsuite nbench
+USER_PROGS := sh echo cat forktest cpubench exectest bigmem testsuite nbench mbench true
 USER_LIB   := $(BUILD)/guest/obj/user/ulib.o
 USER_WLLIB := $(BUILD)/guest/obj/user/libworkload.a
 USER_ELFS  := $(USER_PROGS:%=$(BUILD)/guest/user/%.elf)

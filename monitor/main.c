@@ -159,6 +159,7 @@ static void print_stats(void)
 		"  ident / lowered        %llu / %llu (register borrows %llu)\n"
 		"  direct / indirect exits %llu / %llu emitted (%llu probe the lookup table), %llu chained\n"
 		"  inline segment loads   %llu sites, %llu cache fills\n"
+		"  inline INT/IRET        %llu sites, %llu cache fills\n"
 		"  monitor exits          %llu (emulated %llu, exceptions %llu, interrupts %llu)\n"
 		"  host signals           %llu (self-modifying stores %llu, device memory %llu)\n"
 		"  code invalidations     %llu, cache flushes %llu, halts %llu\n",
@@ -170,6 +171,7 @@ static void print_stats(void)
 		(unsigned long long)xl_stats.direct_probes,
 		(unsigned long long)cc_stats.chained,
 		(unsigned long long)xl_stats.sreg_sites, (unsigned long long)xl_stats.sreg_fills,
+		(unsigned long long)xl_stats.ring_sites, (unsigned long long)xl_stats.ring_fills,
 		(unsigned long long)run_stats.exits, (unsigned long long)run_stats.emulated,
 		(unsigned long long)run_stats.exceptions, (unsigned long long)run_stats.interrupts,
 		(unsigned long long)run_stats.signals, (unsigned long long)run_stats.smc_faults,
@@ -238,8 +240,10 @@ int main(int argc, char **argv)
 		fail("cannot set up the monitor: %s", strerror(errno));
 	dev_init_all(&vm, STDIN_FILENO, STDOUT_FILENO);
 	int status = vm_run(&vm);
-	if (LOG_ON(LOG_STATS))
+	if (LOG_ON(LOG_STATS)) {
 		print_stats();
+		pv_log_stats();
+	}
 	if (vmm_log_file)
 		fclose(vmm_log_file);
 	return status;

@@ -96,7 +96,7 @@ static void crash(int sig, siginfo_t *si, ucontext_t *uc)
 /* Undo what a lowering had in flight when instruction m faulted (see translate.c). */
 static void fixup(struct vcpu *c, const struct cc_block *b, const struct xl_imap *m, greg_t *gr)
 {
-	uint64_t win = (uint64_t)(uintptr_t)smmu_base();
+	uint64_t win = (uint64_t)gr[REG_R15];       /* the window the block ran in */
 	if (m->fix & XI_STR_SRC) {
 		uint64_t v = (uint64_t)gr[REG_RSI] - win;
 		if (m->fix & XI_SRC_SEG)
@@ -194,7 +194,9 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 			 * MXCSR bits in LDMXCSR/FXRSTOR); give the guest the same #GP(0) */
 			reason = EXIT_EXCEPTION;
 			c->exit_info = EXC_GP;
-		} else if (sig == SIGSEGV || sig == SIGBUS)
+		} else if ((b->imap[i].fix & XI_FASTRING) && (sig == SIGSEGV || sig == SIGBUS))
+			reason = EXIT_EMULATE;    /* exit_info set by the site: the monitor runs it */
+		else if (sig == SIGSEGV || sig == SIGBUS)
 			reason = window_exit(c, sf, info);
 	}
 	if (reason == EXIT_NONE)
@@ -507,6 +509,14 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 			adapt_result(c, pa, smmu_stats.traced_monitor_writes != t || emu_mmio_count != m);
 			return r;
 		}
+		if (c->exit_info >= XL_INFO_RING) {   /* inline INT/IRET missed its cache */
+			uint32_t info = c->exit_info, eip = c->eip;
+			int cpl = c->cpl;
+			int e = emu_step(c);
+			if (e == 0 && c->cpl != cpl)
+				xl_ring_fill(c, info, cpl, eip);
+			return after_emulation(c, e);
+		}
 		if (c->exit_info >= XL_INFO_SREG) {   /* inline segment load missed its cache */
 			uint32_t info = c->exit_info, eip = c->eip;
 			int e = emu_step(c);
@@ -617,6 +627,8 @@ int vm_run(struct vm *vm)
 		link = reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
 		if (handle_exit(c, reason) < 0)
 			return stopped(vm, "triple fault: guest shut down", EXIT_STATUS_GUESTDEAD), vm->exit_status;
+		if (reason == EXIT_EMULATE && pv_enabled())   /* a hypercall may have moved it */
+			c->pv_vif = (uint64_t)(uintptr_t)pv_vif_ptr();
 	}
 }
 

@@ -156,6 +156,12 @@ struct vcpu {
 	/* guest x87/SSE state while the monitor runs (FXSAVE image) */
 	/* bytes 0-511: the FXSAVE64 image; 512-575: the XSAVE header (translator/xl_entry.S) */
 	uint8_t fpu[576] __attribute__((aligned(64)));
+	/* read by translated code (through offsetof, not fixed offsets): both views of the
+	 * current page directory (shadow-mmu/smmu.c views_update), for inline CPL switches:
+	 * [0] supervisor, [1] user; window base and its lookup table, 0 if none */
+	uint64_t win_view[2];
+	uint64_t lk_view[2];
+	uint64_t pv_vif;         /* host address of a PV guest's virtual IF, or 0 */
 };
 
 /* The machine: RAM and what the run loop needs to stop. */

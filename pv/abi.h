@@ -41,7 +41,9 @@
 #define PV_HC_SET_TRAP_TABLE 3  /* EBX=linear base, ECX=limit of an IDT in i386 gate format */
 #define PV_HC_SET_GDT        4  /* EBX=linear base, ECX=limit, EDX=TSS selector (or 0): the
 				 * monitor loads GDTR and TR from them */
-#define PV_HC_STACK_SWITCH   5  /* EBX=SS, ECX=ESP: the ring-0 stack for events from CPL 3 */
+#define PV_HC_STACK_SWITCH   5  /* EBX=SS, ECX=ESP: the ring-0 stack for events from CPL 3
+				 * (stored into the TSS of PV_HC_SET_GDT, which stays in guest
+				 * memory and is read at each event: a plain store works too) */
 #define PV_HC_MMU_UPDATE     6  /* EBX=linear address of struct pv_mmu_update[ECX] -> 0, or
 				 * -PV_EINVAL and *EDX (linear, if EDX != 0) = failing index */
 #define PV_HC_NEW_BASEPTR    7  /* EBX=guest-physical page directory (CR3 switch, TLB flush) */
@@ -53,7 +55,19 @@
 				 * only), then CR0.PG|WP: the boot-time switch to paging */
 #define PV_HC_READ_CR2      12  /* -> the faulting address of the last #PF */
 #define PV_HC_EVENT_CHECK   13  /* deliver pending events now (after vif was set) */
-#define PV_HC_COUNT         14
+#define PV_HC_PORT_IO       14  /* EBX=port, ECX=size (1 or 2) | PV_PORTIO_WRITE, EDX=value:
+				 * one access through the monitor's port bus -> the value read
+				 * (0 for a write); -PV_EINVAL for a bad size, flag or a range
+				 * past port 0xFFFF */
+#define PV_HC_MULTICALL     15  /* EBX=linear address of struct pv_multicall[ECX] (ECX <=
+				 * PV_MULTICALL_MAX): run the entries in order -> the number that
+				 * succeeded (see "Multicall" below), or -PV_Exxx for a bad list */
+#define PV_HC_CONSOLE_RING  16  /* EBX=PV_CONSRING_SETUP, ECX=guest-physical page of a struct
+				 * pv_console_ring; or EBX=PV_CONSRING_NOTIFY: drain the output
+				 * ring now (and refill the input ring) -> bytes drained */
+#define PV_HC_COUNT         17
+
+#define PV_PORTIO_WRITE 0x100u  /* PV_HC_PORT_IO: write EDX instead of reading */
 
 #define PV_CR3_KEEP 0xFFFFFFFFu
 
@@ -79,6 +93,12 @@
 #define PV_SI_PENDING 4
 
 #define PV_MMU_BATCH_MAX 512    /* entries per PV_HC_MMU_UPDATE call */
+#define PV_MULTICALL_MAX 64     /* entries per PV_HC_MULTICALL call */
+
+#define PV_CONSRING_SETUP  0
+#define PV_CONSRING_NOTIFY 1
+#define PV_CONS_OUT_SIZE 2048u  /* bytes of pv_console_ring.out (a power of two) */
+#define PV_CONS_IN_SIZE  1024u  /* bytes of pv_console_ring.in (a power of two) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -98,6 +118,29 @@ struct pv_shared_info {
 struct pv_mmu_update {
 	uint32_t ptr;
 	uint32_t val;
+};
+
+/* One entry of PV_HC_MULTICALL: hypercall `op` with args[0..3] in EBX, ECX, EDX, ESI;
+ * the monitor stores its EAX in `result`. */
+struct pv_multicall {
+	uint32_t op;
+	uint32_t args[4];
+	int32_t result;
+};
+
+/* The console ring page (PV_HC_CONSOLE_RING).  Indices are free-running byte counts; each
+ * side writes only its own two.  out[]: the guest puts bytes at out[out_prod % SIZE] and
+ * then advances out_prod, the monitor takes them on PV_CONSRING_NOTIFY and advances
+ * out_cons.  in[]: the monitor puts host input at in[in_prod % SIZE], advances in_prod and
+ * raises PV_EVENT_CONSOLE; the guest takes bytes and advances in_cons. */
+struct pv_console_ring {
+	uint32_t out_prod;      /* 0: guest */
+	uint32_t out_cons;      /* 4: monitor */
+	uint32_t in_prod;       /* 8: monitor */
+	uint32_t in_cons;       /* 12: guest */
+	uint32_t reserved[12];
+	uint8_t out[PV_CONS_OUT_SIZE];  /* 64 */
+	uint8_t in[PV_CONS_IN_SIZE];
 };
 
 #define PV_PTE_P  0x001u

@@ -21,6 +21,7 @@
  * The emulator reaches this file only through emu_pv (emulation/emu.h), set by pv_init for
  * a PV guest, so emulation/ does not depend on pv/ (its unit tests stub the monitor).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "../loader/loader.h"
 #include "../emulation/emu.h"
 #include "../devices/devices.h"
+#include "../shadow-mmu/smmu.h"
 
 #define CR0_PG_BIT 0x80000000u
 #define CR0_WP_BIT 0x00010000u
@@ -43,7 +45,7 @@ static struct {
 	uint64_t boot_ns;
 	uint64_t timer_deadline;  /* monotonic ns, 0 = none */
 	uint64_t hypercalls[PV_HC_COUNT];
-	uint64_t upcalls;
+	uint64_t upcalls, multicalls, multicall_entries, mmu_entries;
 } pv;
 
 bool pv_enabled(void) { return pv.on; }
@@ -127,6 +129,29 @@ int pv_take_event(struct vcpu *c)
 	return emu_deliver_interrupt(c, PV_EVENT_VECTOR(ev)) == EXIT_SHUTDOWN ? -1 : 0;
 }
 
+/* -stats: hypercalls by kind, multicalls, upcalls. */
+void pv_log_stats(void)
+{
+	static const char *const names[PV_HC_COUNT] = {
+		"version", "console_io", "set_shared", "set_trap_table", "set_gdt", "stack_switch",
+		"mmu_update", "new_baseptr", "invlpg", "set_timer", "sched_op", "paging_enable",
+		"read_cr2", "event_check", "port_io", "multicall", "console_ring",
+	};
+	if (!pv.on)
+		return;
+	uint64_t total = 0;
+	for (unsigned i = 0; i < PV_HC_COUNT; i++)
+		total += pv.hypercalls[i];
+	vmm_log("  pv hypercalls          %llu (in multicalls %llu); upcalls %llu; mmu_update entries %llu\n"
+		"  pv by kind            ", (unsigned long long)total,
+		(unsigned long long)pv.multicall_entries, (unsigned long long)pv.upcalls,
+		(unsigned long long)pv.mmu_entries);
+	for (unsigned i = 0; i < PV_HC_COUNT; i++)
+		if (pv.hypercalls[i])
+			vmm_log(" %s %llu", names[i] ? names[i] : "?", (unsigned long long)pv.hypercalls[i]);
+	vmm_log("\n");
+}
+
 /* --- mmu_update ---------------------------------------------------------------------- */
 
 static bool frame_ok(struct vm *vm, uint32_t val)
@@ -195,12 +220,35 @@ static int32_t hc_mmu_update(struct vcpu *c, uint32_t list, uint32_t n, uint32_t
 	if (n && emu_lin_read(c, list, u, n * (uint32_t)sizeof(u[0])))
 		return -PV_EFAULT;
 	uint32_t fail = 0;
+	pv.mmu_entries += n;
+	/* the shadow MMU applies the whole list to its windows at the end, in runs */
+	smmu_defer(true);
 	int r = pv_mmu_update_apply(c->vm, u, n, &fail);
-	if (r < 0 && idx_out)
-		emu_lin_write(c, idx_out, &fail, 4);
-	/* the loaded directory may have changed: like a MOV CR3 of the same value */
-	vmm_tlb_flush(c, 0, false);
+	smmu_defer(false);
+	if (r < 0 && idx_out && emu_lin_write(c, idx_out, &fail, 4))
+		return -PV_EFAULT;
 	return r;
+}
+
+/* One port access for a guest that may not execute IN/OUT.  Only byte and word accesses:
+ * a 32-bit value read could not be told apart from an error code in EAX. */
+static int32_t hc_port_io(uint32_t port, uint32_t op, uint32_t val)
+{
+	uint32_t size = op & 0xFF;
+	if ((op & ~(PV_PORTIO_WRITE | 0xFFu)) || (size != 1 && size != 2) ||
+	    port > 0xFFFFu || port + size > 0x10000u)
+		return -PV_EINVAL;
+	if (op & PV_PORTIO_WRITE) {
+		val &= size == 1 ? 0xFFu : 0xFFFFu;
+		if (LOG_ON(LOG_IOPORT))
+			vmm_log("ioport: pv out%c %#06x <- %#x\n", "bw"[size - 1], port, val);
+		dev_pio_out((uint16_t)port, (int)size, val);
+		return 0;
+	}
+	val = dev_pio_in((uint16_t)port, (int)size);
+	if (LOG_ON(LOG_IOPORT))
+		vmm_log("ioport: pv in%c  %#06x -> %#x\n", "bw"[size - 1], port, val);
+	return (int32_t)val;
 }
 
 static void stop_vm(struct vcpu *c, int status)
@@ -235,10 +283,60 @@ static int32_t hc_paging_enable(struct vcpu *c, uint32_t cr3, uint32_t cr4_bits)
 	return 0;
 }
 
+/* May hypercall `nr` be an entry of a multicall?  Only calls that finish in the monitor
+ * and leave nothing to the run loop's next iteration but the new state (not sched_op,
+ * which halts or stops, and not multicall itself). */
+static bool multicall_ok(uint32_t nr)
+{
+	switch (nr) {
+	case PV_HC_VERSION: case PV_HC_CONSOLE_IO: case PV_HC_SET_TRAP_TABLE: case PV_HC_SET_GDT:
+	case PV_HC_STACK_SWITCH: case PV_HC_MMU_UPDATE: case PV_HC_NEW_BASEPTR: case PV_HC_INVLPG:
+	case PV_HC_SET_TIMER: case PV_HC_EVENT_CHECK: case PV_HC_CONSOLE_RING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int32_t dispatch(struct vcpu *c, uint32_t nr, uint32_t a1, uint32_t a2, uint32_t a3,
+			bool nested);
+
+/* Run list[0..n) in order; stop at the first negative result.  -> entries that succeeded. */
+static int32_t hc_multicall(struct vcpu *c, uint32_t list, uint32_t n)
+{
+	static struct pv_multicall mc[PV_MULTICALL_MAX];
+	if (n > PV_MULTICALL_MAX)
+		return -PV_EINVAL;
+	if (n && emu_lin_read(c, list, mc, n * (uint32_t)sizeof(mc[0])))
+		return -PV_EFAULT;
+	pv.multicalls++;
+	uint32_t i;
+	for (i = 0; i < n; i++) {
+		uint32_t op = mc[i].op;
+		int32_t r = multicall_ok(op) ? dispatch(c, op, mc[i].args[0], mc[i].args[1], mc[i].args[2], true)
+					     : -PV_EINVAL;
+		pv.multicall_entries++;
+		mc[i].result = r;
+		if (emu_lin_write(c, list + i * (uint32_t)sizeof(mc[0]) + offsetof(struct pv_multicall, result),
+				  &r, 4))
+			return -PV_EFAULT;
+		if (r < 0)
+			break;
+	}
+	return (int32_t)i;
+}
+
 int pv_hypercall(struct vcpu *c)
 {
-	uint32_t nr = c->regs[R_EAX], a1 = c->regs[R_EBX], a2 = c->regs[R_ECX],
-		 a3 = c->regs[R_EDX];
+	int32_t r = dispatch(c, c->regs[R_EAX], c->regs[R_EBX], c->regs[R_ECX], c->regs[R_EDX], false);
+	c->regs[R_EAX] = (uint32_t)r;
+	return 0;
+}
+
+/* One hypercall; `nested`: an entry of a multicall. */
+static int32_t dispatch(struct vcpu *c, uint32_t nr, uint32_t a1, uint32_t a2, uint32_t a3,
+			bool nested)
+{
 	int32_t r;
 	if (nr < PV_HC_COUNT)
 		pv.hypercalls[nr]++;
@@ -279,8 +377,7 @@ int pv_hypercall(struct vcpu *c)
 			r = -PV_EINVAL;
 			break;
 		}
-		c->cr3 = a1;
-		vmm_tlb_flush(c, 0, false);
+		c->cr3 = a1;        /* smmu_select picks (or builds) the directory's windows */
 		r = 0;
 		break;
 	case PV_HC_INVLPG:
@@ -322,10 +419,24 @@ int pv_hypercall(struct vcpu *c)
 	case PV_HC_EVENT_CHECK:
 		r = 0;                       /* pv_take_event runs before the next block */
 		break;
+	case PV_HC_PORT_IO:
+		r = hc_port_io(a1, a2, a3);
+		break;
+	case PV_HC_MULTICALL:
+		r = nested ? -PV_EINVAL : hc_multicall(c, a1, a2);
+		break;
 	default:
 		r = -PV_ENOSYS;
 		break;
 	}
-	c->regs[R_EAX] = (uint32_t)r;
-	return 0;
+	return r;
+}
+
+/* Host address of the virtual IF in the registered shared page, or NULL: translated code
+ * that delivers INT n from user mode inline (translator: INT/IRET sites) reads and clears it
+ * there as pv_event_flags/pv_event_commit do. */
+uint32_t *pv_vif_ptr(void)
+{
+	struct pv_shared_info *si = pv.on ? shared() : NULL;
+	return si ? &si->vif : NULL;
 }

@@ -19,9 +19,13 @@ int pv_init(struct vm *vm, const struct ld_boot *boot, char *err, size_t errlen)
 /* Time-driven PV events (the PV timer): raise what is due at `now` (monotonic ns), return
  * the next deadline or UINT64_MAX. */
 uint64_t pv_poll(uint64_t now);
+/* -stats: the PV interface's counters (nothing for a native guest). */
+void pv_log_stats(void);
 /* Deliver one pending event upcall if the guest can take it now.  0, or -1 if the guest
  * cannot continue (triple fault). */
 int pv_take_event(struct vcpu *c);
+/* Host address of the virtual IF in the shared page, or NULL (not PV, none registered). */
+uint32_t *pv_vif_ptr(void);
 
 /* --- called by the emulator (emulation/) ------------------------------------------------ */
 struct pv_mmu_update;

@@ -67,6 +67,7 @@
 #include "../monitor/param.h"
 #include "../codecache/cc.h"
 #include "../emulation/emu.h"
+#include "../pv/pv.h"
 
 #define WIN_SPAN    (1ull << 32)
 #define WIN_STRIDE  (2ull << 32)
@@ -95,6 +96,9 @@ struct window {
 	uint32_t *pm[NREG];       /* per region: per page (frame | SM_*), or NULL */
 	uint16_t pm_count[NREG];
 	gpa_t ptf[NREG];          /* page table the region was filled through, or NOPT */
+	uint32_t lg[NREG];        /* a 4 MiB region: guest base | SM_P | SM_GW, else 0 */
+	uint32_t pde[NREG];       /* PV: the directory entry each region was made to match */
+	bool eager;               /* PV: built from its whole directory (not cut by the budget) */
 	struct cc_lookup *lk;
 	uint32_t lk_mode, lk_cs;
 	bool lk_valid, lk_stale;
@@ -109,10 +113,16 @@ static struct vm *vm;
 static uint32_t nframes;
 static struct window win[SMMU_WINDOWS + 1];
 static struct window *cur;
+static uint64_t views_gen;       /* bumped when a window is created or emptied */
 static uint64_t lru_clock;
 static struct pool rmap_pool, pu_pool;
 static uint32_t *rmap_head, *pu_head;     /* per frame: first node, 0 = none */
 static uint8_t *is_code, *flood;
+static bool pvm;                          /* a PV guest: eager windows, no tracing */
+static struct pool lr_pool;               /* 4 MiB regions mapped per 4 MiB of RAM */
+static uint32_t *lr_head;
+static uint16_t *ncode;                   /* code frames per 4 MiB of RAM */
+static gpa_t last_pd = ~0u;               /* PV: the directory of the last smmu_select */
 static uint64_t vma_est, budget;
 static gla_t last_fault;
 
@@ -161,7 +171,7 @@ static bool list_del(struct pool *p, uint32_t *head, uint16_t w, uint32_t val)
 /* ---- host mappings ------------------------------------------------------------------- */
 
 static uint16_t widx(const struct window *w) { return (uint16_t)(w - win); }
-static bool frame_protected(uint32_t fn) { return is_code[fn] || pu_head[fn]; }
+static bool frame_protected(uint32_t fn) { return is_code[fn] || (!pvm && pu_head[fn]); }
 
 static void charge(struct window *w)
 {
@@ -188,9 +198,9 @@ static void host_unmap(struct window *w, uint32_t lpn, uint32_t npg)
 	charge(w);
 }
 
-static void host_protect(struct window *w, uint32_t lpn, bool rw)
+static void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw)
 {
-	if (mprotect(w->base + (uint64_t)lpn * GUEST_PAGE, GUEST_PAGE,
+	if (mprotect(w->base + (uint64_t)lpn * GUEST_PAGE, (size_t)npg * GUEST_PAGE,
 		     rw ? PROT_READ | PROT_WRITE : PROT_READ) < 0)
 		vmm_panic("shadow MMU: mprotect failed: %s", strerror(errno));
 	charge(w);
@@ -226,16 +236,24 @@ static void entry_clear(struct window *w, uint32_t lpn, uint32_t *e)
 {
 	uint32_t fn = *e / GUEST_PAGE;
 	list_del(&rmap_pool, &rmap_head[fn], widx(w), lpn);
-	if (is_code[fn])
+	if (is_code[fn]) {
 		w->lk_stale = true;
+		w->lk->tag = CC_LK_NOTAG;     /* inline ring switches check the tag */
+	}
 	*e = 0;
 	w->pm_count[lpn / 1024]--;
 }
 
 static void pu_drop(struct window *w, uint32_t region);
 
+static void invalidate_region(struct window *w, uint32_t r);
+
 static void invalidate_page(struct window *w, uint32_t lpn)
 {
+	if (w->lg[lpn / 1024] & SM_P) {           /* a 4 MiB page goes as a whole */
+		invalidate_region(w, lpn / 1024);
+		return;
+	}
 	uint32_t *e = pm_slot(w, lpn, false);
 	if (!e || !(*e & SM_P))
 		return;
@@ -243,8 +261,63 @@ static void invalidate_page(struct window *w, uint32_t lpn)
 	host_unmap(w, lpn, 1);
 }
 
+/* The window's lookup table may hold blocks of a page whose mapping went away. */
+static void lookup_stale(struct window *w)
+{
+	w->lk_stale = true;
+	w->lk->tag = CC_LK_NOTAG;
+}
+
+/* Region r becomes the 4 MiB page at `base` (the caller made the host mapping of its
+ * n pages): read-only holes for the protected frames in it when it is writable. */
+static void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n)
+{
+	w->lg[r] = base | SM_P | (gw ? SM_GW : 0);
+	list_add(&lr_pool, &lr_head[base >> 22], widx(w), r);
+	if (!gw || (pvm && !ncode[base >> 22]))
+		return;
+	uint32_t fn0 = base / GUEST_PAGE;
+	for (uint32_t i = 0; i < n;) {
+		if (!frame_protected(fn0 + i)) {
+			i++;
+			continue;
+		}
+		uint32_t j = i + 1;
+		while (j < n && frame_protected(fn0 + j))
+			j++;
+		host_protect(w, r * 1024 + i, j - i, false);
+		i = j;
+	}
+}
+
+/* Pages of the 4 MiB page at base that are RAM (the rest is device memory, never mapped). */
+static uint32_t large_pages(gpa_t base)
+{
+	if (base >= vm->ram_size)
+		return 0;
+	uint64_t end = (uint64_t)base + 0x400000u;
+	return (uint32_t)(((end < vm->ram_size ? end : vm->ram_size) - base) / GUEST_PAGE);
+}
+
+static void map_large(struct window *w, uint32_t r, gpa_t base, bool gw)
+{
+	uint32_t n = large_pages(base);
+	if (!n)
+		return;
+	host_map(w, r * 1024, n, base, gw);
+	large_set(w, r, base, gw, n);
+}
+
 static void invalidate_region(struct window *w, uint32_t r)
 {
+	if (w->lg[r] & SM_P) {
+		uint32_t g = w->lg[r] >> 22;
+		list_del(&lr_pool, &lr_head[g], widx(w), r);
+		if (ncode[g])
+			lookup_stale(w);
+		w->lg[r] = 0;
+		host_unmap(w, r * 1024, 1024);
+	}
 	if (w->pm[r] && w->pm_count[r]) {
 		for (uint32_t i = 0; i < 1024; i++)
 			if (w->pm[r][i] & SM_P)
@@ -263,9 +336,15 @@ static void frame_protect(uint32_t fn)
 		struct window *w = &win[rmap_pool.n[i].win];
 		uint32_t lpn = rmap_pool.n[i].val, *e = pm_slot(w, lpn, false);
 		if (e && (*e & SM_RW)) {
-			host_protect(w, lpn, false);
+			host_protect(w, lpn, 1, false);
 			*e &= ~SM_RW;
 		}
+	}
+	for (uint32_t i = lr_head[fn >> 10]; i; i = lr_pool.n[i].next) {
+		struct window *w = &win[lr_pool.n[i].win];
+		uint32_t r = lr_pool.n[i].val;
+		if (w->lg[r] & SM_GW)
+			host_protect(w, r * 1024 + fn % 1024, 1, false);
 	}
 }
 
@@ -277,9 +356,15 @@ static void frame_release(uint32_t fn)
 		struct window *w = &win[rmap_pool.n[i].win];
 		uint32_t lpn = rmap_pool.n[i].val, *e = pm_slot(w, lpn, false);
 		if (e && (*e & SM_GW) && !(*e & SM_RW)) {
-			host_protect(w, lpn, true);
+			host_protect(w, lpn, 1, true);
 			*e |= SM_RW;
 		}
+	}
+	for (uint32_t i = lr_head[fn >> 10]; i; i = lr_pool.n[i].next) {
+		struct window *w = &win[lr_pool.n[i].win];
+		uint32_t r = lr_pool.n[i].val;
+		if (w->lg[r] & SM_GW)
+			host_protect(w, r * 1024 + fn % 1024, 1, true);
 	}
 }
 
@@ -289,10 +374,10 @@ static void pu_add(gpa_t frame, struct window *w, uint32_t region)
 	uint32_t fn = frame / GUEST_PAGE;
 	if (fn >= nframes)
 		return;
-	bool first = !frame_protected(fn);
+	bool was = frame_protected(fn);
 	list_add(&pu_pool, &pu_head[fn], widx(w), region);
 	flood[fn] = 0;
-	if (first)
+	if (!was && frame_protected(fn))      /* never for a PV guest */
 		frame_protect(fn);
 }
 
@@ -310,6 +395,26 @@ static void pu_drop(struct window *w, uint32_t region)
 
 /* ---- windows -------------------------------------------------------------------------- */
 
+/* The frame mapped at lpn in w, or NOPT; *rw (if asked): mapped writable now. */
+static gpa_t mapped_frame(struct window *w, uint32_t lpn, bool *rw)
+{
+	uint32_t r = lpn / 1024;
+	if (w->lg[r] & SM_P) {
+		gpa_t f = (w->lg[r] & 0xFFC00000u) + (lpn % 1024) * GUEST_PAGE;
+		if (f >= vm->ram_size)
+			return NOPT;
+		if (rw)
+			*rw = (w->lg[r] & SM_GW) && !frame_protected(f / GUEST_PAGE);
+		return f;
+	}
+	uint32_t *e = pm_slot(w, lpn, false);
+	if (!e || !(*e & SM_P))
+		return NOPT;
+	if (rw)
+		*rw = (*e & SM_RW) != 0;
+	return *e & ~(GUEST_PAGE - 1);
+}
+
 static void win_empty(struct window *w)
 {
 	for (uint32_t r = 0; r < NREG; r++) {
@@ -321,9 +426,15 @@ static void win_empty(struct window *w)
 			free(w->pm[r]);
 			w->pm[r] = NULL;
 		}
+		if (w->lg[r] & SM_P) {
+			list_del(&lr_pool, &lr_head[w->lg[r] >> 22], widx(w), r);
+			w->lg[r] = 0;
+		}
+		w->pde[r] = 0;
 		if (w->ptf[r] != NOPT)
 			pu_drop(w, r);
 	}
+	w->eager = false;
 	if (w->kind == W_PAGED)
 		pu_drop(w, PD_USE);
 	/* one call replaces every mapping of the window with the reservation again */
@@ -333,8 +444,18 @@ static void win_empty(struct window *w)
 	vma_est = vma_est > w->vmas ? vma_est - w->vmas : 0;
 	w->vmas = 0;
 	w->lk_valid = false;
+	w->lk->tag = CC_LK_NOTAG;
 	w->kind = W_FREE;
+	views_gen++;
+	vm->cpu.win_view[0] = vm->cpu.win_view[1] = 0;   /* recomputed by smmu_select */
+	vm->cpu.lk_view[0] = vm->cpu.lk_view[1] = 0;
 }
+
+static void pv_build(struct window *w);
+static void pv_check_views(gpa_t pd);
+static void pv_resync_page(struct window *w, uint32_t lpn);
+static void pv_written(gpa_t gpa, uint32_t len);
+static void enforce_budget(void);
 
 static struct window *win_get(gpa_t pd, bool user)
 {
@@ -362,8 +483,54 @@ static struct window *win_get(gpa_t pd, bool user)
 	w->pd = pd;
 	w->user = user;
 	w->lk_valid = false;
+	w->lk->tag = CC_LK_NOTAG;
 	pu_add(pd, w, PD_USE);
+	views_gen++;
+	if (pvm)
+		pv_build(w);
 	return w;
+}
+
+/*
+ * Both views of the current page directory, for translated code that switches CPL inline
+ * (translator: INT from CPL 3, IRET to CPL 3): vcpu->win_view[v] / lk_view[v] with v = 1
+ * for the user view, 0 when that window does not exist.  Recomputed when the current
+ * window or the set of windows changed; win_empty clears them at once, so translated code
+ * never switches into a window that was emptied or handed to another page directory.
+ */
+static void views_update(struct vcpu *c, struct window *w)
+{
+	static uint64_t gen_seen = ~0ull;
+	static struct window *w_seen;
+	if (w == w_seen && gen_seen == views_gen)
+		return;
+	w_seen = w;
+	gen_seen = views_gen;
+	c->win_view[0] = c->win_view[1] = 0;
+	c->lk_view[0] = c->lk_view[1] = 0;
+	if (w->kind != W_PAGED)
+		return;
+	for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
+		if (win[i].kind == W_PAGED && win[i].pd == w->pd) {
+			c->win_view[win[i].user] = (uint64_t)(uintptr_t)win[i].base;
+			c->lk_view[win[i].user] = (uint64_t)(uintptr_t)win[i].lk;
+		}
+}
+
+/* The window whose span (with its guard pages) holds host address addr, or NULL. */
+static struct window *window_at(uintptr_t addr)
+{
+	uintptr_t b0 = (uintptr_t)win[0].base;       /* the flat window lies elsewhere */
+	if (addr >= b0 - GUEST_PAGE && addr < b0 + WIN_SPAN + GUEST_PAGE)
+		return &win[0];
+	uintptr_t first = (uintptr_t)win[1].base - GUEST_PAGE;
+	if (addr < first)
+		return NULL;
+	uintptr_t i = (addr - first) / WIN_STRIDE + 1;
+	if (i > SMMU_WINDOWS)
+		return NULL;
+	uintptr_t base = (uintptr_t)win[i].base;
+	return addr < base + WIN_SPAN + GUEST_PAGE ? &win[i] : NULL;
 }
 
 uint8_t *smmu_select(struct vcpu *c)
@@ -374,6 +541,10 @@ uint8_t *smmu_select(struct vcpu *c)
 	else {
 		gpa_t pd = c->cr3 & ~(GUEST_PAGE - 1);
 		bool user = c->cpl == 3;
+		if (pvm && pd != last_pd) {
+			last_pd = pd;
+			pv_check_views(pd);
+		}
 		if (cur && cur->kind == W_PAGED && cur->pd == pd && cur->user == user)
 			w = cur;
 		else
@@ -384,6 +555,7 @@ uint8_t *smmu_select(struct vcpu *c)
 		cur = w;
 	}
 	w->last_use = ++lru_clock;
+	views_update(c, w);
 	return w->base;
 }
 
@@ -401,6 +573,7 @@ struct cc_lookup *smmu_lookup(uint32_t mode, uint32_t cs_base)
 		w->lk_stale = false;
 		w->lk_mode = mode;
 		w->lk_cs = cs_base;
+		w->lk->tag = CC_LK_TAG(mode, cs_base);
 		smmu_stats.lookup_clears++;
 	}
 	return w->lk;
@@ -468,7 +641,20 @@ void smmu_set_budget(uint64_t vmas) { budget = vmas; }
 
 static bool guest_writable(const struct vcpu *c, const struct window *w, uint32_t perm)
 {
-	return (perm & PTE_D) && emu_gpte_allows(c, perm, w->user, true);
+	/* PV: no dirty bits (pv/abi.h), so writable as soon as the guest allows writes */
+	return (pvm || (perm & PTE_D)) && emu_gpte_allows(c, perm, w->user, true);
+}
+
+static uint32_t pde_now(const struct window *w, uint32_t r)
+{
+	uint32_t v;
+	memcpy(&v, vm->ram + w->pd + r * 4, 4);
+	return v;
+}
+
+static bool region_empty(const struct window *w, uint32_t r)
+{
+	return !(w->lg[r] & SM_P) && w->ptf[r] == NOPT && !(w->pm[r] && w->pm_count[r]);
 }
 
 /* Map (lpn, frame) runs from a sorted list, coalescing contiguous ones. */
@@ -494,29 +680,20 @@ static void map_list(struct window *w, const struct fillent *f, unsigned n)
 static void fill_large(struct vcpu *c, struct window *w, gla_t la, const struct emu_walk *wk)
 {
 	uint32_t r = la >> 22;
-	if (w->ptf[r] != NOPT || (w->pm[r] && w->pm_count[r]))
-		invalidate_region(w, r);
 	gpa_t base = wk->gpa & 0xFFC00000u;
 	bool gw = guest_writable(c, w, wk->perm);
-	static struct fillent f[1024];
-	unsigned n = 0;
-	for (uint32_t i = 0; i < 1024; i++) {
-		gpa_t fr = base + i * GUEST_PAGE;
-		if (fr >= vm->ram_size)
-			break;
-		f[n++] = (struct fillent){ r * 1024 + i, fr, gw };
+	if (w->lg[r] == (base | SM_P | (gw ? SM_GW : 0))) {
+		/* mapped already: a page left read-only for a protection since lifted */
+		if (gw && !frame_protected(wk->gpa / GUEST_PAGE))
+			host_protect(w, la >> 12, 1, true);
+		smmu_stats.dirty_upgrades++;
+		return;
 	}
-	/* one call for the whole run, then read-only holes for protected frames */
-	if (n) {
-		host_map(w, f[0].lpn, n, f[0].frame, gw);
-		for (unsigned k = 0; k < n; k++) {
-			uint32_t fn = f[k].frame / GUEST_PAGE;
-			bool rw = gw && !frame_protected(fn);
-			if (gw && !rw)
-				host_protect(w, f[k].lpn, false);
-			entry_set(w, f[k].lpn, f[k].frame, (rw ? SM_RW : 0) | (gw ? SM_GW : 0));
-		}
-	}
+	if (!region_empty(w, r))
+		invalidate_region(w, r);
+	/* one call for the whole 4 MiB (read-only holes for protected frames) */
+	map_large(w, r, base, gw);
+	w->pde[r] = pde_now(w, r);
 	smmu_stats.large_fills++;
 }
 
@@ -524,10 +701,11 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 {
 	uint32_t r = la >> 22, lpn = la >> 12;
 	if (w->ptf[r] != wk->pt) {
-		if (w->ptf[r] != NOPT || (w->pm[r] && w->pm_count[r]))
+		if (!region_empty(w, r))
 			invalidate_region(w, r);
 		w->ptf[r] = wk->pt;
 		pu_add(wk->pt, w, r);
+		w->pde[r] = pde_now(w, r);
 	}
 	flood[wk->pt / GUEST_PAGE] = 0;
 	uint32_t *e = pm_slot(w, lpn, true);
@@ -538,7 +716,7 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 		if ((*e & ~(GUEST_PAGE - 1)) == frame) {
 			bool rw = gw && !frame_protected(frame / GUEST_PAGE);
 			if (rw != !!(*e & SM_RW))
-				host_protect(w, lpn, rw);
+				host_protect(w, lpn, 1, rw);
 			*e = frame | SM_P | (rw ? SM_RW : 0) | (gw ? SM_GW : 0);
 			smmu_stats.dirty_upgrades++;
 			return;
@@ -557,8 +735,8 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 			f[n++] = (struct fillent){ l, frame, gw };
 			continue;
 		}
-		uint32_t pte = pt[l % 1024];
-		if ((pte & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || (pte & ~0xFFFu) >= vm->ram_size)
+		uint32_t pte = pt[l % 1024], need = pvm ? PTE_P : PTE_P | PTE_A;
+		if ((pte & need) != need || (pte & ~0xFFFu) >= vm->ram_size)
 			continue;
 		uint32_t perm = (pde & pte & (PTE_U | PTE_W)) | (pte & ~(uint32_t)(PTE_U | PTE_W));
 		if (w->user && !(perm & PTE_U))
@@ -589,7 +767,11 @@ static void fill(struct vcpu *c, struct window *w, gla_t la, const struct emu_wa
 
 enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info)
 {
-	struct window *w = cur ? cur : &win[0];
+	/* translated code may have switched windows inline since the run loop chose cur */
+	struct window *w = window_at(addr);
+	if (!w || w->kind == W_FREE)
+		return SMF_BAD;
+	cur = w;
 	uintptr_t base = (uintptr_t)w->base;
 	if (addr < base - GUEST_PAGE || addr >= base + WIN_SPAN + GUEST_PAGE)
 		return SMF_BAD;
@@ -624,10 +806,9 @@ enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info)
 		*info = frame;
 		return SMF_SMC;
 	}
-	if (write && pu_head[fn]) {
+	if (write && !pvm && pu_head[fn]) {
 		/* mapped read-only first, so that the single step only has to unprotect it */
-		uint32_t *e = pm_slot(w, la >> 12, false);
-		if (!e || !(*e & SM_P) || (*e & ~(GUEST_PAGE - 1)) != frame)
+		if (mapped_frame(w, la >> 12, NULL) != frame)
 			fill(c, w, la, &wk);
 		last_fault = la;
 		*info = frame;
@@ -644,8 +825,7 @@ bool smmu_note_code(struct vcpu *c, gla_t la)
 	struct window *w = cur;
 	if (!w || w->kind != W_PAGED)
 		return true;
-	uint32_t *e = pm_slot(w, la >> 12, false);
-	if (e && (*e & SM_P))
+	if (mapped_frame(w, la >> 12, NULL) != NOPT)
 		return true;
 	struct emu_walk wk;
 	if (emu_walk(c, la, false, w->user, &wk) || (wk.gpa & ~(GUEST_PAGE - 1)) >= vm->ram_size ||
@@ -654,8 +834,7 @@ bool smmu_note_code(struct vcpu *c, gla_t la)
 	enforce_budget();
 	smmu_stats.fills++;
 	fill(c, w, la, &wk);
-	e = pm_slot(w, la >> 12, false);
-	return e && (*e & SM_P);
+	return mapped_frame(w, la >> 12, NULL) != NOPT;
 }
 
 gla_t smmu_last_fault(void) { return last_fault; }
@@ -701,6 +880,10 @@ void smmu_ram_written(gpa_t gpa, uint32_t len)
 {
 	if (!len || !nframes)
 		return;
+	if (pvm) {
+		pv_written(gpa, len);
+		return;
+	}
 	for (uint64_t a = gpa & ~3u; a < (uint64_t)gpa + len; a += 4) {
 		uint32_t fn = (uint32_t)(a / GUEST_PAGE);
 		if (fn >= nframes)
@@ -719,19 +902,18 @@ static struct window *trace_win;
 void smmu_trace_begin(gla_t la)
 {
 	trace_win = cur;
-	uint32_t *e = pm_slot(cur, la >> 12, false);
-	if (e && (*e & SM_P))
-		host_protect(cur, la >> 12, true);
+	if (mapped_frame(cur, la >> 12, NULL) != NOPT)
+		host_protect(cur, la >> 12, 1, true);
 }
 
 void smmu_trace_end(gla_t la, gpa_t frame, const uint32_t *before)
 {
 	struct window *w = trace_win;
 	uint32_t fn = frame / GUEST_PAGE;
-	uint32_t *e = pm_slot(w, la >> 12, false);
+	bool rw;
 	/* put the read-only mapping back unless the step itself dropped it */
-	if (e && (*e & SM_P) && (*e & ~(GUEST_PAGE - 1)) == frame)
-		host_protect(w, la >> 12, (*e & SM_RW) != 0);
+	if (mapped_frame(w, la >> 12, &rw) == frame)
+		host_protect(w, la >> 12, 1, rw);
 	const uint32_t *now = (const uint32_t *)(vm->ram + frame);
 	for (uint32_t i = 0; i < 1024; i++)
 		if (before[i] != now[i] && pu_head[fn])
@@ -748,6 +930,10 @@ void smmu_protect_code(gpa_t frame, bool protect)
 	if (protect == !!is_code[fn])
 		return;
 	is_code[fn] = protect;
+	if (protect)
+		ncode[fn >> 10]++;
+	else
+		ncode[fn >> 10]--;
 	if (mprotect(win[0].base + frame, GUEST_PAGE, protect ? PROT_READ : PROT_READ | PROT_WRITE) < 0)
 		vmm_panic("mprotect of guest page %08x failed: %s", frame, strerror(errno));
 	if (protect) {
@@ -769,8 +955,322 @@ void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
 	}
 	gpa_t pd = c->cr3 & ~(GUEST_PAGE - 1);
 	for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
-		if (win[i].kind == W_PAGED && win[i].pd == pd)
-			invalidate_page(&win[i], la >> 12);
+		if (win[i].kind == W_PAGED && win[i].pd == pd) {
+			if (pvm)
+				pv_resync_page(&win[i], la >> 12);   /* re-read, not dropped */
+			else
+				invalidate_page(&win[i], la >> 12);
+		}
+}
+
+/* ---- PV: windows that mirror their page directory ---------------------------------------- */
+
+/* What a directory entry asks of its region in window w: nothing, a 4 MiB page at *frame
+ * (writable for the view: *gw), or the page table at *frame. */
+enum rkind { R_EMPTY, R_LARGE, R_SMALL };
+
+static enum rkind region_kind(const struct window *w, uint32_t pde, gpa_t *frame, bool *gw)
+{
+	const struct vcpu *c = &vm->cpu;
+	*gw = false;
+	if (!(pde & PTE_P) || (w->user && !(pde & PTE_U)))
+		return R_EMPTY;
+	if ((pde & PTE_PS) && (c->cr4 & CR4_PSE)) {
+		*frame = pde & 0xFFC00000u;
+		*gw = emu_gpte_allows(c, pde, w->user, true);
+		return large_pages(*frame) ? R_LARGE : R_EMPTY;
+	}
+	*frame = pde & ~(GUEST_PAGE - 1);
+	return (uint64_t)*frame + GUEST_PAGE <= vm->ram_size ? R_SMALL : R_EMPTY;
+}
+
+/* Did a directory entry change in a way that matters (accessed/dirty bits do not)? */
+static bool pde_changed(uint32_t a, uint32_t b) { return ((a ^ b) & ~(PTE_A | PTE_D)) != 0; }
+
+/* A run of neighbouring pages that take the same host call. */
+enum { RUN_NONE, RUN_UNMAP, RUN_MAP, RUN_PROT };
+struct run { int kind; uint32_t lpn, n; gpa_t frame; bool rw; };
+
+static void run_flush(struct window *w, struct run *u)
+{
+	if (u->kind == RUN_UNMAP)
+		host_unmap(w, u->lpn, u->n);
+	else if (u->kind == RUN_MAP) {
+		host_map(w, u->lpn, u->n, u->frame, u->rw);
+		smmu_stats.eager_pages += u->n;
+	} else if (u->kind == RUN_PROT)
+		host_protect(w, u->lpn, u->n, u->rw);
+	u->kind = RUN_NONE;
+}
+
+static void run_add(struct window *w, struct run *u, int kind, uint32_t lpn, gpa_t frame, bool rw)
+{
+	if (u->kind == kind && lpn == u->lpn + u->n && (kind == RUN_UNMAP || u->rw == rw) &&
+	    (kind != RUN_MAP || frame == u->frame + u->n * GUEST_PAGE)) {
+		u->n++;
+		return;
+	}
+	run_flush(w, u);
+	*u = (struct run){ kind, lpn, 1, frame, rw };
+}
+
+/* Make pages lo..hi of the 4 KiB region r (its table is w->ptf[r], under directory entry
+ * pde) match the guest's entries: each run of neighbours that needs the same change is
+ * one host call (unmap, map of contiguous frames, or protection change). */
+static void resync_pages(struct window *w, uint32_t r, uint32_t lo, uint32_t hi, uint32_t pde)
+{
+	const struct vcpu *c = &vm->cpu;
+	const uint32_t *pt = (const uint32_t *)(vm->ram + w->ptf[r]);
+	struct run u = { RUN_NONE, 0, 0, 0, false };
+	for (uint32_t i = lo; i <= hi; i++) {
+		uint32_t lpn = r * 1024 + i, pte = pt[i];
+		uint32_t *e = pm_slot(w, lpn, false), now = e ? *e : 0;
+		gpa_t frame = pte & ~(GUEST_PAGE - 1);
+		uint32_t perm = (pde & pte & (PTE_U | PTE_W)) | (pte & ~(uint32_t)(PTE_U | PTE_W));
+		if (!(pte & PTE_P) || frame >= vm->ram_size || (w->user && !(perm & PTE_U))) {
+			if (now & SM_P) {
+				entry_clear(w, lpn, e);
+				run_add(w, &u, RUN_UNMAP, lpn, 0, false);
+			}
+			continue;
+		}
+		bool gw = emu_gpte_allows(c, perm, w->user, true);
+		bool rw = gw && !frame_protected(frame / GUEST_PAGE);
+		if ((now & SM_P) && (now & ~(GUEST_PAGE - 1)) == frame) {
+			/* write permission added to a mapped page: left to the first write */
+			if (rw && !(now & SM_RW))
+				rw = false;
+			*e = frame | SM_P | (rw ? SM_RW : 0) | (gw ? SM_GW : 0);
+			if (rw != !!(now & SM_RW))
+				run_add(w, &u, RUN_PROT, lpn, 0, rw);
+			continue;
+		}
+		if (now & SM_P)
+			entry_clear(w, lpn, e);          /* the new mapping replaces the old one */
+		entry_set(w, lpn, frame, (rw ? SM_RW : 0) | (gw ? SM_GW : 0));
+		run_add(w, &u, RUN_MAP, lpn, frame, rw);
+	}
+	run_flush(w, &u);
+}
+
+/* Make region r match its directory entry now. */
+static void resync_region(struct window *w, uint32_t r)
+{
+	uint32_t pde = pde_now(w, r);
+	gpa_t frame = 0;
+	bool gw;
+	enum rkind k = region_kind(w, pde, &frame, &gw);
+	w->pde[r] = pde;
+	if (k == R_EMPTY) {
+		if (!region_empty(w, r))
+			invalidate_region(w, r);
+	} else if (k == R_LARGE) {
+		if (w->lg[r] == (frame | SM_P | (gw ? SM_GW : 0)))
+			return;
+		if (!region_empty(w, r))
+			invalidate_region(w, r);
+		map_large(w, r, frame, gw);
+		smmu_stats.eager_pages += large_pages(frame);
+	} else {
+		if (w->ptf[r] != frame) {
+			if (!region_empty(w, r))
+				invalidate_region(w, r);
+			w->ptf[r] = frame;
+			pu_add(frame, w, r);
+		}
+		resync_pages(w, r, 0, 1023, pde);
+	}
+}
+
+/* Directory entry r of w changed: an eager window follows it, a window that fills on
+ * demand (cut short by the budget) only forgets what it had. */
+static void region_changed(struct window *w, uint32_t r)
+{
+	if (w->eager) {
+		resync_region(w, r);
+		return;
+	}
+	if (!region_empty(w, r))
+		invalidate_region(w, r);
+	w->pde[r] = pde_now(w, r);
+}
+
+/* A new window: map everything its directory maps, a run of 4 MiB pages that are
+ * contiguous in both spaces in one host call.  Past 3/4 of the mapping budget the rest is
+ * left to fills (the window is then not `eager`). */
+static void pv_build(struct window *w)
+{
+	if ((uint64_t)w->pd + GUEST_PAGE > vm->ram_size)
+		return;                         /* not RAM: every access is emulated */
+	enforce_budget();
+	smmu_stats.eager_builds++;
+	w->eager = true;
+	for (uint32_t r = 0; r < NREG; r++) {
+		uint32_t pde = pde_now(w, r);
+		gpa_t frame = 0, f2 = 0;
+		bool gw, g2;
+		w->pde[r] = pde;
+		if (vma_est >= budget / 4 * 3) {
+			w->eager = false;
+			continue;
+		}
+		enum rkind k = region_kind(w, pde, &frame, &gw);
+		if (k == R_SMALL) {
+			w->ptf[r] = frame;
+			pu_add(frame, w, r);
+			resync_pages(w, r, 0, 1023, pde);
+			continue;
+		}
+		if (k != R_LARGE)
+			continue;
+		uint32_t n = 1;
+		while (large_pages(frame) == 1024 && r + n < NREG) {
+			uint64_t next = (uint64_t)frame + (uint64_t)n * 0x400000u;
+			uint32_t p2 = pde_now(w, r + n);
+			if (next + 0x400000u > vm->ram_size || region_kind(w, p2, &f2, &g2) != R_LARGE ||
+			    f2 != next || g2 != gw)
+				break;
+			w->pde[r + n] = p2;
+			n++;
+		}
+		if (n == 1) {
+			map_large(w, r, frame, gw);
+			smmu_stats.eager_pages += large_pages(frame);
+			continue;
+		}
+		host_map(w, r * 1024, n * 1024, frame, gw);
+		for (uint32_t k2 = 0; k2 < n; k2++)
+			large_set(w, r + k2, frame + k2 * 0x400000u, gw, 1024);
+		smmu_stats.eager_pages += n * 1024;
+		r += n - 1;
+	}
+}
+
+/* CR3 now names pd: the windows kept for it must still match it.  The guest may have
+ * freed the directory since, reused the frame and zeroed it with plain stores before
+ * linking it again (pvops.h allows that for a frame no directory uses), so each region's
+ * entry is compared with the one it was made from. */
+static void pv_check_views(gpa_t pd)
+{
+	if ((uint64_t)pd + GUEST_PAGE > vm->ram_size)
+		return;
+	const uint32_t *d = (const uint32_t *)(vm->ram + pd);
+	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
+		struct window *w = &win[i];
+		if (w->kind != W_PAGED || w->pd != pd || !memcmp(d, w->pde, sizeof(w->pde)))
+			continue;
+		for (uint32_t r = 0; r < NREG; r++) {
+			if (pde_changed(d[r], w->pde[r])) {
+				smmu_stats.pv_rechecks++;
+				region_changed(w, r);
+			}
+			w->pde[r] = d[r];         /* accessed/dirty bits: the next memcmp passes */
+		}
+	}
+}
+
+/* INVLPG: the page is read again from the guest's tables. */
+static void pv_resync_page(struct window *w, uint32_t lpn)
+{
+	if ((uint64_t)w->pd + GUEST_PAGE > vm->ram_size)
+		return;
+	uint32_t r = lpn / 1024, pde = pde_now(w, r);
+	gpa_t frame = 0;
+	bool gw;
+	if (pde_changed(pde, w->pde[r]))
+		region_changed(w, r);
+	else if (region_kind(w, pde, &frame, &gw) == R_SMALL && w->ptf[r] == frame)
+		resync_pages(w, r, lpn % 1024, lpn % 1024, pde);
+}
+
+/*
+ * Monitor writes to frames that windows use as directory or page table (for a PV guest
+ * that is mmu_update; emulated accesses setting accessed bits come the same way).  Each
+ * write is recorded as (frame, first..last entry) and applied by rq_run: right away, or at
+ * the end of a batch (smmu_defer), when whole runs of entries are known, so that a table
+ * rebuilt by one mmu_update is mapped in as few host calls as possible.  rq_run looks the
+ * frame's uses up only then, and drops a use that no longer holds (the region was moved to
+ * another table meanwhile: its own resync covered it).
+ */
+struct wrec { gpa_t frame; uint16_t lo, hi; };
+#define RQ_MAX 256
+static struct wrec rq[RQ_MAX];
+static unsigned rq_n, defer_depth;
+static struct node *ubuf;                 /* rq_run's copy of one frame's uses */
+static uint32_t ubuf_cap;
+
+static void rq_run(void)
+{
+	for (unsigned k = 0; k < rq_n; k++) {
+		const struct wrec *q = &rq[k];
+		uint32_t n = 0;
+		for (uint32_t i = pu_head[q->frame / GUEST_PAGE]; i; i = pu_pool.n[i].next) {
+			if (n == ubuf_cap) {
+				ubuf_cap = ubuf_cap ? 2 * ubuf_cap : 64;
+				ubuf = realloc(ubuf, ubuf_cap * sizeof(*ubuf));
+				if (!ubuf)
+					vmm_panic("shadow MMU: out of memory");
+			}
+			ubuf[n++] = pu_pool.n[i];
+		}
+		for (uint32_t u = 0; u < n; u++) {
+			struct window *w = &win[ubuf[u].win];
+			uint32_t r = ubuf[u].val;
+			if (w->kind != W_PAGED)
+				continue;
+			if (r == PD_USE) {
+				if (w->pd == q->frame)
+					for (uint32_t e = q->lo; e <= q->hi; e++)
+						region_changed(w, e);
+			} else if (w->ptf[r] == q->frame) {
+				uint32_t pde = pde_now(w, r);
+				if (pde_changed(pde, w->pde[r]))
+					region_changed(w, r);
+				else
+					resync_pages(w, r, q->lo, q->hi, pde);
+			}
+		}
+	}
+	rq_n = 0;
+}
+
+static void pv_written(gpa_t gpa, uint32_t len)
+{
+	for (uint64_t a = gpa & ~3u; a < (uint64_t)gpa + len; a += 4) {
+		uint32_t fn = (uint32_t)(a / GUEST_PAGE);
+		if (fn >= nframes)
+			break;
+		if (!pu_head[fn]) {
+			a |= GUEST_PAGE - 4;      /* skip the rest of a frame no window uses */
+			continue;
+		}
+		uint16_t idx = (uint16_t)((a % GUEST_PAGE) / 4);
+		gpa_t frame = fn * GUEST_PAGE;
+		smmu_stats.pv_entry_writes++;
+		struct wrec *q = rq_n ? &rq[rq_n - 1] : NULL;
+		if (q && q->frame == frame && idx + 1u >= q->lo && idx <= q->hi + 1u) {
+			q->lo = idx < q->lo ? idx : q->lo;
+			q->hi = idx > q->hi ? idx : q->hi;
+			continue;
+		}
+		if (rq_n == RQ_MAX)
+			rq_run();
+		rq[rq_n++] = (struct wrec){ frame, idx, idx };
+	}
+	if (!defer_depth)
+		rq_run();
+}
+
+void smmu_defer(bool on)
+{
+	if (on) {
+		defer_depth++;
+		return;
+	}
+	if (defer_depth && --defer_depth == 0) {
+		rq_run();
+		enforce_budget();
+	}
 }
 
 /* ---- set-up ------------------------------------------------------------------------------ */
@@ -796,6 +1296,11 @@ int smmu_init(struct vm *m)
 	is_code = calloc(nframes, 1);
 	flood = calloc(nframes, 1);
 	if (!rmap_head || !pu_head || !is_code || !flood)
+		return -1;
+	pvm = pv_enabled();
+	lr_head = calloc((nframes + 1023) / 1024 + 1, sizeof(uint32_t));
+	ncode = calloc((nframes + 1023) / 1024 + 1, sizeof(uint16_t));
+	if (!lr_head || !ncode)
 		return -1;
 	uint64_t max = read_max_map_count();
 	budget = max > 16384 ? max - 8192 : max / 2;

@@ -29,6 +29,7 @@ struct smmu_stats {
 	uint64_t traced_writes, traced_monitor_writes, trace_invalidations, unshadowed, code_protects;
 	uint64_t window_switches, window_hits, window_creates, window_evictions;
 	uint64_t budget_recounts, budget_evictions, map_calls, lookup_clears;
+	uint64_t eager_builds, eager_pages, pv_entry_writes, pv_rechecks;   /* PV windows */
 };
 extern struct smmu_stats smmu_stats;
 
@@ -49,6 +50,10 @@ bool smmu_note_code(struct vcpu *c, gla_t la);
 void smmu_protect_code(gpa_t frame, bool protect);
 /* The monitor wrote guest RAM [gpa, gpa+len): forget shadow entries derived from it. */
 void smmu_ram_written(gpa_t gpa, uint32_t len);
+/* PV: between smmu_defer(true) and smmu_defer(false) (one mmu_update), monitor writes to
+ * page tables are collected and applied to the windows at the end, in as few host calls
+ * as the runs allow. */
+void smmu_defer(bool on);
 /* INVLPG / CR3 write / paging-mode change. */
 void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all);
 /* A traced store at linear la (last SMF_TRACED) is about to be single-stepped: let the

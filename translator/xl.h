@@ -45,7 +45,8 @@ bool vmm_adaptive_emulate(gpa_t pa);
 struct xl_stats {
 	uint64_t ident, lowered, emulate_exits, direct_exits, indirect_exits, spills, adaptive;
 	uint64_t direct_probes;
-	uint64_t sreg_sites, sreg_fills;   /* inline segment loads: sites, cache fills */   /* direct exits to another page: inline lookup-table probe */
+	uint64_t sreg_sites, sreg_fills;
+	uint64_t ring_sites, ring_fills;   /* inline INT/IRET: sites, cache fills */   /* inline segment loads: sites, cache fills */   /* direct exits to another page: inline lookup-table probe */
 };
 extern struct xl_stats xl_stats;
 
@@ -54,6 +55,10 @@ void xl_init(void);
  * ran the instruction, xl_sreg_fill(c, info) refills the site's slot. */
 #define XL_INFO_SREG 0x10000u
 void xl_sreg_fill(struct vcpu *c, uint32_t info);
+/* EXIT_EMULATE info of an inline INT-from-CPL-3 or IRET-to-CPL-3 site that missed or
+ * faulted: after the monitor ran it, xl_ring_fill refills the site's slot. */
+#define XL_INFO_RING 0x20000u
+void xl_ring_fill(struct vcpu *c, uint32_t info, int old_cpl, uint32_t old_eip);
 
 /* How the translator handles an instruction (vmm386-scan and the coverage report). */
 enum xl_class {

@@ -7,6 +7,11 @@
  * exercise loops, direct and indirect calls, returns, byte and word memory traffic and
  * data-dependent branches - the translator's everyday work - and fold every result into a
  * checksum so that nothing can be optimised away and every run can be verified.
+ *
+ * callret_loop() at the end is the call/ret microbenchmark (nbench "callret", native_cpu
+ * "callret"): a loop of calls to a function the compiler may neither inline nor analyse
+ * (noipa), so each iteration is exactly one CALL and one RET around a multiply-add.  It
+ * lives here so the guest and the host link the very same instructions.
  */
 #include "cpu.h"
 
@@ -193,4 +198,19 @@ uint32_t cpu_workload(uint32_t iterations)
 		}
 	}
 	return sum;
+}
+
+/* The callee of the call/ret loop: noipa keeps GCC from inlining it, cloning it or
+ * propagating anything across the call, so every iteration really calls and returns. */
+__attribute__((noipa)) static uint32_t callret_leaf(uint32_t x)
+{
+	return x * 2654435761u + 1;
+}
+
+uint32_t callret_loop(uint32_t n)
+{
+	uint32_t s = n;
+	for (uint32_t i = 0; i < n; i++)
+		s = callret_leaf(s);
+	return s;
 }

@@ -14,4 +14,7 @@
 /* Run the workload `iterations` times; the checksum depends only on `iterations`. */
 uint32_t cpu_workload(uint32_t iterations);
 
+/* n calls of a non-inlined function (one CALL + RET each); the result depends only on n. */
+uint32_t callret_loop(uint32_t n);
+
 #endif

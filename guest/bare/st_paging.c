@@ -129,6 +129,60 @@ static void u_access(uint32_t (*fn)(void), uint32_t va, uint32_t v)
 	ring3_call(fn, 0x2, 0);
 }
 
+/*
+ * INT n from CPL 3 with paging, the same instruction again and again, while the kernel
+ * changes what it depends on: the gate's handler, the gate's DPL, ESP0 in the TSS.  A
+ * translator that delivers such an INT inline from a cache (vmm386 does) must notice each
+ * change as the CPU does, reading the IDT, GDT and TSS at every delivery.
+ */
+static uint32_t u_int_site(void)
+{
+	for (uint32_t i = 0; i < u_v[3]; i++)
+		asm volatile(ST_ARM "8: int $0x43" ST_DISARM "movl $8b, u_at" ::: "memory");
+	return 0;
+}
+
+static char alt_kstack[2048] __attribute__((aligned(16)));
+
+static void int_site(uint32_t times)
+{
+	u_v[3] = times;
+	u_at = 0;
+	trap_reset();
+	ring3_call(u_int_site, 0x202, 0);
+}
+
+static void int_cache_tests(void)
+{
+	uint64_t saved = idt[VEC_USER_INT];
+	int_site(6);
+	st_check(trap_last.count == 6 && trap_last.vector == VEC_USER_INT &&
+		 trap_last.frame_end == (uint32_t)ring3_kstack_top,
+		 "paging, CPL 3: the same int n six times through its gate", "count %u vector %d frame end %x",
+		 trap_last.count, trap_last.vector, trap_last.frame_end);
+	tss_io.t.esp0 = (uint32_t)alt_kstack + sizeof(alt_kstack);
+	int_site(2);
+	tss_io.t.esp0 = (uint32_t)ring3_kstack_top;
+	st_check(trap_last.count == 2 && trap_last.frame_end == (uint32_t)alt_kstack + sizeof(alt_kstack),
+		 "paging, CPL 3: the same int n after ESP0 in the TSS changed", "count %u frame end %x",
+		 trap_last.count, trap_last.frame_end);
+	idt_set_gate(VEC_USER_INT, (uint32_t)isr_stubs + 16 * VEC_USER_TRAP, 0xEE);
+	int_site(2);
+	idt[VEC_USER_INT] = saved;
+	st_check(trap_last.count == 2 && trap_last.vector == VEC_USER_TRAP,
+		 "paging, CPL 3: the same int n after its gate's handler changed", "count %u vector %d",
+		 trap_last.count, trap_last.vector);
+	idt_set_gate(VEC_USER_INT, (uint32_t)isr_stubs + 16 * VEC_USER_INT, 0x8E);
+	int_site(1);
+	idt[VEC_USER_INT] = saved;
+	st_ufault("paging, CPL 3: the same int n after its gate's DPL became 0: #GP(n*8+2)", 13,
+		  VEC_USER_INT * 8 + 2, u_at);
+	int_site(3);
+	st_check(trap_last.count == 3 && trap_last.vector == VEC_USER_INT,
+		 "paging, CPL 3: and again through the restored gate", "count %u vector %d",
+		 trap_last.count, trap_last.vector);
+}
+
 /* --- setup ------------------------------------------------------------------------------- */
 
 static uint32_t saved_cr0, saved_cr3, saved_cr4;
@@ -394,6 +448,7 @@ void st_group_paging(void)
 	fetch_tests();
 	rep_movs_tests();
 	alias_tests();
+	int_cache_tests();
 	paging_off();
 	ring3_end();
 }

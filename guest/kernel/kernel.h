@@ -138,6 +138,7 @@ struct proc {
 	uint32_t heap_lo, brk;  /* heap: [heap_lo, brk) is demand-zero */
 	struct file *fd[NFD];
 	char name[16];
+	uint8_t de_skip;        /* SYS_DIVSKIP: resume this many bytes past a #DE (0: kill) */
 };
 
 extern struct proc procs[NPROC];

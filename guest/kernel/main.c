@@ -5,7 +5,8 @@
  * ignored) choose what pid 1 runs:
  *   (none)        sh          the interactive shell on the console
  *   test          testsuite   the user-level test suite; exits 0 if every test passed, else 1
- *   bench [quick] nbench      the nanobenchmarks ("quick": small iteration counts)
+ *   bench [quick] nbench      the nanobenchmarks, then (exec) mbench, the macro workloads
+ *                             ("quick": small iteration counts)
  *   bigmem MB     bigmem MB   sbrk MB MiB, touch every other page, verify
  * When pid 1 exits, the machine powers off with its exit code through port 0xF4.
  */

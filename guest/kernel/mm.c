@@ -22,8 +22,13 @@
  * set, so a kernel write to a read-only user page would fault like a user one).  A page fault
  * in kernel mode is therefore a kernel bug and panics.
  *
- * Every PTE/PDE write goes through pv_set_pte/pv_set_pde, bulk updates are bracketed by
- * pv_mmu_batch_begin/end (pvops.h).
+ * Every PTE/PDE write goes through pv_set_pte/pv_set_pde, and each whole operation is one
+ * batch (pv_mmu_batch_begin/end, pvops.h): building a directory, fork (the child's tables
+ * and the parent's copy-on-write protection, then the parent's CR3 reload), exec (mm_init
+ * and proc.c), teardown, an unmapped range, one page fault, one step of the PTE benchmark.
+ * A PV backend sends each batch as one hypercall.  Inside a batch, an entry written
+ * earlier in the same batch is read back with pv_get_pte (as_pte, as_destroy); the other
+ * reads are of entries the batch has not written (noted where it matters).
  */
 #include "kernel.h"
 
@@ -56,10 +61,12 @@ void mm_init(uint32_t top)
 		top = RAM_MAX;
 	top &= ~0x3FFFFFu;
 	ram_top = top;
+	pv_mmu_batch_begin();
 	for (uint32_t pa = 0; pa < top; pa += 0x400000)
 		pv_set_pde(&kpd[PDE_KERNEL_FIRST + (pa >> 22)], pa | PTE_P | PTE_W | PTE_PS | PTE_G);
 	kernel_pd_pa = V2P(kpd);
 	mmu_switch(kernel_pd_pa);          /* drops the boot identity mapping */
+	pv_mmu_batch_end();
 	pv_enable_global_pages();
 	bump = PG_ROUNDUP(V2P(__kernel_end));
 	if (bump >= top)
@@ -120,33 +127,38 @@ uint32_t as_create(void)
 	if (!pd)
 		return 0;
 	uint32_t *d = P2V(pd);
+	pv_mmu_batch_begin();
 	for (int i = PDE_KERNEL_FIRST; i < 1024; i++)
 		if (kpd[i])
 			pv_set_pde(&d[i], kpd[i]);
+	pv_mmu_batch_end();
 	return pd;
 }
 
 uint32_t *as_pte(uint32_t pd_pa, uint32_t va, int create)
 {
 	uint32_t *pde = (uint32_t *)P2V(pd_pa) + (va >> 22);
-	if (!(*pde & PTE_P)) {
+	uint32_t e = pv_get_pte(pde);
+	if (!(e & PTE_P)) {
 		if (!create)
 			return NULL;
 		uint32_t pt = frame_alloc();
 		if (!pt)
 			return NULL;
-		pv_set_pde(pde, pt | PTE_P | PTE_W | PTE_U);
+		e = pt | PTE_P | PTE_W | PTE_U;
+		pv_set_pde(pde, e);
 	}
-	return (uint32_t *)P2V(*pde & PAGE_MASK) + ((va >> 12) & 1023);
+	return (uint32_t *)P2V(e & PAGE_MASK) + ((va >> 12) & 1023);
 }
 
 int as_map(uint32_t pd_pa, uint32_t va, uint32_t pa, uint32_t flags)
 {
+	pv_mmu_batch_begin();                  /* a new table and its entry go together */
 	uint32_t *pte = as_pte(pd_pa, va, 1);
-	if (!pte)
-		return -1;
-	pv_set_pte(pte, pa | flags | PTE_P);
-	return 0;
+	if (pte)
+		pv_set_pte(pte, pa | flags | PTE_P);
+	pv_mmu_batch_end();
+	return pte ? 0 : -1;
 }
 
 void as_unmap_range(uint32_t pd_pa, uint32_t lo, uint32_t hi)
@@ -158,8 +170,9 @@ void as_unmap_range(uint32_t pd_pa, uint32_t lo, uint32_t hi)
 			va = (va | 0x3FFFFF) - PAGE_SIZE + 1; /* skip the missing table */
 			continue;
 		}
-		if (*pte & PTE_P) {
-			frame_decref(*pte & PAGE_MASK);
+		uint32_t e = pv_get_pte(pte);
+		if (e & PTE_P) {
+			frame_decref(e & PAGE_MASK);
 			pv_set_pte(pte, 0);
 			if (pd_pa == loaded_cr3)
 				pv_invlpg(va);
@@ -168,20 +181,25 @@ void as_unmap_range(uint32_t pd_pa, uint32_t lo, uint32_t hi)
 	pv_mmu_batch_end();
 }
 
+/* One batch: the child's directory, its tables, the parent's copy-on-write protection and
+ * the parent's CR3 reload.  The parent's entries are read with plain loads: the batch
+ * writes each of them only after reading it, and never reads it again. */
 uint32_t as_fork(uint32_t ppd)
 {
-	uint32_t cpd = as_create();
-	if (!cpd)
-		return 0;
-	uint32_t *pd = P2V(ppd), *cd = P2V(cpd);
 	pv_mmu_batch_begin();
+	uint32_t cpd = as_create();
+	if (!cpd) {
+		pv_mmu_batch_end();
+		return 0;
+	}
+	uint32_t *pd = P2V(ppd), *cd = P2V(cpd);
 	for (int i = 0; i < PDE_KERNEL_FIRST; i++) {
 		if (!(pd[i] & PTE_P))
 			continue;
 		uint32_t cpt = frame_alloc();
 		if (!cpt) {
-			pv_mmu_batch_end();
 			as_destroy(cpd);
+			pv_mmu_batch_end();
 			return 0;
 		}
 		pv_set_pde(&cd[i], cpt | PTE_P | PTE_W | PTE_U);
@@ -198,10 +216,9 @@ uint32_t as_fork(uint32_t ppd)
 			pv_set_pte(&ct[j], e);
 		}
 	}
-	pv_mmu_batch_end();
-	if (ppd == loaded_cr3) {               /* the parent lost W on its pages: flush */
+	if (ppd == loaded_cr3)                 /* the parent lost W on its pages: flush */
 		pv_load_cr3(ppd);
-	}
+	pv_mmu_batch_end();
 	return cpd;
 }
 
@@ -212,13 +229,16 @@ void as_destroy(uint32_t pd_pa)
 	uint32_t *pd = P2V(pd_pa);
 	pv_mmu_batch_begin();
 	for (int i = 0; i < PDE_KERNEL_FIRST; i++) {
-		if (!(pd[i] & PTE_P))
+		uint32_t pde = pv_get_pte(&pd[i]);     /* exec: may still be queued */
+		if (!(pde & PTE_P))
 			continue;
-		uint32_t *pt = P2V(pd[i] & PAGE_MASK);
-		for (int j = 0; j < 1024; j++)
-			if (pt[j] & PTE_P)
-				frame_decref(pt[j] & PAGE_MASK);
-		frame_decref(pd[i] & PAGE_MASK);
+		uint32_t *pt = P2V(pde & PAGE_MASK);
+		for (int j = 0; j < 1024; j++) {
+			uint32_t e = pv_get_pte(&pt[j]);
+			if (e & PTE_P)
+				frame_decref(e & PAGE_MASK);
+		}
+		frame_decref(pde & PAGE_MASK);
 		pv_set_pde(&pd[i], 0);
 	}
 	pv_mmu_batch_end();
@@ -255,18 +275,18 @@ int mm_fault(uint32_t va, int write, int user_access)
 	if (write && !(e & PTE_W)) {
 		if (!(e & PTE_COW))
 			return -1;                 /* a read-only page */
-		uint32_t old = e & PAGE_MASK;
-		if (refcount[old / PAGE_SIZE] == 1) {
-			pv_set_pte(pte, (e | PTE_W) & ~PTE_COW);
-		} else {
-			uint32_t pa = frame_alloc();
+		uint32_t old = e & PAGE_MASK, pa = old;
+		if (refcount[old / PAGE_SIZE] > 1) {
+			pa = frame_alloc();
 			if (!pa)
 				return -1;
 			memcpy(P2V(pa), P2V(old), PAGE_SIZE);
-			pv_set_pte(pte, pa | ((e | PTE_W) & ~(PTE_COW | PAGE_MASK)));
 			frame_decref(old);
 		}
+		pv_mmu_batch_begin();               /* the entry and its flush: one call */
+		pv_set_pte(pte, pa | ((e | PTE_W) & ~(PTE_COW | PAGE_MASK)));
 		pv_invlpg(page);
+		pv_mmu_batch_end();
 		return 0;
 	}
 	pv_invlpg(page);                       /* present and allowed: a stale TLB entry */
@@ -325,14 +345,14 @@ int pte_toggle_bench(uint32_t va, uint32_t n)
 		return -1;
 	uint32_t *pte = as_pte(cur->pd, va, 0);
 	uint32_t e = *pte;
-	for (uint32_t i = 0; i < n; i++) {
-		e ^= PTE_W;
+	for (uint32_t i = 0; i <= n; i++) {
+		if (i == n && (e & PTE_W))
+			break;
+		e = i == n ? e | PTE_W : e ^ PTE_W;     /* leave it writable */
+		pv_mmu_batch_begin();               /* each toggle: the entry and its flush */
 		pv_set_pte(pte, e);
 		pv_invlpg(va);
-	}
-	if (!(e & PTE_W)) {
-		pv_set_pte(pte, e | PTE_W);
-		pv_invlpg(va);
+		pv_mmu_batch_end();
 	}
 	return 0;
 }

@@ -108,15 +108,15 @@ static int load_segment(uint32_t pd, const struct elf32_phdr *ph, const uint8_t 
 		uint32_t *pte = as_pte(pd, page, 1);
 		if (!pte)
 			return -1;
-		uint32_t pa;
-		if (*pte & PTE_P) {
-			pa = *pte & PAGE_MASK;
+		uint32_t pa, e = pv_get_pte(pte);   /* a page shared with the previous segment */
+		if (e & PTE_P) {
+			pa = e & PAGE_MASK;
 		} else {
 			pa = frame_alloc();
 			if (!pa)
 				return -1;
 		}
-		pv_set_pte(pte, pa | PTE_P | PTE_U | (*pte & PTE_W) | (ph->flags & PF_W ? PTE_W : 0));
+		pv_set_pte(pte, pa | PTE_P | PTE_U | (e & PTE_W) | (ph->flags & PF_W ? PTE_W : 0));
 		/* bytes of the file image that land in this page */
 		uint32_t lo = page > ph->vaddr ? page : ph->vaddr;
 		uint32_t hi = page + PAGE_SIZE < ph->vaddr + ph->filesz ? page + PAGE_SIZE
@@ -147,19 +147,23 @@ int proc_exec(struct trap_frame *f, const char *name, int argc, char **argv)
 	if (strbytes + 4 * (uint32_t)argc + 64 > PAGE_SIZE)
 		return -1;
 
-	uint32_t pd = as_create();
-	if (!pd)
-		return -1;
-	uint32_t heap = 0;
+	/* One batch from the new directory to the old one's teardown (with the CR3 switch
+	 * in between): a PV backend sends the whole exec as one multicall. */
 	pv_mmu_batch_begin();
+	uint32_t pd = as_create();
+	if (!pd) {
+		pv_mmu_batch_end();
+		return -1;
+	}
+	uint32_t heap = 0;
 	const struct elf32_phdr *ph = (const void *)(file + eh->phoff);
 	for (int i = 0; i < eh->phnum; i++) {
 		if (ph[i].type != PT_LOAD || !ph[i].memsz)
 			continue;
 		if (ph[i].vaddr + ph[i].memsz > USER_HEAP_MAX || ph[i].vaddr + ph[i].memsz < ph[i].vaddr ||
 		    ph[i].offset + ph[i].filesz > size || load_segment(pd, &ph[i], file) < 0) {
-			pv_mmu_batch_end();
 			as_destroy(pd);
+			pv_mmu_batch_end();
 			return -1;
 		}
 		if (ph[i].vaddr + ph[i].memsz > heap)
@@ -169,11 +173,10 @@ int proc_exec(struct trap_frame *f, const char *name, int argc, char **argv)
 	if (!stack_pa || as_map(pd, USER_STACK_TOP - PAGE_SIZE, stack_pa, PTE_W | PTE_U) < 0) {
 		if (stack_pa)
 			frame_decref(stack_pa);
-		pv_mmu_batch_end();
 		as_destroy(pd);
+		pv_mmu_batch_end();
 		return -1;
 	}
-	pv_mmu_batch_end();
 
 	uint8_t *kpage = P2V(stack_pa);
 	uint32_t ubase = USER_STACK_TOP - PAGE_SIZE;
@@ -202,6 +205,7 @@ int proc_exec(struct trap_frame *f, const char *name, int argc, char **argv)
 	mmu_switch(pd);
 	if (old)
 		as_destroy(old);
+	pv_mmu_batch_end();
 	cur->heap_lo = cur->brk = PG_ROUNDUP(heap);
 	size_t n = strlen(name);
 	if (n >= sizeof(cur->name))
@@ -260,9 +264,11 @@ void proc_exit(int status)
 				wakeup(init);
 		}
 	}
+	pv_mmu_batch_begin();                   /* the switch and the teardown: one call */
 	mmu_switch(kernel_pd_pa);
 	if (p->pd)
 		as_destroy(p->pd);
+	pv_mmu_batch_end();
 	p->pd = 0;
 	p->status = status;
 	p->state = P_ZOMBIE;

@@ -16,9 +16,11 @@
  * privileged instruction or write a live page-table entry directly.  In particular every
  * write of a PDE or PTE that may be reachable from a loaded CR3 goes through pv_set_pte /
  * pv_set_pde, and bulk updates (fork, exec, exit, sbrk shrink) are bracketed by
- * pv_mmu_batch_begin/end so a PV backend can batch them into one hypercall.  Page-table
- * frames that are not yet linked into any directory are zeroed with plain memory writes
- * (a PV backend pins a table when it is linked, through pv_set_pde).
+ * pv_mmu_batch_begin/end so a PV backend can batch them into one hypercall; inside a batch
+ * an entry written earlier in the batch must be read with pv_get_pte (the write may still
+ * be queued), and CR3 loads and kernel-stack changes may be queued behind the updates.
+ * Page-table frames that are not yet linked into any directory are zeroed with plain
+ * memory writes (a PV backend pins a table when it is linked, through pv_set_pde).
  *
  * Assembly (boot.S) gets the few operations it needs as macros: the boot-time paging
  * switch, IRET, CLI and HLT.
@@ -107,6 +109,8 @@ static inline void pv_set_kernel_stack(uint32_t esp0) { tss.esp0 = esp0; }
 /* --- MMU ----------------------------------------------------------------------------------- */
 static inline void pv_set_pte(uint32_t *pte, uint32_t val) { *(volatile uint32_t *)pte = val; }
 static inline void pv_set_pde(uint32_t *pde, uint32_t val) { *(volatile uint32_t *)pde = val; }
+/* Read an entry written with pv_set_pte/pv_set_pde (a PV backend may still hold it queued). */
+static inline uint32_t pv_get_pte(const uint32_t *pte) { return *(volatile const uint32_t *)pte; }
 static inline void pv_mmu_batch_begin(void) {}
 static inline void pv_mmu_batch_end(void) {}
 

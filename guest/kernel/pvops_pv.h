@@ -5,12 +5,15 @@
  * pv/abi.h) or a write to the page shared with the monitor (pv_shared, pv_guest.c):
  *   - interrupt flag: pv_shared.vif; enabling looks at pv_shared.pending and asks for
  *     delivery (PV_HC_EVENT_CHECK); idling is PV_SCHED_BLOCK
- *   - page-table entries: PV_HC_MMU_UPDATE, one validated entry per call (the callers read
- *     entries back right after writing them, so nothing is deferred; batching is a later
- *     step); CR3: PV_HC_NEW_BASEPTR; INVLPG: PV_HC_INVLPG; CR2: pv_shared.cr2
- *   - GDT/TR/IDT: PV_HC_SET_GDT / PV_HC_SET_TRAP_TABLE; TSS.esp0: PV_HC_STACK_SWITCH
+ *   - page-table entries: queued PV_HC_MMU_UPDATE lists, batched between
+ *     pv_mmu_batch_begin/end together with CR3 switches (PV_HC_NEW_BASEPTR) and kernel
+ *     stack switches in one PV_HC_MULTICALL (see "MMU" below); INVLPG: PV_HC_INVLPG
+ *     (outside a batch only); CR2: pv_shared.cr2
+ *   - GDT/TR/IDT: PV_HC_SET_GDT / PV_HC_SET_TRAP_TABLE; TSS.esp0: a plain store (the
+ *     monitor reads the guest's TSS, pv/abi.h; PV_HC_STACK_SWITCH is not needed)
  *   - the timer is PV_HC_SET_TIMER, the console PV_HC_CONSOLE_IO (pic.c, console.c)
- *   - port 0xF4 (isa-debug-exit) is PV_SCHED_SHUTDOWN
+ *   - port 0xF4 (isa-debug-exit) is PV_SCHED_SHUTDOWN; other byte ports go through
+ *     PV_HC_PORT_IO (pv_inb/pv_outb: only the port I/O nanobenchmark uses them)
  * Included by pvops.h only; the shared types come from pvops_types.h.
  */
 #ifndef KERNEL_PVOPS_PV_H
@@ -55,7 +58,17 @@
 
 extern volatile struct pv_shared_info pv_shared;
 extern struct pv_dtr pv_gdt_loaded;
-void pv_mmu_failed(uint32_t ptr, uint32_t val, int32_t err) __attribute__((noreturn));
+
+/* The MMU queue (pv_guest.c; see "MMU" below). */
+#define PV_MMU_QUEUE 512          /* = PV_MMU_BATCH_MAX: one mmu_update call per flush */
+#define PV_MC_QUEUE  32           /* multicall entries per flush */
+
+extern unsigned pv_batch_depth;
+void pv_mmu_queue(uint32_t *entry, uint32_t val);
+uint32_t pv_mmu_pending_read(const uint32_t *entry);
+void pv_mc_queue(uint32_t op, uint32_t a1, uint32_t a2);
+void pv_mmu_flush(void);
+extern unsigned pv_mmu_queued;
 
 static inline int32_t pv_hypercall3(uint32_t nr, uint32_t a1, uint32_t a2, uint32_t a3)
 {
@@ -108,7 +121,17 @@ static inline void pv_irq_restore(uint32_t f)
 		pv_irq_enable();
 }
 
-/* --- "port I/O": only the exit port exists ------------------------------------------------ */
+/* --- port I/O: byte accesses through PV_HC_PORT_IO; port 0xF4 (exit) is a sched_op -------- */
+static inline uint8_t pv_inb(uint16_t port)
+{
+	return (uint8_t)pv_hypercall3(PV_HC_PORT_IO, port, 1, 0);
+}
+
+static inline void pv_outb(uint16_t port, uint8_t v)
+{
+	pv_hypercall3(PV_HC_PORT_IO, port, 1 | PV_PORTIO_WRITE, v);
+}
+
 static inline void pv_outl(uint16_t port, uint32_t v)
 {
 	if (port == 0xF4)
@@ -132,27 +155,58 @@ static inline void pv_lidt(const struct pv_dtr *d)
 	pv_hypercall3(PV_HC_SET_TRAP_TABLE, d->base, d->limit, 0);
 }
 
-static inline void pv_set_kernel_stack(uint32_t esp0)
-{
-	pv_hypercall3(PV_HC_STACK_SWITCH, tss.ss0, esp0, 0);
-}
+/* The TSS registered with PV_HC_SET_GDT stays in guest memory and the monitor reads
+ * SS0:ESP0 from it at every event from CPL 3 (pv/abi.h), so a plain store is enough, as
+ * on hardware; PV_HC_STACK_SWITCH would store the same two fields. */
+static inline void pv_set_kernel_stack(uint32_t esp0) { tss.esp0 = esp0; }
 
 /* --- MMU ----------------------------------------------------------------------------------- */
-static inline void pv_mmu_write(uint32_t *entry, uint32_t val)
+/* Page-table writes are queued (pv_guest.c) and go to the monitor as PV_HC_MMU_UPDATE lists.
+ * Outside a batch a write is sent at once; inside pv_mmu_batch_begin/end it waits for the
+ * outermost pv_mmu_batch_end, or until the queue is full.  Inside a batch the other MMU
+ * operations are queued too, behind the updates before them, and everything leaves as one
+ * PV_HC_MULTICALL: pv_load_cr3 (new_baseptr).
+ * pv_invlpg inside a batch needs nothing: an mmu_update takes effect at once, for every
+ * linear address that used the entry (pv/abi.h), so the batch that changed an entry also
+ * flushed it; outside a batch it is the PV_HC_INVLPG hypercall.
+ * Reading an entry (pv_get_pte) sees the newest queued value: the queue keeps a hash of
+ * the entries it holds. */
+
+static inline void pv_set_pte(uint32_t *pte, uint32_t val)
 {
-	struct pv_mmu_update u = { (uint32_t)entry - PV_KBASE, val };
-	int32_t r = pv_hypercall3(PV_HC_MMU_UPDATE, (uint32_t)&u, 1, 0);
-	if (r < 0)
-		pv_mmu_failed(u.ptr, val, r);
+	pv_mmu_queue(pte, val);
+	if (!pv_batch_depth)
+		pv_mmu_flush();
 }
 
-static inline void pv_set_pte(uint32_t *pte, uint32_t val) { pv_mmu_write(pte, val); }
-static inline void pv_set_pde(uint32_t *pde, uint32_t val) { pv_mmu_write(pde, val); }
-static inline void pv_mmu_batch_begin(void) {}
-static inline void pv_mmu_batch_end(void) {}
+static inline void pv_set_pde(uint32_t *pde, uint32_t val) { pv_set_pte(pde, val); }
 
-static inline void pv_load_cr3(uint32_t phys) { pv_hypercall3(PV_HC_NEW_BASEPTR, phys, 0, 0); }
-static inline void pv_invlpg(uint32_t va) { pv_hypercall3(PV_HC_INVLPG, va, 0, 0); }
+static inline uint32_t pv_get_pte(const uint32_t *pte)
+{
+	return pv_mmu_queued ? pv_mmu_pending_read(pte) : *(volatile const uint32_t *)pte;
+}
+
+static inline void pv_mmu_batch_begin(void) { pv_batch_depth++; }
+
+static inline void pv_mmu_batch_end(void)
+{
+	if (--pv_batch_depth == 0)
+		pv_mmu_flush();
+}
+
+static inline void pv_load_cr3(uint32_t phys)
+{
+	if (pv_batch_depth)
+		pv_mc_queue(PV_HC_NEW_BASEPTR, phys, 0);
+	else
+		pv_hypercall3(PV_HC_NEW_BASEPTR, phys, 0, 0);
+}
+
+static inline void pv_invlpg(uint32_t va)
+{
+	if (!pv_batch_depth)
+		pv_hypercall3(PV_HC_INVLPG, va, 0, 0);
+}
 static inline uint32_t pv_read_cr2(void) { return pv_shared.cr2; }
 
 static inline void pv_enable_global_pages(void)

@@ -36,8 +36,10 @@ static void switch_to(struct proc *p)
 	if (p == old)
 		return;
 	cur = p;
+	pv_mmu_batch_begin();                   /* PV: both in one multicall */
 	pv_set_kernel_stack((uint32_t)(p->kstack + KSTACK_SIZE));
 	mmu_switch(p->pd ? p->pd : kernel_pd_pa);
+	pv_mmu_batch_end();
 	swtch(&old->kesp, p->kesp);
 }
 

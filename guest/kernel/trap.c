@@ -4,7 +4,8 @@
  * IRQ0 is the scheduler's tick, IRQ4 the console's input; other IRQs are masked (spurious IRQ 7/15 get no EOI).
  * INT 0x80 is a system call.  An exception from user mode is the process's problem: a page
  * fault is first offered to mm_fault() (demand-zero, copy-on-write), and anything it cannot
- * resolve - like every other exception - kills only that process.  An exception in kernel
+ * resolve - like every other exception - kills only that process, except a #DE the
+ * process asked to survive (SYS_DIVSKIP: the divide-error nanobenchmark).  An exception in kernel
  * mode is a kernel bug: panic, which leaves through port 0xF4 with PANIC_EXIT.
  */
 #include "kernel.h"
@@ -39,6 +40,10 @@ void trap_dispatch(struct trap_frame *f)
 		panic("%s (vector %u) in kernel mode, error 0x%x, eip 0x%08x, cr2 0x%08x, pid %d",
 		      v < 32 && exc_names[v] ? exc_names[v] : "exception", v, f->err, f->eip, cr2,
 		      cur ? cur->pid : -1);
+	}
+	if (v == 0 && cur->de_skip) {
+		f->eip += cur->de_skip;        /* SYS_DIVSKIP: step over the faulting DIV */
+		return;
 	}
 	char why[96];
 	if (v == 14) {

@@ -30,6 +30,9 @@ enum {
 	SYS_HALT,        /* (code): power off through isa-debug-exit */
 	SYS_MEMINFO,     /* () -> free frames */
 	SYS_GETPPID,     /* () */
+	SYS_IOBENCH,     /* (n): write 0x5A to COM1's scratch register, read it n times -> last value */
+	SYS_DIVSKIP,     /* (len): a #DE no longer kills the caller, it resumes len bytes past the
+			  * faulting instruction (len 1..15; 0: kill again).  Not inherited; exec clears it */
 	NSYSCALLS
 };
 

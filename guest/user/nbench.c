@@ -9,8 +9,15 @@
  *   ptemod      the kernel toggles the W bit of a user PTE and INVLPGs it (per toggle)
  *   ctxsw       pipe ping-pong between two processes, per one-way switch (each a CR3 write)
  *   forkexit    fork + child exit + wait
+ *   portio      one port read (IN of COM1's scratch register, or PV_HC_PORT_IO in the PV
+ *               kernel), N of them inside a single system call (SYS_IOBENCH)
+ *   callret     a user-mode call of a non-inlined function and its return
+ *               (callret_loop, bench/workload/cpu.c, the same code the host runs)
+ *   divzero     a divide error taken and survived: SYS_DIVSKIP makes the kernel resume the
+ *               process past the 2-byte DIV ECX instead of killing it (per exception)
  *   cpu         the CPU-bound workload (bench/workload/cpu.c), per iteration; checksum too
- * "quick" divides the iteration counts (tests use it).
+ * "quick" divides the iteration counts (tests use it).  Then nbench execs mbench (same
+ * argument), the macro workloads, so one boot gives every line bench/run.sh reads.
  */
 #include "ulib.h"
 #include "cpu.h"
@@ -100,6 +107,50 @@ static void b_forkexit(uint32_t n)
 	report("forkexit", n, rdtsc() - t0);
 }
 
+static void b_portio(uint32_t n)
+{
+	uint64_t t0 = rdtsc();
+	int v = iobench(n);
+	uint64_t dt = rdtsc() - t0;
+	if (v != 0x5A) {                             /* the scratch register must hold it */
+		printf("nbench: port read gave 0x%x, want 0x5a\n", v);
+		return;
+	}
+	report("portio", n, dt);
+}
+
+static void b_callret(uint32_t n)
+{
+	uint64_t t0 = rdtsc();
+	uint32_t s = callret_loop(n);
+	uint64_t dt = rdtsc() - t0;
+	report("callret", n, dt);
+	printf("callret checksum %08x\n", s);
+}
+
+static void b_divzero(uint32_t n)
+{
+	if (divskip(2) < 0) {
+		printf("nbench: divskip failed\n");
+		return;
+	}
+	uint32_t survived = 0;
+	uint64_t t0 = rdtsc();
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t a = 1, d = 0;
+		/* DIV ECX is F7 F1, two bytes: the kernel resumes right after it, EAX untouched */
+		asm volatile("divl %%ecx" : "+a"(a), "+d"(d) : "c"(0u) : "cc");
+		survived += a;
+	}
+	uint64_t dt = rdtsc() - t0;
+	divskip(0);
+	if (survived != n) {
+		printf("nbench: divzero: %u of %u divisions resumed untouched\n", survived, n);
+		return;
+	}
+	report("divzero", n, dt);
+}
+
 static void b_cpu(uint32_t n)
 {
 	uint64_t t0 = rdtsc();
@@ -121,6 +172,12 @@ int main(int argc, char **argv)
 	b_ptemod(200000 / div);
 	b_ctxsw(20000 / div);
 	b_forkexit(1000 / div);
+	b_portio(100000 / div);
+	b_callret(20000000 / div);
+	b_divzero(20000 / div);
 	b_cpu(div > 1 ? 200 : CPU_BENCH_DEFAULT_ITERS);
-	return 0;
+	char *margv[] = { "mbench", div > 1 ? "quick" : NULL, NULL };
+	exec("mbench", margv);
+	printf("nbench: exec mbench failed\n");
+	return 1;
 }

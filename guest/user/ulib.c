@@ -45,6 +45,8 @@ int progname(int i, char *buf, uint32_t n) { return sc(SYS_PROGNAME, (uint32_t)i
 int ptebench(void *va, uint32_t n) { return sc(SYS_PTEBENCH, (uint32_t)va, n, 0); }
 uint32_t tsc_khz(void) { return (uint32_t)sc(SYS_TSCKHZ, 0, 0, 0); }
 uint32_t meminfo(void) { return (uint32_t)sc(SYS_MEMINFO, 0, 0, 0); }
+int iobench(uint32_t n) { return sc(SYS_IOBENCH, n, 0, 0); }
+int divskip(uint32_t len) { return sc(SYS_DIVSKIP, len, 0, 0); }
 
 void halt(int code)
 {

@@ -35,6 +35,8 @@ int ptebench(void *va, uint32_t n);
 uint32_t tsc_khz(void);
 void halt(int code) __attribute__((noreturn));
 uint32_t meminfo(void);
+int iobench(uint32_t n);
+int divskip(uint32_t len);
 
 /* library */
 char *strchr(const char *s, int c);

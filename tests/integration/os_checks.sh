@@ -31,14 +31,11 @@ if ! [[ $last =~ ^([0-9]+)\ passed,\ 0\ failed$ ]] || [ "${BASH_REMATCH[1]}" -lt
 fi
 grep '^FAIL ' "$log" | sed 's/^/    /'
 
-# 2. the nanobenchmarks, small iteration counts
+# 2. the nanobenchmarks and macro workloads, small iteration counts (bench_lines.sh)
 boot bench 128 /dev/null -append "bench quick"
 [ "$st" = 1 ] || bad "bench: exit status $st, want 1"
-grep -qE '^tsc_khz=[0-9]+$' "$log" || bad "bench: no tsc_khz= line"
-for b in getpid pgfault ptemod ctxsw forkexit cpu; do
-	grep -qE "^bench $b [0-9]+ ns_per_op=[0-9]+\.[0-9]$" "$log" || bad "bench: no line for $b"
-done
-grep -qE '^cpu checksum [0-9a-f]{8}$' "$log" || bad "bench: no cpu checksum"
+. tests/integration/bench_lines.sh
+check_bench_lines "$log" bench
 
 # 3. the shell, with input on stdin
 input=$(mktemp)

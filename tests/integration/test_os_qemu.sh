@@ -2,7 +2,9 @@
 # test_os_qemu.sh - the multi-process kernel (build/guest/native.elf) under qemu-system-i386:
 #   -append test          the user-level suite: last line "N passed, 0 failed" with N >= 10,
 #                         exit status 1 (the guest wrote 0 to port 0xF4)
-#   -append "bench quick" every nanobenchmark line "bench NAME ITERS ns_per_op=X.Y"
+#   -append "bench quick" every nanobenchmark line "bench NAME ITERS ns_per_op=X.Y" and
+#                         macro line "macro NAME UNITS ms=X.YYY", values plausible
+#                         (bench_lines.sh)
 #   (no -append)          the shell, fed "echo hello" and "exit" on stdin: a line "hello"
 #   -m 512 bigmem 64      "bigmem ok 8192 pages"
 # Logs go to $BUILD/guest/os.qemu.*.log.  Skips (77) without qemu-system-i386.

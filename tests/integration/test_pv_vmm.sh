@@ -2,7 +2,9 @@
 # test_pv_vmm.sh - the paravirtual build of the kernel (build/guest/pv.elf, issue 5):
 #   1. it carries the vmm386 PV note and passes the same user-level suite under vmm386 as
 #      native.elf ("N passed, 0 failed" with the same N, exit status (0 << 1) | 1);
-#   2. its kernel code has no privileged or IOPL-sensitive instruction: vmm386-scan's
+#   2. `-append "bench quick"` gives every nanobenchmark and macro line, as native.elf does
+#      (bench_lines.sh; portio goes through PV_HC_PORT_IO);
+#   3. its kernel code has no privileged or IOPL-sensitive instruction: vmm386-scan's
 #      monitor-call column holds only INT (all of them `int $0x82`, the hypercall), IRET,
 #      segment-register loads (MOV/POP Sreg, far JMP) and RDTSC, none of them privileged;
 #      the only CLI/STI/HLT/IN/OUT... the scanner sees are bytes of the multiboot header at
@@ -38,6 +40,13 @@ case "$pv" in
 esac
 [ "${pv%%,*}" = "${native%%,*}" ] || bad "pv.elf ran ${pv%%,*}, native.elf ${native%%,*}"
 [ "$st" = 1 ] || bad "pv.elf exit status $st, expected 1 (debug exit 0)"
+
+# --- the benchmarks, quick ---------------------------------------------------------------------
+timeout 120 "$BUILD/vmm386" -kernel "$PV" -append "bench quick" </dev/null 2>&1 | tr -d '\r' >"$BUILD/guest/pv.vmm.bench.log"
+st=${PIPESTATUS[0]}
+[ "$st" = 1 ] || bad "pv.elf bench quick: exit status $st, expected 1"
+. tests/integration/bench_lines.sh
+check_bench_lines "$BUILD/guest/pv.vmm.bench.log" "pv bench"
 
 # --- no privileged instruction ----------------------------------------------------------------
 PRIV='cli|sti|hlt|in|out|insb|insw|insd|outsb|outsw|outsd|invlpg|invd|wbinvd|lgdt|lidt|ltr|lldt|lmsw|clts|rdmsr|wrmsr|sysexit|sysret|swapgs|wrfsbase'

@@ -74,6 +74,7 @@ struct cc_lookup *cc_lookup_new(void)
 	if (!t)
 		return NULL;
 	tables[ntables++] = t;
+	t->nused = CC_LK_TRACK + 1;          /* fresh memory: clear everything once */
 	cc_lookup_clear(t);
 	return t;
 }
@@ -84,10 +85,18 @@ bool cc_is_code(uintptr_t h) { return h >= (uintptr_t)arena && h < (uintptr_t)ar
 
 void cc_lookup_clear(struct cc_lookup *t)
 {
-	for (unsigned i = 0; i < CC_LK_ENTRIES; i++) {
-		t->key[i] = 0;
-		t->host[i] = (uint64_t)(uintptr_t)miss_stub;
+	if (t->nused <= CC_LK_TRACK) {
+		for (unsigned k = 0; k < t->nused; k++) {
+			t->key[t->used[k]] = 0;
+			t->host[t->used[k]] = (uint64_t)(uintptr_t)miss_stub;
+		}
+	} else {
+		for (unsigned i = 0; i < CC_LK_ENTRIES; i++) {
+			t->key[i] = 0;
+			t->host[i] = (uint64_t)(uintptr_t)miss_stub;
+		}
 	}
+	t->nused = 0;
 	t->tag = CC_LK_NOTAG;
 }
 
@@ -189,6 +198,11 @@ void cc_link(struct cc_exit *e, struct cc_block *to)
 void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
 {
 	unsigned i = b->eip & (CC_LK_ENTRIES - 1);
+	if (t->host[i] == (uint64_t)(uintptr_t)miss_stub && t->nused <= CC_LK_TRACK) {
+		if (t->nused < CC_LK_TRACK)
+			t->used[t->nused] = (uint16_t)i;
+		t->nused++;                   /* CC_LK_TRACK + 1: untracked, clear it all */
+	}
 	t->key[i] = b->eip;
 	t->host[i] = (uint64_t)(uintptr_t)b->host;
 }

@@ -71,11 +71,16 @@ struct cc_link { uint8_t *rel; uint8_t *stub; struct cc_link *next; };
 
 /* Indirect-branch lookup cache used inline by translated code (see translator). */
 #define CC_LK_ENTRIES 65536u
+#define CC_LK_TRACK 1024u
 struct cc_lookup {
 	uint32_t key[CC_LK_ENTRIES];      /* guest EIP */
 	uint64_t host[CC_LK_ENTRIES];     /* host entry, or the miss stub */
 	uint64_t tag;                     /* CC_LK_TAG(mode, cs_base) its entries are for, or
 					   * CC_LK_NOTAG (stale): set by the shadow MMU */
+	/* monitor only: the slots filled since the last clear, so that clearing a table that
+	 * was barely used (a short-lived process's window) does not rewrite 768 KiB */
+	uint32_t nused;                   /* > CC_LK_TRACK: too many, clear everything */
+	uint16_t used[CC_LK_TRACK];
 } __attribute__((aligned(64)));          /* a size aligned_alloc accepts */
 #define CC_LK_TAG(mode, cs) (((uint64_t)(cs) << 32) | (uint32_t)(mode))
 #define CC_LK_NOTAG (~0ull)

@@ -48,6 +48,9 @@ void dev_uart_init(int in_fd, int out_fd);
 extern uint64_t dev_pio_count;
 /* The input descriptor still worth waiting on (-1 after end of file). */
 int dev_uart_input_fd(void);
+/* The PV console ring takes over console input (uart.c); it reached end of file. */
+void dev_uart_divert_input(void);
+void dev_uart_input_end(void);
 /* MC146818 RTC/CMOS; ram_bytes (all guest RAM) fills the CMOS memory-size registers. */
 void dev_rtc_init(uint32_t ram_bytes);
 /* Port 0x80 (POST), isa-debug-exit at 0xF4 (stops vm with status (v<<1)|1), i8042 reset. */

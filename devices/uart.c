@@ -176,6 +176,13 @@ int dev_uart_input_fd(void)
 	return uart.in_fd;
 }
 
+/* Another console (the PV console ring, pv/pv.c) reads in_fd from now on: the UART leaves
+ * it alone, but dev_uart_input_fd() still names it until dev_uart_input_end(), so that a
+ * halted guest wakes up on input. */
+static bool input_diverted;
+void dev_uart_divert_input(void) { input_diverted = true; }
+void dev_uart_input_end(void) { uart.in_fd = -1; }
+
 /* Read what is available from in_fd, as much as the FIFO can take, without blocking. */
 static void uart_input(void)
 {
@@ -185,7 +192,7 @@ static void uart_input(void)
 	ssize_t n;
 
 	uart.last_input = dev_now_ns();
-	if (uart.in_fd < 0 || room <= 0 || (uart.mcr & MCR_LOOP))
+	if (uart.in_fd < 0 || room <= 0 || (uart.mcr & MCR_LOOP) || input_diverted)
 		return;
 	if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
 		return;

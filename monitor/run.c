@@ -620,7 +620,9 @@ int vm_run(struct vm *vm)
 			emu_dump_state(c, vmm_log_file ? vmm_log_file : stderr);
 		c->intr_inhibit = false;
 		c->spill[0] = 0;
-		c->irq_ptr = (uint64_t)(uintptr_t)(dev_pic_pending() >= 0 ? req_fault_page : req_ok_page);
+		/* an inline IF=0 -> 1 change (STI, POPF, IRET) leaves when something is waiting */
+		bool waiting = dev_pic_pending() >= 0 || pv_events_pending();
+		c->irq_ptr = (uint64_t)(uintptr_t)(waiting ? req_fault_page : req_ok_page);
 		unsigned reason = xl_enter(c, b->host, window);
 		run_stats.exits++;
 		poll = reason == EXIT_REQUEST || reason == EXIT_HALT;

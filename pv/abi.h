@@ -24,6 +24,48 @@
  * IRET path knows whether to set vif again (PV_IRET: vif = saved IF, then a plain IRET).
  * A guest that sets vif to 1 must then look at `pending` and, if it is non-zero, make the
  * PV_HC_EVENT_CHECK hypercall so that the events are delivered at once.
+ *
+ * Page tables.  A PV guest changes an entry that a page directory may reach only with
+ * PV_HC_MMU_UPDATE (directly or inside a multicall), up to PV_MMU_BATCH_MAX entries per
+ * call, applied in order.  Each entry is checked: the pointer must be a 4-byte aligned
+ * guest-physical address in RAM, and a present entry must name guest RAM (its 4 KiB frame,
+ * or the whole 4 MiB range when PS is set), so a PV guest can map only its own frames.  At
+ * the first bad entry the entries already written get their old values back (newest
+ * first), the call returns -PV_EINVAL and stores the entry's index at EDX (when EDX is not
+ * 0).  An update takes effect at once, for every linear address that used the entry in
+ * any address space: the monitor changes its shadow mappings inside the call, so no INVLPG
+ * or CR3 reload is needed after it.  The monitor keeps the shadow of every directory it
+ * has seen until the guest releases it (PV_MMU_RELEASE, like Xen's unpin), and compares
+ * a released directory with memory only if it is loaded again; frames no directory uses
+ * (a table before it is linked, a released directory, a freed table) are ordinary memory.
+ * The monitor does not watch guest memory: a plain store to a live table entry, or the
+ * reuse of a directory's frame without releasing it first, is the guest's own bug, like a
+ * missing TLB flush - it may take effect late (PV_HC_INVLPG re-reads the entries of its
+ * page) or not at all - and it can never reach outside guest RAM, since the monitor
+ * checks whatever it maps itself.  Accessed and dirty bits: ABI v1 does not maintain them
+ * for a PV guest (an entry is usable as soon as it is present, writable as soon as W
+ * allows; the monitor may still set A/D as a side effect of its own accesses), so a guest
+ * must not rely on them.
+ *
+ * Multicall.  PV_HC_MULTICALL runs a list of hypercalls in order, each as if made on its
+ * own: mmu_update, new_baseptr, invlpg, stack_switch, set_timer, console_io, console_ring,
+ * set_trap_table, set_gdt, event_check and version (anything else, multicall itself
+ * included, fails with -PV_EINVAL).  It stops at the first entry whose result is negative:
+ * EAX = the number of entries that succeeded, so EAX < count means entry[EAX] failed (its
+ * result field holds the error; a failed mmu_update was rolled back as above) and no later
+ * entry ran.  EAX < 0: the list itself was refused (-PV_EINVAL: too long; -PV_EFAULT: not
+ * readable, or a result could not be written back).  The list must stay mapped while it
+ * runs.
+ *
+ * Console.  PV_HC_CONSOLE_IO writes one buffer synchronously.  The console ring is the
+ * batched path: the guest registers one page (PV_CONSRING_SETUP, struct pv_console_ring),
+ * queues output bytes in out[] and notifies once per batch (PV_CONSRING_NOTIFY); the
+ * monitor writes every queued byte to its stdout before the notify returns, so a guest
+ * whose ring is full notifies and goes on.  For a PV guest the monitor's stdin goes only
+ * to in[] (never to the UART), from the moment the ring is set up; each batch raises
+ * PV_EVENT_CONSOLE once (at vector PV_EVENT_VECTOR(PV_EVENT_CONSOLE) = IRQ 4's, 0x24).
+ * Input is also topped up at each notify.  End of file on the host side is not signalled
+ * (as with a UART).  Indices the guest corrupts cost it its own output or input only.
  */
 #ifndef VMM386_PV_ABI_H
 #define VMM386_PV_ABI_H
@@ -46,8 +88,9 @@
 				 * memory and is read at each event: a plain store works too) */
 #define PV_HC_MMU_UPDATE     6  /* EBX=linear address of struct pv_mmu_update[ECX] -> 0, or
 				 * -PV_EINVAL and *EDX (linear, if EDX != 0) = failing index */
-#define PV_HC_NEW_BASEPTR    7  /* EBX=guest-physical page directory (CR3 switch, TLB flush) */
-#define PV_HC_INVLPG         8  /* EBX=linear address */
+#define PV_HC_NEW_BASEPTR    7  /* EBX=guest-physical page directory (the CR3 switch) */
+#define PV_HC_INVLPG         8  /* EBX=linear address: its entries are read again (never
+				 * needed after mmu_update, see "Page tables") */
 #define PV_HC_SET_TIMER      9  /* EBX:ECX = low:high of a one-shot deadline in ns from now;
 				 * 0 cancels.  Raises PV_EVENT_TIMER when due. */
 #define PV_HC_SCHED_OP      10  /* EBX=PV_SCHED_xxx, ECX=shutdown status */
@@ -112,13 +155,20 @@ struct pv_shared_info {
 	uint32_t reserved[1018];
 };
 
-/* One page-table entry write: ptr = guest-physical address of a PDE or PTE (4-byte
- * aligned, inside RAM), val = the new entry.  If the entry is present, its frame (the
- * 4 KiB frame, or the whole 4 MiB range for a PDE with PS set) must be guest RAM. */
+/* One page-table operation, by the low two bits of ptr:
+ * PV_MMU_NORMAL: ptr = guest-physical address of a PDE or PTE (4-byte aligned, inside RAM),
+ *   val = the new entry.  If the entry is present, its frame (the 4 KiB frame, or the
+ *   whole 4 MiB range for a PDE with PS set) must be guest RAM.
+ * PV_MMU_RELEASE: ptr = a page directory's frame | 1, val = 0: the guest no longer uses
+ *   that directory (it must not be the loaded one) and may reuse the frame as anything;
+ *   the monitor stops keeping its shadow in step (see "Page tables").  Not undone when
+ *   a later entry of the batch fails. */
 struct pv_mmu_update {
 	uint32_t ptr;
 	uint32_t val;
 };
+#define PV_MMU_NORMAL  0u
+#define PV_MMU_RELEASE 1u
 
 /* One entry of PV_HC_MULTICALL: hypercall `op` with args[0..3] in EBX, ECX, EDX, ESI;
  * the monitor stores its EAX in `result`. */

@@ -15,12 +15,16 @@
  * the pointer must be a 4-byte aligned guest-physical address inside RAM, a present entry
  * must name guest RAM (the 4 KiB frame, or the whole 4 MiB range when PS is set).  Writes go
  * through emu_phys_write, which tells the shadow MMU (smmu_ram_written) and the code cache
- * (vmm_ram_written).  At the first invalid entry every entry already written gets its old
- * value back (newest first) and the call fails with the entry's index.
+ * (vmm_ram_written); the shadow MMU applies a whole list at its end (smmu_defer), eagerly
+ * (shadow-mmu/smmu.c).  At the first invalid entry every entry already written gets its old
+ * value back (newest first) and the call fails with the entry's index.  A PV_MMU_RELEASE
+ * entry tells the shadow MMU that a directory is dead (smmu_release_dir).
  *
  * The emulator reaches this file only through emu_pv (emulation/emu.h), set by pv_init for
  * a PV guest, so emulation/ does not depend on pv/ (its unit tests stub the monitor).
  */
+#include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,6 +35,7 @@
 #include "../emulation/emu.h"
 #include "../devices/devices.h"
 #include "../shadow-mmu/smmu.h"
+#include "../monitor/param.h"
 
 #define CR0_PG_BIT 0x80000000u
 #define CR0_WP_BIT 0x00010000u
@@ -46,9 +51,22 @@ static struct {
 	uint64_t timer_deadline;  /* monotonic ns, 0 = none */
 	uint64_t hypercalls[PV_HC_COUNT];
 	uint64_t upcalls, multicalls, multicall_entries, mmu_entries;
+	uint32_t cons_gpa;        /* the console ring page, 0: none (PV_HC_CONSOLE_IO only) */
+	uint64_t cons_polled;     /* host time of the last look at the input descriptor */
+	uint64_t cons_out, cons_notifies, cons_in, cons_in_events;
 } pv;
 
 bool pv_enabled(void) { return pv.on; }
+
+static struct pv_shared_info *shared(void);
+
+/* Events wait for delivery (whatever vif says): the run loop's cue to make translated
+ * code leave when it sets the virtual IF again (vcpu->irq_ptr). */
+bool pv_events_pending(void)
+{
+	struct pv_shared_info *si = pv.on ? shared() : NULL;
+	return si && __atomic_load_n(&si->pending, __ATOMIC_RELAXED) != 0;
+}
 
 static const struct emu_pv_ops pv_ops = { pv_hypercall, pv_event_flags, pv_event_commit };
 
@@ -60,6 +78,8 @@ int pv_init(struct vm *vm, const struct ld_boot *boot, char *err, size_t errlen)
 	pv.on = boot && boot->is_pv;
 	emu_pv = pv.on ? &pv_ops : NULL;
 	pv.boot_ns = host_now_ns();
+	if (pv.on)          /* console input is the ring's (waiting in stdin until it exists) */
+		dev_uart_divert_input();
 	return 0;
 }
 
@@ -79,11 +99,14 @@ static struct pv_shared_info *shared(void)
 	return vm_gpa_ptr(pv.vm, pv.shared_gpa, sizeof(struct pv_shared_info));
 }
 
+static void cons_input(uint64_t now);
+
 uint64_t pv_poll(uint64_t now)
 {
 	struct pv_shared_info *si = shared();
 	if (!pv.on || !si)
 		return UINT64_MAX;
+	cons_input(now);
 	if (pv.timer_deadline && now >= pv.timer_deadline) {
 		pv.timer_deadline = 0;
 		__atomic_or_fetch(&si->pending, 1u << PV_EVENT_TIMER, __ATOMIC_RELAXED);
@@ -129,6 +152,98 @@ int pv_take_event(struct vcpu *c)
 	return emu_deliver_interrupt(c, PV_EVENT_VECTOR(ev)) == EXIT_SHUTDOWN ? -1 : 0;
 }
 
+/* --- the console ring ------------------------------------------------------------------- */
+/*
+ * The guest owns out_prod and in_cons, the monitor out_cons and in_prod (pv/abi.h).  The
+ * guest can write anything into the page at any time, so each index is read once and the
+ * amount it implies is checked against the ring size before a byte is copied: a guest
+ * that breaks the rules loses its output or input, the monitor never reads or writes
+ * outside the page.  Output is drained on PV_CONSRING_NOTIFY, straight to stdout (flushed
+ * behind the monitor's own stdio, as PV_HC_CONSOLE_IO does).  Input: the UART never reads
+ * stdin for a PV guest (dev_uart_divert_input at pv_init, so nothing typed before the ring
+ * exists is lost); once the guest has set the ring up, pv_poll and each notify
+ * read what stdin has, as much as fits, at most once per TIMER_MIN_NS, and raise
+ * PV_EVENT_CONSOLE once per batch read.  End of file stops input for good.
+ */
+static struct pv_console_ring *cons_ring(void)
+{
+	if (!pv.cons_gpa)
+		return NULL;
+	return vm_gpa_ptr(pv.vm, pv.cons_gpa, sizeof(struct pv_console_ring));
+}
+
+static int32_t cons_drain(void)
+{
+	struct pv_console_ring *cr = cons_ring();
+	if (!cr)
+		return -PV_EINVAL;
+	uint32_t prod = __atomic_load_n(&cr->out_prod, __ATOMIC_ACQUIRE), cons = cr->out_cons;
+	uint32_t n = prod - cons;
+	if (n > PV_CONS_OUT_SIZE) {         /* out_prod is not a count we handed out: resync */
+		__atomic_store_n(&cr->out_cons, prod, __ATOMIC_RELEASE);
+		return -PV_EINVAL;
+	}
+	uint8_t buf[PV_CONS_OUT_SIZE];
+	for (uint32_t i = 0; i < n; i++)
+		buf[i] = cr->out[(cons + i) % PV_CONS_OUT_SIZE];
+	__atomic_store_n(&cr->out_cons, prod, __ATOMIC_RELEASE);
+	fflush(stdout);
+	for (uint32_t w = 0; w < n;) {
+		ssize_t r = write(STDOUT_FILENO, buf + w, n - w);
+		if (r <= 0)
+			break;                     /* stdout is gone: output is dropped */
+		w += (uint32_t)r;
+	}
+	pv.cons_out += n;
+	return (int32_t)n;
+}
+
+static void cons_input(uint64_t now)
+{
+	struct pv_console_ring *cr = cons_ring();
+	struct pv_shared_info *si = shared();
+	int fd = dev_uart_input_fd();
+	if (!cr || !si || fd < 0 || now - pv.cons_polled < TIMER_MIN_NS)
+		return;
+	pv.cons_polled = now;
+	uint32_t prod = cr->in_prod, used = prod - __atomic_load_n(&cr->in_cons, __ATOMIC_ACQUIRE);
+	if (used >= PV_CONS_IN_SIZE)
+		return;                            /* full (or in_cons is garbage): wait */
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	if (poll(&pfd, 1, 0) <= 0)
+		return;
+	uint8_t buf[PV_CONS_IN_SIZE];
+	ssize_t k = read(fd, buf, PV_CONS_IN_SIZE - used);
+	if (k < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (k <= 0) {
+		dev_uart_input_end();              /* end of file: nothing more to wait for */
+		return;
+	}
+	for (ssize_t i = 0; i < k; i++)
+		cr->in[(prod + (uint32_t)i) % PV_CONS_IN_SIZE] = buf[i];
+	__atomic_store_n(&cr->in_prod, prod + (uint32_t)k, __ATOMIC_RELEASE);
+	__atomic_or_fetch(&si->pending, 1u << PV_EVENT_CONSOLE, __ATOMIC_RELEASE);
+	pv.cons_in += (uint64_t)k;
+	pv.cons_in_events++;
+}
+
+static int32_t hc_console_ring(uint32_t op, uint32_t gpa)
+{
+	if (op == PV_CONSRING_SETUP) {
+		if ((gpa & 0xFFF) || !gpa || !vm_gpa_ptr(pv.vm, gpa, GUEST_PAGE))
+			return -PV_EINVAL;
+		pv.cons_gpa = gpa;
+		return 0;
+	}
+	if (op != PV_CONSRING_NOTIFY)
+		return -PV_EINVAL;
+	pv.cons_notifies++;
+	int32_t r = cons_drain();
+	cons_input(host_now_ns());
+	return r;
+}
+
 /* -stats: hypercalls by kind, multicalls, upcalls. */
 void pv_log_stats(void)
 {
@@ -149,7 +264,53 @@ void pv_log_stats(void)
 	for (unsigned i = 0; i < PV_HC_COUNT; i++)
 		if (pv.hypercalls[i])
 			vmm_log(" %s %llu", names[i] ? names[i] : "?", (unsigned long long)pv.hypercalls[i]);
-	vmm_log("\n");
+	const struct smmu_stats *m = &smmu_stats;
+	vmm_log("\n  pv console ring        %llu bytes out in %llu notifies, %llu bytes in with %llu events",
+		(unsigned long long)pv.cons_out, (unsigned long long)pv.cons_notifies,
+		(unsigned long long)pv.cons_in, (unsigned long long)pv.cons_in_events);
+	vmm_log("\n  pv shadow windows      %llu built eagerly, %llu pages mapped eagerly, %llu table "
+		"entries applied; %llu released, %llu regions redone when loaded again\n",
+		(unsigned long long)m->eager_builds, (unsigned long long)m->eager_pages,
+		(unsigned long long)m->pv_entry_writes, (unsigned long long)m->pv_releases,
+		(unsigned long long)m->pv_rechecks);
+}
+
+/* --- guest buffers -------------------------------------------------------------------- */
+/*
+ * Hypercall arguments that point into guest memory must be mapped for the kernel (with
+ * write permission for what the monitor writes back) and must be RAM: the emulator would
+ * treat other physical addresses as device memory, and a hypercall has no business with
+ * devices.  The check walks without side effects (no #PF raised, CR2 untouched); then the
+ * copy goes through the emulator as any kernel access would.
+ */
+static bool guest_ram(struct vcpu *c, uint32_t la, uint32_t len, bool write)
+{
+	if (!len)
+		return true;
+	if ((uint64_t)la + len > (1ull << 32))
+		return false;
+	for (uint64_t a = la & ~0xFFFu; a < (uint64_t)la + len; a += 0x1000) {
+		gpa_t pa = (gpa_t)a;
+		struct emu_walk w;
+		if (c->cr0 & CR0_PG_BIT) {
+			if (emu_walk(c, (gla_t)a, write, false, &w))
+				return false;
+			pa = w.gpa;
+		}
+		if (!vm_gpa_ptr(c->vm, pa & ~0xFFFu, 0x1000))
+			return false;
+	}
+	return true;
+}
+
+static int guest_read(struct vcpu *c, uint32_t la, void *buf, uint32_t len)
+{
+	return guest_ram(c, la, len, false) && !emu_lin_read(c, la, buf, len) ? 0 : -1;
+}
+
+static int guest_write(struct vcpu *c, uint32_t la, const void *buf, uint32_t len)
+{
+	return guest_ram(c, la, len, true) && !emu_lin_write(c, la, buf, len) ? 0 : -1;
 }
 
 /* --- mmu_update ---------------------------------------------------------------------- */
@@ -165,6 +326,14 @@ static bool frame_ok(struct vm *vm, uint32_t val)
 	return (uint64_t)(val & ~0xFFFu) + 0x1000u <= vm->ram_size;
 }
 
+/* PV_MMU_RELEASE: a page directory in RAM (ptr = frame | 1, val = 0), not the loaded one. */
+static bool release_ok(struct vm *vm, const struct pv_mmu_update *e)
+{
+	gpa_t pd = e->ptr & ~0xFFFu;
+	return (e->ptr & 0xFFFu) == PV_MMU_RELEASE && !e->val && vm_gpa_ptr(vm, pd, 0x1000) &&
+	       pd != (vm->cpu.cr3 & ~0xFFFu);
+}
+
 int pv_mmu_update_apply(struct vm *vm, const struct pv_mmu_update *u, uint32_t n, uint32_t *fail_idx)
 {
 	static uint32_t old[PV_MMU_BATCH_MAX];
@@ -174,6 +343,12 @@ int pv_mmu_update_apply(struct vm *vm, const struct pv_mmu_update *u, uint32_t n
 	}
 	uint32_t i;
 	for (i = 0; i < n; i++) {
+		if ((u[i].ptr & 3) == PV_MMU_RELEASE) {
+			if (!release_ok(vm, &u[i]))
+				break;
+			smmu_release_dir(u[i].ptr & ~0xFFFu);
+			continue;
+		}
 		bool bad = (u[i].ptr & 3) || !vm_gpa_ptr(vm, u[i].ptr, 4) || !frame_ok(vm, u[i].val);
 		if (bad)
 			break;
@@ -183,8 +358,9 @@ int pv_mmu_update_apply(struct vm *vm, const struct pv_mmu_update *u, uint32_t n
 	if (i == n)
 		return 0;
 	*fail_idx = i;
-	while (i-- > 0)                       /* roll back, newest first */
-		emu_phys_write(vm, u[i].ptr, &old[i], 4);
+	while (i-- > 0)                       /* roll back, newest first (releases stay) */
+		if ((u[i].ptr & 3) == PV_MMU_NORMAL)
+			emu_phys_write(vm, u[i].ptr, &old[i], 4);
 	return -PV_EINVAL;
 }
 
@@ -198,7 +374,7 @@ static int32_t hc_console(struct vcpu *c, uint32_t op, uint32_t n, uint32_t buf)
 	uint32_t done = 0;
 	while (done < n) {
 		uint32_t k = n - done < sizeof(tmp) ? n - done : sizeof(tmp);
-		if (emu_lin_read(c, buf + done, tmp, k))
+		if (guest_read(c, buf + done, tmp, k))
 			return -PV_EFAULT;
 		fflush(stdout);
 		for (uint32_t w = 0; w < k;) {
@@ -217,7 +393,7 @@ static int32_t hc_mmu_update(struct vcpu *c, uint32_t list, uint32_t n, uint32_t
 	static struct pv_mmu_update u[PV_MMU_BATCH_MAX];
 	if (n > PV_MMU_BATCH_MAX)
 		return -PV_EINVAL;
-	if (n && emu_lin_read(c, list, u, n * (uint32_t)sizeof(u[0])))
+	if (n && guest_read(c, list, u, n * (uint32_t)sizeof(u[0])))
 		return -PV_EFAULT;
 	uint32_t fail = 0;
 	pv.mmu_entries += n;
@@ -225,7 +401,7 @@ static int32_t hc_mmu_update(struct vcpu *c, uint32_t list, uint32_t n, uint32_t
 	smmu_defer(true);
 	int r = pv_mmu_update_apply(c->vm, u, n, &fail);
 	smmu_defer(false);
-	if (r < 0 && idx_out && emu_lin_write(c, idx_out, &fail, 4))
+	if (r < 0 && idx_out && guest_write(c, idx_out, &fail, 4))
 		return -PV_EFAULT;
 	return r;
 }
@@ -264,7 +440,7 @@ static int32_t hc_stack_switch(struct vcpu *c, uint32_t ss, uint32_t esp)
 	if (!(c->tr.attr & 0x80) || c->tr.limit < 11)
 		return -PV_EINVAL;
 	uint16_t s = (uint16_t)ss;
-	if (emu_lin_write(c, c->tr.base + 4, &esp, 4) || emu_lin_write(c, c->tr.base + 8, &s, 2))
+	if (guest_write(c, c->tr.base + 4, &esp, 4) || guest_write(c, c->tr.base + 8, &s, 2))
 		return -PV_EFAULT;
 	return 0;
 }
@@ -307,7 +483,7 @@ static int32_t hc_multicall(struct vcpu *c, uint32_t list, uint32_t n)
 	static struct pv_multicall mc[PV_MULTICALL_MAX];
 	if (n > PV_MULTICALL_MAX)
 		return -PV_EINVAL;
-	if (n && emu_lin_read(c, list, mc, n * (uint32_t)sizeof(mc[0])))
+	if (n && guest_read(c, list, mc, n * (uint32_t)sizeof(mc[0])))
 		return -PV_EFAULT;
 	pv.multicalls++;
 	uint32_t i;
@@ -317,7 +493,7 @@ static int32_t hc_multicall(struct vcpu *c, uint32_t list, uint32_t n)
 					     : -PV_EINVAL;
 		pv.multicall_entries++;
 		mc[i].result = r;
-		if (emu_lin_write(c, list + i * (uint32_t)sizeof(mc[0]) + offsetof(struct pv_multicall, result),
+		if (guest_write(c, list + i * (uint32_t)sizeof(mc[0]) + offsetof(struct pv_multicall, result),
 				  &r, 4))
 			return -PV_EFAULT;
 		if (r < 0)
@@ -424,6 +600,9 @@ static int32_t dispatch(struct vcpu *c, uint32_t nr, uint32_t a1, uint32_t a2, u
 		break;
 	case PV_HC_MULTICALL:
 		r = nested ? -PV_EINVAL : hc_multicall(c, a1, a2);
+		break;
+	case PV_HC_CONSOLE_RING:
+		r = hc_console_ring(a1, a2);
 		break;
 	default:
 		r = -PV_ENOSYS;

@@ -14,6 +14,8 @@ struct ld_boot;
 
 /* Is the guest a PV guest (its image carried the vmm386 PV ELF note)? */
 bool pv_enabled(void);
+/* Are PV events pending (not yet delivered, because the virtual IF is clear)? */
+bool pv_events_pending(void);
 /* After loading: set up the PV interface if the image asked for it. 0 or -1 with err. */
 int pv_init(struct vm *vm, const struct ld_boot *boot, char *err, size_t errlen);
 /* Time-driven PV events (the PV timer): raise what is due at `now` (monotonic ns), return

@@ -20,7 +20,10 @@
  * frame is not protected.  A 4 KiB fill also maps the present, accessed neighbours in an
  * aligned group of SMMU_PREFETCH entries of the same page table (entries with A clear are
  * left alone: mapping them would let the guest touch a page without A being set), one
- * mmap per physically contiguous run.  A 4 MiB page is mapped whole in one call.
+ * mmap per physically contiguous run.  A 4 MiB page is mapped whole in one call and kept
+ * as one region entry (lg[]: base and guest-writable bit, no per-page entries), listed
+ * per 4 MiB of RAM (lr lists) instead of page by page in the rmap; a page of it is
+ * read-only exactly when it is protected (holes punched with mprotect, runs in one call).
  *
  * Protection.  A frame is protected when translations live on it (code, cc.c calls
  * smmu_protect_code) or when it is a traced page table.  Every mapping of a protected
@@ -50,6 +53,34 @@
  * always coherent with guest memory, which is a legal TLB (one that never holds a stale
  * entry).  INVLPG still drops the page; CR0.PG/WP and CR4.PSE/PGE changes empty every
  * paging window.  Device memory (physical addresses beyond RAM) is never mapped.
+ *
+ * PV guests (pv_enabled(), pv/abi.h).  A paravirtual guest changes page tables only with
+ * mmu_update, which writes them through emu_phys_write, so every change reaches
+ * smmu_ram_written: nothing is traced, no frame is protected for being a table, and the
+ * windows are kept by pushing each change into them (eager mapping) instead of dropping
+ * what it affected.  A new window is built from its whole directory (pv_build: 4 MiB
+ * pages in one call per run of contiguous ones, each present 4 KiB entry mapped, runs of
+ * neighbours with contiguous frames in one call).  A written entry of a directory
+ * re-makes the region (resync_region), a written entry of a table re-makes those pages
+ * (resync_pages) in every window that uses the frame (the pu lists, as for tracing).  One
+ * mmu_update is applied as a whole at its end (smmu_defer), so a rebuilt table costs one
+ * host call per run, not per entry.  Write permission that an update adds to a page
+ * already mapped read-only is left to the first write (one fault, counted as a dirty
+ * upgrade): a mapping is never more permissive than the guest's entry, only sometimes
+ * less, and a permission that is granted and never used (a PTE toggled back and forth, a
+ * copy-on-write page) costs no host call.  Accessed and dirty bits are not maintained for
+ * a PV guest (pv/abi.h): an entry is mapped as soon as it is present, writable as soon
+ * as the guest allows writes.  INVLPG reads the page's entries again instead of dropping
+ * it; a CR3 switch compares the directory with the entries each region was built from
+ * (pv_check_views: one memcmp when nothing changed), because a guest may free a
+ * directory, reuse and zero the frame with plain stores and link it again - allowed for a
+ * frame no directory uses (pvops.h).  A plain store to a live table is the guest's own
+ * bug, like a missing TLB flush: the windows may keep the old mapping until the next
+ * update of that entry, INVLPG or directory check, and since everything a window maps was
+ * read from guest tables and checked against RAM here, such a store can never reach
+ * outside guest RAM.  Budget: a window build stops at 3/4 of the budget and leaves the
+ * rest to fills; a window emptied for the budget fills on demand from then on (not
+ * eager), so the eviction rules hold for PV guests too.
  *
  * Everything here runs either in the monitor or in the SIGSEGV handler while translated
  * code was interrupted (never while the monitor itself is inside these structures), so no
@@ -99,6 +130,7 @@ struct window {
 	uint32_t lg[NREG];        /* a 4 MiB region: guest base | SM_P | SM_GW, else 0 */
 	uint32_t pde[NREG];       /* PV: the directory entry each region was made to match */
 	bool eager;               /* PV: built from its whole directory (not cut by the budget) */
+	bool released;            /* PV: the guest released its directory (PV_MMU_RELEASE) */
 	struct cc_lookup *lk;
 	uint32_t lk_mode, lk_cs;
 	bool lk_valid, lk_stale;
@@ -123,6 +155,7 @@ static struct pool lr_pool;               /* 4 MiB regions mapped per 4 MiB of R
 static uint32_t *lr_head;
 static uint16_t *ncode;                   /* code frames per 4 MiB of RAM */
 static gpa_t last_pd = ~0u;               /* PV: the directory of the last smmu_select */
+static unsigned nreleased;                /* PV: windows with `released` set */
 static uint64_t vma_est, budget;
 static gla_t last_fault;
 
@@ -435,7 +468,10 @@ static void win_empty(struct window *w)
 			pu_drop(w, r);
 	}
 	w->eager = false;
-	if (w->kind == W_PAGED)
+	if (w->released) {
+		w->released = false;
+		nreleased--;
+	} else if (w->kind == W_PAGED)
 		pu_drop(w, PD_USE);
 	/* one call replaces every mapping of the window with the reservation again */
 	if (mmap(w->base, WIN_SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
@@ -456,6 +492,13 @@ static void pv_check_views(gpa_t pd);
 static void pv_resync_page(struct window *w, uint32_t lpn);
 static void pv_written(gpa_t gpa, uint32_t len);
 static void enforce_budget(void);
+static void rq_run(void);
+#define RQ_MAX 256
+struct wrec { gpa_t frame; uint16_t lo, hi; };
+static struct wrec rq[RQ_MAX];            /* PV: recorded table writes (pv_written) */
+static unsigned rq_n, defer_depth;
+static struct node *ubuf;                 /* rq_run's copy of one frame's uses */
+static uint32_t ubuf_cap;
 
 static struct window *win_get(gpa_t pd, bool user)
 {
@@ -543,7 +586,8 @@ uint8_t *smmu_select(struct vcpu *c)
 		bool user = c->cpl == 3;
 		if (pvm && pd != last_pd) {
 			last_pd = pd;
-			pv_check_views(pd);
+			if (nreleased)
+				pv_check_views(pd);
 		}
 		if (cur && cur->kind == W_PAGED && cur->pd == pd && cur->user == user)
 			w = cur;
@@ -621,7 +665,9 @@ static void enforce_budget(void)
 				}
 		}
 		gpa_t pd = lru->pd;
-		bool user = lru->user, was_cur = lru == cur;
+		bool user = lru->user, was_cur = lru == cur && !lru->released;
+		if (lru == cur && !was_cur)
+			cur = NULL;                 /* a released directory: let it go */
 		win_empty(lru);
 		smmu_stats.budget_evictions++;
 		if (was_cur) {
@@ -1146,10 +1192,34 @@ static void pv_build(struct window *w)
 	}
 }
 
-/* CR3 now names pd: the windows kept for it must still match it.  The guest may have
- * freed the directory since, reused the frame and zeroed it with plain stores before
- * linking it again (pvops.h allows that for a frame no directory uses), so each region's
- * entry is compared with the one it was made from. */
+/*
+ * PV_MMU_RELEASE: the guest no longer uses directory pd and may reuse the frame as
+ * anything, written with plain stores.  Its windows are kept (a directory frame is often
+ * reused as a directory at once: the next fork), but they stop following the frame (no
+ * directory use: updates to it as a page table do not reach them) and are checked against
+ * the frame, region by region, if it is ever loaded as CR3 again (pv_check_views).  The
+ * updates queued before the release (the teardown of its tables) are applied first, so
+ * the windows keep no user mappings.
+ */
+void smmu_release_dir(gpa_t pd)
+{
+	if (!pvm)
+		return;
+	rq_run();
+	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
+		struct window *w = &win[i];
+		if (w->kind != W_PAGED || w->pd != pd || w->released)
+			continue;
+		pu_drop(w, PD_USE);
+		w->released = true;
+		nreleased++;
+		smmu_stats.pv_releases++;
+	}
+	last_pd = ~0u;                  /* the next smmu_select looks at released windows */
+}
+
+/* CR3 now names pd: released windows of it become its shadows again, after a check of
+ * each region's entry against the one it was made from. */
 static void pv_check_views(gpa_t pd)
 {
 	if ((uint64_t)pd + GUEST_PAGE > vm->ram_size)
@@ -1157,7 +1227,12 @@ static void pv_check_views(gpa_t pd)
 	const uint32_t *d = (const uint32_t *)(vm->ram + pd);
 	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
 		struct window *w = &win[i];
-		if (w->kind != W_PAGED || w->pd != pd || !memcmp(d, w->pde, sizeof(w->pde)))
+		if (w->kind != W_PAGED || w->pd != pd || !w->released)
+			continue;
+		w->released = false;
+		nreleased--;
+		pu_add(pd, w, PD_USE);
+		if (!memcmp(d, w->pde, sizeof(w->pde)))
 			continue;
 		for (uint32_t r = 0; r < NREG; r++) {
 			if (pde_changed(d[r], w->pde[r])) {
@@ -1192,13 +1267,6 @@ static void pv_resync_page(struct window *w, uint32_t lpn)
  * frame's uses up only then, and drops a use that no longer holds (the region was moved to
  * another table meanwhile: its own resync covered it).
  */
-struct wrec { gpa_t frame; uint16_t lo, hi; };
-#define RQ_MAX 256
-static struct wrec rq[RQ_MAX];
-static unsigned rq_n, defer_depth;
-static struct node *ubuf;                 /* rq_run's copy of one frame's uses */
-static uint32_t ubuf_cap;
-
 static void rq_run(void)
 {
 	for (unsigned k = 0; k < rq_n; k++) {

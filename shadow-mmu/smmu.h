@@ -29,7 +29,7 @@ struct smmu_stats {
 	uint64_t traced_writes, traced_monitor_writes, trace_invalidations, unshadowed, code_protects;
 	uint64_t window_switches, window_hits, window_creates, window_evictions;
 	uint64_t budget_recounts, budget_evictions, map_calls, lookup_clears;
-	uint64_t eager_builds, eager_pages, pv_entry_writes, pv_rechecks;   /* PV windows */
+	uint64_t eager_builds, eager_pages, pv_entry_writes, pv_rechecks, pv_releases;  /* PV */
 };
 extern struct smmu_stats smmu_stats;
 
@@ -54,6 +54,8 @@ void smmu_ram_written(gpa_t gpa, uint32_t len);
  * page tables are collected and applied to the windows at the end, in as few host calls
  * as the runs allow. */
 void smmu_defer(bool on);
+/* PV: the guest released page directory pd (PV_MMU_RELEASE): its frame may be reused. */
+void smmu_release_dir(gpa_t pd);
 /* INVLPG / CR3 write / paging-mode change. */
 void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all);
 /* A traced store at linear la (last SMF_TRACED) is about to be single-stepped: let the

@@ -7,18 +7,7 @@
 #include "kernel.h"
 #include "pvops.h"
 
-#define COM1     0x3F8
-#define UART_THR 0 /* transmit holding (DLAB=0) */
-#define UART_DLL 0 /* divisor low (DLAB=1) */
-#define UART_IER 1
-#define UART_DLH 1
-#define UART_FCR 2
-#define UART_LCR 3
-#define UART_MCR 4
-#define UART_LSR 5
-#define LSR_THRE 0x20
-#define LCR_DLAB 0x80
-#define LCR_8N1  0x03
+#include "uart16550.h"
 
 void console_init(void)
 {

@@ -241,6 +241,7 @@ void as_destroy(uint32_t pd_pa)
 		frame_decref(pde & PAGE_MASK);
 		pv_set_pde(&pd[i], 0);
 	}
+	pv_release_pd(pd_pa);                  /* the frame may be anything from now on */
 	pv_mmu_batch_end();
 	frame_decref(pd_pa);
 }

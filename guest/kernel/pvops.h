@@ -5,12 +5,14 @@
  * page-table entries and the TSS, the plain memory write the hardware reads).  The kernel
  * runs unchanged on bare metal, under qemu-system-i386 and under vmm386's translator.
  *
- * A paravirtual backend (a later issue, DESIGN.md §6) replaces this header:
+ * The paravirtual backend (pvops_pv.h, DESIGN.md §6) replaces this header:
  *   - interrupt flag ops   -> a virtual IF in a page shared with the monitor, events as upcalls
  *   - pv_set_pte/pv_set_pde -> queued mmu_update hypercalls, flushed by pv_mmu_batch_end()
- *   - pv_load_cr3          -> new_baseptr
- *   - pv_invlpg            -> an mmu_update flush request
- *   - pv_set_kernel_stack  -> stack_switch
+ *   - pv_load_cr3          -> new_baseptr (inside a batch: in the same multicall)
+ *   - pv_invlpg            -> nothing inside a batch (mmu_update takes effect at once),
+ *                             the invlpg hypercall outside one
+ *   - pv_release_pd        -> an mmu_update release of the dead directory
+ *   - pv_set_kernel_stack  -> a plain store into the TSS, which the monitor reads
  *   - pv_lidt              -> set_trap_table
  * so the hooks are deliberately narrow, and NOTHING else in guest/kernel/ may contain a
  * privileged instruction or write a live page-table entry directly.  In particular every
@@ -113,6 +115,8 @@ static inline void pv_set_pde(uint32_t *pde, uint32_t val) { *(volatile uint32_t
 static inline uint32_t pv_get_pte(const uint32_t *pte) { return *(volatile const uint32_t *)pte; }
 static inline void pv_mmu_batch_begin(void) {}
 static inline void pv_mmu_batch_end(void) {}
+/* A page directory is dead and its frame may be reused (a PV backend says so). */
+static inline void pv_release_pd(uint32_t pd_pa) { (void)pd_pa; }
 
 static inline void pv_load_cr3(uint32_t phys) { asm volatile("mov %0, %%cr3" :: "r"(phys) : "memory"); }
 static inline void pv_invlpg(uint32_t va) { asm volatile("invlpg (%0)" :: "r"(va) : "memory"); }

@@ -65,6 +65,7 @@ extern struct pv_dtr pv_gdt_loaded;
 
 extern unsigned pv_batch_depth;
 void pv_mmu_queue(uint32_t *entry, uint32_t val);
+void pv_mmu_queue_op(uint32_t ptr, uint32_t val);
 uint32_t pv_mmu_pending_read(const uint32_t *entry);
 void pv_mc_queue(uint32_t op, uint32_t a1, uint32_t a2);
 void pv_mmu_flush(void);
@@ -180,6 +181,14 @@ static inline void pv_set_pte(uint32_t *pte, uint32_t val)
 }
 
 static inline void pv_set_pde(uint32_t *pde, uint32_t val) { pv_set_pte(pde, val); }
+
+/* A dead directory: PV_MMU_RELEASE in the same queue, so after its teardown (pv/abi.h). */
+static inline void pv_release_pd(uint32_t pd_pa)
+{
+	pv_mmu_queue_op(pd_pa | PV_MMU_RELEASE, 0);
+	if (!pv_batch_depth)
+		pv_mmu_flush();
+}
 
 static inline uint32_t pv_get_pte(const uint32_t *pte)
 {

@@ -8,7 +8,13 @@
 #      monitor-call column holds only INT (all of them `int $0x82`, the hypercall), IRET,
 #      segment-register loads (MOV/POP Sreg, far JMP) and RDTSC, none of them privileged;
 #      the only CLI/STI/HLT/IN/OUT... the scanner sees are bytes of the multiboot header at
-#      the start of .text, which is data; objdump finds no MOV to or from CRn/DRn.
+#      the start of .text, which is data; objdump finds no MOV to or from CRn/DRn;
+#   3. the shadow MMU maps a PV guest eagerly (-stats of the suite run): no traced
+#      page-table write at all, no shadow fill but the write upgrades of pages mapped
+#      read-only before (a native run of the same suite shows the counters are live), and
+#      page-table updates go in batches (more entries than mmu_update calls, multicalls);
+#   4. the console ring: the shell driven through stdin like test_os_vmm.sh's, its output
+#      complete and in order, input delivered as events, output notified per batch.
 # Exits 77 (skip) when an image or tool is missing.
 set -u
 BUILD=${BUILD:-build}
@@ -26,9 +32,9 @@ readelf -n "$NATIVE" | grep -q 'vmm386' && bad "native.elf carries the PV note"
 
 # --- the test suite, native then PV -----------------------------------------------------------
 count() { grep -Eo '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1; }
-timeout 300 "$BUILD/vmm386" -kernel "$NATIVE" -append test </dev/null >"$BUILD/guest/pv.native.test.log" 2>&1
+timeout 300 "$BUILD/vmm386" -kernel "$NATIVE" -append test -stats </dev/null >"$BUILD/guest/pv.native.test.log" 2>&1
 native=$(count "$BUILD/guest/pv.native.test.log")
-timeout 300 "$BUILD/vmm386" -kernel "$PV" -append test </dev/null >"$BUILD/guest/pv.vmm.test.log" 2>&1
+timeout 300 "$BUILD/vmm386" -kernel "$PV" -append test -stats </dev/null >"$BUILD/guest/pv.vmm.test.log" 2>&1
 st=$?
 pv=$(count "$BUILD/guest/pv.vmm.test.log")
 echo "native: ${native:-none}; pv: ${pv:-none} (exit status $st)"
@@ -47,6 +53,61 @@ st=${PIPESTATUS[0]}
 [ "$st" = 1 ] || bad "pv.elf bench quick: exit status $st, expected 1"
 . tests/integration/bench_lines.sh
 check_bench_lines "$BUILD/guest/pv.vmm.bench.log" "pv bench"
+
+# --- eager shadow mapping, batched updates ----------------------------------------------------
+# stat LOG REGEX: the first number captured by REGEX (sed -E) in LOG, or "none"
+stat() { local v; v=$(sed -nE "s/$2/\1/p" "$1" | head -1); echo "${v:-none}"; }
+num() { [[ "$1" =~ ^[0-9]+$ ]]; }
+L=$BUILD/guest/pv.vmm.test.log N=$BUILD/guest/pv.native.test.log
+traced=$(stat "$L" '^  page-table tracing +([0-9]+) traced writes.*')
+mtraced=$(stat "$L" '^  page-table tracing +[0-9]+ traced writes \(signals\), ([0-9]+) by monitor calls.*')
+fills=$(stat "$L" '^  shadow fills +([0-9]+) .*')
+upgr=$(stat "$L" '^  shadow fills .*dirty upgrades ([0-9]+)\).*')
+ntraced=$(stat "$N" '^  page-table tracing +([0-9]+) traced writes.*')
+nfills=$(stat "$N" '^  shadow fills +([0-9]+) .*')
+echo "pv: $fills shadow fills ($upgr write upgrades), $traced + $mtraced traced page-table writes; native: $nfills fills, $ntraced traced"
+if num "$traced" && num "$mtraced" && num "$fills" && num "$upgr" && num "$ntraced" && num "$nfills"; then
+	[ "$traced" = 0 ] && [ "$mtraced" = 0 ] || bad "pv.elf: page-table writes were traced ($traced + $mtraced)"
+	[ $((fills - upgr)) -le 4 ] || bad "pv.elf: $((fills - upgr)) shadow fills besides write upgrades"
+	[ "$ntraced" -gt 0 ] && [ "$nfills" -gt 100 ] || bad "native.elf: counters look dead ($nfills fills, $ntraced traced)"
+else
+	bad "no shadow-MMU statistics in the -stats output"
+fi
+upd=$(stat "$L" '^  pv by kind .* mmu_update ([0-9]+).*')
+ent=$(stat "$L" '^  pv hypercalls .*mmu_update entries ([0-9]+).*')
+mc=$(stat "$L" '^  pv by kind .* multicall ([0-9]+).*')
+echo "pv: $ent page-table entries in $upd mmu_update calls, $mc multicalls"
+if num "$upd" && num "$ent" && num "$mc"; then
+	[ "$ent" -ge $((2 * upd)) ] || bad "pv.elf: mmu_update is not batched ($ent entries in $upd calls)"
+	[ "$mc" -gt 0 ] || bad "pv.elf: no multicall"
+else
+	bad "no PV statistics in the -stats output"
+fi
+
+# --- the console ring: the shell, with input on stdin --------------------------------------------
+SH=$BUILD/guest/pv.vmm.shell.log
+input='echo hello\nforktest 8\necho piped | cat\nexit\n'
+printf "$input" | timeout 60 "$BUILD/vmm386" -kernel "$PV" -stats 2>&1 | tr -d '\r' >"$SH"
+st=${PIPESTATUS[1]}
+[ "$st" = 1 ] || bad "shell: exit status $st, want 1 (exit powers off with 0)"
+grep -qx 'hello' "$SH" || bad "shell: no 'hello' line"
+grep -qx '\$ echo hello' "$SH" || bad "shell: the first command line was not echoed whole"
+grep -qx 'forktest: 8 children, ok' "$SH" || bad "shell: forktest failed"
+grep -qx 'piped' "$SH" || bad "shell: pipeline 'echo piped | cat' failed"
+grep -q 'kernel panic' "$SH" && bad "shell: kernel panic"
+out=$(stat "$SH" '^  pv console ring +([0-9]+) bytes out.*')
+nts=$(stat "$SH" '^  pv console ring +[0-9]+ bytes out in ([0-9]+) notifies.*')
+bin=$(stat "$SH" '^  pv console ring .* ([0-9]+) bytes in with.*')
+evs=$(stat "$SH" '^  pv console ring .* bytes in with ([0-9]+) events.*')
+echo "pv shell: $out bytes out in $nts notifies, $bin bytes in with $evs events"
+if num "$out" && num "$nts" && num "$bin" && num "$evs"; then
+	want=$(printf "$input" | wc -c)
+	[ "$bin" = "$want" ] || bad "console ring: $bin input bytes, want $want"
+	[ "$evs" -ge 1 ] && [ "$evs" -le "$bin" ] || bad "console ring: $evs input events for $bin bytes"
+	[ "$out" -ge 100 ] && [ $((nts * 4)) -le "$out" ] || bad "console ring: $nts notifies for $out bytes"
+else
+	bad "no console-ring statistics in the -stats output"
+fi
 
 # --- no privileged instruction ----------------------------------------------------------------
 PRIV='cli|sti|hlt|in|out|insb|insw|insd|outsb|outsw|outsd|invlpg|invd|wbinvd|lgdt|lidt|ltr|lldt|lmsw|clts|rdmsr|wrmsr|sysexit|sysret|swapgs|wrfsbase'

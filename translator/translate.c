@@ -749,24 +749,47 @@ _Static_assert(offsetof(struct xl_sreg_slot, seg) == 0x18 && offsetof(struct xl_
 static struct xl_sreg_slot sreg_slot[SREG_SLOTS];
 static unsigned sreg_next;
 
+/* Reads of what the CPU just read successfully, with no side effect on the exception
+ * state (a fault here is only "do not cache"). */
+struct exc_state { int vec, has; uint32_t err; };
+static struct exc_state exc_save(const struct vcpu *c)
+{
+	return (struct exc_state){ c->exc_vector, c->exc_has_error, c->exc_error };
+}
+static void exc_restore(struct vcpu *c, struct exc_state e)
+{
+	c->exc_vector = e.vec, c->exc_has_error = e.has, c->exc_error = e.err;
+}
+
+static bool quiet_read(struct vcpu *c, gla_t la, void *buf, unsigned n)
+{
+	struct exc_state e = exc_save(c);
+	int r = emu_lin_read(c, la, buf, n);
+	exc_restore(c, e);
+	return r == 0;
+}
+
+/* The GDT descriptor of sel now, if it gives exactly the hidden part `want`. */
+static bool quiet_desc(struct vcpu *c, uint16_t sel, uint64_t *raw, const struct seg *want)
+{
+	struct seg chk;
+	struct exc_state e = exc_save(c);
+	int r = emu_desc_fetch(c, sel, raw);
+	exc_restore(c, e);
+	if (r != 0 || (sel & 4))
+		return false;
+	emu_desc_to_seg(*raw, sel, &chk);
+	return chk.attr == want->attr && chk.base == want->base && chk.limit == want->limit;
+}
+
 void xl_sreg_fill(struct vcpu *c, uint32_t info)
 {
 	uint32_t i = info - XL_INFO_SREG, sreg = i >> 12;
 	struct xl_sreg_slot *sl = &sreg_slot[i & (SREG_SLOTS - 1)];
 	const struct seg *sg = &c->seg[sreg];
 	uint64_t raw;
-	struct seg chk;
 	if (sreg >= S_NR || c->cpl != 0 || !(c->cr0 & CR0_PE) || (c->eflags & FL_VM) ||
-	    !(sg->sel & 0xFFFC) || (sg->sel & 4))
-		return;
-	int vec = c->exc_vector, has = c->exc_has_error;
-	uint32_t err = c->exc_error;
-	int r = emu_desc_fetch(c, sg->sel, &raw);
-	c->exc_vector = vec, c->exc_has_error = has, c->exc_error = err;   /* no side effect */
-	if (r != 0)
-		return;
-	emu_desc_to_seg(raw, sg->sel, &chk);
-	if (chk.attr != sg->attr || chk.base != sg->base || chk.limit != sg->limit)
+	    !(sg->sel & 0xFFFC) || !quiet_desc(c, sg->sel, &raw, sg))
 		return;                      /* not what a load of this selector gives now */
 	sl->sel = ~0u;
 	sl->idx = sg->sel & ~7u;
@@ -1224,29 +1247,6 @@ static void ring_fill_segs(struct xl_ring_slot *sl, const struct vcpu *c)
 	sl->cs_idx7 = sl->cs_idx + 7;
 	sl->ss_idx = c->seg[S_SS].sel & ~7u;
 	sl->ss_idx7 = sl->ss_idx + 7;
-}
-
-/* No side effect on the exception state: reads of what the CPU just read successfully. */
-static bool quiet_read(struct vcpu *c, gla_t la, void *buf, unsigned n)
-{
-	int vec = c->exc_vector, has = c->exc_has_error;
-	uint32_t err = c->exc_error;
-	int r = emu_lin_read(c, la, buf, n);
-	c->exc_vector = vec, c->exc_has_error = has, c->exc_error = err;
-	return r == 0;
-}
-
-static bool quiet_desc(struct vcpu *c, uint16_t sel, uint64_t *raw, const struct seg *want)
-{
-	struct seg chk;
-	int vec = c->exc_vector, has = c->exc_has_error;
-	uint32_t err = c->exc_error;
-	int r = emu_desc_fetch(c, sel, raw);
-	c->exc_vector = vec, c->exc_has_error = has, c->exc_error = err;
-	if (r != 0 || (sel & 4))
-		return false;
-	emu_desc_to_seg(*raw, sel, &chk);
-	return chk.attr == want->attr && chk.base == want->base && chk.limit == want->limit;
 }
 
 static bool flat_seg(const struct seg *s)

@@ -15,15 +15,6 @@
  */
 #include "emu_int.h"
 
-#define PTE_P  0x001u
-#define PTE_W  0x002u
-#define PTE_U  0x004u
-#define PTE_A  0x020u
-#define PTE_D  0x040u
-#define PTE_PS 0x080u
-#define PFEC_P 0x1u
-#define PFEC_W 0x2u
-#define PFEC_U 0x4u
 
 static uint32_t gpte_read(struct vm *vm, gpa_t a)
 {

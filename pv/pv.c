@@ -37,12 +37,6 @@
 #include "../shadow-mmu/smmu.h"
 #include "../monitor/param.h"
 
-#define CR0_PG_BIT 0x80000000u
-#define CR0_WP_BIT 0x00010000u
-#define CR4_PSE_BIT 0x10u
-#define CR4_PGE_BIT 0x80u
-#define EFL_IF 0x200u
-
 static struct {
 	bool on;
 	struct vm *vm;
@@ -120,7 +114,7 @@ uint32_t pv_event_flags(uint32_t eflags)
 	struct pv_shared_info *si = shared();
 	if (!pv.on || !si)
 		return eflags;
-	return si->vif ? eflags | EFL_IF : eflags & ~EFL_IF;
+	return si->vif ? eflags | FL_IF : eflags & ~FL_IF;
 }
 
 /* emu_deliver committed an event through an interrupt gate (int_gate) or a trap gate. */
@@ -148,7 +142,7 @@ int pv_take_event(struct vcpu *c)
 	si->time_ns = host_now_ns() - pv.boot_ns;
 	pv.upcalls++;
 	c->halted = false;
-	c->eflags |= EFL_IF;
+	c->eflags |= FL_IF;
 	return emu_deliver_interrupt(c, PV_EVENT_VECTOR(ev)) == EXIT_SHUTDOWN ? -1 : 0;
 }
 
@@ -292,7 +286,7 @@ static bool guest_ram(struct vcpu *c, uint32_t la, uint32_t len, bool write)
 	for (uint64_t a = la & ~0xFFFu; a < (uint64_t)la + len; a += 0x1000) {
 		gpa_t pa = (gpa_t)a;
 		struct emu_walk w;
-		if (c->cr0 & CR0_PG_BIT) {
+		if (c->cr0 & CR0_PG) {
 			if (emu_walk(c, (gla_t)a, write, false, &w))
 				return false;
 			pa = w.gpa;
@@ -447,14 +441,14 @@ static int32_t hc_stack_switch(struct vcpu *c, uint32_t ss, uint32_t esp)
 
 static int32_t hc_paging_enable(struct vcpu *c, uint32_t cr3, uint32_t cr4_bits)
 {
-	if (cr4_bits & ~(CR4_PSE_BIT | CR4_PGE_BIT))
+	if (cr4_bits & ~(CR4_PSE | CR4_PGE))
 		return -PV_EINVAL;
 	if (cr3 == PV_CR3_KEEP)
 		cr3 = c->cr3;
 	if (!vm_gpa_ptr(c->vm, cr3 & ~0xFFFu, 4096))
 		return -PV_EINVAL;
 	if (emu_write_cr(c, 3, cr3) || emu_write_cr(c, 4, c->cr4 | cr4_bits) ||
-	    emu_write_cr(c, 0, c->cr0 | CR0_PG_BIT | CR0_WP_BIT))
+	    emu_write_cr(c, 0, c->cr0 | CR0_PG | CR0_WP))
 		return -PV_EINVAL;
 	return 0;
 }
@@ -577,7 +571,7 @@ static int32_t dispatch(struct vcpu *c, uint32_t nr, uint32_t a1, uint32_t a2, u
 				break;
 			}
 			si->vif = 1;
-			c->eflags |= EFL_IF;  /* the run loop's idle wait requires IF */
+			c->eflags |= FL_IF;  /* the run loop's idle wait requires IF */
 			if (!si->pending)
 				c->halted = true;
 		} else if (a1 == PV_SCHED_SHUTDOWN) {

@@ -108,12 +108,6 @@
 #define SM_P   1u                    /* pm entry: mapped */
 #define SM_RW  2u                    /* mapped writable now */
 #define SM_GW  4u                    /* the guest allows writes and the entry is dirty */
-#define PTE_P  0x001u
-#define PTE_W  0x002u
-#define PTE_U  0x004u
-#define PTE_A  0x020u
-#define PTE_D  0x040u
-#define PTE_PS 0x080u
 
 enum { W_FREE, W_FLAT, W_PAGED };
 

@@ -643,7 +643,7 @@ int vm_run_init(struct vm *vm, int in_fd)
 		return -1;
 	vm->cpu.req_ptr = (uint64_t)(uintptr_t)req_ok_page;
 	vm->cpu.irq_ptr = (uint64_t)(uintptr_t)req_ok_page;
-	if (smmu_init(vm) < 0)
+	if (smmu_init(vm, pv_enabled()) < 0)
 		return -1;
 	vm->cpu.lookup_table = (uint64_t)(uintptr_t)smmu_lookup(0, 0);
 	/* clean FPU images: the host's for the monitor, and the guest's power-on state */

@@ -1,5 +1,5 @@
 /*
- * smmu.h - shadow page tables on the host MMU (see smmu.c and DESIGN.md §3).
+ * smmu.h - shadow page tables on the host MMU (the essay in smmu.c, DESIGN.md §3).
  *
  * Translated code addresses guest-linear memory as GS base + linear address.  GS base is
  * the base of a "window": with CR0.PG = 0 the flat window (all RAM at its physical
@@ -33,7 +33,9 @@ struct smmu_stats {
 };
 extern struct smmu_stats smmu_stats;
 
-int smmu_init(struct vm *vm);
+/* Set up for guest vm; pv: the guest is paravirtual (pv/abi.h), so its windows mirror
+ * their page directories eagerly and no page table is traced. */
+int smmu_init(struct vm *vm, bool pv);
 /* Select the window for the vCPU's current CR0.PG/CR3/CPL; returns its base. */
 uint8_t *smmu_select(struct vcpu *c);
 /* The current window's base (for fault fix-ups of host pointers). */

@@ -1,0 +1,179 @@
+/*
+ * smmu_int.h - what the files of shadow-mmu/ share, and nothing else includes.
+ *
+ * The design is told in the essay at the top of smmu.c; this header names its pieces:
+ *
+ *   smmu.c         windows: selection by (CR0.PG, CR3, CPL), emptying, lookup tables, set-up
+ *   smmu_map.c     host mappings (mmap/mprotect of a window), the per-window page entries,
+ *                  the node pools, and the frame lists: rmap, pu (tracing uses), lr (4 MiB)
+ *   smmu_fill.c    fills on a host fault, with prefetch of the neighbours
+ *   smmu_trace.c   coherence: traced page-table stores, code protection, unshadowing, INVLPG
+ *   smmu_budget.c  the mapping budget and the eviction of least recently used windows
+ *   smmu_eager.c   PV guests: windows that mirror their page directory eagerly
+ *
+ * All the state the files share is the one `sm` below; a file keeps what only it uses
+ * static.  Nothing here is reentrant: every function runs in the monitor or in its SIGSEGV
+ * handler while translated code (never these structures) was interrupted.  Only the
+ * shadow-mmu files call what is declared here; everyone else goes through smmu.h.
+ *
+ * Invariants the files keep together:
+ *  - a window's page entry (pm) is SM_P exactly when its page is mapped in the host, and
+ *    exactly then the rmap of its frame holds (window, page); likewise a 4 MiB region (lg)
+ *    and the lr list of its 4 MiB of RAM;
+ *  - SM_RW (mapped writable) implies SM_GW (the guest allows the store now) and that the
+ *    frame is not protected (frame_protected); pages of a writable 4 MiB region that are
+ *    protected have read-only holes;
+ *  - a frame is in use as a table (pu list) exactly for the windows whose pd is it
+ *    (region PD_USE, unless the window is released) or whose ptf[region] is it;
+ *  - sm.vma_est is at least the number of host mappings the windows hold (2 per call).
+ */
+#ifndef SMMU_INT_H
+#define SMMU_INT_H
+#include <stdlib.h>
+#include <string.h>
+#include "smmu.h"
+#include "../monitor/memory.h"
+#include "../monitor/param.h"
+#include "../monitor/x86.h"
+#include "../codecache/cc.h"
+
+#define WIN_SPAN    (1ull << 32)
+#define WIN_STRIDE  (2ull << 32)
+#define NREG        1024u            /* 4 MiB regions per window */
+#define PD_USE      NREG             /* pu region value: the frame is the window's PD */
+#define NOPT        0xFFFFFFFFu
+#define SM_P   1u                    /* pm entry: mapped */
+#define SM_RW  2u                    /* mapped writable now */
+#define SM_GW  4u                    /* the guest allows writes and the entry is dirty */
+
+enum { W_FREE, W_FLAT, W_PAGED };
+
+struct window {
+	uint8_t *base;
+	int kind;
+	gpa_t pd;                 /* guest page-directory frame */
+	bool user;                /* user view */
+	uint64_t last_use;
+	uint64_t vmas;            /* mapping calls charged to this window (x2) */
+	uint32_t *pm[NREG];       /* per region: per page (frame | SM_*), or NULL */
+	uint16_t pm_count[NREG];
+	gpa_t ptf[NREG];          /* page table the region was filled through, or NOPT */
+	uint32_t lg[NREG];        /* a 4 MiB region: guest base | SM_P | SM_GW, else 0 */
+	uint32_t pde[NREG];       /* PV: the directory entry each region was made to match */
+	bool eager;               /* PV: built from its whole directory (not cut by the budget) */
+	bool released;            /* PV: the guest released its directory (PV_MMU_RELEASE) */
+	struct cc_lookup *lk;
+	uint32_t lk_mode, lk_cs;
+	bool lk_valid, lk_stale;
+};
+
+/* A pool of list nodes: (window, value) pairs hanging off a frame; node 0 is never used,
+ * so a list head of 0 is the empty list. */
+struct node { uint32_t next; uint16_t win; uint32_t val; };
+struct pool { struct node *n; uint32_t cap, free; };
+
+/* The shadow MMU's state (one guest, one vCPU).  Set up by smmu_init. */
+struct smmu_state {
+	struct vm *vm;
+	bool pv;                  /* a PV guest (told by smmu_init): eager windows, no tracing */
+	uint32_t nframes;         /* guest RAM frames: the per-frame arrays' length */
+
+	/* windows (smmu.c): win[0] is the flat window, 1..SMMU_WINDOWS the paging ones */
+	struct window win[SMMU_WINDOWS + 1];
+	struct window *cur;       /* the current window (may be NULL after a flush) */
+	uint64_t views_gen;       /* bumped when a window is created or emptied */
+
+	/* per guest frame (smmu_map.c keeps them; every file reads them) */
+	struct pool rmap_pool, pu_pool;
+	uint32_t *rmap_head;      /* frame -> (window, linear page) mapping it: the rmap */
+	uint32_t *pu_head;        /* frame -> (window, region or PD_USE) using it as a table */
+	uint8_t *is_code;         /* frame holds translations (smmu_protect_code) */
+	uint8_t *flood;           /* traced writes since the last fill through the frame */
+
+	/* per 4 MiB of guest RAM */
+	struct pool lr_pool;
+	uint32_t *lr_head;        /* -> (window, region) mapping it as one 4 MiB page */
+	uint16_t *ncode;          /* code frames in it */
+
+	/* PV (smmu_eager.c, read by smmu_select) */
+	gpa_t last_pd;            /* the directory of the last smmu_select */
+	unsigned nreleased;       /* windows with `released` set */
+
+	/* the mapping budget (smmu_budget.c; charged by smmu_map.c, reset by win_empty) */
+	uint64_t vma_est, budget;
+};
+extern struct smmu_state sm;
+
+static inline uint16_t widx(const struct window *w) { return (uint16_t)(w - sm.win); }
+
+/* Every mapping of a protected frame is read-only: code, or (not PV) a traced table. */
+static inline bool frame_protected(uint32_t fn) { return sm.is_code[fn] || (!sm.pv && sm.pu_head[fn]); }
+
+/* Window w's entry for linear page lpn; NULL if its region has none and !alloc. */
+static inline uint32_t *pm_slot(struct window *w, uint32_t lpn, bool alloc)
+{
+	uint32_t r = lpn / 1024;
+	if (!w->pm[r]) {
+		if (!alloc)
+			return NULL;
+		w->pm[r] = calloc(1024, sizeof(uint32_t));
+		if (!w->pm[r])
+			vmm_panic("shadow MMU: out of memory");
+	}
+	return &w->pm[r][lpn % 1024];
+}
+
+/* Pages of the 4 MiB page at base that are RAM (the rest is device memory, never mapped). */
+static inline uint32_t large_pages(gpa_t base)
+{
+	if (base >= sm.vm->ram_size)
+		return 0;
+	uint64_t end = (uint64_t)base + 0x400000u;
+	return (uint32_t)(((end < sm.vm->ram_size ? end : sm.vm->ram_size) - base) / GUEST_PAGE);
+}
+
+/* Directory entry r of w's page directory as it is in RAM now. */
+static inline uint32_t pde_now(const struct window *w, uint32_t r)
+{
+	uint32_t v;
+	memcpy(&v, sm.vm->ram + w->pd + r * 4, 4);
+	return v;
+}
+
+static inline bool region_empty(const struct window *w, uint32_t r)
+{
+	return !(w->lg[r] & SM_P) && w->ptf[r] == NOPT && !(w->pm[r] && w->pm_count[r]);
+}
+
+/* smmu.c */
+void win_empty(struct window *w);
+struct window *window_at(uintptr_t addr);
+
+/* smmu_map.c */
+void pool_add(struct pool *p, uint32_t *head, uint16_t w, uint32_t val);
+bool pool_del(struct pool *p, uint32_t *head, uint16_t w, uint32_t val);
+void host_map(struct window *w, uint32_t lpn, uint32_t npg, gpa_t frame, bool rw);
+void host_unmap(struct window *w, uint32_t lpn, uint32_t npg);
+void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw);
+void entry_set(struct window *w, uint32_t lpn, gpa_t frame, uint32_t flags);
+void entry_clear(struct window *w, uint32_t lpn, uint32_t *e);
+void invalidate_page(struct window *w, uint32_t lpn);
+void invalidate_region(struct window *w, uint32_t r);
+void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n);
+void map_large(struct window *w, uint32_t r, gpa_t base, bool gw);
+void frame_protect(uint32_t fn);
+void frame_release(uint32_t fn);
+void pu_add(gpa_t frame, struct window *w, uint32_t region);
+void pu_drop(struct window *w, uint32_t region);
+gpa_t mapped_frame(struct window *w, uint32_t lpn, bool *rw);
+
+/* smmu_budget.c */
+void budget_init(void);
+void enforce_budget(void);
+
+/* smmu_eager.c (PV guests only) */
+void eager_build(struct window *w);
+void eager_check_views(gpa_t pd);
+void eager_resync_page(struct window *w, uint32_t lpn);
+void eager_written(gpa_t gpa, uint32_t len);
+#endif

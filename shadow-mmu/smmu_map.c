@@ -1,0 +1,267 @@
+/*
+ * smmu_map.c - host mappings of the windows and the bookkeeping that names them.
+ *
+ * The only file that calls mmap/mprotect on a window's pages (win_empty resets a whole
+ * window in smmu.c).  Every host call is charged to the budget (2 VMAs per call, an upper
+ * bound).  Page entries (pm) and 4 MiB regions (lg) change only here, together with the
+ * rmap (frame -> window pages) and lr (4 MiB of RAM -> window regions) lists, so that
+ * "an entry is present exactly when the host maps the page and the rmap lists it" holds
+ * after every function.  entry_set/entry_clear change the books only: the caller makes
+ * or drops the host mapping.  pu_add/pu_drop keep the tracing uses (frame -> window,
+ * region); the first use of a frame write-protects every mapping of it (not for a PV
+ * guest), the last use releases it lazily (a later store refills writable).
+ *
+ * Callers: the other shadow-mmu files only.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "smmu_int.h"
+
+/* ---- node pools: list nodes for the per-frame lists ----------------------------------- */
+
+static uint32_t node_get(struct pool *p)
+{
+	if (!p->free) {
+		uint32_t old = p->cap, cap = old ? old * 2 : 65536;
+		struct node *n = realloc(p->n, (size_t)cap * sizeof(*n));
+		if (!n)
+			vmm_panic("shadow MMU: out of memory for %u list nodes", cap);
+		p->n = n;
+		for (uint32_t i = cap - 1; i >= (old ? old : 1); i--) {
+			n[i].next = p->free;
+			p->free = i;
+		}
+		p->cap = cap;
+	}
+	uint32_t i = p->free;
+	p->free = p->n[i].next;
+	return i;
+}
+
+void pool_add(struct pool *p, uint32_t *head, uint16_t w, uint32_t val)
+{
+	uint32_t i = node_get(p);
+	p->n[i] = (struct node){ *head, w, val };
+	*head = i;
+}
+
+bool pool_del(struct pool *p, uint32_t *head, uint16_t w, uint32_t val)
+{
+	for (uint32_t *pp = head; *pp; pp = &p->n[*pp].next) {
+		uint32_t i = *pp;
+		if (p->n[i].win == w && p->n[i].val == val) {
+			*pp = p->n[i].next;
+			p->n[i].next = p->free;
+			p->free = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- host mappings ------------------------------------------------------------------- */
+
+static void charge(struct window *w)
+{
+	sm.vma_est += 2;
+	w->vmas += 2;
+	smmu_stats.map_calls++;
+}
+
+void host_map(struct window *w, uint32_t lpn, uint32_t npg, gpa_t frame, bool rw)
+{
+	void *p = mmap(w->base + (uint64_t)lpn * GUEST_PAGE, (size_t)npg * GUEST_PAGE,
+		       rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED | MAP_FIXED, sm.vm->ram_fd, frame);
+	if (p == MAP_FAILED)
+		vmm_panic("shadow MMU: mmap of %u pages failed: %s", npg, strerror(errno));
+	charge(w);
+}
+
+void host_unmap(struct window *w, uint32_t lpn, uint32_t npg)
+{
+	void *p = mmap(w->base + (uint64_t)lpn * GUEST_PAGE, (size_t)npg * GUEST_PAGE, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		vmm_panic("shadow MMU: unmap failed: %s", strerror(errno));
+	charge(w);
+}
+
+void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw)
+{
+	if (mprotect(w->base + (uint64_t)lpn * GUEST_PAGE, (size_t)npg * GUEST_PAGE,
+		     rw ? PROT_READ | PROT_WRITE : PROT_READ) < 0)
+		vmm_panic("shadow MMU: mprotect failed: %s", strerror(errno));
+	charge(w);
+}
+
+/* ---- per-window page entries ---------------------------------------------------------- */
+void entry_set(struct window *w, uint32_t lpn, gpa_t frame, uint32_t flags)
+{
+	uint32_t *e = pm_slot(w, lpn, true);
+	if (*e & SM_P)
+		vmm_panic("shadow MMU: page %05x mapped twice", lpn);
+	*e = frame | flags | SM_P;
+	w->pm_count[lpn / 1024]++;
+	pool_add(&sm.rmap_pool, &sm.rmap_head[frame / GUEST_PAGE], widx(w), lpn);
+}
+
+/* Forget one entry (the host mapping is the caller's business). */
+void entry_clear(struct window *w, uint32_t lpn, uint32_t *e)
+{
+	uint32_t fn = *e / GUEST_PAGE;
+	pool_del(&sm.rmap_pool, &sm.rmap_head[fn], widx(w), lpn);
+	if (sm.is_code[fn]) {
+		w->lk_stale = true;
+		w->lk->tag = CC_LK_NOTAG;     /* inline ring switches check the tag */
+	}
+	*e = 0;
+	w->pm_count[lpn / 1024]--;
+}
+
+void invalidate_page(struct window *w, uint32_t lpn)
+{
+	if (w->lg[lpn / 1024] & SM_P) {           /* a 4 MiB page goes as a whole */
+		invalidate_region(w, lpn / 1024);
+		return;
+	}
+	uint32_t *e = pm_slot(w, lpn, false);
+	if (!e || !(*e & SM_P))
+		return;
+	entry_clear(w, lpn, e);
+	host_unmap(w, lpn, 1);
+}
+
+/* The window's lookup table may hold blocks of a page whose mapping went away. */
+static void lookup_stale(struct window *w)
+{
+	w->lk_stale = true;
+	w->lk->tag = CC_LK_NOTAG;
+}
+
+/* Region r becomes the 4 MiB page at `base` (the caller made the host mapping of its
+ * n pages): read-only holes for the protected frames in it when it is writable. */
+void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n)
+{
+	w->lg[r] = base | SM_P | (gw ? SM_GW : 0);
+	pool_add(&sm.lr_pool, &sm.lr_head[base >> 22], widx(w), r);
+	if (!gw || (sm.pv && !sm.ncode[base >> 22]))
+		return;
+	uint32_t fn0 = base / GUEST_PAGE;
+	for (uint32_t i = 0; i < n;) {
+		if (!frame_protected(fn0 + i)) {
+			i++;
+			continue;
+		}
+		uint32_t j = i + 1;
+		while (j < n && frame_protected(fn0 + j))
+			j++;
+		host_protect(w, r * 1024 + i, j - i, false);
+		i = j;
+	}
+}
+
+/* Pages of the 4 MiB page at base that are RAM (the rest is device memory, never mapped). */
+void map_large(struct window *w, uint32_t r, gpa_t base, bool gw)
+{
+	uint32_t n = large_pages(base);
+	if (!n)
+		return;
+	host_map(w, r * 1024, n, base, gw);
+	large_set(w, r, base, gw, n);
+}
+
+void invalidate_region(struct window *w, uint32_t r)
+{
+	if (w->lg[r] & SM_P) {
+		uint32_t g = w->lg[r] >> 22;
+		pool_del(&sm.lr_pool, &sm.lr_head[g], widx(w), r);
+		if (sm.ncode[g])
+			lookup_stale(w);
+		w->lg[r] = 0;
+		host_unmap(w, r * 1024, 1024);
+	}
+	if (w->pm[r] && w->pm_count[r]) {
+		for (uint32_t i = 0; i < 1024; i++)
+			if (w->pm[r][i] & SM_P)
+				entry_clear(w, r * 1024 + i, &w->pm[r][i]);
+		host_unmap(w, r * 1024, 1024);
+	}
+	if (w->ptf[r] != NOPT)
+		pu_drop(w, r);
+}
+
+/* ---- protection of frames ------------------------------------------------------------ */
+
+/* Every mapping of frame fn becomes read-only (rw false), or writable again where the
+ * guest allows the store (rw true); 4 MiB regions get or lose a one-page hole. */
+static void frame_set_rw(uint32_t fn, bool rw)
+{
+	for (uint32_t i = sm.rmap_head[fn]; i; i = sm.rmap_pool.n[i].next) {
+		struct window *w = &sm.win[sm.rmap_pool.n[i].win];
+		uint32_t lpn = sm.rmap_pool.n[i].val, *e = pm_slot(w, lpn, false);
+		if (!e || !!(*e & SM_RW) == rw || (rw && !(*e & SM_GW)))
+			continue;
+		host_protect(w, lpn, 1, rw);
+		*e = rw ? *e | SM_RW : *e & ~SM_RW;
+	}
+	for (uint32_t i = sm.lr_head[fn >> 10]; i; i = sm.lr_pool.n[i].next) {
+		struct window *w = &sm.win[sm.lr_pool.n[i].win];
+		uint32_t r = sm.lr_pool.n[i].val;
+		if (w->lg[r] & SM_GW)
+			host_protect(w, r * 1024 + fn % 1024, 1, rw);
+	}
+}
+
+void frame_protect(uint32_t fn) { frame_set_rw(fn, false); }
+
+void frame_release(uint32_t fn)
+{
+	if (!frame_protected(fn))
+		frame_set_rw(fn, true);
+}
+
+/* Start tracing a frame for (w, region). */
+void pu_add(gpa_t frame, struct window *w, uint32_t region)
+{
+	uint32_t fn = frame / GUEST_PAGE;
+	if (fn >= sm.nframes)
+		return;
+	bool was = frame_protected(fn);
+	pool_add(&sm.pu_pool, &sm.pu_head[fn], widx(w), region);
+	sm.flood[fn] = 0;
+	if (!was && frame_protected(fn))      /* never for a PV guest */
+		frame_protect(fn);
+}
+
+void pu_drop(struct window *w, uint32_t region)
+{
+	gpa_t frame = region == PD_USE ? w->pd : w->ptf[region];
+	if (region != PD_USE)
+		w->ptf[region] = NOPT;
+	uint32_t fn = frame / GUEST_PAGE;
+	if (fn >= sm.nframes)
+		return;
+	pool_del(&sm.pu_pool, &sm.pu_head[fn], widx(w), region);
+	/* released lazily: a store to a read-only mapping of it refills writable */
+}
+
+/* The frame mapped at lpn in w, or NOPT; *rw (if asked): mapped writable now. */
+gpa_t mapped_frame(struct window *w, uint32_t lpn, bool *rw)
+{
+	uint32_t r = lpn / 1024;
+	if (w->lg[r] & SM_P) {
+		gpa_t f = (w->lg[r] & 0xFFC00000u) + (lpn % 1024) * GUEST_PAGE;
+		if (f >= sm.vm->ram_size)
+			return NOPT;
+		if (rw)
+			*rw = (w->lg[r] & SM_GW) && !frame_protected(f / GUEST_PAGE);
+		return f;
+	}
+	uint32_t *e = pm_slot(w, lpn, false);
+	if (!e || !(*e & SM_P))
+		return NOPT;
+	if (rw)
+		*rw = (*e & SM_RW) != 0;
+	return *e & ~(GUEST_PAGE - 1);
+}

@@ -1,0 +1,145 @@
+/*
+ * smmu_trace.c - coherence of the windows with guest memory.
+ *
+ * A window stays correct across CR3 switches only because every page-table frame it was
+ * filled through is traced (mapped read-only everywhere).  A guest store to one exits as
+ * SMF_TRACED; the run loop single-steps it between smmu_trace_begin and smmu_trace_end,
+ * and the difference drops exactly the shadow entries it changed (entry_changed: a
+ * directory entry drops its region, a table entry its page; setting A or D drops
+ * nothing).  Monitor writes to RAM arrive through smmu_ram_written and count every
+ * written entry as changed.  A frame written SMMU_FLOOD times with no fill through it is
+ * unshadowed (its uses dropped, the frame ordinary memory again).  Code frames
+ * (smmu_protect_code, from the code cache) are read-only in every window and in the flat
+ * window.  INVLPG and full flushes (smmu_tlb_flush) drop what the architecture says.
+ * For a PV guest nothing is traced: written entries go to the eager mirror instead.
+ *
+ * Callers: the run loop (traced stores, INVLPG, CR3/CR0/CR4 changes, and
+ * smmu_ram_written for every monitor write to guest RAM); the code cache through
+ * monitor/memory.c's page-protection hook (smmu_protect_code).
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "smmu_int.h"
+
+/* Entry idx of traced frame fn changed from old to new (old = ~new: unknown). */
+static void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
+{
+	if (!((old ^ new) & ~(PTE_A | PTE_D)) && !(old & ~new))
+		return;                       /* only accessed/dirty bits were set */
+	struct { uint16_t w; uint32_t r; } use[2 * SMMU_WINDOWS + 8];
+	unsigned n = 0;
+	for (uint32_t i = sm.pu_head[fn]; i && n < sizeof(use) / sizeof(use[0]); i = sm.pu_pool.n[i].next)
+		use[n].w = sm.pu_pool.n[i].win, use[n++].r = sm.pu_pool.n[i].val;
+	for (unsigned k = 0; k < n; k++) {
+		struct window *w = &sm.win[use[k].w];
+		if (use[k].r == PD_USE)
+			invalidate_region(w, idx);
+		else
+			invalidate_page(w, use[k].r * 1024 + idx);
+	}
+	smmu_stats.trace_invalidations++;
+}
+
+/* Too many writes with no fill through it: stop tracing the frame. */
+static void unshadow(uint32_t fn)
+{
+	smmu_stats.unshadowed++;
+	while (sm.pu_head[fn]) {
+		struct node *nd = &sm.pu_pool.n[sm.pu_head[fn]];
+		struct window *w = &sm.win[nd->win];
+		if (nd->val == PD_USE)
+			win_empty(w);       /* its page directory is gone or being rebuilt */
+		else
+			invalidate_region(w, nd->val);
+	}
+	sm.flood[fn] = 0;
+	frame_release(fn);
+}
+
+void smmu_ram_written(gpa_t gpa, uint32_t len)
+{
+	if (!len || !sm.nframes)
+		return;
+	if (sm.pv) {
+		eager_written(gpa, len);
+		return;
+	}
+	for (uint64_t a = gpa & ~3u; a < (uint64_t)gpa + len; a += 4) {
+		uint32_t fn = (uint32_t)(a / GUEST_PAGE);
+		if (fn >= sm.nframes)
+			break;
+		if (!sm.pu_head[fn]) {
+			a |= GUEST_PAGE - 4;      /* skip the rest of an untraced frame */
+			continue;
+		}
+		smmu_stats.traced_monitor_writes++;
+		entry_changed(fn, (uint32_t)(a % GUEST_PAGE) / 4, 0, 0xFFFFFFFFu);
+	}
+}
+
+static struct window *trace_win;
+
+void smmu_trace_begin(gla_t la)
+{
+	trace_win = sm.cur;
+	if (mapped_frame(sm.cur, la >> 12, NULL) != NOPT)
+		host_protect(sm.cur, la >> 12, 1, true);
+}
+
+void smmu_trace_end(gla_t la, gpa_t frame, const uint32_t *before)
+{
+	struct window *w = trace_win;
+	uint32_t fn = frame / GUEST_PAGE;
+	bool rw;
+	/* put the read-only mapping back unless the step itself dropped it */
+	if (mapped_frame(w, la >> 12, &rw) == frame)
+		host_protect(w, la >> 12, 1, rw);
+	const uint32_t *now = (const uint32_t *)(sm.vm->ram + frame);
+	for (uint32_t i = 0; i < 1024; i++)
+		if (before[i] != now[i] && sm.pu_head[fn])
+			entry_changed(fn, i, before[i], now[i]);
+	if (sm.pu_head[fn] && ++sm.flood[fn] >= SMMU_FLOOD)
+		unshadow(fn);
+}
+
+void smmu_protect_code(gpa_t frame, bool protect)
+{
+	uint32_t fn = frame / GUEST_PAGE;
+	if (fn >= sm.nframes)
+		return;
+	if (protect == !!sm.is_code[fn])
+		return;
+	sm.is_code[fn] = protect;
+	if (protect)
+		sm.ncode[fn >> 10]++;
+	else
+		sm.ncode[fn >> 10]--;
+	if (mprotect(sm.win[0].base + frame, GUEST_PAGE, protect ? PROT_READ : PROT_READ | PROT_WRITE) < 0)
+		vmm_panic("mprotect of guest page %08x failed: %s", frame, strerror(errno));
+	if (protect) {
+		smmu_stats.code_protects++;
+		frame_protect(fn);
+	} else
+		frame_release(fn);
+}
+
+void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
+{
+	if (all) {
+		for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
+			if (sm.win[i].kind == W_PAGED)
+				win_empty(&sm.win[i]);
+		if (sm.cur && sm.cur->kind == W_FREE)
+			sm.cur = NULL;
+		return;
+	}
+	gpa_t pd = c->cr3 & ~(GUEST_PAGE - 1);
+	for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
+		if (sm.win[i].kind == W_PAGED && sm.win[i].pd == pd) {
+			if (sm.pv)
+				eager_resync_page(&sm.win[i], la >> 12);   /* re-read, not dropped */
+			else
+				invalidate_page(&sm.win[i], la >> 12);
+		}
+}

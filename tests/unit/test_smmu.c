@@ -1,0 +1,421 @@
+/*
+ * test_smmu.c - the shadow MMU (shadow-mmu/) through its public smmu_* API, for a guest
+ * that is not paravirtual (the eager PV windows are tested in test_pv.c).
+ *
+ * Each test builds guest page tables by hand in RAM and drives the shadow MMU the way the
+ * run loop does: smmu_select for CR0/CR3/CPL, smmu_fault for a host fault at window + A
+ * (called directly: no translated code runs), smmu_trace_begin/end around a traced store,
+ * smmu_ram_written for monitor writes, smmu_protect_code for the code cache.  What a
+ * window maps is probed with system calls through a pipe (write() from an unreadable
+ * address, read() into an unwritable one fail with EFAULT), never by touching it.
+ *
+ * Covered: window selection (one window per directory and view, the same one back for
+ * the same CR3, the flat window without paging, the user view's protection); a fill with
+ * prefetch (present, accessed neighbours mapped, clean pages read-only until a write
+ * sets D, #PF with CR2 and the error code); tracing (a store to a page table drops the
+ * shadow entry, the next access maps the new frame; A/D-only changes keep it); the
+ * budget (least recently used window emptied first, no failure); the reverse map
+ * (protecting a code frame changes every mapping of it, in every window, 4 MiB pages
+ * included, and releasing it undoes that).
+ *
+ * Not covered here: adaptive retranslation and the signal path (smmu_fault is called
+ * directly, as run.c's handler would), window recycling past SMMU_WINDOWS directories,
+ * and unshadowing after SMMU_FLOOD writes (needs the run loop's single-step).
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "monitor/memory.h"
+#include "monitor/x86.h"
+#include "emulation/emu.h"
+#include "shadow-mmu/smmu.h"
+
+/* Guest memory (16 MiB).  PD1 and PD2 share the page table PT for linear 0-4 MiB; PD1
+ * also maps all RAM at KB with supervisor 4 MiB pages, like the guest kernel. */
+#define RAM      (16u << 20)
+#define PD1      0x100000u
+#define PD2      0x101000u
+#define PT       0x102000u
+#define PDA      0x104000u        /* budget test: three directories sharing PT3 */
+#define PDB      0x105000u
+#define PDC      0x106000u
+#define PT3      0x107000u
+#define KB       0xC0000000u
+#define UWAD     (PTE_P | PTE_W | PTE_U | PTE_A | PTE_D)
+
+static struct vm vm;
+static int probe[2];
+
+static void put32(uint32_t gpa, uint32_t v) { memcpy(vm.ram + gpa, &v, 4); }
+static uint32_t get32(uint32_t gpa) { uint32_t v; memcpy(&v, vm.ram + gpa, 4); return v; }
+
+static void setup(void)
+{
+	char err[256];
+	memset(&vm, 0, sizeof(vm));
+	ck_assert_msg(vm_mem_init(&vm, RAM, err, sizeof(err)) == 0, "%s", err);
+	vm.cpu.vm = &vm;
+	emu_reset_protected(&vm.cpu, 0, 0);
+	ck_assert_int_eq(smmu_init(&vm, false), 0);
+	ck_assert_int_eq(pipe(probe), 0);
+	/* PT: the pages the fill tests use */
+	put32(PT + 0 * 4, 0x200000 | UWAD);                             /* user, dirty */
+	put32(PT + 1 * 4, 0x201000 | PTE_P | PTE_W | PTE_U | PTE_A);    /* clean */
+	put32(PT + 2 * 4, 0x202000 | PTE_P | PTE_U | PTE_A);            /* read-only */
+	put32(PT + 3 * 4, 0x203000 | PTE_P | PTE_W | PTE_A | PTE_D);    /* supervisor */
+	put32(PT + 4 * 4, 0x204000 | UWAD);
+	put32(PT + 5 * 4, 0x205000 | PTE_P | PTE_W | PTE_U);            /* A clear */
+	put32(PT + 17 * 4, 0x211000 | UWAD);                            /* another group */
+	put32(PD1, PT | PTE_P | PTE_W | PTE_U);
+	put32(PD2, PT | PTE_P | PTE_W | PTE_U);
+	for (uint32_t r = 0; r < RAM >> 22; r++)
+		put32(PD1 + (768 + r) * 4, (r << 22) | PTE_P | PTE_W | PTE_A | PTE_D | PTE_PS);
+	vm.cpu.cr4 = CR4_PSE;
+	vm.cpu.cr0 |= CR0_PG | CR0_WP;
+	vm.cpu.cr3 = PD1;
+}
+
+static void teardown(void)
+{
+	close(probe[0]);
+	close(probe[1]);
+}
+
+static bool readable(const uint8_t *p)
+{
+	if (write(probe[1], p, 1) != 1)
+		return false;
+	char c;
+	ck_assert_int_eq(read(probe[0], &c, 1), 1);
+	return true;
+}
+
+static bool writable(uint8_t *p)
+{
+	char c = 0;
+	ck_assert_int_eq(write(probe[1], &c, 1), 1);
+	if (read(probe[0], p, 1) == 1)
+		return true;
+	ck_assert_int_eq(read(probe[0], &c, 1), 1);
+	return false;
+}
+
+static uint8_t *sel(uint32_t cr3, int cpl)
+{
+	vm.cpu.cr3 = cr3;
+	vm.cpu.cpl = cpl;
+	return smmu_select(&vm.cpu);
+}
+
+/* A host fault at window base + la, as the run loop's handler reports it. */
+static enum smf fault(uint8_t *base, gla_t la, bool wr, uint32_t *info)
+{
+	*info = 0xDEAD;
+	return smmu_fault(&vm.cpu, (uintptr_t)base + la, wr, info);
+}
+
+START_TEST(window_per_directory_and_view)
+{
+	uint64_t creates = smmu_stats.window_creates;
+	uint8_t *s1 = sel(PD1, 0), *s2 = sel(PD2, 0), *u1 = sel(PD1, 3);
+	ck_assert_ptr_ne(s1, s2);
+	ck_assert_ptr_ne(s1, u1);
+	ck_assert_ptr_ne(s2, u1);
+	ck_assert_uint_eq(smmu_stats.window_creates - creates, 3);
+	/* the same directory and view: the same window, nothing created */
+	ck_assert_ptr_eq(sel(PD1, 0), s1);
+	ck_assert_ptr_eq(sel(PD2, 0), s2);
+	ck_assert_ptr_eq(sel(PD1, 3), u1);
+	ck_assert_ptr_eq(sel(PD1 | 0x18, 3), u1);       /* CR3's low bits are not the frame */
+	ck_assert_uint_eq(smmu_stats.window_creates - creates, 3);
+	ck_assert_ptr_eq(smmu_base(), u1);
+	/* both views of the current directory, for inline CPL switches */
+	ck_assert_uint_eq(vm.cpu.win_view[0], (uintptr_t)s1);
+	ck_assert_uint_eq(vm.cpu.win_view[1], (uintptr_t)u1);
+	/* no paging: the flat window, all RAM at its physical address */
+	vm.cpu.cr0 &= ~CR0_PG;
+	ck_assert_ptr_eq(smmu_select(&vm.cpu), vm_window());
+}
+END_TEST
+
+START_TEST(user_view_keeps_supervisor_pages_out)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0), *u = sel(PD1, 3);
+	ck_assert_int_eq(fault(u, 0x3000, false, &info), SMF_PF);
+	ck_assert_uint_eq(info, PFEC_P | PFEC_U);
+	ck_assert_uint_eq(vm.cpu.cr2, 0x3000);
+	ck_assert(!readable(u + 0x3000));
+	ck_assert_int_eq(fault(u, 0x2000, true, &info), SMF_PF);      /* read-only for CPL 3 */
+	ck_assert_uint_eq(info, PFEC_P | PFEC_W | PFEC_U);
+	ck_assert_int_eq(fault(u, KB, false, &info), SMF_PF);          /* supervisor 4 MiB */
+	ck_assert_uint_eq(info, PFEC_P | PFEC_U);
+	ck_assert_uint_eq(vm.cpu.cr2, KB);
+	sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x3000, false, &info), SMF_RETRY);
+	ck_assert(readable(s + 0x3000) && writable(s + 0x3000));
+	ck_assert(!readable(u + 0x3000));                             /* the user view still not */
+}
+END_TEST
+
+START_TEST(fill_prefetches_neighbours)
+{
+	uint32_t info;
+	uint64_t pre = smmu_stats.prefetched;
+	uint8_t *s = sel(PD1, 0);
+	put32(0x200010, 0x11223344);
+	ck_assert(!readable(s));
+	ck_assert_int_eq(fault(s, 0x1000, false, &info), SMF_RETRY);
+	/* the faulting page and its present, accessed neighbours in the group */
+	ck_assert(readable(s + 0x1000));
+	ck_assert(readable(s + 0x0000) && readable(s + 0x2000) && readable(s + 0x3000));
+	ck_assert(readable(s + 0x4000));
+	ck_assert_uint_eq(smmu_stats.prefetched - pre, 4);
+	ck_assert(!readable(s + 0x5000));        /* A clear: left to a fill that sets it */
+	ck_assert(!readable(s + 0x6000));        /* not present */
+	ck_assert(!readable(s + 0x11000));       /* outside the aligned group */
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x10), 0x11223344);
+	/* clean and read-only pages are mapped read-only; dirty writable ones writable */
+	ck_assert(writable(s + 0x0000) && writable(s + 0x4000));
+	ck_assert(!writable(s + 0x1000) && !writable(s + 0x2000));
+	/* the first store to the clean page sets D and maps it writable */
+	ck_assert_int_eq(fault(s, 0x1000, true, &info), SMF_RETRY);
+	ck_assert(get32(PT + 4) & PTE_D);
+	ck_assert(writable(s + 0x1000));
+	/* a page with A clear is filled on its own fault, which sets A */
+	ck_assert_int_eq(fault(s, 0x5000, false, &info), SMF_RETRY);
+	ck_assert(get32(PT + 5 * 4) & PTE_A);
+	ck_assert(readable(s + 0x5000));
+}
+END_TEST
+
+START_TEST(not_present_is_a_guest_page_fault)
+{
+	uint32_t info;
+	uint64_t pf = smmu_stats.pf_injected;
+	uint8_t *s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x6123, false, &info), SMF_PF);
+	ck_assert_uint_eq(info, 0);
+	ck_assert_uint_eq(vm.cpu.cr2, 0x6123);
+	ck_assert_int_eq(fault(s, 0x400000 + 0x10, true, &info), SMF_PF);   /* no table */
+	ck_assert_uint_eq(info, PFEC_W);
+	ck_assert_uint_eq(vm.cpu.cr2, 0x400010);
+	/* CR0.WP: a supervisor store to a read-only page faults too */
+	ck_assert_int_eq(fault(s, 0x2000, true, &info), SMF_PF);
+	ck_assert_uint_eq(info, PFEC_P | PFEC_W);
+	ck_assert_uint_eq(smmu_stats.pf_injected - pf, 3);
+	ck_assert(!readable(s + 0x6000) && !readable(s + 0x400000));
+}
+END_TEST
+
+START_TEST(traced_pte_store_refills_with_new_frame)
+{
+	uint32_t info, before[1024];
+	uint8_t *s = sel(PD1, 0);
+	put32(0x200000, 0xAAAA0000);
+	put32(0x240000, 0xBBBB0000);
+	ck_assert_int_eq(fault(s, 0x0000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)s, 0xAAAA0000);
+	/* PT is traced: its kernel mapping is read-only (a hole in the 4 MiB page) */
+	ck_assert_int_eq(fault(s, KB + PT, false, &info), SMF_RETRY);
+	ck_assert(readable(s + KB + PT) && !writable(s + KB + PT));
+	ck_assert(writable(s + KB + PT + 0x1000));      /* only the table's page is held back */
+	/* and a store to it exits with the frame */
+	ck_assert_int_eq(fault(s, KB + PT, true, &info), SMF_TRACED);
+	ck_assert_uint_eq(info, PT);
+	ck_assert_uint_eq(smmu_last_fault(), KB + PT);
+	/* the run loop: snapshot, let the store through, single-step it, apply */
+	uint64_t inv = smmu_stats.trace_invalidations;
+	memcpy(before, vm.ram + PT, sizeof(before));
+	smmu_trace_begin(KB + PT);
+	*(volatile uint32_t *)(s + KB + PT) = 0x240000 | UWAD;          /* PTE 0: new frame */
+	*(volatile uint32_t *)(s + KB + PT + 4) = get32(PT + 4) | PTE_D; /* PTE 1: only D */
+	smmu_trace_end(KB + PT, PT, before);
+	ck_assert(readable(s + KB + PT) && !writable(s + KB + PT));     /* traced again */
+	ck_assert_uint_eq(smmu_stats.trace_invalidations - inv, 1);
+	ck_assert(!readable(s));                 /* the changed entry was dropped */
+	ck_assert(readable(s + 0x1000));         /* setting D changes no mapping */
+	ck_assert(readable(s + 0x2000));
+	ck_assert_int_eq(fault(s, 0x0000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)s, 0xBBBB0000);
+}
+END_TEST
+
+START_TEST(monitor_write_reaches_every_window_of_the_table)
+{
+	uint32_t info;
+	uint8_t *s1 = sel(PD1, 0), *s2 = sel(PD2, 0);
+	ck_assert_int_eq(fault(s2, 0x0000, false, &info), SMF_RETRY);
+	sel(PD1, 0);
+	ck_assert_int_eq(fault(s1, 0x0000, false, &info), SMF_RETRY);
+	ck_assert(readable(s1) && readable(s2));
+	/* an emulated instruction rewrote PTE 4 and left PTE 0 alone */
+	put32(PT + 4 * 4, 0);
+	smmu_ram_written(PT + 4 * 4, 4);
+	ck_assert(!readable(s1 + 0x4000) && !readable(s2 + 0x4000));
+	ck_assert(readable(s1) && readable(s2));
+	ck_assert_int_eq(fault(s1, 0x4000, false, &info), SMF_PF);
+	ck_assert_uint_eq(info, 0);
+}
+END_TEST
+
+START_TEST(code_protection_changes_every_mapping)
+{
+	const gpa_t F = 0x200000;
+	uint32_t info;
+	uint8_t *s1 = sel(PD1, 0), *s2 = sel(PD2, 0);
+	ck_assert_int_eq(fault(s2, 0x0000, false, &info), SMF_RETRY);
+	sel(PD1, 0);
+	ck_assert_int_eq(fault(s1, 0x0000, false, &info), SMF_RETRY);
+	ck_assert_int_eq(fault(s1, KB + F, false, &info), SMF_RETRY);   /* 4 MiB page */
+	ck_assert(writable(s1) && writable(s2) && writable(s1 + KB + F));
+	uint8_t *flat = vm_window();
+	smmu_protect_code(F, true);
+	/* every mapping of F, in every window, is read-only; its neighbours are not */
+	ck_assert(readable(s1) && !writable(s1));
+	ck_assert(readable(s2) && !writable(s2));
+	ck_assert(readable(s1 + KB + F) && !writable(s1 + KB + F));
+	ck_assert(!writable(flat + F));
+	ck_assert(writable(s1 + KB + F + 0x1000) && writable(s1 + 0x4000));
+	/* a store to it is self-modifying code, reported with the frame */
+	sel(PD2, 0);
+	ck_assert_int_eq(fault(s2, 0x0010, true, &info), SMF_SMC);
+	ck_assert_uint_eq(info, F);
+	/* released: writable again everywhere the guest allows it */
+	smmu_protect_code(F, false);
+	ck_assert(writable(s1) && writable(s2) && writable(s1 + KB + F) && writable(flat + F));
+	ck_assert(!writable(s1 + 0x2000));       /* the guest's own read-only page stays so */
+}
+END_TEST
+
+/* Host mappings of this process, counted without allocating. */
+static uint64_t maps_now(void)
+{
+	static char buf[65536];
+	uint64_t n = 0;
+	int fd = open("/proc/self/maps", O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	for (ssize_t k; (k = read(fd, buf, sizeof(buf))) > 0;)
+		for (ssize_t i = 0; i < k; i++)
+			n += buf[i] == '\n';
+	close(fd);
+	return n;
+}
+
+/* Eight scattered pages (one host mapping each) in the window of pd. */
+static uint8_t *fill_scattered(gpa_t pd)
+{
+	uint32_t info;
+	uint8_t *b = sel(pd, 0);
+	for (uint32_t k = 0; k < 8; k++) {
+		ck_assert_int_eq(fault(b, k * 16 * 4096, false, &info), SMF_RETRY);
+		ck_assert(readable(b + k * 16 * 4096));
+	}
+	return b;
+}
+
+START_TEST(budget_evicts_least_recently_used)
+{
+	uint32_t info;
+	for (uint32_t k = 0; k <= 8; k++)
+		put32(PT3 + k * 16 * 4, (0x300000 + k * 0x2000) | UWAD);
+	put32(PDA, PT3 | PTE_P | PTE_W | PTE_U);
+	put32(PDB, PT3 | PTE_P | PTE_W | PTE_U);
+	put32(PDC, PT3 | PTE_P | PTE_W | PTE_U);
+	/*
+	 * The budget counts an estimate and checks it against /proc/self/maps.  Give the
+	 * estimate headroom over the real count: recount once while many mappings of our own
+	 * exist, then drop them.
+	 */
+	uint64_t n0 = maps_now();
+	size_t junk_pages = 2 * (n0 / 2 + 256);
+	uint8_t *junk = mmap(NULL, junk_pages * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(junk, MAP_FAILED);
+	for (size_t i = 0; i < junk_pages; i += 2)
+		ck_assert_int_eq(mprotect(junk + i * 4096, 4096, PROT_NONE), 0);
+	uint64_t saved = smmu_budget();
+	smmu_set_budget(0);
+	uint8_t *a = sel(PDA, 0);
+	ck_assert_int_eq(fault(a, 0, false, &info), SMF_RETRY);         /* recounts, then fills */
+	smmu_set_budget(saved);
+	ck_assert_int_eq(munmap(junk, junk_pages * 4096), 0);
+	/* three windows used in the order A, B, C */
+	ck_assert_ptr_eq(fill_scattered(PDA), a);
+	uint8_t *b = fill_scattered(PDB), *c = fill_scattered(PDC);
+	/* a budget that emptying one window (8 mappings: 16 VMAs) gets under */
+	uint64_t n1 = maps_now(), lim = n1 * 8 / 7 - 16;
+	while (lim * 7 / 8 < n1 - 6)
+		lim++;
+	smmu_set_budget(lim);
+	uint64_t ev = smmu_stats.budget_evictions;
+	ck_assert_int_eq(fault(c, 8 * 16 * 4096, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(smmu_stats.budget_evictions - ev, 1);
+	for (uint32_t k = 0; k < 8; k++) {
+		ck_assert(!readable(a + k * 16 * 4096));            /* A, the oldest: emptied */
+		ck_assert(readable(b + k * 16 * 4096));             /* B and C kept */
+		ck_assert(readable(c + k * 16 * 4096));
+	}
+	ck_assert(readable(c + 8 * 16 * 4096));
+	/* the emptied directory just fills again */
+	smmu_set_budget(saved);
+	uint8_t *a2 = sel(PDA, 0);
+	ck_assert_int_eq(fault(a2, 0, false, &info), SMF_RETRY);
+	ck_assert(readable(a2));
+}
+END_TEST
+
+START_TEST(budget_keeps_the_current_window)
+{
+	uint32_t info;
+	uint8_t *s2 = sel(PD2, 0);
+	ck_assert_int_eq(fault(s2, 0x0000, false, &info), SMF_RETRY);
+	uint8_t *s1 = sel(PD1, 0);
+	ck_assert_int_eq(fault(s1, 0x0000, false, &info), SMF_RETRY);
+	uint64_t ev = smmu_stats.budget_evictions;
+	smmu_set_budget(1);                       /* nothing fits: everything goes */
+	ck_assert_int_eq(fault(s1, 0x11000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(smmu_stats.budget_evictions - ev, 2);
+	ck_assert(!readable(s2) && !readable(s1));
+	ck_assert(readable(s1 + 0x11000));        /* the fault itself was still served */
+	ck_assert_ptr_eq(sel(PD1, 0), s1);        /* and the current window kept its identity */
+}
+END_TEST
+
+static Suite *smmu_suite(void)
+{
+	Suite *s = suite_create("smmu");
+	TCase *w = tcase_create("windows");
+	tcase_add_checked_fixture(w, setup, teardown);
+	tcase_add_test(w, window_per_directory_and_view);
+	tcase_add_test(w, user_view_keeps_supervisor_pages_out);
+	suite_add_tcase(s, w);
+	TCase *f = tcase_create("fills");
+	tcase_add_checked_fixture(f, setup, teardown);
+	tcase_add_test(f, fill_prefetches_neighbours);
+	tcase_add_test(f, not_present_is_a_guest_page_fault);
+	suite_add_tcase(s, f);
+	TCase *t = tcase_create("coherence");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_add_test(t, traced_pte_store_refills_with_new_frame);
+	tcase_add_test(t, monitor_write_reaches_every_window_of_the_table);
+	tcase_add_test(t, code_protection_changes_every_mapping);
+	suite_add_tcase(s, t);
+	TCase *b = tcase_create("budget");
+	tcase_add_checked_fixture(b, setup, teardown);
+	tcase_add_test(b, budget_evicts_least_recently_used);
+	tcase_add_test(b, budget_keeps_the_current_window);
+	suite_add_tcase(s, b);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(smmu_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -342,9 +342,12 @@ START_TEST(budget_evicts_least_recently_used)
 	ck_assert_int_eq(fault(a, 0, false, &info), SMF_RETRY);         /* recounts, then fills */
 	smmu_set_budget(saved);
 	ck_assert_int_eq(munmap(junk, junk_pages * 4096), 0);
-	/* three windows used in the order A, B, C */
+	/* three windows created in the order A, B, C, then used in the order B, A, C (so
+	 * that the least recently used one is neither the first nor the last created) */
 	ck_assert_ptr_eq(fill_scattered(PDA), a);
 	uint8_t *b = fill_scattered(PDB), *c = fill_scattered(PDC);
+	ck_assert_ptr_eq(sel(PDA, 0), a);
+	ck_assert_ptr_eq(sel(PDC, 0), c);
 	/* a budget that emptying one window (8 mappings: 16 VMAs) gets under */
 	uint64_t n1 = maps_now(), lim = n1 * 8 / 7 - 16;
 	while (lim * 7 / 8 < n1 - 6)
@@ -354,16 +357,16 @@ START_TEST(budget_evicts_least_recently_used)
 	ck_assert_int_eq(fault(c, 8 * 16 * 4096, false, &info), SMF_RETRY);
 	ck_assert_uint_eq(smmu_stats.budget_evictions - ev, 1);
 	for (uint32_t k = 0; k < 8; k++) {
-		ck_assert(!readable(a + k * 16 * 4096));            /* A, the oldest: emptied */
-		ck_assert(readable(b + k * 16 * 4096));             /* B and C kept */
+		ck_assert(!readable(b + k * 16 * 4096));            /* B, used longest ago: emptied */
+		ck_assert(readable(a + k * 16 * 4096));             /* A and C kept */
 		ck_assert(readable(c + k * 16 * 4096));
 	}
 	ck_assert(readable(c + 8 * 16 * 4096));
 	/* the emptied directory just fills again */
 	smmu_set_budget(saved);
-	uint8_t *a2 = sel(PDA, 0);
-	ck_assert_int_eq(fault(a2, 0, false, &info), SMF_RETRY);
-	ck_assert(readable(a2));
+	uint8_t *b2 = sel(PDB, 0);
+	ck_assert_int_eq(fault(b2, 16 * 4096, false, &info), SMF_RETRY);
+	ck_assert(readable(b2 + 16 * 4096));
 }
 END_TEST
 

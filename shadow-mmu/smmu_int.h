@@ -107,7 +107,10 @@ extern struct smmu_state sm;
 static inline uint16_t widx(const struct window *w) { return (uint16_t)(w - sm.win); }
 
 /* Every mapping of a protected frame is read-only: code, or (not PV) a traced table. */
-static inline bool frame_protected(uint32_t fn) { return sm.is_code[fn] || (!sm.pv && sm.pu_head[fn]); }
+static inline bool frame_protected(uint32_t fn)
+{
+	return sm.is_code[fn] || (!sm.pv && sm.pu_head[fn]);
+}
 
 /* Window w's entry for linear page lpn; NULL if its region has none and !alloc. */
 static inline uint32_t *pm_slot(struct window *w, uint32_t lpn, bool alloc)

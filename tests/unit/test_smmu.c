@@ -387,30 +387,28 @@ START_TEST(budget_keeps_the_current_window)
 }
 END_TEST
 
+static void add_case(Suite *s, const char *name, const TTest *const *tests, unsigned n)
+{
+	TCase *t = tcase_create(name);
+	tcase_add_checked_fixture(t, setup, teardown);
+	for (unsigned i = 0; i < n; i++)
+		tcase_add_test(t, tests[i]);
+	suite_add_tcase(s, t);
+}
+
+#define ADD_CASE(s, name, ...) do { \
+	const TTest *const tests_[] = { __VA_ARGS__ }; \
+	add_case(s, name, tests_, sizeof(tests_) / sizeof(tests_[0])); \
+} while (0)
+
 static Suite *smmu_suite(void)
 {
 	Suite *s = suite_create("smmu");
-	TCase *w = tcase_create("windows");
-	tcase_add_checked_fixture(w, setup, teardown);
-	tcase_add_test(w, window_per_directory_and_view);
-	tcase_add_test(w, user_view_keeps_supervisor_pages_out);
-	suite_add_tcase(s, w);
-	TCase *f = tcase_create("fills");
-	tcase_add_checked_fixture(f, setup, teardown);
-	tcase_add_test(f, fill_prefetches_neighbours);
-	tcase_add_test(f, not_present_is_a_guest_page_fault);
-	suite_add_tcase(s, f);
-	TCase *t = tcase_create("coherence");
-	tcase_add_checked_fixture(t, setup, teardown);
-	tcase_add_test(t, traced_pte_store_refills_with_new_frame);
-	tcase_add_test(t, monitor_write_reaches_every_window_of_the_table);
-	tcase_add_test(t, code_protection_changes_every_mapping);
-	suite_add_tcase(s, t);
-	TCase *b = tcase_create("budget");
-	tcase_add_checked_fixture(b, setup, teardown);
-	tcase_add_test(b, budget_evicts_least_recently_used);
-	tcase_add_test(b, budget_keeps_the_current_window);
-	suite_add_tcase(s, b);
+	ADD_CASE(s, "windows", window_per_directory_and_view, user_view_keeps_supervisor_pages_out);
+	ADD_CASE(s, "fills", fill_prefetches_neighbours, not_present_is_a_guest_page_fault);
+	ADD_CASE(s, "coherence", traced_pte_store_refills_with_new_frame,
+		 monitor_write_reaches_every_window_of_the_table, code_protection_changes_every_mapping);
+	ADD_CASE(s, "budget", budget_evicts_least_recently_used, budget_keeps_the_current_window);
 	return s;
 }
 

@@ -17,7 +17,7 @@
 
 /* Mode bits: everything a translation depends on besides the code bytes. */
 #define XM_CPL_MASK  0x3u
-#define XM_PG        0x4u
+#define XM_PG        CC_MODE_PG   /* 0x4: the one bit the code cache reads */
 #define XM_TS        0x8u
 #define XM_EM        0x10u
 #define XM_MP        0x20u

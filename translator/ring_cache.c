@@ -1,18 +1,9 @@
 /*
  * ring_cache.c - INT n from CPL 3 and IRET to CPL 3 without the monitor.
  *
- * The inline code of an INT/IRET site checks everything against its slot and the bytes in
- * guest memory before it changes any guest state; a miss leaves with EXIT_EMULATE and info
- * XL_INFO_RING + slot, and the monitor, after running the instruction, refills the slot
- * with xl_ring_fill().  The essay below states what is compared and why it is enough.
- * Called from translate_insn and by the monitor (xl_ring_fill).
- */
-#include "xl_int.h"
-
-/*
  * A system call is INT 0x80 from user mode, then IRET back; as monitor calls they were the
- * last two exits of a null system call.  Like the segment loads above, each such site in
- * paged, flat protected-mode code is translated inline against a one-entry cache
+ * last two exits of a null system call.  Like the segment loads (sreg_cache.c), each such
+ * site in paged, flat protected-mode code is translated inline against a one-entry cache
  * (struct xl_ring_slot) that the monitor fills after running the site once:
  *
  * INT n at CPL 3: the cached IDT gate, the handler's code descriptor, TR, SS0 and the stack
@@ -35,7 +26,12 @@
  * (smmu_fault finds the window by address); anything a fill cannot fix - a guest page
  * fault, a traced or code page - sends the site to the monitor (XI_FASTRING), which runs
  * the instruction with the architecture's full checks.
+ *
+ * A miss leaves with EXIT_EMULATE and info XL_INFO_RING + slot.  Called from translate_insn
+ * (translate.c); xl_ring_fill() by the monitor after it ran a site that missed.
  */
+#include "xl_int.h"
+
 struct xl_ring_slot {
 	uint64_t gate_raw;    /* 0x00 INT: the IDT entry */
 	uint64_t cs_raw;      /* 0x08 descriptor of the new CS */

@@ -1,15 +1,6 @@
 /*
- * sreg_cache.c - inline segment-register loads in kernel code: a descriptor cache per site.
+ * sreg_cache.c - segment-register loads in kernel code: a descriptor cache per site.
  *
- * A MOV Sreg / POP Sreg site at CPL 0 runs inline against its slot (see the essay below);
- * a miss leaves with EXIT_EMULATE and info XL_INFO_SREG + slot, and after the monitor ran
- * the instruction xl_sreg_fill() refills the slot from what the CPU loaded.  The quiet
- * reads (guest memory and descriptors read with no effect on the exception state) are
- * shared with ring_cache.c.  Called from translate_insn and by the monitor (xl_sreg_fill).
- */
-#include "xl_int.h"
-
-/*
  * A kernel's trap entry and exit load DS/ES/FS/GS on every system call and interrupt
  * (MOV Sreg from a register, POP Sreg); as monitor calls these were 8 of the 10 exits of a
  * null system call.  At CPL 0 in protected mode such a site is translated inline against a
@@ -25,7 +16,14 @@
  * depends on nothing else, so a slot can be shared or reused freely: the pool wraps.
  * The inline code uses host flags, so it saves the guest's (pushfq) first; the XI_PUSHF
  * fixup tells the signal handler where they are if the GDT read faults.
+ *
+ * A miss leaves with EXIT_EMULATE and info XL_INFO_SREG + slot.  The quiet reads here
+ * (guest memory and descriptors read with no effect on the exception state) are shared
+ * with ring_cache.c.  Called from translate_insn (translate.c); xl_sreg_fill() by the
+ * monitor after it ran a site that missed.
  */
+#include "xl_int.h"
+
 struct xl_sreg_slot {
 	uint32_t sel;        /* 0x00 cached selector, ~0 = empty */
 	uint32_t idx;        /* 0x04 sel & ~7 */

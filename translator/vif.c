@@ -1,20 +1,19 @@
 /*
  * vif.c - the virtual interrupt flag at CPL 0: CLI, STI, PUSHFD, POPFD inline.
  *
- * The guest's IF, IOPL and the other system flags live in vcpu->eflags, never in the host
- * RFLAGS, which hold only the arithmetic flags and DF.  Called from translate_insn
- * (translate.c) when classify.c chose K_CLI/K_STI/K_PUSHF/K_POPF.
- */
-#include "xl_int.h"
-
-/*
  * At CPL 0, CLI/STI/PUSHF/POPF work on vcpu->eflags (the virtual IF, IOPL, ...) and the
  * host RFLAGS (arithmetic flags, DF) without leaving translated code.  After STI and POPF
  * an interrupt may have become deliverable: a flag-free probe loads through
  * vcpu->irq_ptr, which the run loop points at the fault page while the PIC holds a pending
  * interrupt.  The probe has its own instruction-map entry (EIP of the next instruction),
  * marked XI_INHIBIT after STI so that the next instruction still runs first.
+ *
+ * Invariant: the guest's IF, IOPL and the other system flags live only in vcpu->eflags,
+ * never in the host RFLAGS.  Called from translate_insn (translate.c) when classify.c
+ * chose K_CLI/K_STI/K_PUSHF/K_POPF (CPL 0, 32-bit operand size).
  */
+#include "xl_int.h"
+
 #define POPF_KEEP (FL_ARITH | FL_TF | FL_IF | FL_DF | FL_IOPL | FL_NT | FL_AC | FL_ID)
 
 static void emit_irq_probe(struct xl_ctx *x, gla_t next, bool inhibit)

@@ -177,6 +177,78 @@ struct cc_block *xl_single_block(uintptr_t h)
 	return NULL;
 }
 
+/* Start the block for c->eip in code[0..room): a fresh record, or the reused
+ * one-instruction block (its imap buffer kept); emit the head. */
+static struct cc_block *begin_block(struct xl_ctx *x, uint8_t *code, size_t room, bool single)
+{
+	struct vcpu *c = x->c;
+	struct cc_block *blk = single ? &single_blk : cc_block_new();
+	if (!blk)
+		vmm_panic("out of memory");
+	if (single) {
+		struct xl_imap *keep = blk->imap;
+		memset(blk, 0, sizeof(*blk));
+		blk->imap = keep;
+	}
+	x->blk = blk;
+	x->b = (struct xbuf){ code, code, code + room };
+	blk->eip = c->eip; blk->mode = x->mode; blk->cs_base = c->seg[S_CS].base;
+	blk->host = code; blk->page[1] = ~0u; blk->valid = true;
+	emit_head(x);
+	return blk;
+}
+
+/* The instruction at eip (linear lin, physical pa) could not be fetched or decoded: the
+ * block ends before it, or with #PF (it runs into an unmapped page) or #UD at run time. */
+static void end_undecodable(struct xl_ctx *x, gla_t eip, gpa_t pa, gla_t lin)
+{
+	struct cc_block *blk = x->blk;
+	if ((x->mode & XM_PG) && vmm_fetch_next == ~1u) {
+		/* the instruction runs into an unmapped page: #PF there, at run time */
+		if (x->n > 0) {
+			xl_emit_direct_exit(x, eip);
+			return;
+		}
+		blk->page[0] = pa & ~(GUEST_PAGE - 1);
+		blk->page[1] = ~1u;
+		xl_emit_reason_exit(x, eip, EXIT_FETCH_PF, (lin | (GUEST_PAGE - 1)) + 1);
+		x->n++;
+		return;
+	}
+	if (x->n == 0) blk->page[0] = pa & ~(GUEST_PAGE - 1);
+	xl_emit_reason_exit(x, eip, EXIT_EXCEPTION, EXC_UD);
+	x->n++;
+}
+
+/* Record the code page(s) of g (at physical pa, linear lin; the block starts at linear
+ * lin0).  True, after a direct exit to g, if g belongs to the next block instead. */
+static bool page_ends_block(struct xl_ctx *x, const struct ginsn *g, gpa_t pa, gla_t lin,
+			    gla_t lin0)
+{
+	struct cc_block *blk = x->blk;
+	bool paged = x->mode & XM_PG;
+	gpa_t first = pa & ~(GUEST_PAGE - 1);
+	gpa_t last = (pa + g->z.length - 1) & ~(GUEST_PAGE - 1);
+	if (paged) {
+		/* with paging a block stays in one linear page; an instruction that
+		 * straddles two pages only ever starts a block, and ends it */
+		bool straddle = (lin & (GUEST_PAGE - 1)) + g->z.length > GUEST_PAGE;
+		if (x->n == 0) {
+			blk->page[0] = first;
+			if (straddle) blk->page[1] = vmm_fetch_next;
+		} else if ((lin >> 12) != (lin0 >> 12) || straddle) {
+			xl_emit_direct_exit(x, g->eip);
+			return true;
+		}
+	} else if (x->n == 0) blk->page[0] = first;
+	else if (first != blk->page[0] || (last != blk->page[0] && blk->page[1] != ~0u)) {
+		xl_emit_direct_exit(x, g->eip);   /* next page: new block */
+		return true;
+	}
+	if (!paged && last != blk->page[0]) blk->page[1] = last;
+	return false;
+}
+
 struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 {
 	struct xl_ctx x = { .c = c, .mode = mode };
@@ -187,64 +259,20 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 	uint8_t *code = single ? cc_scratch(&room) : cc_code_begin(&room);
 	if (!code)
 		return NULL;
-	struct cc_block *blk = single ? &single_blk : cc_block_new();
-	if (!blk)
-		vmm_panic("out of memory");
-	if (single) {
-		struct xl_imap *keep = blk->imap;
-		memset(blk, 0, sizeof(*blk));
-		blk->imap = keep;
-	}
-	x.blk = blk;
-	x.b = (struct xbuf){ code, code, code + room };
-	blk->eip = c->eip; blk->mode = mode; blk->cs_base = c->seg[S_CS].base;
-	blk->host = code; blk->page[1] = ~0u; blk->valid = true;
-	emit_head(&x);
+	struct cc_block *blk = begin_block(&x, code, room, single);
 	gla_t eip = c->eip;
 	gpa_t pa;
-	bool paged = mode & XM_PG;
 	gla_t lin0 = blk->cs_base + eip;
 	for (;;) {
 		x.imap[x.n] = (struct xl_imap){ .eip = eip,
 			.host_off = (uint16_t)(x.b.p - code), .spill = -1 };
 		gla_t lin = blk->cs_base + eip;
 		if (!decode(&x, &g, eip, &pa)) {
-			if (paged && vmm_fetch_next == ~1u) {
-				/* the instruction runs into an unmapped page: #PF there, at run time */
-				if (x.n > 0) {
-					xl_emit_direct_exit(&x, eip);
-					break;
-				}
-				blk->page[0] = pa & ~(GUEST_PAGE - 1);
-				blk->page[1] = ~1u;
-				xl_emit_reason_exit(&x, eip, EXIT_FETCH_PF, (lin | (GUEST_PAGE - 1)) + 1);
-				x.n++;
-				break;
-			}
-			if (x.n == 0) blk->page[0] = pa & ~(GUEST_PAGE - 1);
-			xl_emit_reason_exit(&x, eip, EXIT_EXCEPTION, EXC_UD);
-			x.n++;
+			end_undecodable(&x, eip, pa, lin);
 			break;
 		}
-		gpa_t first = pa & ~(GUEST_PAGE - 1);
-		gpa_t last = (pa + g.z.length - 1) & ~(GUEST_PAGE - 1);
-		if (paged) {
-			/* with paging a block stays in one linear page; an instruction that
-			 * straddles two pages only ever starts a block, and ends it */
-			bool straddle = (lin & (GUEST_PAGE - 1)) + g.z.length > GUEST_PAGE;
-			if (x.n == 0) {
-				blk->page[0] = first;
-				if (straddle) blk->page[1] = vmm_fetch_next;
-			} else if ((lin >> 12) != (lin0 >> 12) || straddle) {
-				xl_emit_direct_exit(&x, eip);
-				break;
-			}
-		} else if (x.n == 0) blk->page[0] = first;
-		else if (first != blk->page[0] || (last != blk->page[0] && blk->page[1] != ~0u)) {
-			xl_emit_direct_exit(&x, eip);   /* next page: new block */
+		if (page_ends_block(&x, &g, pa, lin, lin0))
 			break;
-		}
-		if (!paged && last != blk->page[0]) blk->page[1] = last;
 		if (vmm_adaptive_emulate(pa) && emu_can_step(g.z.mnemonic)) {
 			/* this store kept faulting (a traced page table, device memory):
 			 * a direct monitor call is cheaper than a host signal every time */

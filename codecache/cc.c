@@ -1,16 +1,15 @@
 /*
  * cc.c - translation cache: arena, block hash, page lists, chaining, invalidation.
- * See cc.h for the invariants.  The arena starts with two shared stubs (the jump to
- * xl_exit and the lookup-miss exit) and a scratch area for one-shot translations.
+ * See cc.h for the invariants.  The arena starts with the two shared stubs the translator
+ * handed over (cc_set_stubs: the exit thunk and the lookup-miss exit), then a scratch area
+ * for one-shot translations, then the blocks.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "cc.h"
+#include "patch.h"
 #include "../monitor/param.h"
-#include "../translator/xl_asm.h"
-#include "../translator/emit.h"
-#include "../translator/xl.h"
 
 #define SCRATCH_SIZE 8192u
 #define HASH_SIZE (1u << CC_HASH_BITS)
@@ -27,6 +26,7 @@ static struct cc_lookup *tables[CC_MAX_TABLES];
 static unsigned ntables;
 static cc_protect_fn protect_page;
 static uint8_t *exit_thunk, *miss_stub;
+static struct cc_stubs stubs;            /* as handed over; stubs.code NULL: none yet */
 
 static unsigned hash_of(gpa_t pa, uint32_t mode)
 {
@@ -34,24 +34,27 @@ static unsigned hash_of(gpa_t pa, uint32_t mode)
 	return (h >> (32 - CC_HASH_BITS)) & (HASH_SIZE - 1);
 }
 
-static void emit_stubs(void)
+void cc_set_stubs(const struct cc_stubs *s)
 {
-	struct xbuf b = { arena, arena, arena + 256 };
-	exit_thunk = b.p;                    /* jmp *[rip+0]; .quad xl_exit */
-	e8(&b, 0xFF); e8(&b, 0x25); e32(&b, 0);
-	e64(&b, (uint64_t)(uintptr_t)xl_exit);
-	b.p = arena + 32;
-	miss_stub = b.p;                     /* vcpu->eip already stored by the lookup */
-	emit_vcpu_imm32(&b, VC_EXIT_REASON, EXIT_LOOKUP);
-	emit_mov_imm64(&b, H_R14, 0);
-	emit_vcpu_store(&b, VC_SPILL, H_R14, 1);
-	emit_jmp32(&b, exit_thunk);
-	scratch = arena + 256;
+	if (s->len > CC_STUB_ROOM || s->exit_off >= s->len || s->miss_off >= s->len)
+		vmm_panic("code cache: stubs do not fit in %u bytes", CC_STUB_ROOM);
+	stubs = *s;
+}
+
+/* Copy the stubs to the start of the arena; scratch and blocks follow. */
+static void install_stubs(void)
+{
+	memcpy(arena, stubs.code, stubs.len);
+	exit_thunk = arena + stubs.exit_off;
+	miss_stub = arena + stubs.miss_off;
+	scratch = arena + CC_STUB_ROOM;
 	arena_free = scratch + SCRATCH_SIZE;
 }
 
 int cc_init(cc_protect_fn protect, uint32_t ram_size)
 {
+	if (!stubs.code)
+		return -1;                       /* xl_init() hands the stubs over first */
 	arena = mmap(NULL, CC_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (arena == MAP_FAILED)
@@ -62,7 +65,7 @@ int cc_init(cc_protect_fn protect, uint32_t ram_size)
 	page_head = calloc(npages, sizeof(*page_head));
 	if (!page_head)
 		return -1;
-	emit_stubs();
+	install_stubs();
 	return 0;
 }
 
@@ -124,7 +127,7 @@ struct cc_block *cc_find(gpa_t pa, gpa_t pa2, gla_t eip, uint32_t mode, uint32_t
 {
 	for (struct cc_block *b = hash[hash_of(pa, mode)]; b; b = b->hnext)
 		if (b->page[0] == (pa & ~(GUEST_PAGE - 1)) && b->eip == eip && b->mode == mode &&
-		    b->cs_base == cs_base && (!(mode & XM_PG) || b->page[1] == ~0u || b->page[1] == pa2))
+		    b->cs_base == cs_base && (!(mode & CC_MODE_PG) || b->page[1] == ~0u || b->page[1] == pa2))
 			return b;
 	return NULL;
 }

@@ -17,6 +17,11 @@
  *  - when the arena is full, everything is flushed at once (no per-block freeing).
  * Single-threaded: only the vCPU thread calls in here, never from a signal handler except
  * cc_find_host(), which only reads.
+ *
+ * Dependencies: the cache stores host code, it does not write any.  The translator, which
+ * alone knows how translated code leaves, hands it the two shared stubs (cc_set_stubs, from
+ * xl_init) and includes this header; the cache includes no translator header.  A mode is an
+ * opaque key except for CC_MODE_PG.  Jumps are patched with codecache/patch.h.
  */
 #ifndef CC_H
 #define CC_H
@@ -24,6 +29,10 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "../monitor/vmm.h"
+
+/* The one mode bit the cache looks at: paging on (the translator's XM_PG).  With paging, a
+ * block whose first instruction straddles two pages is also keyed by its second page. */
+#define CC_MODE_PG 0x4u
 
 /* Per guest instruction: where its translation starts, and how to recover precise state
  * when a host fault hits it. */
@@ -94,9 +103,24 @@ extern struct cc_stats cc_stats;
 /* Protect (true) or unprotect a guest physical page in every window. */
 typedef void (*cc_protect_fn)(gpa_t page, bool protect);
 
+/*
+ * The two stubs every block can reach with a rel32 jump, as position-independent code that
+ * the cache copies to the start of its arena: the exit thunk (leave translated code, the
+ * exit reason already stored) and the lookup-miss stub (vcpu->eip stored: leave with
+ * EXIT_LOOKUP).  Empty lookup-table slots point at the miss stub.  Handed over by the
+ * translator (xl_init) before cc_init, which fails without them.
+ */
+#define CC_STUB_ROOM 256u
+struct cc_stubs {
+	const uint8_t *code;
+	unsigned len;                    /* at most CC_STUB_ROOM */
+	unsigned exit_off, miss_off;     /* entry points, offsets into code */
+};
+void cc_set_stubs(const struct cc_stubs *s);
+
 int cc_init(cc_protect_fn protect, uint32_t ram_size);
-void *cc_exit_thunk(void);       /* jmp to xl_exit */
-void *cc_miss_stub(void);        /* indirect lookup miss: leave with EXIT_LOOKUP */
+void *cc_exit_thunk(void);       /* the installed exit thunk */
+void *cc_miss_stub(void);        /* the installed lookup-miss stub */
 /* A new lookup table (one per shadow window), registered so invalidation reaches it. */
 #define CC_MAX_TABLES 64
 struct cc_lookup *cc_lookup_new(void);

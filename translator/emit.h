@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "xl_asm.h"
+#include "../codecache/patch.h"   /* patch_rel32 */
 
 struct xbuf {
 	uint8_t *p;     /* next byte */
@@ -115,10 +116,4 @@ static inline uint8_t *emit_jmp32(struct xbuf *b, const void *target)
 	e32(b, (uint32_t)((const uint8_t *)target - (rel + 4)));
 	return rel;
 }
-static inline void patch_rel32(uint8_t *rel, const void *target)
-{
-	int32_t v = (int32_t)((const uint8_t *)target - (rel + 4));
-	memcpy(rel, &v, 4);
-}
-
 #endif

@@ -5,8 +5,11 @@
  * cache.  Per instruction, in order of preference: IDENT (copy the bytes, add GS + 0x67 and
  * a REX prefix so ESP becomes R12), small re-encodings (INC/DEC short forms, opcode 0x82,
  * [disp32] made absolute through a SIB byte), hand lowerings (stack operations, control
- * transfers, string instructions, fs:/gs: and non-flat segments, 16-bit addressing), and an
- * exit to the monitor for every sensitive or privileged instruction (xl_sensitive()).
+ * transfers, string instructions, fs:/gs: and non-flat segments, 16-bit addressing, the
+ * virtual IF at CPL 0), inline caches for kernel segment loads and for INT/IRET between
+ * CPL 3 and CPL 0, and an exit to the monitor for every other sensitive or privileged
+ * instruction (the project's own table in classify.c).  The files of translator/ and the
+ * rules they keep are listed in xl_int.h.
  * Runs on the vCPU thread while the guest is stopped.
  */
 #ifndef XL_H
@@ -17,12 +20,12 @@
 
 /* Mode bits: everything a translation depends on besides the code bytes. */
 #define XM_CPL_MASK  0x3u
-#define XM_PG        0x4u
+#define XM_PG        CC_MODE_PG   /* 0x4: the one bit the code cache reads */
 #define XM_TS        0x8u
 #define XM_EM        0x10u
 #define XM_MP        0x20u
 #define XM_SINGLE    0x40u   /* one instruction, not cached */
-#define XM_NONFLAT   0x80u   /* CS/DS/ES/SS base not 0: add segment bases */
+#define XM_NONFLAT   0x80u   /* CS/DS/ES/SS not flat (base, limit or type): check and add */
 #define XM_PROT      0x100u  /* protected mode (CR0.PE, not virtual-8086) */
 
 uint32_t xl_mode(const struct vcpu *c);
@@ -42,14 +45,22 @@ unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gp
  * monitor call because its memory access keeps faulting? */
 bool vmm_adaptive_emulate(gpa_t pa);
 
+/* Translation-time counts (every translated instruction or site, not executions). */
 struct xl_stats {
-	uint64_t ident, lowered, emulate_exits, direct_exits, indirect_exits, spills, adaptive;
-	uint64_t direct_probes;
-	uint64_t sreg_sites, sreg_fills;
-	uint64_t ring_sites, ring_fills;   /* inline INT/IRET: sites, cache fills */   /* inline segment loads: sites, cache fills */   /* direct exits to another page: inline lookup-table probe */
+	uint64_t ident;            /* the IDENT path: bytes copied with prefixes (also 0x82) */
+	uint64_t lowered;          /* hand lowerings */
+	uint64_t emulate_exits;    /* classified as monitor calls (sensitive, privileged) */
+	uint64_t direct_exits;     /* patchable exits to a known EIP */
+	uint64_t indirect_exits;   /* exits through the inline lookup probe */
+	uint64_t spills;           /* guest registers borrowed for an address */
+	uint64_t adaptive;         /* monitor calls chosen because the access kept faulting */
+	uint64_t direct_probes;    /* direct exits to another page: inline lookup-table probe */
+	uint64_t sreg_sites, sreg_fills;   /* inline segment loads: sites, cache fills */
+	uint64_t ring_sites, ring_fills;   /* inline INT/IRET: sites, cache fills */
 };
 extern struct xl_stats xl_stats;
 
+/* Set up the decoder and hand the code cache its shared stubs: call before cc_init(). */
 void xl_init(void);
 /* EXIT_EMULATE info of an inline segment load that missed its cache: after the monitor
  * ran the instruction, xl_sreg_fill(c, info) refills the site's slot. */

@@ -6,7 +6,7 @@
  * FILE is an ELF32 i386 kernel or program.  Its executable code is the sections flagged
  * SHF_EXECINSTR (when the file has section headers) or else the PT_LOAD segments with PF_X.
  * Each code region is decoded linearly from its start with the translator's own decision
- * tree, xl_classify() (translator/translate.c), in mode 0: CPL 0, paging off, flat segments,
+ * tree, xl_classify() (translator/classify.c), in mode 0: CPL 0, paging off, flat segments,
  * which is how a multiboot kernel starts.  A byte that does not decode counts as one
  * INVALID byte and the walk goes on at the next byte, so data embedded in code costs a
  * few spurious rows but never stops the scan.

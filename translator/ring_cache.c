@@ -1,0 +1,420 @@
+/*
+ * ring_cache.c - INT n from CPL 3 and IRET to CPL 3 without the monitor.
+ *
+ * A system call is INT 0x80 from user mode, then IRET back; as monitor calls they were the
+ * last two exits of a null system call.  Like the segment loads (sreg_cache.c), each such
+ * site in paged, flat protected-mode code is translated inline against a one-entry cache
+ * (struct xl_ring_slot) that the monitor fills after running the site once:
+ *
+ * INT n at CPL 3: the cached IDT gate, the handler's code descriptor, TR, SS0 and the stack
+ * descriptor are compared with the bytes in memory now (read through the supervisor view of
+ * the current page directory, vcpu->win_view[0], as the CPU reads them), ESP0 is read from
+ * the TSS, the 5-dword frame is pushed there, and the block switches CPL, CS, SS, GS base
+ * (R15) and lookup table, and jumps to the handler through the kernel window's lookup
+ * table if its tag says it holds blocks of the kernel's mode.  For a PV guest the pushed IF
+ * is the virtual IF, which an interrupt gate clears (pv/abi.h), as the monitor does.
+ *
+ * IRET at CPL 0 to CPL 3: the frame is read from the kernel stack, the CS and SS selectors
+ * and their descriptors must be the cached ones, NT, VM and TF must be clear, and no data
+ * segment register may hold a DPL < 3 segment (IRET would null it); then the same switch
+ * the other way.  If the new IF is 1 and an interrupt is pending, it leaves for the
+ * dispatcher at the new EIP instead.
+ *
+ * Any difference takes the old path (the monitor runs the instruction and refills the
+ * slot).  Every access to guest memory happens before the first change of guest state.  A
+ * fault on the kernel view from user mode is a shadow fill of that window like any other
+ * (smmu_fault finds the window by address); anything a fill cannot fix - a guest page
+ * fault, a traced or code page - sends the site to the monitor (XI_FASTRING), which runs
+ * the instruction with the architecture's full checks.
+ *
+ * A miss leaves with EXIT_EMULATE and info XL_INFO_RING + slot.  Called from translate_insn
+ * (translate.c); xl_ring_fill() by the monitor after it ran a site that missed.
+ */
+#include "xl_int.h"
+
+struct xl_ring_slot {
+	uint64_t gate_raw;    /* 0x00 INT: the IDT entry */
+	uint64_t cs_raw;      /* 0x08 descriptor of the new CS */
+	uint64_t ss_raw;      /* 0x10 descriptor of the new SS */
+	uint64_t tr_key;      /* 0x18 INT: vcpu->tr's selector, attributes and base */
+	uint32_t tr_limit;    /* 0x20 INT */
+	uint32_t idt7;        /* 0x24 INT: 8n + 7 */
+	uint32_t cs_idx, cs_idx7, ss_idx, ss_idx7;   /* 0x28 GDT offsets, last byte */
+	uint32_t cs_sel;      /* 0x38 IRET: the CS selector in the frame */
+	uint32_t ss_sel;      /* 0x3c INT: SS0 in the TSS; IRET: SS in the frame */
+	uint32_t target;      /* 0x40 INT: handler EIP */
+	uint32_t int_gate;    /* 0x44 INT: interrupt gate (clears IF) */
+	struct seg cs;        /* 0x48 */
+	struct seg ss;        /* 0x54 */
+	uint32_t valid;       /* 0x60 */
+	uint32_t vector;      /* 0x64 INT: n */
+	uint64_t cs_end_r, cs_end_w, ss_end_r, ss_end_w;   /* 0x68 */
+	uint64_t tag;         /* 0x88 CC_LK_TAG of the mode after the switch */
+};
+_Static_assert(offsetof(struct xl_ring_slot, cs) == 0x48 && offsetof(struct xl_ring_slot, valid) == 0x60 &&
+	       offsetof(struct xl_ring_slot, cs_end_r) == 0x68 && offsetof(struct xl_ring_slot, tag) == 0x88,
+	       "xl_ring_slot layout");
+#define RING_SLOTS 1024u
+static struct xl_ring_slot ring_slot[RING_SLOTS];
+static unsigned ring_next;
+
+#define VCO(f) ((int32_t)offsetof(struct vcpu, f))
+#define SEGO(s, f) ((int32_t)(offsetof(struct vcpu, seg) + (size_t)(s) * sizeof(struct seg) + offsetof(struct seg, f)))
+
+static uint8_t *jcc32(struct xbuf *b, uint8_t cc)
+{
+	e8(b, 0x0F); e8(b, (uint8_t)(0x80 | cc));
+	uint8_t *r = b->p;
+	e32(b, 0);
+	return r;
+}
+enum { CC_B = 2, CC_E = 4, CC_NE = 5 };
+static const uint8_t OP_CMP_LD[] = {0x3B}, OP_ADD_LD[] = {0x03}, OP_GRP1_IMM[] = {0x81};
+static const uint8_t OP_TEST_IMM[] = {0xF7}, OP_TEST_RR[] = {0x85}, OP_OR_RR[] = {0x09};
+static const uint8_t OP_CMP_IMM8[] = {0x83};
+
+/* r = slot field at off compared with r (cmp r, [r9+off]) */
+static void cmp_slot(struct xbuf *b, unsigned w, int r, int off)
+{
+	emit_mem(b, w ? EM_W : 0, OP_CMP_LD, 1, r, H_R9, -1, 0, off);
+}
+
+/* wrgsbase r; mov r15, r */
+static void emit_switch_window(struct xbuf *b, int r)
+{
+	e8(b, 0xF3); e8(b, (uint8_t)(0x48 | ((r & 8) ? 1 : 0))); e8(b, 0x0F); e8(b, 0xAE);
+	e8(b, (uint8_t)(0xD8 | (r & 7)));
+	emit_rr(b, EM_W, OP_MOV_ST, 1, r, H_R15);
+}
+
+/* CS and SS from the slot: hidden parts, bases (0), ranges, CPL */
+static void emit_ring_commit_segs(struct xbuf *b, int cpl)
+{
+	emit_vcpu_imm32(b, VCO(cpl), (uint32_t)cpl);
+	static const int segs[2] = {S_CS, S_SS};
+	for (int i = 0; i < 2; i++) {
+		int s = segs[i], so = 0x48 + 12 * i;
+		emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_R9, -1, 0, so);
+		emit_vcpu_store(b, SEGO(s, sel), H_R11, 1);
+		emit_mem(b, 0, OP_MOV_LD, 1, H_R11, H_R9, -1, 0, so + 8);
+		emit_vcpu_store(b, SEGO(s, limit), H_R11, 0);
+		emit_vcpu_imm32(b, VC_SEG_BASE + 4 * s, 0);
+		emit_vcpu_imm32(b, VC_SEG_LO + 4 * s, 0);
+		emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_R9, -1, 0, 0x68 + 16 * i);
+		emit_vcpu_store(b, VC_SEG_END_R + 8 * s, H_R11, 1);
+		emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_R9, -1, 0, 0x70 + 16 * i);
+		emit_vcpu_store(b, VC_SEG_END_W + 8 * s, H_R11, 1);
+	}
+}
+
+/* Common head: pushfq, r9 = slot, slot valid, view v's window in r10 and its table tagged. */
+static void emit_ring_head(struct xl_ctx *x, struct xl_ring_slot *sl, unsigned slot, int view,
+			   uint8_t **miss, unsigned *nm)
+{
+	struct xbuf *b = &x->b;
+	emit_vcpu_imm32(b, VC_EXIT_INFO, XL_INFO_RING + slot);   /* for the signal handler */
+	ebytes(b, OP_PUSHF, 1);
+	emit_mov_imm64(b, H_R9, (uint64_t)(uintptr_t)sl);
+	emit_mem(b, 0, OP_CMP_IMM8, 1, 7, H_R9, -1, 0, 0x60); e8(b, 1);
+	miss[(*nm)++] = jcc32(b, CC_NE);
+	emit_vcpu_load(b, H_R10, VCO(win_view[view]), 1);
+	emit_rr(b, EM_W, OP_TEST_RR, 1, H_R10, H_R10);
+	miss[(*nm)++] = jcc32(b, CC_E);
+	emit_vcpu_load(b, H_R11, VCO(lk_view[view]), 1);
+	emit_rr(b, EM_W, OP_TEST_RR, 1, H_R11, H_R11);
+	miss[(*nm)++] = jcc32(b, CC_E);
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_R11, -1, 0, (int32_t)offsetof(struct cc_lookup, tag));
+	cmp_slot(b, 1, H_R11, 0x88);
+	miss[(*nm)++] = jcc32(b, CC_NE);
+}
+
+/* GDT limit and descriptor checks of the slot's CS and SS, reading through window register wr
+ * (r10 with an explicit base, or -1 for the running window through GS). */
+static void emit_ring_gdt_checks(struct xbuf *b, int wr, uint8_t **miss, unsigned *nm)
+{
+	emit_mem(b, 0, OP_MOVZX16, 2, H_R8, H_R13, -1, 0, VCO(gdtr.limit));
+	cmp_slot(b, 0, H_R8, 0x2c);
+	miss[(*nm)++] = jcc32(b, CC_B);
+	cmp_slot(b, 0, H_R8, 0x34);
+	miss[(*nm)++] = jcc32(b, CC_B);
+	for (int i = 0; i < 2; i++) {
+		emit_vcpu_load(b, H_R8, VCO(gdtr.base), 0);
+		emit_mem(b, 0, OP_ADD_LD, 1, H_R8, H_R9, -1, 0, i ? 0x30 : 0x28);
+		if (wr >= 0)
+			emit_mem(b, EM_W, OP_MOV_LD, 1, H_R8, wr, H_R8, 1, 0);
+		else
+			emit_mem(b, EM_GUEST | EM_W, OP_MOV_LD, 1, H_R8, H_R8, -1, 0, 0);
+		cmp_slot(b, 1, H_R8, i ? 0x10 : 0x08);
+		miss[(*nm)++] = jcc32(b, CC_NE);
+	}
+}
+
+/* The slow path of a ring site: restore flags, let the monitor run it and refill the slot. */
+static void emit_ring_miss(struct xl_ctx *x, const struct ginsn *g, unsigned slot, uint8_t **miss, unsigned nm)
+{
+	struct xbuf *b = &x->b;
+	for (unsigned i = 0; i < nm; i++)
+		patch_rel32(miss[i], b->p);
+	ebytes(b, OP_POPF, 1);
+	emit_vcpu_imm32(b, VC_EIP, g->eip);
+	emit_vcpu_imm32(b, VC_EXIT_INFO, XL_INFO_RING + slot);
+	emit_vcpu_imm32(b, VC_EXIT_REASON, EXIT_EMULATE);
+	emit_jmp32(b, cc_exit_thunk());
+	x->ended = true;
+}
+
+static struct xl_ring_slot *ring_slot_new(unsigned *idx, uint64_t tag)
+{
+	*idx = ring_next++ & (RING_SLOTS - 1);
+	struct xl_ring_slot *sl = &ring_slot[*idx];
+	memset(sl, 0, sizeof(*sl));
+	sl->tag = tag;
+	xl_stats.ring_sites++;
+	return sl;
+}
+
+bool xl_ring_fast_ok(const struct xl_ctx *x, const struct ginsn *g)
+{
+	uint32_t m = x->mode;
+	if ((m & (XM_PROT | XM_PG | XM_SINGLE | XM_NONFLAT)) != (XM_PROT | XM_PG) || g->o16 || g->a16)
+		return false;
+	if (g->z.mnemonic == ZYDIS_MNEMONIC_INT && g->bytes[g->opc] == 0xCD)
+		return (m & XM_CPL_MASK) == 3;
+	if (g->z.mnemonic == ZYDIS_MNEMONIC_IRETD)
+		return (m & XM_CPL_MASK) == 0;
+	return false;
+}
+
+void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
+{
+	struct xbuf *b = &x->b;
+	uint32_t n = (uint32_t)g->z.raw.imm[0].value.u & 0xFF, next = g->eip + g->z.length;
+	uint32_t kmode = x->mode & (XM_PROT | XM_PG | XM_TS | XM_EM | XM_MP);
+	unsigned slot;
+	struct xl_ring_slot *sl = ring_slot_new(&slot, CC_LK_TAG(kmode, 0));
+	uint8_t *miss[24];
+	unsigned nm = 0;
+	bool pv = emu_pv != NULL;
+	sl->vector = n;
+	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
+
+	emit_ring_head(x, sl, slot, 0, miss, &nm);
+	emit_mem(b, 0, OP_TEST_IMM, 1, 0, H_R13, -1, 0, VC_EFLAGS); e32(b, FL_TF);
+	miss[nm++] = jcc32(b, CC_NE);
+	if (pv) {
+		emit_vcpu_load(b, H_R11, VCO(pv_vif), 1);
+		emit_rr(b, EM_W, OP_TEST_RR, 1, H_R11, H_R11);
+		miss[nm++] = jcc32(b, CC_E);
+	}
+	/* IDT entry n */
+	emit_mem(b, 0, OP_MOVZX16, 2, H_R8, H_R13, -1, 0, VCO(idtr.limit));
+	cmp_slot(b, 0, H_R8, 0x24);
+	miss[nm++] = jcc32(b, CC_B);
+	emit_vcpu_load(b, H_R8, VCO(idtr.base), 0);
+	emit_lea32(b, H_R8, H_R8, -1, (int32_t)(8 * n));
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R8, H_R10, H_R8, 1, 0);
+	cmp_slot(b, 1, H_R8, 0x00);
+	miss[nm++] = jcc32(b, CC_NE);
+	/* TR unchanged since the fill */
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R8, H_R13, -1, 0, VCO(tr));
+	cmp_slot(b, 1, H_R8, 0x18);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_vcpu_load(b, H_R8, VCO(tr.limit), 0);
+	cmp_slot(b, 0, H_R8, 0x20);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_ring_gdt_checks(b, H_R10, miss, &nm);
+	/* SS0 and ESP0 from the TSS */
+	emit_vcpu_load(b, H_R8, VCO(tr.base), 0);
+	emit_lea32(b, H_R8, H_R8, -1, 8);
+	emit_mem(b, 0, OP_MOVZX16, 2, H_R8, H_R10, H_R8, 1, 0);
+	cmp_slot(b, 0, H_R8, 0x3c);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_vcpu_load(b, H_R8, VCO(tr.base), 0);
+	emit_lea32(b, H_R8, H_R8, -1, 4);
+	emit_mem(b, 0, OP_MOV_LD, 1, H_R14, H_R10, H_R8, 1, 0);         /* r14d = ESP0 */
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 7, H_R14); e32(b, 20);              /* cmp r14d, 20 */
+	miss[nm++] = jcc32(b, CC_B);
+	/* the frame: SS, ESP, EFLAGS, CS, EIP below ESP0 */
+	emit_mem(b, 0, OP_MOVZX16, 2, H_R8, H_R13, -1, 0, SEGO(S_SS, sel));
+	emit_mem(b, 0, OP_MOV_ST, 1, H_R8, H_R10, H_R14, 1, -4);
+	emit_mem(b, 0, OP_MOV_ST, 1, H_R12, H_R10, H_R14, 1, -8);
+	emit_vcpu_load(b, H_R8, VC_EFLAGS, 0);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R8); e32(b, ~(uint32_t)FL_HOST);
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_RSP, -1, 0, 0);       /* guest flags pushed */
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, FL_HOST);
+	emit_rr(b, 0, OP_OR_RR, 1, H_R11, H_R8);
+	if (pv) {                                       /* pushed IF = virtual IF */
+		emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R8); e32(b, ~(uint32_t)FL_IF);
+		emit_vcpu_load(b, H_R11, VCO(pv_vif), 1);
+		emit_mem(b, 0, OP_CMP_IMM8, 1, 7, H_R11, -1, 0, 0); e8(b, 0);
+		e8(b, 0x74); uint8_t *z = b->p; e8(b, 0);                  /* je: vif 0 */
+		emit_rr(b, 0, OP_GRP1_IMM, 1, 1, H_R8); e32(b, FL_IF);
+		*z = (uint8_t)(b->p - z - 1);
+	}
+	emit_mem(b, 0, OP_MOV_ST, 1, H_R8, H_R10, H_R14, 1, -12);
+	emit_mem(b, 0, OP_MOVZX16, 2, H_R8, H_R13, -1, 0, SEGO(S_CS, sel));
+	emit_mem(b, 0, OP_MOV_ST, 1, H_R8, H_R10, H_R14, 1, -16);
+	emit_mem(b, 0, OP_MOV_IMM, 1, 0, H_R10, H_R14, 1, -20); e32(b, next);
+	/* commit */
+	emit_vcpu_load(b, H_R8, VC_EFLAGS, 0);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R8); e32(b, ~(uint32_t)(FL_TF | FL_NT | FL_RF | FL_VM));
+	emit_mem(b, 0, OP_CMP_IMM8, 1, 7, H_R9, -1, 0, 0x44); e8(b, 0);
+	e8(b, 0x74); uint8_t *tg = b->p; e8(b, 0);                          /* je: trap gate */
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R8); e32(b, ~(uint32_t)FL_IF);
+	if (pv) {
+		emit_vcpu_load(b, H_R11, VCO(pv_vif), 1);
+		emit_mem(b, 0, OP_MOV_IMM, 1, 0, H_R11, -1, 0, 0); e32(b, 0);
+	}
+	*tg = (uint8_t)(b->p - tg - 1);
+	emit_vcpu_store(b, VC_EFLAGS, H_R8, 0);
+	emit_lea32(b, H_R12, H_R14, -1, -20);
+	emit_ring_commit_segs(b, 0);
+	emit_vcpu_load(b, H_R11, VCO(lk_view[0]), 1);
+	emit_vcpu_store(b, VC_LOOKUP, H_R11, 1);
+	emit_switch_window(b, H_R10);
+	ebytes(b, OP_POPF, 1);
+	emit_mem(b, 0, OP_MOV_LD, 1, H_R14, H_R9, -1, 0, 0x40);
+	xl_emit_lookup_probe(b);
+	emit_ring_miss(x, g, slot, miss, nm);
+}
+
+void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
+{
+	struct xbuf *b = &x->b;
+	uint32_t umode = (x->mode & (XM_PROT | XM_PG | XM_TS | XM_EM | XM_MP)) | 3;
+	unsigned slot;
+	struct xl_ring_slot *sl = ring_slot_new(&slot, CC_LK_TAG(umode, 0));
+	uint8_t *miss[24];
+	unsigned nm = 0;
+	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
+
+	emit_ring_head(x, sl, slot, 1, miss, &nm);
+	emit_mem(b, 0, OP_TEST_IMM, 1, 0, H_R13, -1, 0, VC_EFLAGS); e32(b, FL_NT);
+	miss[nm++] = jcc32(b, CC_NE);
+	/* the frame, through the running (kernel) window: faults here are the guest's */
+	emit_mem(b, EM_GUEST, OP_MOVZX16, 2, H_R8, H_R12, -1, 0, 4);
+	cmp_slot(b, 0, H_R8, 0x38);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_mem(b, EM_GUEST, OP_MOVZX16, 2, H_R8, H_R12, -1, 0, 16);
+	cmp_slot(b, 0, H_R8, 0x3c);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R8, H_R12, -1, 0, 12);        /* new ESP */
+	emit_vcpu_store(b, VC_SPILL + 16, H_R8, 0);
+	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R8, H_R12, -1, 0, 0);         /* new EIP */
+	emit_vcpu_store(b, VC_SPILL + 24, H_R8, 0);
+	static const int dsegs[4] = {S_DS, S_ES, S_FS, S_GS};
+	for (int i = 0; i < 4; i++) {               /* IRET would null a DPL < 3 data segment */
+		emit_mem(b, 0, OP_MOVZX16, 2, H_R11, H_R13, -1, 0, SEGO(dsegs[i], attr));
+		emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, 0xE0);      /* P and DPL */
+		emit_rr(b, 0, OP_GRP1_IMM, 1, 7, H_R11); e32(b, 0x80);
+		miss[nm++] = jcc32(b, CC_E);
+		emit_rr(b, 0, OP_GRP1_IMM, 1, 7, H_R11); e32(b, 0xA0);
+		miss[nm++] = jcc32(b, CC_E);
+		emit_rr(b, 0, OP_GRP1_IMM, 1, 7, H_R11); e32(b, 0xC0);
+		miss[nm++] = jcc32(b, CC_E);
+	}
+	emit_ring_gdt_checks(b, -1, miss, &nm);
+	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R8, H_R12, -1, 0, 8);         /* EFLAGS, kept in r8d */
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT);
+	miss[nm++] = jcc32(b, CC_NE);
+	/* commit: EFLAGS as IRET at CPL 0 loads them */
+	const uint32_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_RF | FL_AC | FL_ID | FL_IF | FL_IOPL |
+			      FL_VIF | FL_VIP;
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R8, H_R11);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, mask);
+	emit_vcpu_load(b, H_R14, VC_EFLAGS, 0);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R14); e32(b, ~mask);
+	emit_rr(b, 0, OP_OR_RR, 1, H_R11, H_R14);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 1, H_R14); e32(b, FL_FIXED);
+	emit_vcpu_store(b, VC_EFLAGS, H_R14, 0);
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_RSP, -1, 0, 0);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, ~(uint32_t)FL_HOST);
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R8, H_R14);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R14); e32(b, FL_HOST);
+	emit_rr(b, 0, OP_OR_RR, 1, H_R14, H_R11);
+	emit_mem(b, EM_W, OP_MOV_ST, 1, H_R11, H_RSP, -1, 0, 0);
+	emit_ring_commit_segs(b, 3);
+	emit_vcpu_load(b, H_R11, VCO(lk_view[1]), 1);
+	emit_vcpu_store(b, VC_LOOKUP, H_R11, 1);
+	emit_switch_window(b, H_R10);
+	emit_vcpu_load(b, H_R12, VC_SPILL + 16, 0);
+	emit_vcpu_load(b, H_R14, VC_SPILL + 24, 0);
+	/* IF now 1 with an interrupt pending: the dispatcher delivers it before user code */
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_IF);
+	e8(b, 0x74); uint8_t *noif = b->p; e8(b, 0);
+	emit_vcpu_load(b, H_R11, VC_IRQ_PTR, 1);
+	emit_mem(b, EM_W, OP_CMP_LD, 1, H_R11, H_R13, -1, 0, VC_REQ_PTR);
+	e8(b, 0x74); uint8_t *noirq = b->p; e8(b, 0);
+	ebytes(b, OP_POPF, 1);
+	emit_vcpu_store(b, VC_EIP, H_R14, 0);
+	emit_jmp32(b, cc_miss_stub());
+	*noif = (uint8_t)(b->p - noif - 1);
+	*noirq = (uint8_t)(b->p - noirq - 1);
+	ebytes(b, OP_POPF, 1);
+	xl_emit_lookup_probe(b);
+	emit_ring_miss(x, g, slot, miss, nm);
+}
+
+static void ring_fill_segs(struct xl_ring_slot *sl, const struct vcpu *c)
+{
+	uint32_t lo;
+	sl->cs = c->seg[S_CS];
+	sl->ss = c->seg[S_SS];
+	xl_seg_ranges(&sl->cs, &lo, &sl->cs_end_r, &sl->cs_end_w);
+	xl_seg_ranges(&sl->ss, &lo, &sl->ss_end_r, &sl->ss_end_w);
+	sl->cs_idx = c->seg[S_CS].sel & ~7u;
+	sl->cs_idx7 = sl->cs_idx + 7;
+	sl->ss_idx = c->seg[S_SS].sel & ~7u;
+	sl->ss_idx7 = sl->ss_idx + 7;
+}
+
+static bool flat_seg(const struct seg *s)
+{
+	return s->base == 0 && s->limit == 0xFFFFFFFFu && (s->attr & SEGA_DB);
+}
+
+/*
+ * After the monitor ran ring site `info` (an INT from CPL 3 or an IRET to CPL 3) with the
+ * vcpu now on the other side: refill the site's slot from what the CPU just used.
+ */
+void xl_ring_fill(struct vcpu *c, uint32_t info, int old_cpl, uint32_t old_eip)
+{
+	struct xl_ring_slot *sl = &ring_slot[(info - XL_INFO_RING) & (RING_SLOTS - 1)];
+	sl->valid = 0;
+	if (c->regs[R_ESP] < 20 || !(c->cr0 & CR0_PE) || !(c->cr0 & CR0_PG) || (c->eflags & FL_VM) ||
+	    !flat_seg(&c->seg[S_CS]) || !flat_seg(&c->seg[S_SS]))
+		return;
+	if (!xl_quiet_desc(c, c->seg[S_CS].sel, &sl->cs_raw, &c->seg[S_CS]) ||
+	    !xl_quiet_desc(c, c->seg[S_SS].sel, &sl->ss_raw, &c->seg[S_SS]))
+		return;
+	ring_fill_segs(sl, c);
+	if (old_cpl == 3 && c->cpl == 0) {               /* INT n */
+		/* delivered through the gate from this site (not a fault instead): the frame's
+		 * return EIP follows the 2-byte INT imm8 */
+		uint32_t frame[5];
+		if (c->regs[R_ESP] > 0xFFFFFFFFu - 20 ||
+		    !xl_quiet_read(c, c->regs[R_ESP], frame, sizeof(frame)) || frame[0] != old_eip + 2)
+			return;
+		uint32_t n = sl->vector;
+		gla_t ga = c->idtr.base + 8 * n;
+		uint16_t ss0;
+		if (8 * n + 7 > c->idtr.limit || !xl_quiet_read(c, ga, &sl->gate_raw, 8) ||
+		    !xl_quiet_read(c, c->tr.base + 8, &ss0, 2) || ss0 != c->seg[S_SS].sel)
+			return;
+		unsigned type = (unsigned)(sl->gate_raw >> 40) & 0x1F;
+		if (type != 0x0E && type != 0x0F)
+			return;
+		sl->idt7 = 8 * n + 7;
+		sl->int_gate = type == 0x0E;
+		sl->target = c->eip;
+		memcpy(&sl->tr_key, &c->tr, 8);
+		sl->tr_limit = c->tr.limit;
+		sl->ss_sel = ss0;
+	} else if (old_cpl == 0 && c->cpl == 3) {        /* IRET */
+		sl->cs_sel = c->seg[S_CS].sel;
+		sl->ss_sel = c->seg[S_SS].sel;
+	} else
+		return;
+	sl->valid = 1;
+	xl_stats.ring_fills++;
+}

@@ -1,0 +1,71 @@
+/*
+ * vif.c - the virtual interrupt flag at CPL 0: CLI, STI, PUSHFD, POPFD inline.
+ *
+ * At CPL 0, CLI/STI/PUSHF/POPF work on vcpu->eflags (the virtual IF, IOPL, ...) and the
+ * host RFLAGS (arithmetic flags, DF) without leaving translated code.  After STI and POPF
+ * an interrupt may have become deliverable: a flag-free probe loads through
+ * vcpu->irq_ptr, which the run loop points at the fault page while the PIC holds a pending
+ * interrupt.  The probe has its own instruction-map entry (EIP of the next instruction),
+ * marked XI_INHIBIT after STI so that the next instruction still runs first.
+ *
+ * Invariant: the guest's IF, IOPL and the other system flags live only in vcpu->eflags,
+ * never in the host RFLAGS.  Called from translate_insn (translate.c) when classify.c
+ * chose K_CLI/K_STI/K_PUSHF/K_POPF (CPL 0, 32-bit operand size).
+ */
+#include "xl_int.h"
+
+#define POPF_KEEP (FL_ARITH | FL_TF | FL_IF | FL_DF | FL_IOPL | FL_NT | FL_AC | FL_ID)
+
+static void emit_irq_probe(struct xl_ctx *x, gla_t next, bool inhibit)
+{
+	x->n++;
+	x->imap[x->n] = (struct xl_imap){ .eip = next, .host_off = (uint16_t)(x->b.p - x->b.start),
+		.fix = inhibit ? XI_INHIBIT : 0, .spill = -1 };
+	emit_vcpu_load(&x->b, H_R14, VC_IRQ_PTR, 1);
+	emit_mem(&x->b, 0, OP_MOV_LD, 1, H_R14, H_R14, -1, 0, 0);
+}
+
+/* and/or dword [r13+eflags], imm with the host flags preserved around it */
+static void emit_vflags_op(struct xl_ctx *x, int ext, uint32_t imm)
+{
+	ebytes(&x->b, OP_PUSHF, 1);
+	emit_mem(&x->b, 0, OP_GRP1, 1, ext, H_R13, -1, 0, VC_EFLAGS);
+	e32(&x->b, imm);
+	ebytes(&x->b, OP_POPF, 1);
+}
+
+void xl_translate_cli(struct xl_ctx *x) { emit_vflags_op(x, 4, ~FL_IF); }
+
+void xl_translate_sti(struct xl_ctx *x, const struct ginsn *g)
+{
+	emit_vflags_op(x, 1, FL_IF);
+	emit_irq_probe(x, g->eip + g->z.length, true);
+}
+
+/* push (vcpu->eflags without RF/VM, host arithmetic flags and DF merged in) */
+void xl_translate_pushf(struct xl_ctx *x)
+{
+	static const uint8_t and_imm[] = {0x81}, or_rr[] = {0x09};
+	ebytes(&x->b, OP_PUSHF, 1);
+	emit_mem(&x->b, 0, OP_MOV_LD, 1, H_R14, H_RSP, -1, 0, 0);
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, FL_HOST);
+	emit_vcpu_load(&x->b, H_R9, VC_EFLAGS, 0);
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R9); e32(&x->b, ~(FL_HOST | FL_RF | FL_VM));
+	emit_rr(&x->b, 0, or_rr, 1, H_R9, H_R14);
+	ebytes(&x->b, OP_POPF, 1);
+	xl_emit_push_reg(x, H_R14, 4);
+}
+
+void xl_translate_popf(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t and_imm[] = {0x81}, push_r14[] = {0x41, 0x56};
+	xl_emit_stack_mem(x, 0, OP_MOV_LD, H_R14, H_R12, 0, 4, false);
+	emit_lea32(&x->b, H_R12, H_R12, -1, 4);
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, POPF_KEEP);
+	emit_rr(&x->b, 0, and_imm, 1, 1, H_R14); e32(&x->b, FL_FIXED);   /* or r14d, 2 */
+	emit_vcpu_store(&x->b, VC_EFLAGS, H_R14, 0);
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, FL_HOST);
+	ebytes(&x->b, push_r14, 2);
+	ebytes(&x->b, OP_POPF, 1);
+	emit_irq_probe(x, g->eip + g->z.length, false);
+}

@@ -53,8 +53,17 @@ void dev_uart_divert_input(void);
 void dev_uart_input_end(void);
 /* MC146818 RTC/CMOS; ram_bytes (all guest RAM) fills the CMOS memory-size registers. */
 void dev_rtc_init(uint32_t ram_bytes);
-/* Port 0x80 (POST), isa-debug-exit at 0xF4 (stops vm with status (v<<1)|1), i8042 reset. */
+/* Port 0x80 (POST), isa-debug-exit at 0xF4 (stops vm with status (v<<1)|1), port 0x92. */
 void dev_misc_init(struct vm *vm);
+/* The guest reset the machine (port 0x92, the i8042): stop the run loop (misc.c). */
+void dev_reset_request(void);
+/* i8042 keyboard controller with an idle keyboard and mouse (IRQ 1 and 12). */
+void dev_i8042_init(void);
+
+/* ACPI tables in the BIOS area and the PM registers (acpi.c): poweroff through PM1_CNT. */
+#define ACPI_RSDP_ADDR 0xF0000u
+#define ACPI_PM_BASE   0x600u
+void dev_acpi_init(struct vm *vm);
 
 /* Everything above, in PC order. */
 void dev_init_all(struct vm *vm, int in_fd, int out_fd);

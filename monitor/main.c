@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 		fail("-D: cannot open '%s': %s", o.logfile, strerror(errno));
 	if (vm_mem_init(&vm, o.ram_mib << 20, err, sizeof(err)) < 0)
 		fail("%s", err);
-	if (ld_load_kernel(o.kernel, o.append, o.initrd, vm.ram, vm.ram_size, 0, &boot, err,
+	if (ld_load_kernel(o.kernel, o.append, o.initrd, vm.ram, vm.ram_size, ACPI_RSDP_ADDR, &boot, err,
 			   sizeof(err)) < 0)
 		fail("%s", err);
 	vm.cpu.vm = &vm;

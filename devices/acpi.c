@@ -184,7 +184,7 @@ static void pm_write(void *opaque, uint16_t off, int size, uint32_t val)
 void dev_acpi_init(struct vm *vm)
 {
 	acpi = (struct acpi){ .vm = vm, .cnt = CNT_SCI_EN };
-	if (vm && vm->ram_size >= ACPI_END)
+	if (vm && vm->ram && vm->ram_size >= ACPI_END)
 		build_tables(vm->ram);
 	dev_pio_claim(ACPI_PM_BASE, PM_LEN, pm_read, pm_write, NULL);
 }

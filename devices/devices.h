@@ -37,7 +37,9 @@ void dev_pic_init(void);
  * therefore holds its line high while it wants service; to signal a new event on a line
  * that is already high, drop it and raise it again. */
 void dev_pic_set_irq(int irq, int level);
-int dev_pic_pending(void);                  /* highest-priority deliverable vector, or -1 */
+int dev_pic_pending(void);
+/* Is irq's request latched in IRR (raised, not yet acknowledged by an INTA)? */
+bool dev_pic_irq_latched(int irq);                  /* highest-priority deliverable vector, or -1 */
 int dev_pic_ack(void);                      /* INTA cycle: returns vector (spurious 7/15 too) */
 
 /* 8254 PIT and port 0x61. */

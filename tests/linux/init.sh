@@ -19,14 +19,14 @@ if [ "$(arg lxmode)" = bench ]; then
 		local t0=$(ms); "$@" >/dev/null; local t1=$(ms)
 		echo "B: $name $((t1 - t0))"
 	}
-	forkexec() { i=0; while [ $i -lt 1000 ]; do /bin/lxcheck true; i=$((i+1)); done; }
+	forkexec() { i=0; while [ $i -lt 300 ]; do /bin/lxcheck true; i=$((i+1)); done; }
 	pipeline() { seq 1 200000 | grep 7 | sed 's/1/x/' | wc -l; }
 	ddmd5() { dd if=/dev/zero bs=1M count=64 2>/dev/null | md5sum; }
 	timed forkexec forkexec
 	timed pipeline pipeline
 	timed ddmd5 ddmd5
 	timed alloc /bin/lxcheck alloc 128
-	timed syscall /bin/lxcheck syscall 1000000
+	timed syscall /bin/lxcheck syscall 200000
 	timed pingpong /bin/lxcheck pingpong 20000
 	timed cpu /bin/cpu
 	poweroff -f

@@ -28,7 +28,7 @@ LDFLAGS := $(SANFLAGS)
 
 # Debian packages the build and the tests need.
 DEB_PKGS := gcc make libzydis-dev libcapstone-dev libunwind-dev check pkg-config \
-            gcc-multilib nasm qemu-system-x86 gnuplot-nox clang-14 libclang-rt-14-dev cpio
+            gcc-multilib nasm qemu-system-x86 gnuplot-nox clang-14 libclang-rt-14-dev cpio liblzma-dev
 
 MON_DIRS := monitor translator codecache shadow-mmu emulation devices loader pv
 MON_SRCS := $(foreach d,$(MON_DIRS),$(wildcard $(d)/*.c))

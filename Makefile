@@ -5,6 +5,7 @@
 #   make check      every test (unit, integration, guest self test under vmm386 and qemu)
 #   make check SAN=1  the same, monitor built with AddressSanitizer + UBSan (in build-san/)
 #   make bench      benchmarks, side by side with the host / qemu-system-i386
+#   make run-linux  Debian's i386 Linux 6.1 to a busybox shell (tests/linux/module.mk)
 #
 # Each folder adds its own rules in a module.mk fragment included below.
 
@@ -27,7 +28,7 @@ LDFLAGS := $(SANFLAGS)
 
 # Debian packages the build and the tests need.
 DEB_PKGS := gcc make libzydis-dev libcapstone-dev libunwind-dev check pkg-config \
-            gcc-multilib nasm qemu-system-x86 gnuplot-nox clang-14 libclang-rt-14-dev
+            gcc-multilib nasm qemu-system-x86 gnuplot-nox clang-14 libclang-rt-14-dev cpio liblzma-dev
 
 MON_DIRS := monitor translator codecache shadow-mmu emulation devices loader pv
 MON_SRCS := $(foreach d,$(MON_DIRS),$(wildcard $(d)/*.c))
@@ -74,6 +75,7 @@ include tools/scan/module.mk
 include tests/decoder/module.mk
 include tests/fuzz/module.mk
 include tests/isa/module.mk
+include tests/linux/module.mk
 include tests/module.mk
 include bench/module.mk
 

@@ -9,6 +9,9 @@
 #                   latest.csv, the chart latest.png (gnuplot), vmm386's -d stats of each
 #                   vmm386 column in vmm-stats-bt.txt / vmm-stats-pv.txt.  About 1.5 minutes.
 #                   make bench BENCH_ENV='QUICK=1 RESULTS=/tmp/b' is a few-second smoke run.
+#                   Then bench/linux.sh: Debian's Linux 6.1 under vmm386 and qemu (and the
+#                   same user programs on the host), a table appended to latest.md, linux.csv
+#                   and vmm-stats-linux.txt; about 3 minutes (1 with QUICK=1).
 #
 # The native program links the very object the guest links ($(GUEST_WL), guest/module.mk),
 # so both columns run identical workload code.
@@ -35,7 +38,8 @@ bench-deps:
 	    echo "bench: could not install$$m; reported as n/a" >&2; \
 	  else echo "bench: missing$$m (sudo apt-get install -y$$m); reported as n/a" >&2; fi; fi
 
-bench: bench-deps guest $(BENCH_NATIVE)
+bench: bench-deps guest $(BENCH_NATIVE) $(LX_CHECK)
 	@$(MAKE) --no-print-directory $(BUILD)/vmm386 || \
 	  echo "bench: building $(BUILD)/vmm386 failed; its columns will be skipped" >&2
 	BUILD=$(BUILD) $(BENCH_ENV) bash bench/run.sh
+	BUILD=$(BUILD) $(BENCH_ENV) bash bench/linux.sh

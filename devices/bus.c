@@ -186,4 +186,6 @@ void dev_init_all(struct vm *vm, int in_fd, int out_fd)
 	dev_rtc_init(vm->ram_size);
 	dev_uart_init(in_fd, out_fd);
 	dev_misc_init(vm);
+	dev_i8042_init();
+	dev_acpi_init(vm);
 }

@@ -37,7 +37,9 @@ void dev_pic_init(void);
  * therefore holds its line high while it wants service; to signal a new event on a line
  * that is already high, drop it and raise it again. */
 void dev_pic_set_irq(int irq, int level);
-int dev_pic_pending(void);                  /* highest-priority deliverable vector, or -1 */
+int dev_pic_pending(void);
+/* Is irq's request latched in IRR (raised, not yet acknowledged by an INTA)? */
+bool dev_pic_irq_latched(int irq);                  /* highest-priority deliverable vector, or -1 */
 int dev_pic_ack(void);                      /* INTA cycle: returns vector (spurious 7/15 too) */
 
 /* 8254 PIT and port 0x61. */
@@ -53,8 +55,17 @@ void dev_uart_divert_input(void);
 void dev_uart_input_end(void);
 /* MC146818 RTC/CMOS; ram_bytes (all guest RAM) fills the CMOS memory-size registers. */
 void dev_rtc_init(uint32_t ram_bytes);
-/* Port 0x80 (POST), isa-debug-exit at 0xF4 (stops vm with status (v<<1)|1), i8042 reset. */
+/* Port 0x80 (POST), isa-debug-exit at 0xF4 (stops vm with status (v<<1)|1), port 0x92. */
 void dev_misc_init(struct vm *vm);
+/* The guest reset the machine (port 0x92, the i8042): stop the run loop (misc.c). */
+void dev_reset_request(void);
+/* i8042 keyboard controller with an idle keyboard and mouse (IRQ 1 and 12). */
+void dev_i8042_init(void);
+
+/* ACPI tables in the BIOS area and the PM registers (acpi.c): poweroff through PM1_CNT. */
+#define ACPI_RSDP_ADDR 0xF0000u
+#define ACPI_PM_BASE   0x600u
+void dev_acpi_init(struct vm *vm);
 
 /* Everything above, in PC order. */
 void dev_init_all(struct vm *vm, int in_fd, int out_fd);

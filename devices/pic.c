@@ -153,6 +153,13 @@ void dev_pic_set_irq(int irq, int level)
 	pic_update();
 }
 
+bool dev_pic_irq_latched(int irq)
+{
+	if (irq < 0 || irq > 15)
+		return false;
+	return pics[irq >> 3].irr & (1u << (irq & 7));
+}
+
 int dev_pic_pending(void)
 {
 	const struct pic *m = &pics[0], *s = &pics[1];

@@ -8,8 +8,9 @@
  * calibration (channel 2 gated by port 0x61 bit 0, OUT seen in bit 5) relies on.
  *
  * Channel 0 drives IRQ0.  dev_pit_poll() delivers the next rising edge of its OUT that is
- * due (one edge per poll at most: missed periods are dropped, not queued) by pulsing the
- * line low and high, and reports when the following edge is due.  Channel 1 (DRAM refresh)
+ * due (one edge per poll at most; in the periodic modes, periods the host ran late are
+ * delivered later, one after each taken interrupt, up to PIT_CATCHUP of them) by pulsing
+ * the line low and high, and reports when the following edge is due.  Channel 1 (DRAM refresh)
  * counts but drives nothing; port 0x61 bit 4 toggles every 15 us as the refresh does.
  *
  * Modes 0-5 are modelled; a count written to a running mode 2/3 counter restarts it at once
@@ -215,6 +216,27 @@ static void pit_irq0_rearm(void)
 		dev_pic_set_irq(0, 0); /* OUT low until the terminal count */
 }
 
+/*
+ * Periodic modes keep the periods they could not deliver on time, as a PC's timer
+ * interrupt would have come at every one of them: each rising edge is delivered once the
+ * previous one has been taken by the CPU (IRR clear), so a guest that counts ticks (its
+ * jiffies) does not lose time to a host that ran it late.  The backlog is bounded by
+ * PIT_CATCHUP periods; older ones are dropped.
+ */
+#define PIT_CATCHUP 250u
+
+static uint64_t pit_advance_edge(const struct pit_chan *c, uint64_t now)
+{
+	uint64_t d = pit_elapsed(c, now);
+	uint64_t due = pit_next_edge(c, d);
+	if ((c->mode != 2 && c->mode != 3) || c->irq_next == NEVER || due == NEVER)
+		return due;
+	uint64_t next = c->irq_next + c->init;
+	uint64_t oldest = due > (uint64_t)PIT_CATCHUP * c->init ?
+			  due - (uint64_t)PIT_CATCHUP * c->init : 0;
+	return next < oldest ? oldest : next;
+}
+
 /* Cheap when nothing is due: the run loop calls this at every exit. */
 uint64_t dev_pit_poll(uint64_t now)
 {
@@ -222,9 +244,11 @@ uint64_t dev_pit_poll(uint64_t now)
 
 	if (now < c->irq_deadline)
 		return c->irq_deadline;
+	if (dev_pic_irq_latched(0))   /* the last edge is not taken yet: after its EOI */
+		return now + clocks_to_ns(c->init ? c->init : 65536);
 	dev_pic_set_irq(0, 0);
 	dev_pic_set_irq(0, 1);
-	c->irq_next = pit_next_edge(c, pit_elapsed(c, now));
+	c->irq_next = pit_advance_edge(c, now);
 	c->irq_deadline = pit_irq0_deadline(c);
 	return c->irq_deadline;
 }

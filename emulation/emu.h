@@ -18,6 +18,8 @@
 
 /* Put the vCPU in the state multiboot promises (protected mode, flat segments, IF=0). */
 void emu_reset_protected(struct vcpu *c, uint32_t gdt_base, uint16_t gdt_limit);
+/* The same flat segments under other selectors (the Linux boot protocol's 0x10 / 0x18). */
+void emu_boot_selectors(struct vcpu *c, uint16_t cs, uint16_t ds);
 
 /* Linear-address access (data).  Non-RAM physical addresses go to device memory (reads of
  * nothing give all ones, writes are dropped).  Return 0, or -1 with a fault raised. */

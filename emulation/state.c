@@ -40,6 +40,12 @@ void emu_reset_protected(struct vcpu *c, uint32_t gdt_base, uint16_t gdt_limit)
 	c->msr_sysenter_cs = c->msr_sysenter_esp = c->msr_sysenter_eip = 0;
 }
 
+void emu_boot_selectors(struct vcpu *c, uint16_t cs, uint16_t ds)
+{
+	for (int i = 0; i < S_NR; i++)
+		emu_seg_flat(&c->seg[i], i == S_CS ? cs : ds, 0, i == S_CS);
+}
+
 static const char *const sys_type_name[16] = {
 	"Reserved", "TSS16-avl", "LDT", "TSS16-busy", "CallGate16", "TaskGate", "IntGate16",
 	"TrapGate16", "Reserved", "TSS32-avl", "Reserved", "TSS32-busy", "CallGate32",

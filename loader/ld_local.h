@@ -56,6 +56,10 @@ int ld_fail(struct ld_ctx *c, const struct ld_file *f, const char *fmt, ...)
 int ld_pread(struct ld_ctx *c, const struct ld_file *f, void *dst, uint64_t off,
 	     uint64_t len);
 
+/* Open f->path read-only (a regular file) and learn its size; close if open. */
+int ld_open(struct ld_ctx *c, struct ld_file *f);
+void ld_close(struct ld_file *f);
+
 /* elf32.c: plan the PT_LOAD segments of an ELF32 i386 EXEC image; detect the PV note. */
 int ld_elf_plan(struct ld_ctx *c, const struct ld_file *f, struct ld_plan *p);
 int ld_elf_has_pv_note(const struct ld_file *f);

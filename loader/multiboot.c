@@ -138,7 +138,7 @@ int ld_pread(struct ld_ctx *c, const struct ld_file *f, void *dst, uint64_t off,
 	return 0;
 }
 
-static int ld_open(struct ld_ctx *c, struct ld_file *f)
+int ld_open(struct ld_ctx *c, struct ld_file *f)
 {
 	struct stat st;
 	f->fd = open(f->path, O_RDONLY | O_CLOEXEC);
@@ -152,7 +152,7 @@ static int ld_open(struct ld_ctx *c, struct ld_file *f)
 	return 0;
 }
 
-static void ld_close(struct ld_file *f)
+void ld_close(struct ld_file *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);

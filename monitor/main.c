@@ -48,10 +48,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vmm386 -kernel FILE [-append STR] [-initrd FILE[,FILE...]] [-m MiB]\n"
 		"              [-d ITEM[,ITEM...]] [-D LOGFILE] [-h]\n"
-		"Runs a 32-bit multiboot kernel by runtime binary translation; COM1 is on stdio.\n"
-		"  -kernel FILE   multiboot v1 ELF32 kernel\n"
+		"Runs a 32-bit kernel by runtime binary translation; COM1 is on stdio.\n"
+		"  -kernel FILE   Linux bzImage, or multiboot v1 ELF32 kernel\n"
 		"  -append STR    kernel command line\n"
-		"  -initrd FILES  multiboot modules, comma-separated, each 'path [args]'\n"
+		"  -initrd FILES  Linux: the initramfs; multiboot: modules, comma-separated,\n"
+		"                 each 'path [args]'\n"
 		"  -m MiB         guest RAM, %d..%d (suffix M or G allowed), default %d\n"
 		"  -d LIST        debug log items (-d help lists them)\n"
 		"  -D FILE        write the debug log to FILE instead of stderr\n"
@@ -225,8 +226,8 @@ int main(int argc, char **argv)
 		fail("-D: cannot open '%s': %s", o.logfile, strerror(errno));
 	if (vm_mem_init(&vm, o.ram_mib << 20, err, sizeof(err)) < 0)
 		fail("%s", err);
-	if (ld_load_multiboot(o.kernel, o.append, o.initrd, vm.ram, vm.ram_size, &boot, err,
-			      sizeof(err)) < 0)
+	if (ld_load_kernel(o.kernel, o.append, o.initrd, vm.ram, vm.ram_size, ACPI_RSDP_ADDR, &boot, err,
+			   sizeof(err)) < 0)
 		fail("%s", err);
 	vm.cpu.vm = &vm;
 	if (pv_init(&vm, &boot, err, sizeof(err)) < 0)
@@ -234,6 +235,9 @@ int main(int argc, char **argv)
 	emu_reset_protected(&vm.cpu, boot.gdt_base, boot.gdt_limit);
 	vm.cpu.regs[R_EAX] = boot.eax;
 	vm.cpu.regs[R_EBX] = boot.ebx;
+	vm.cpu.regs[R_ESI] = boot.esi;
+	if (boot.cs_sel)
+		emu_boot_selectors(&vm.cpu, boot.cs_sel, boot.ds_sel);
 	vm.cpu.eip = boot.entry;
 	xl_init();
 	if (cc_init(vm_protect_page, vm.ram_size) < 0 || vm_run_init(&vm, STDIN_FILENO) < 0)

@@ -46,4 +46,11 @@ printf 'hello, world\n' >"$tmp/text"; bad "not ELF" "$tmp/text"
 head -c 30 "$ELF" >"$tmp/short"; bad "truncated header" "$tmp/short"
 head -c 20000 "$ELF" >"$tmp/trunc"; bad "truncated file" "$tmp/trunc"
 cp /bin/true "$tmp/x64"; bad "ELF64 x86-64" "$tmp/x64"
+# a bzImage, when the Linux test has fetched one: its xz payload is unpacked and scanned
+if [ -s "$BUILD/linux/vmlinuz" ]; then
+	"$SCAN" --quiet "$BUILD/linux/vmlinuz" >"$tmp/lx" 2>"$tmp/e" || fail "bzImage scan: $(cat "$tmp/e")"
+	grep -q 'Linux bzImage, [0-9]* bytes of vmlinux unpacked' "$tmp/lx" || fail "bzImage not unpacked"
+	grep -Eq '^IDENT path: [0-9]+\.[0-9]+% of code bytes$' "$tmp/lx" || fail "bzImage: no totals"
+	head -c 600 "$BUILD/linux/vmlinuz" >"$tmp/bzshort"; bad "truncated bzImage" "$tmp/bzshort"
+fi
 echo "PASS"

@@ -1,6 +1,7 @@
 /*
  * test_devices.c - unit tests for devices/: the port bus, 8259A pair, 8254 PIT and port
- * 0x61, 16550A UART, MC146818 RTC/CMOS, and the misc ports (debug exit, i8042, 0x92).
+ * 0x61, 16550A UART, MC146818 RTC/CMOS, the misc ports (debug exit, 0x92), the i8042 with
+ * its keyboard and mouse, and the ACPI tables and PM registers.
  *
  * Devices are driven only through the port bus, the way a guest drives them, with the
  * device clock replaced by a fake one (dev_set_clock) so time-driven behaviour is exact.
@@ -357,14 +358,44 @@ START_TEST(pit_mode2_periodic_irq0)
 	outb(0x20, 0x20);
 	ck_assert_uint_gt(dl, fake_now);
 	ck_assert_uint_le(dl - fake_now, 1000000);
-	/* ten periods late: one interrupt, not ten */
-	fake_now += 10 * 1000000;
-	dl = dev_poll(fake_now);
-	ck_assert_int_eq(dev_pic_ack(), 0x20);
-	outb(0x20, 0x20);
-	dev_poll(fake_now);
-	ck_assert_int_eq(dev_pic_pending(), -1);
+	/* ten periods late: the ten missed periods each give an interrupt, one after the
+	 * other's EOI, and none is delivered while the previous one is still pending */
+	fake_now += 10 * PIT_CEIL(1193) + 1000;
+	int taken = 0;
+	for (int i = 0; i < 20; i++) {
+		dl = dev_poll(fake_now);
+		dev_poll(fake_now);                  /* a second poll adds nothing */
+		if (dev_pic_pending() < 0)
+			break;
+		ck_assert_int_eq(dev_pic_ack(), 0x20);
+		ck_assert_int_eq(dev_pic_pending(), -1);
+		outb(0x20, 0x20);
+		taken++;
+	}
+	ck_assert_int_eq(taken, 10);
 	ck_assert_uint_gt(dl, fake_now);
+	ck_assert_uint_le(dl - fake_now, 1000000);
+}
+END_TEST
+
+/* The backlog is bounded: a host that stopped the guest for seconds does not owe it
+ * thousands of ticks. */
+START_TEST(pit_catchup_bounded)
+{
+	pit_program(0, 0x04, 1193);
+	dev_poll(fake_now);
+	fake_now += 5000ull * 1000000;               /* five seconds, ~5,000 periods */
+	int taken = 0;
+	for (int i = 0; i < 6000; i++) {
+		dev_poll(fake_now);
+		if (dev_pic_pending() < 0)
+			break;
+		dev_pic_ack();
+		outb(0x20, 0x20);
+		taken++;
+	}
+	ck_assert_int_ge(taken, 200);
+	ck_assert_int_le(taken, 252);
 }
 END_TEST
 
@@ -835,6 +866,7 @@ END_TEST
 
 START_TEST(misc_kbc_reset)
 {
+	dev_i8042_init();
 	ck_assert_uint_eq(inb(0x64) & 0x03, 0x00); /* nothing to read, ready to take */
 	ck_assert_uint_ne(inb(0x64) & 0x04, 0);    /* system flag */
 	outb(0x64, 0xAA);
@@ -850,6 +882,117 @@ START_TEST(misc_kbc_reset)
 	ck_assert_int_eq(test_vm.stop, 1);
 	ck_assert_int_eq(test_vm.exit_status, 0);
 	ck_assert_int_eq(request_exit_calls, 1);
+}
+END_TEST
+
+/* Read the byte the controller offers, checking which side it comes from. */
+static uint8_t kbc_read(bool aux)
+{
+	uint8_t st = inb(0x64);
+	ck_assert_uint_eq(st & 0x01, 0x01);
+	ck_assert_uint_eq(!!(st & 0x20), aux);
+	return inb(0x60);
+}
+
+/* The AUX port answers Linux's probe: loopback (with IRQ 12 when enabled) and test. */
+START_TEST(i8042_aux_probe)
+{
+	dev_i8042_init();
+	outb(0x64, 0xD3);
+	outb(0x60, 0x5A);
+	ck_assert_uint_eq(kbc_read(true), 0x5A);
+	ck_assert_int_eq(dev_pic_pending(), -1);     /* AUX interrupt disabled: no IRQ */
+	outb(0x64, 0xA9);
+	ck_assert_uint_eq(kbc_read(false), 0x00);
+	outb(0x64, 0x60);
+	outb(0x60, 0x47 | 0x02);                     /* enable the AUX interrupt */
+	outb(0x64, 0xD3);
+	outb(0x60, 0xA5);
+	ck_assert_int_eq(dev_pic_pending(), 0x28 + 4);   /* IRQ 12 on the slave */
+	ck_assert_uint_eq(kbc_read(true), 0xA5);
+	outb(0x64, 0xA7);
+	outb(0x64, 0x20);
+	ck_assert_uint_ne(kbc_read(false) & 0x20, 0);   /* AUX clock disabled */
+}
+END_TEST
+
+/* An idle keyboard and mouse behind it: reset, identify, commands with an argument. */
+START_TEST(i8042_devices_answer)
+{
+	dev_i8042_init();
+	outb(0x60, 0xFF);
+	ck_assert_uint_eq(kbc_read(false), 0xFA);
+	ck_assert_uint_eq(kbc_read(false), 0xAA);
+	outb(0x60, 0xF2);
+	ck_assert_int_eq(dev_pic_pending(), 0x21);   /* IRQ 1 while a reply waits */
+	ck_assert_uint_eq(kbc_read(false), 0xFA);
+	ck_assert_uint_eq(kbc_read(false), 0xAB);
+	ck_assert_uint_eq(kbc_read(false), 0x41);    /* translated, as the command byte says */
+	outb(0x60, 0xED);
+	ck_assert_uint_eq(kbc_read(false), 0xFA);
+	outb(0x60, 0x07);                            /* LED argument, not a command */
+	ck_assert_uint_eq(kbc_read(false), 0xFA);
+	ck_assert_uint_eq(inb(0x64) & 0x01, 0x00);
+	ck_assert_int_eq(dev_pic_pending(), -1);     /* all read: the request is withdrawn */
+	outb(0x64, 0xD4);
+	outb(0x60, 0xFF);
+	ck_assert_uint_eq(kbc_read(true), 0xFA);
+	ck_assert_uint_eq(kbc_read(true), 0xAA);
+	ck_assert_uint_eq(kbc_read(true), 0x00);
+	outb(0x64, 0xD4);
+	outb(0x60, 0xF2);
+	ck_assert_uint_eq(kbc_read(true), 0xFA);
+	ck_assert_uint_eq(kbc_read(true), 0x00);
+	outb(0x64, 0xD1);
+	outb(0x60, 0x02);                            /* output port with bit 0 clear: reset */
+	ck_assert_int_eq(test_vm.stop, 1);
+}
+END_TEST
+
+/* --- ACPI ------------------------------------------------------------------------ */
+
+static uint8_t sum(const uint8_t *p, unsigned n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+START_TEST(acpi_tables_and_poweroff)
+{
+	static uint8_t ram[2u << 20];
+	test_vm.ram = ram;
+	test_vm.ram_size = sizeof(ram);
+	dev_acpi_init(&test_vm);
+	const uint8_t *rsdp = ram + ACPI_RSDP_ADDR;
+	ck_assert_int_eq(memcmp(rsdp, "RSD PTR ", 8), 0);
+	ck_assert_uint_eq(sum(rsdp, 20), 0);
+	const uint8_t *rsdt = ram + rd32(rsdp + 16);
+	ck_assert_int_eq(memcmp(rsdt, "RSDT", 4), 0);
+	ck_assert_uint_eq(sum(rsdt, rd32(rsdt + 4)), 0);
+	const uint8_t *fadt = ram + rd32(rsdt + 36);
+	ck_assert_int_eq(memcmp(fadt, "FACP", 4), 0);
+	ck_assert_uint_eq(sum(fadt, rd32(fadt + 4)), 0);
+	const uint8_t *dsdt = ram + rd32(fadt + 40);
+	ck_assert_int_eq(memcmp(dsdt, "DSDT", 4), 0);
+	ck_assert_uint_eq(sum(dsdt, rd32(dsdt + 4)), 0);
+	ck_assert_ptr_nonnull(memmem(dsdt, rd32(dsdt + 4), "_S5_", 4));
+	ck_assert_int_eq(memcmp(ram + rd32(fadt + 36), "FACS", 4), 0);
+	uint16_t cnt = (uint16_t)rd32(fadt + 64), tmr = (uint16_t)rd32(fadt + 76);
+	ck_assert_uint_eq(dev_pio_in(cnt, 2) & 1, 1);           /* SCI_EN: ACPI mode */
+	uint32_t t0 = dev_pio_in(tmr, 4);
+	fake_now += 1000000;                                     /* 1 ms: 3,579.545 ticks */
+	uint32_t t1 = dev_pio_in(tmr, 4);
+	ck_assert_uint_ge((t1 - t0) & 0xFFFFFF, 3579);
+	ck_assert_uint_le((t1 - t0) & 0xFFFFFF, 3580);
+	dev_pio_out(cnt, 2, (1u << 13) | (3u << 10));            /* S3: not offered */
+	ck_assert_int_eq(test_vm.stop, 0);
+	dev_pio_out(cnt, 2, (1u << 13) | (5u << 10) | 1);        /* S5: soft off */
+	ck_assert_int_eq(test_vm.stop, 1);
+	ck_assert_int_eq(test_vm.exit_status, 0);
 }
 END_TEST
 
@@ -940,6 +1083,7 @@ static Suite *devices_suite(void)
 
 	tc = tcase("pit", setup_pic, teardown);
 	tcase_add_test(tc, pit_mode2_periodic_irq0);
+	tcase_add_test(tc, pit_catchup_bounded);
 	tcase_add_test(tc, pit_mode3_square_wave);
 	tcase_add_test(tc, pit_channel2_gate_and_out);
 	tcase_add_test(tc, pit_channel2_gate_low_does_not_count);
@@ -973,6 +1117,9 @@ static Suite *devices_suite(void)
 	tc = tcase("misc", setup_misc, teardown);
 	tcase_add_test(tc, misc_debug_exit_status);
 	tcase_add_test(tc, misc_kbc_reset);
+	tcase_add_test(tc, i8042_aux_probe);
+	tcase_add_test(tc, i8042_devices_answer);
+	tcase_add_test(tc, acpi_tables_and_poweroff);
 	tcase_add_test(tc, misc_port92_reset);
 	tcase_add_test(tc, misc_unclaimed_neighbours);
 	suite_add_tcase(s, tc);

@@ -1,5 +1,6 @@
 /*
- * test_loader.c - unit tests of the multiboot v1 loader (loader/).
+ * test_loader.c - unit tests of the multiboot v1 loader and the Linux bzImage loader
+ * (loader/).
  *
  * Every kernel image is built here, in memory, and written to a temporary directory: a good
  * ELF (.text holding the multiboot header, .data with a .bss tail, optionally the vmm386 PV
@@ -750,6 +751,139 @@ START_TEST(fuzz_never_crashes)
 }
 END_TEST
 
+/* --- Linux bzImage (the 32-bit boot protocol) --------------------------------------------- */
+
+#define LX_SETUP_SECTS 2
+#define LX_PM_OFF      ((LX_SETUP_SECTS + 1) * 512)
+#define LX_PM_LEN      0x1000u
+#define LX_PARAMS      0x10000u
+
+static uint8_t pm_byte(unsigned i) { return (uint8_t)(i * 11 + 3); }
+
+/* A bzImage of protocol `version`: setup sectors, then LX_PM_LEN bytes of "kernel". */
+static size_t build_bz(uint8_t *b, uint16_t version, uint64_t pref, uint32_t init_size)
+{
+	size_t len = LX_PM_OFF + LX_PM_LEN;
+	memset(b, 0, len);
+	b[0x1F1] = LX_SETUP_SECTS;
+	uint32_t syssize = LX_PM_LEN / 16;
+	memcpy(b + 0x1F4, &syssize, 4);
+	b[0x1FE] = 0x55; b[0x1FF] = 0xAA;
+	b[0x200] = 0xEB; b[0x201] = 0x6A;          /* jmp over a header ending at 0x26C */
+	memcpy(b + 0x202, "HdrS", 4);
+	memcpy(b + 0x206, &version, 2);
+	b[0x211] = 0x01;                            /* LOADED_HIGH */
+	uint32_t code32 = 0x100000, initrd_max = 0x7FFFFFFF, cmdsize = 255;
+	memcpy(b + 0x214, &code32, 4);
+	memcpy(b + 0x22C, &initrd_max, 4);
+	b[0x234] = 1;                               /* relocatable */
+	memcpy(b + 0x238, &cmdsize, 4);
+	memcpy(b + 0x258, &pref, 8);
+	memcpy(b + 0x260, &init_size, 4);
+	for (unsigned i = 0; i < LX_PM_LEN; i++)
+		b[LX_PM_OFF + i] = pm_byte(i);
+	return len;
+}
+
+static int load_linux(const char *kernel, const char *cmdline, const char *initrd)
+{
+	memset(&boot, 0, sizeof(boot));
+	memset(err, 'X', sizeof(err));
+	err[sizeof(err) - 1] = '\0';
+	return ld_load_kernel(kernel, cmdline, initrd, ram, RAM_SIZE, 0xF0000, &boot, err,
+			      sizeof(err));
+}
+
+START_TEST(linux_boot_protocol)
+{
+	static uint8_t b[LX_PM_OFF + LX_PM_LEN];
+	size_t len = build_bz(b, 0x020F, 0x200000, 0x300000);
+	const char *k = put_file("bzImage", b, len);
+	static uint8_t rd[10000];
+	for (unsigned i = 0; i < sizeof(rd); i++)
+		rd[i] = (uint8_t)(i ^ 0x5A);
+	const char *r = put_file("initrd", rd, sizeof(rd));
+	int rc = load_linux(k, "console=ttyS0 quiet", r);
+	ck_assert_msg(rc == 0, "load failed: %s", err);
+	ck_assert_int_eq(boot.is_linux, 1);
+	ck_assert_uint_eq(boot.entry, 0x200000);          /* pref_address: relocatable */
+	ck_assert_uint_eq(boot.esi, LX_PARAMS);
+	ck_assert_uint_eq(boot.cs_sel, 0x10);
+	ck_assert_uint_eq(boot.ds_sel, 0x18);
+	ck_assert_uint_eq(ld64(boot.gdt_base + 0x10), 0x00CF9A000000FFFFull);
+	ck_assert_uint_eq(ld64(boot.gdt_base + 0x18), 0x00CF92000000FFFFull);
+	for (unsigned i = 0; i < LX_PM_LEN; i += 97)
+		ck_assert_uint_eq(ram[0x200000 + i], pm_byte(i));
+	ck_assert_uint_eq(ram[0x100000], 0xAA);            /* nothing at code32_start */
+	/* boot_params: header copied, loader fields set */
+	ck_assert_int_eq(memcmp(ram + LX_PARAMS + 0x202, "HdrS", 4), 0);
+	ck_assert_uint_eq(ram[LX_PARAMS + 0x210], 0xFF);
+	ck_assert_uint_eq(ld32(LX_PARAMS + 0x214), 0x200000);
+	ck_assert_str_eq(gstr(ld32(LX_PARAMS + 0x228)), "console=ttyS0 quiet");
+	ck_assert_uint_eq(ld64(LX_PARAMS + 0x070), 0xF0000);   /* acpi_rsdp_addr */
+	uint32_t rd_at = ld32(LX_PARAMS + 0x218);
+	ck_assert_uint_eq(ld32(LX_PARAMS + 0x21C), sizeof(rd));
+	ck_assert_uint_eq(rd_at & 0xFFF, 0);
+	ck_assert_uint_le(rd_at + sizeof(rd), RAM_SIZE);
+	ck_assert_uint_gt(rd_at + sizeof(rd), RAM_SIZE - 4096);  /* as high as it goes */
+	ck_assert_int_eq(memcmp(ram + rd_at, rd, sizeof(rd)), 0);
+	ck_assert_uint_eq(ram[LX_PARAMS + 0x1EF], 0);            /* sentinel */
+	/* e820: low RAM, EBDA, BIOS area, RAM above 1 MiB to the end */
+	ck_assert_uint_eq(ram[LX_PARAMS + 0x1E8], 4);
+	uint32_t e = LX_PARAMS + 0x2D0;
+	ck_assert_uint_eq(ld64(e), 0);
+	ck_assert_uint_eq(ld64(e + 8), 0x9FC00);
+	ck_assert_uint_eq(ld32(e + 16), 1);
+	ck_assert_uint_eq(ld32(e + 20 + 16), 2);
+	ck_assert_uint_eq(ld64(e + 40), 0xE0000);
+	ck_assert_uint_eq(ld32(e + 40 + 16), 2);
+	ck_assert_uint_eq(ld64(e + 60), 0x100000);
+	ck_assert_uint_eq(ld64(e + 68), RAM_SIZE - 0x100000);
+	ck_assert_uint_eq(ld32(e + 76), 1);
+}
+END_TEST
+
+START_TEST(linux_not_relocatable_and_bad)
+{
+	static uint8_t b[LX_PM_OFF + LX_PM_LEN];
+	size_t len = build_bz(b, 0x020F, 0x200000, 0x300000);
+	b[0x234] = 0;                                     /* fixed: code32_start */
+	ck_assert_int_eq(load_linux(put_file("fixed", b, len), NULL, NULL), 0);
+	ck_assert_uint_eq(boot.entry, 0x100000);
+	ck_assert_uint_eq(ram[0x100000 + 5], pm_byte(5));
+	ck_assert_str_eq(gstr(ld32(LX_PARAMS + 0x228)), "");
+
+	memset(ram, 0xAA, RAM_SIZE);
+	struct { const char *name; size_t len; uint16_t version; uint32_t init; const char *why; } bad[] = {
+		{ "short", 0x220, 0x020F, 0x300000, "truncated" },
+		{ "cut", LX_PM_OFF + 100, 0x020F, 0x300000, "truncated" },
+		{ "old", LX_PM_OFF + LX_PM_LEN, 0x0204, 0x300000, "too old" },
+		{ "big", LX_PM_OFF + LX_PM_LEN, 0x020F, RAM_SIZE, "-m" },
+	};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		build_bz(b, bad[i].version, 0x200000, bad[i].init);
+		ck_assert_int_eq(load_linux(put_file(bad[i].name, b, bad[i].len), "x", NULL), -1);
+		ck_assert_msg(strstr(err, bad[i].why), "%s: '%s' lacks '%s'", bad[i].name, err, bad[i].why);
+		ck_assert_msg(!strchr(err, '\n'), "more than one line");
+		ck_assert_uint_eq(ram[LX_PARAMS + 0x202], 0xAA);   /* nothing written */
+	}
+	build_bz(b, 0x020F, 0x200000, 0x300000);
+	const char *k = put_file("ok", b, LX_PM_OFF + LX_PM_LEN);
+	static uint8_t huge[RAM_SIZE - 0x300000];
+	ck_assert_int_eq(load_linux(k, NULL, put_file("huge", huge, sizeof(huge))), -1);
+	ck_assert_ptr_nonnull(strstr(err, "do not fit"));
+	ck_assert_int_eq(load_linux(k, NULL, "a,b"), -1);
+	ck_assert_ptr_nonnull(strstr(err, "one initrd"));
+	ck_assert_int_eq(load_linux(k, NULL, path_of("missing")), -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot open"));
+	char longline[300];
+	memset(longline, 'a', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+	ck_assert_int_eq(load_linux(k, longline, NULL), -1);
+	ck_assert_ptr_nonnull(strstr(err, "at most 255"));
+}
+END_TEST
+
 static Suite *loader_suite(void)
 {
 	Suite *s = suite_create("loader");
@@ -769,6 +903,8 @@ static Suite *loader_suite(void)
 	tcase_add_test(good, elf_pv_note_section);
 	tcase_add_test(good, aout_kludge_loads);
 	tcase_add_test(good, aout_kludge_load_end_and_offset);
+	tcase_add_test(good, linux_boot_protocol);
+	tcase_add_test(good, linux_not_relocatable_and_bad);
 	suite_add_tcase(s, good);
 
 	TCase *bad = tcase_create("bad");

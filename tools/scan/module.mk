@@ -1,5 +1,5 @@
 # tools/scan/ - vmm386-scan: per-mnemonic report of how vmm386 translates an ELF32 file
-# (issue 4, item 4).  Links the translator from libvmm.a; built by `make` and `make check`.
+# or a Linux bzImage (xz payload, liblzma).  Links the translator from libvmm.a; built by `make` and `make check`.
 
 SCAN_BIN := $(BUILD)/vmm386-scan
 
@@ -7,12 +7,14 @@ $(BUILD)/obj/tools/scan/%.o: tools/scan/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(SCAN_BIN): $(BUILD)/obj/tools/scan/vmm386-scan.o $(BUILD)/libvmm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+SCAN_OBJS := $(BUILD)/obj/tools/scan/vmm386-scan.o $(BUILD)/obj/tools/scan/bzimage.o
+
+$(SCAN_BIN): $(SCAN_OBJS) $(BUILD)/libvmm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -llzma
 
 .PHONY: scan
 scan: $(SCAN_BIN)
 all: $(SCAN_BIN)
 TEST_EXTRA += $(SCAN_BIN)
 
--include $(BUILD)/obj/tools/scan/vmm386-scan.d
+-include $(SCAN_OBJS:.o=.d)

@@ -3,7 +3,8 @@
  *
  *   vmm386-scan [--quiet] FILE
  *
- * FILE is an ELF32 i386 kernel or program.  Its executable code is the sections flagged
+ * FILE is an ELF32 i386 kernel or program, or a Linux bzImage whose xz-compressed vmlinux
+ * is unpacked first (bzimage.c).  Its executable code is the sections flagged
  * SHF_EXECINSTR (when the file has section headers) or else the PT_LOAD segments with PF_X.
  * Each code region is decoded linearly from its start with the translator's own decision
  * tree, xl_classify() (translator/classify.c), in mode 0: CPL 0, paging off, flat segments,
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "translator/xl.h"
+#include "scan.h"
 
 #define NCLASS (XC_INVALID + 1)
 #define MAX_REGIONS 64
@@ -256,7 +258,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: vmm386-scan [--quiet] FILE\n"
 		"Reports, per mnemonic, how vmm386 translates the executable code of an\n"
-		"ELF32 i386 file (CPL 0, paging off, flat segments).\n");
+		"ELF32 i386 file or Linux bzImage (CPL 0, paging off, flat segments).\n");
 	exit(2);
 }
 
@@ -276,6 +278,17 @@ int main(int argc, char **argv)
 	prog_file = path;
 	size_t flen;
 	uint8_t *f = read_file(path, &flen);
+	if (scan_is_bzimage(f, flen)) {
+		char err[200];
+		size_t vlen;
+		uint8_t *v = scan_unpack_bzimage(f, flen, &vlen, err, sizeof(err));
+		if (!v)
+			fail("%s", err);
+		printf("vmm386-scan: %s: Linux bzImage, %zu bytes of vmlinux unpacked\n", path, vlen);
+		free(f);
+		f = v;
+		flen = vlen;
+	}
 	check_header(f, flen);
 	struct region r[MAX_REGIONS];
 	int n = sections(f, flen, r);

@@ -1,0 +1,190 @@
+/*
+ * acpi.c - the least ACPI a PC needs for an operating system to power it off: the tables
+ * a BIOS would leave in the BIOS area, and the fixed-hardware PM registers they describe.
+ *
+ * Tables (ACPI 1.0 layout, built here in C and checksummed; no AML compiler needed):
+ *   RSDP  at ACPI_RSDP_ADDR (16-byte aligned in 0xE0000-0xFFFFF, where OSes scan for it)
+ *   RSDT  one entry: the FADT (the MADT joins it when the PC gets APICs)
+ *   FADT  revision 1: SCI on IRQ 9, no SMI command port (the machine is always in ACPI
+ *         mode, so SCI_EN reads as 1), PM1a event and control blocks and the PM timer at
+ *         ACPI_PM_BASE as on QEMU's PIIX4 (0x600, 0x604, 0x608), no GPE blocks, C2/C3 not
+ *         supported, 24-bit timer
+ *   FACS  64 bytes, no firmware waking vector
+ *   DSDT  one object: Name(_S5, Package(4){5, 5, 0, 0}) - the sleep type of soft-off
+ *
+ * Registers (ports from ACPI_PM_BASE):
+ *   +0 PM1_STS (16, write 1 to clear)   +2 PM1_EN (16)
+ *   +4 PM1_CNT (16): SCI_EN (bit 0) always 1; writing SLP_EN (bit 13) with SLP_TYP (bits
+ *      10-12) = 5 powers the machine off: the run loop stops and vmm386 exits with status 0,
+ *      as QEMU does.  Other sleep types are not offered (no _S1.._S4), so they are ignored.
+ *   +8 PM_TMR (32, read only): 3.579545 MHz, 24 bits, from the host's monotonic clock.
+ *
+ * The area the tables occupy is reserved in the e820 map (loader/linux.c) and lies outside
+ * the multiboot memory map (mem_lower ends at 639 KiB).  Runs on the vCPU thread.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "devices/devices.h"
+#include "monitor/vmm.h"
+
+#define PM1_STS      0
+#define PM1_EN       2
+#define PM1_CNT      4
+#define PM_TMR       8
+#define PM_LEN       12
+#define CNT_SCI_EN   0x0001u
+#define CNT_SLP_TYP  0x1C00u
+#define CNT_SLP_EN   0x2000u
+#define SLP_TYP_S5   5u
+#define PM_TMR_HZ    3579545u
+#define SCI_IRQ      9
+
+#define RSDT_ADDR    (ACPI_RSDP_ADDR + 0x40)
+#define FADT_ADDR    (ACPI_RSDP_ADDR + 0x80)
+#define FACS_ADDR    (ACPI_RSDP_ADDR + 0x140)   /* 64-byte aligned */
+#define DSDT_ADDR    (ACPI_RSDP_ADDR + 0x200)
+#define ACPI_END     (ACPI_RSDP_ADDR + 0x400)
+#define HDR_LEN      36
+#define FADT_LEN     116
+
+static struct acpi {
+	struct vm *vm;
+	uint16_t sts, en, cnt;
+} acpi;
+
+static uint8_t checksum(const uint8_t *p, unsigned n)
+{
+	uint8_t s = 0;
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return (uint8_t)-s;
+}
+
+static void put32(uint8_t *p, unsigned off, uint32_t v) { memcpy(p + off, &v, 4); }
+static void put16(uint8_t *p, unsigned off, uint16_t v) { memcpy(p + off, &v, 2); }
+
+/* The common 36-byte header; the checksum is set by seal() once the body is written. */
+static void header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
+{
+	memcpy(t, sig, 4);
+	put32(t, 4, len);
+	t[8] = rev;
+	memcpy(t + 10, "VMM386", 6);
+	memcpy(t + 16, "VMM386PC", 8);
+	put32(t, 24, 1);              /* OEM revision */
+	memcpy(t + 28, "VMMX", 4);    /* creator */
+	put32(t, 32, 1);
+}
+
+static void seal(uint8_t *t)
+{
+	uint32_t len;
+	memcpy(&len, t + 4, 4);
+	t[9] = 0;
+	t[9] = checksum(t, len);
+}
+
+static void build_fadt(uint8_t *t)
+{
+	header(t, "FACP", FADT_LEN, 1);
+	put32(t, 36, FACS_ADDR);
+	put32(t, 40, DSDT_ADDR);
+	put16(t, 46, SCI_IRQ);
+	put32(t, 56, ACPI_PM_BASE + PM1_STS);   /* PM1a event block */
+	put32(t, 64, ACPI_PM_BASE + PM1_CNT);   /* PM1a control block */
+	put32(t, 76, ACPI_PM_BASE + PM_TMR);
+	t[88] = 4;                              /* PM1 event block length */
+	t[89] = 2;                              /* PM1 control block length */
+	t[91] = 4;                              /* PM timer length */
+	put16(t, 96, 101);                      /* C2 latency > 100: no C2 */
+	put16(t, 98, 1001);                     /* C3 latency > 1000: no C3 */
+	put32(t, 112, 0x1u | 0x4u | 0x10u | 0x20u);  /* WBINVD, C1, power/sleep buttons
+							  not fixed features */
+	seal(t);
+}
+
+static void build_dsdt(uint8_t *t)
+{
+	static const uint8_t aml[] = {
+		0x08, '_', 'S', '5', '_',             /* Name(_S5, */
+		0x12, 0x08, 0x04,                     /* Package, length 8, 4 elements */
+		0x0A, SLP_TYP_S5, 0x0A, SLP_TYP_S5,   /* BytePrefix 5, BytePrefix 5 */
+		0x00, 0x00,                           /* Zero, Zero */
+	};
+	header(t, "DSDT", HDR_LEN + sizeof(aml), 1);
+	memcpy(t + HDR_LEN, aml, sizeof(aml));
+	seal(t);
+}
+
+/* Write the tables into guest RAM (which must reach ACPI_END). */
+static void build_tables(uint8_t *ram)
+{
+	uint8_t *rsdp = ram + ACPI_RSDP_ADDR, *rsdt = ram + RSDT_ADDR;
+	memset(rsdp, 0, ACPI_END - ACPI_RSDP_ADDR);
+	memcpy(rsdp, "RSD PTR ", 8);
+	memcpy(rsdp + 9, "VMM386", 6);
+	put32(rsdp, 16, RSDT_ADDR);               /* revision 0: ACPI 1.0, 20 bytes */
+	rsdp[8] = checksum(rsdp, 20);
+	header(rsdt, "RSDT", HDR_LEN + 4, 1);
+	put32(rsdt, HDR_LEN, FADT_ADDR);
+	seal(rsdt);
+	build_fadt(ram + FADT_ADDR);
+	uint8_t *facs = ram + FACS_ADDR;
+	memcpy(facs, "FACS", 4);
+	put32(facs, 4, 64);
+	build_dsdt(ram + DSDT_ADDR);
+}
+
+static uint32_t pm_timer(void)
+{
+	unsigned __int128 ticks = (unsigned __int128)dev_now_ns() * PM_TMR_HZ / 1000000000u;
+	return (uint32_t)ticks & 0xFFFFFFu;
+}
+
+static uint32_t pm_read(void *opaque, uint16_t off, int size)
+{
+	(void)opaque;
+	uint32_t v;
+	if (off >= PM_TMR)
+		v = pm_timer() >> (8 * (off - PM_TMR));
+	else if (off >= PM1_CNT)
+		v = (uint32_t)(acpi.cnt | CNT_SCI_EN) >> (8 * (off - PM1_CNT));
+	else {
+		uint32_t pair = acpi.sts | (uint32_t)acpi.en << 16;
+		v = pair >> (8 * off);
+	}
+	return size == 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+static void pm_cnt_write(uint16_t val)
+{
+	acpi.cnt = val & (uint16_t)~CNT_SLP_EN;    /* SLP_EN reads as 0 */
+	if ((val & CNT_SLP_EN) && ((val & CNT_SLP_TYP) >> 10) == SLP_TYP_S5 && acpi.vm) {
+		acpi.vm->exit_status = EXIT_STATUS_OK;
+		acpi.vm->stop = 1;
+		vm_request_exit(acpi.vm);
+	}
+}
+
+static void pm_write(void *opaque, uint16_t off, int size, uint32_t val)
+{
+	(void)opaque;
+	if (off == PM1_STS) {
+		acpi.sts &= (uint16_t)~val;
+		if (size == 4)
+			acpi.en = (uint16_t)(val >> 16);
+	} else if (off == PM1_EN && size >= 2) {
+		acpi.en = (uint16_t)val;
+	} else if (off == PM1_CNT && size >= 2) {
+		pm_cnt_write((uint16_t)val);
+	}
+	/* byte writes to the 16-bit registers and writes to the timer: ignored */
+}
+
+void dev_acpi_init(struct vm *vm)
+{
+	acpi = (struct acpi){ .vm = vm, .cnt = CNT_SCI_EN };
+	if (vm && vm->ram && vm->ram_size >= ACPI_END)
+		build_tables(vm->ram);
+	dev_pio_claim(ACPI_PM_BASE, PM_LEN, pm_read, pm_write, NULL);
+}

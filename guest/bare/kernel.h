@@ -44,12 +44,7 @@ enum {
 
 #define TSS_LIMIT 103u
 
-struct tss {
-	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
-	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
-	uint32_t es, cs, ss, ds, fs, gs, ldt;
-	uint16_t trap, iomap;
-} __attribute__((packed));
+#include "pvops_common.h"   /* struct tss (guest/common) */
 
 extern uint64_t gdt[GDT_ENTRIES];
 extern uint64_t idt[256];

@@ -23,19 +23,11 @@
 #include <stdint.h>
 #include "pvops_native.h" /* port I/O, LGDT/LIDT/LTR, stopping, RDTSC (guest/common) */
 
-/* Interrupt flag and halting. */
-static inline void pv_cli(void) { asm volatile("cli" ::: "memory"); }
-static inline void pv_sti(void) { asm volatile("sti" ::: "memory"); }
+/* Interrupt flag and halting (CLI, STI, PUSHF: pv_irq_disable, pv_irq_enable, pv_save_flags
+ * in pvops_native.h). */
 static inline void pv_hlt(void) { asm volatile("hlt" ::: "memory"); }
 /* Enable interrupts and wait for one without losing a wake-up (STI's one-instruction shadow). */
 static inline void pv_sti_hlt(void) { asm volatile("sti; hlt" ::: "memory"); }
-
-static inline uint32_t pv_save_flags(void)
-{
-	uint32_t f;
-	asm volatile("pushfl; popl %0" : "=r"(f) :: "memory");
-	return f;
-}
 
 static inline void pv_restore_flags(uint32_t f)
 {

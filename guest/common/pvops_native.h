@@ -1,6 +1,7 @@
 /*
  * pvops_native.h - the pv-ops that are the plain privileged instruction in every native
- * build: port I/O, loading the descriptor tables and the task register, and stopping.
+ * build: port I/O, loading the descriptor tables and the task register, the interrupt
+ * flag, and stopping.
  *
  * Included by guest/bare/pvops.h and the native half of guest/kernel/pvops.h, each of
  * which adds the operations only it needs.  Never included by a PV build (pvops_pv.h).
@@ -26,8 +27,16 @@ static inline void pv_lgdt(const struct pv_dtr *d) { asm volatile("lgdt %0" :: "
 static inline void pv_lidt(const struct pv_dtr *d) { asm volatile("lidt %0" :: "m"(*d) : "memory"); }
 static inline void pv_ltr(uint16_t sel) { asm volatile("ltr %0" :: "r"(sel) : "memory"); }
 
-/* --- stopping ------------------------------------------------------------------------------ */
+/* --- interrupt flag and stopping ---------------------------------------------------------- */
 static inline void pv_irq_disable(void) { asm volatile("cli" ::: "memory"); }
+static inline void pv_irq_enable(void) { asm volatile("sti" ::: "memory"); }
+
+static inline uint32_t pv_save_flags(void)
+{
+	uint32_t f;
+	asm volatile("pushfl; popl %0" : "=r"(f) :: "memory");
+	return f;
+}
 
 /* Stop for good (interrupts off). */
 static inline __attribute__((noreturn)) void pv_halt_forever(void)

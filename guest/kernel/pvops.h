@@ -59,18 +59,17 @@
 #else
 
 #include <stdint.h>
-#include "pvops_native.h" /* port I/O, LGDT/LIDT/LTR, pv_irq_disable, pv_halt_forever, RDTSC */
+#include "pvops_native.h" /* port I/O, LGDT/LIDT/LTR, CLI/STI, pv_halt_forever, RDTSC */
 
 /* --- interrupt flag and halting --------------------------------------------------------- */
-static inline void pv_irq_enable(void) { asm volatile("sti" ::: "memory"); }
 
 /* Enable interrupts, wait for one, disable again; no lost wake-up (STI's shadow). */
 static inline void pv_idle(void) { asm volatile("sti; hlt; cli" ::: "memory"); }
 
 static inline uint32_t pv_irq_save(void)
 {
-	uint32_t f;
-	asm volatile("pushfl; popl %0; cli" : "=r"(f) :: "memory");
+	uint32_t f = pv_save_flags();
+	pv_irq_disable();
 	return f;
 }
 

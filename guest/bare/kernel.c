@@ -1,6 +1,6 @@
 /*
- * kernel.c - entry from boot.S: set up the machine, read the multiboot command line and run
- * the program it names.
+ * kernel.c - kmain, called by guest/common/entry.S: set up the machine, read the multiboot
+ * command line and run the program it names.
  *
  * Words of the command line (QEMU passes "<kernel path> <-append string>"; any word counts):
  *   selftest        the CPL-0/3 instruction and platform self test (selftest*.c)

@@ -17,7 +17,7 @@
 #include <stdarg.h>
 #include "x86.h"           /* selectors 0x00-0x28, VEC_IRQ0, trap frame, EFLAGS (guest/common) */
 
-/* --- descriptor tables (desc.c) ------------------------------------------------------ */
+/* --- descriptor tables (guest/common/desc.h; the self test's entries: desc.c) --------- */
 
 /* GDT layout past the flat selectors 0x00-0x28 of x86.h, for the self test; the ones
  * marked "runtime" are rewritten by the test that uses them. */

@@ -1,8 +1,8 @@
 /*
- * trap.c - where every interrupt and exception lands (from boot.S's isr_common).
+ * trap.c - where every interrupt and exception lands (guest/common/entry.S's isr_common).
  *
- * PIC IRQs count timer ticks (IRQ0) and are acknowledged; spurious IRQ 7/15 get no EOI.  The self test's software-interrupt vectors are recorded and
- * return.  An exception is either expected by a test (trap_resume set: record it and continue
+ * PIC IRQs count timer ticks (IRQ0) and are acknowledged; spurious IRQ 7/15 get no EOI.
+ * The self test's software-interrupt vectors are recorded and return.  An exception is either expected by a test (trap_resume set: record it and continue
  * at the resume address), or unexpected inside the self test (trap_escape set: record it and
  * continue at trap_escape, which unwinds to the self test's runner), or a kernel bug, which
  * stops the machine with a report.

@@ -1,7 +1,8 @@
 /*
  * multiboot.h - the part of the multiboot v1 information the guest kernels read, and the
- * command line (guest/common/multiboot.c; the multiboot header is in entry.S).  kmain(magic, mbi) gets EAX and EBX as the
- * loader left them; the mbi address and the addresses in it are physical.
+ * command line (guest/common/multiboot.c; the multiboot header is in entry.S).
+ * kmain(magic, mbi) gets EAX and EBX as the loader left them; the mbi address and the
+ * addresses in it are physical.
  */
 #ifndef GUEST_MULTIBOOT_H
 #define GUEST_MULTIBOOT_H

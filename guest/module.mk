@@ -26,23 +26,46 @@ GUEST_WL   := $(BUILD)/guest/obj/cpu_workload.o
 # guest/common/klibc.c: the same freestanding routines for every image (one object)
 GUEST_KLIBC := $(BUILD)/guest/obj/common/klibc.o
 
+# The rest of guest/common is one copy of the kernel code both kernels share, compiled once
+# per image (obj/<image>/common/) with that image's include directory first, so that its
+# "kernel.h" (per-image parameters and hooks) and "pvops.h" (native or PV) are the image's:
+#   every image          entry.S (multiboot header, boot_main, interrupt entry/exit),
+#                        desc.c (GDT, IDT, TSS), kprint.c (kprintf, panic, machine_exit),
+#                        multiboot.c (the command line)
+#   native images only   pic.c (8259A, 8254), uart16550.c (polled COM1)
+GUEST_COMMON_ALL    := entry.o desc.o kprint.o multiboot.o
+GUEST_COMMON_NATIVE := pic.o uart16550.o
+
 BARE_C    := $(sort $(wildcard guest/bare/*.c))
 BARE_S    := $(sort $(wildcard guest/bare/*.S))
 BARE_OBJS := $(patsubst guest/%.c,$(BUILD)/guest/obj/%.o,$(BARE_C)) \
-             $(patsubst guest/%.S,$(BUILD)/guest/obj/%.o,$(BARE_S)) $(GUEST_WL) $(GUEST_KLIBC)
+             $(patsubst guest/%.S,$(BUILD)/guest/obj/%.o,$(BARE_S)) \
+             $(addprefix $(BUILD)/guest/obj/bare/common/,$(GUEST_COMMON_ALL) $(GUEST_COMMON_NATIVE)) \
+             $(GUEST_WL) $(GUEST_KLIBC)
 
 GUEST_IMAGES := $(BUILD)/guest/bare.elf $(BUILD)/guest/native.elf $(BUILD)/guest/pv.elf
 
 .PHONY: guest
 guest: $(GUEST_IMAGES)
 
-$(BUILD)/guest/obj/bare/%.o: guest/bare/%.c
-	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_CFLAGS) -Iguest/bare -MMD -MP -c $< -o $@
+# $(call guest_compile,OBJ,SRC,FLAGS): guest/SRC/*.c and *.S to $(BUILD)/guest/obj/OBJ/*.o
+define guest_compile
+$(BUILD)/guest/obj/$(1)/%.o: guest/$(2)/%.c
+	@mkdir -p $$(dir $$@)
+	$$(GUEST_CC) $$(GUEST_CFLAGS) $(3) -MMD -MP -c $$< -o $$@
 
-$(BUILD)/guest/obj/bare/%.o: guest/bare/%.S
-	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_CFLAGS) -Iguest/bare -MMD -MP -c $< -o $@
+$(BUILD)/guest/obj/$(1)/%.o: guest/$(2)/%.S
+	@mkdir -p $$(dir $$@)
+	$$(GUEST_CC) $$(GUEST_CFLAGS) $(3) -MMD -MP -c $$< -o $$@
+endef
+
+$(eval $(call guest_compile,bare,bare,-Iguest/bare))
+$(eval $(call guest_compile,bare/common,common,-Iguest/bare))
+$(eval $(call guest_compile,kernel,kernel,-Iguest/kernel))
+$(eval $(call guest_compile,kernel/common,common,-Iguest/kernel))
+$(eval $(call guest_compile,pv/kernel,kernel,-DPV_GUEST -Iguest/kernel))
+$(eval $(call guest_compile,pv/common,common,-DPV_GUEST -Iguest/kernel))
+$(eval $(call guest_compile,user,user,-Iguest/user))
 
 $(GUEST_KLIBC): guest/common/klibc.c
 	@mkdir -p $(dir $@)
@@ -70,21 +93,12 @@ USER_OBJS  := $(USER_PROGS:%=$(BUILD)/guest/obj/user/%.o) $(USER_LIB)
 
 KERN_C    := $(sort $(wildcard guest/kernel/*.c))
 KERN_S    := $(sort $(wildcard guest/kernel/*.S))
-KERN_OBJS := $(patsubst guest/%.c,$(BUILD)/guest/obj/%.o,$(KERN_C)) \
+# (guest/common first: the boot stack and the descriptor tables then lead .bss, which packs
+# into as many pages as before they moved there, so the kernel's free-page count is unchanged)
+KERN_OBJS := $(addprefix $(BUILD)/guest/obj/kernel/common/,$(GUEST_COMMON_ALL) $(GUEST_COMMON_NATIVE)) \
+             $(patsubst guest/%.c,$(BUILD)/guest/obj/%.o,$(KERN_C)) \
              $(patsubst guest/%.S,$(BUILD)/guest/obj/%.o,$(KERN_S)) \
              $(BUILD)/guest/obj/kernel/progs.o $(GUEST_KLIBC)
-
-$(BUILD)/guest/obj/kernel/%.o: guest/kernel/%.c
-	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_CFLAGS) -Iguest/kernel -MMD -MP -c $< -o $@
-
-$(BUILD)/guest/obj/kernel/%.o: guest/kernel/%.S
-	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_CFLAGS) -Iguest/kernel -MMD -MP -c $< -o $@
-
-$(BUILD)/guest/obj/user/%.o: guest/user/%.c
-	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_CFLAGS) -Iguest/user -MMD -MP -c $< -o $@
 
 $(USER_WLLIB): $(GUEST_WL)
 	@mkdir -p $(dir $@)
@@ -115,17 +129,10 @@ $(BUILD)/guest/native.elf: $(KERN_OBJS) guest/kernel/linker.ld
 	$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,-T,guest/kernel/linker.ld -o $@ $(KERN_OBJS) -lgcc
 
 # --- pv.elf: the same kernel sources with -DPV_GUEST, the same user programs
-KERN_PV_OBJS := $(patsubst guest/%.c,$(BUILD)/guest/obj/pv/%.o,$(KERN_C)) \
+KERN_PV_OBJS := $(addprefix $(BUILD)/guest/obj/pv/common/,$(GUEST_COMMON_ALL)) \
+                $(patsubst guest/%.c,$(BUILD)/guest/obj/pv/%.o,$(KERN_C)) \
                 $(patsubst guest/%.S,$(BUILD)/guest/obj/pv/%.o,$(KERN_S)) \
                 $(BUILD)/guest/obj/kernel/progs.o $(GUEST_KLIBC)
-
-$(BUILD)/guest/obj/pv/kernel/%.o: guest/kernel/%.c
-	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_CFLAGS) -DPV_GUEST -Iguest/kernel -MMD -MP -c $< -o $@
-
-$(BUILD)/guest/obj/pv/kernel/%.o: guest/kernel/%.S
-	@mkdir -p $(dir $@)
-	$(GUEST_CC) $(GUEST_CFLAGS) -DPV_GUEST -Iguest/kernel -MMD -MP -c $< -o $@
 
 $(BUILD)/guest/pv.elf: $(KERN_PV_OBJS) guest/kernel/linker.ld
 	$(GUEST_CC) $(GUEST_LDFLAGS) -Wl,-T,guest/kernel/linker.ld -o $@ $(KERN_PV_OBJS) -lgcc

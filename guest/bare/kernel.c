@@ -1,6 +1,6 @@
 /*
- * kernel.c - entry from boot.S: set up the machine, read the multiboot command line and run
- * the program it names.
+ * kernel.c - kmain, called by guest/common/entry.S: set up the machine, read the multiboot
+ * command line and run the program it names.
  *
  * Words of the command line (QEMU passes "<kernel path> <-append string>"; any word counts):
  *   selftest        the CPL-0/3 instruction and platform self test (selftest*.c)
@@ -11,35 +11,11 @@
  */
 #include "kernel.h"
 #include "pvops.h"
-
-#define MB_BOOT_MAGIC 0x2BADB002
-#define MBI_MEM       (1u << 0)
-#define MBI_CMDLINE   (1u << 2)
-
-struct mb_info {
-	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
-	/* ... the rest is not used yet */
-};
+#include "multiboot.h"
 
 uint32_t mb_mem_lower, mb_mem_upper;
 int selftest_paging;
 static char cmdline[256];
-
-/* Split cmdline in place into at most max words. */
-static int split_words(char *s, char **words, int max)
-{
-	int n = 0;
-	while (*s && n < max) {
-		while (*s == ' ' || *s == '\t')
-			*s++ = 0;
-		if (!*s)
-			break;
-		words[n++] = s;
-		while (*s && *s != ' ' && *s != '\t')
-			s++;
-	}
-	return n;
-}
 
 static void read_multiboot(uint32_t magic, const struct mb_info *mbi)
 {
@@ -51,13 +27,8 @@ static void read_multiboot(uint32_t magic, const struct mb_info *mbi)
 		mb_mem_lower = mbi->mem_lower;
 		mb_mem_upper = mbi->mem_upper;
 	}
-	if (mbi->flags & MBI_CMDLINE) {
-		const char *s = (const char *)mbi->cmdline;
-		size_t i;
-		for (i = 0; i < sizeof(cmdline) - 1 && s[i]; i++)
-			cmdline[i] = s[i];
-		cmdline[i] = 0;
-	}
+	if (mbi->flags & MBI_CMDLINE)
+		mb_copy_cmdline(cmdline, sizeof(cmdline), (const char *)mbi->cmdline);
 }
 
 void kmain(uint32_t magic, const struct mb_info *mbi);
@@ -78,15 +49,15 @@ void kmain(uint32_t magic, const struct mb_info *mbi)
 			selftest_paging = 1;
 	for (int i = 0; i < n; i++) {
 		if (!strcmp(w[i], "selftest"))
-			guest_exit(selftest_run() ? 1 : 0);
+			machine_exit(selftest_run() ? 1 : 0);
 		if (!strcmp(w[i], "bench")) {
 			int ok = 0;
 			uint32_t iters = i + 1 < n ? parse_u32(w[i + 1], &ok) : 0;
 			bench_run(ok ? iters : 0);
-			guest_exit(0);
+			machine_exit(0);
 		}
 	}
 	kprintf("multiboot: mem_lower %u KiB, mem_upper %u KiB, cmdline \"%s\"\n",
 		mb_mem_lower, mb_mem_upper, cmdline);
-	guest_exit(0);
+	machine_exit(0);
 }

@@ -1,9 +1,13 @@
 /*
- * kernel.h - what the parts of the guest kernel share: selectors and descriptors, the trap
- * frame, the console, the interrupt controller and timer, and a few library routines.
+ * kernel.h - what the parts of the bare self-test image share: its selectors, descriptors
+ * and test vectors, the expected-exception record, the console, and the programs.
  *
- * The kernel is single-CPU and runs at CPL 0 with paging off for now; it has no libc
- * (lib.c provides the handful of routines the compiler may call).
+ * The image is single-CPU and runs at CPL 0 with paging off (except in st_paging.c).
+ * What it has in common with the multi-process kernel comes from guest/common: the boot
+ * and interrupt entry path (entry.S), the GDT/IDT/TSS (desc.h, extended here through
+ * GDT_ENTRIES and desc_image_gdt/idt in desc.c), the PIC and PIT (pic.h), printing and
+ * panic (kprint.h, parameterised by PANIC_PREFIX and PANIC_EXIT below) and klibc.h.
+ * Every guest/common file built for this image includes this header and pvops.h.
  */
 #ifndef GUEST_KERNEL_H
 #define GUEST_KERNEL_H
@@ -11,18 +15,13 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <stdarg.h>
+#include "x86.h"           /* selectors 0x00-0x28, VEC_IRQ0, trap frame, EFLAGS (guest/common) */
 
-/* --- descriptor tables (desc.c) ------------------------------------------------------ */
+/* --- descriptor tables (guest/common/desc.h; the self test's entries: desc.c) --------- */
 
-/* GDT layout.  Entries past SEL_TSS exist for the self test; the ones marked "runtime" are
- * rewritten by the test that uses them. */
+/* GDT layout past the flat selectors 0x00-0x28 of x86.h, for the self test; the ones
+ * marked "runtime" are rewritten by the test that uses them. */
 enum {
-	SEL_NULL   = 0x00,
-	SEL_KCODE  = 0x08, /* flat ring-0 code */
-	SEL_KDATA  = 0x10, /* flat ring-0 data */
-	SEL_UCODE  = 0x18, /* flat ring-3 code (selector | 3 to use) */
-	SEL_UDATA  = 0x20, /* flat ring-3 data */
-	SEL_TSS    = 0x28, /* the kernel's TSS */
 	SEL_KCODE2 = 0x30, /* a second flat ring-0 code segment (far transfers) */
 	SEL_KDATA2 = 0x38, /* a second flat ring-0 data segment (LSS, MOV SS) */
 	SEL_TBASE  = 0x40, /* runtime: data segment with a non-zero base */
@@ -39,22 +38,14 @@ enum {
 	SEL_UGATE  = 0x98, /* runtime: a call gate for the CPL-3 tests */
 	SEL_TSS3   = 0xA0, /* a TSS with an I/O permission bitmap (st_ring3.c) */
 	SEL_UDATA16 = 0xA8, /* ring-3 data, DPL 3, byte-granular small limit (runtime) */
-	GDT_ENTRIES = 22,
 };
+#define GDT_ENTRIES 22
+#include "desc.h"          /* gdt, idt, tss, seg_desc, desc_init... (guest/common) */
 
 #define TSS_LIMIT 103u
 
-struct tss {
-	uint32_t link, esp0, ss0, esp1, ss1, esp2, ss2, cr3, eip, eflags;
-	uint32_t eax, ecx, edx, ebx, esp, ebp, esi, edi;
-	uint32_t es, cs, ss, ds, fs, gs, ldt;
-	uint16_t trap, iomap;
-} __attribute__((packed));
-
-extern uint64_t gdt[GDT_ENTRIES];
-extern uint64_t idt[256];
 extern uint64_t ldt[4];
-extern struct tss tss, tss2;
+extern struct tss tss2;
 
 /* A TSS with an I/O permission bitmap for ports 0-0x3FF and the terminating 0xFF byte:
  * bit set = access denied at CPL > IOPL.  Ports from 0x400 lie beyond the TSS limit. */
@@ -66,14 +57,8 @@ struct tss_io {
 #define TSS_IO_LIMIT ((uint32_t)sizeof(struct tss_io) - 1)
 extern struct tss_io tss_io;
 
-uint64_t seg_desc(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags);
-void desc_init(void);
-void gdt_load(const uint64_t *table, uint16_t limit); /* lgdt + reload every segment */
-void idt_set_gate(int vec, uint32_t handler, uint8_t type_attr);
-
-/* IDT vectors. */
+/* IDT vectors past the exceptions and the PIC's (VEC_IRQ0, x86.h). */
 enum {
-	VEC_IRQ0     = 0x20, /* PIC master IRQ0-7 -> 0x20-0x27, slave IRQ8-15 -> 0x28-0x2F */
 	VEC_TEST_INT = 0x40, /* self test: interrupt gate */
 	VEC_TEST_TRAP = 0x41, /* self test: trap gate */
 	VEC_TEST_NP  = 0x42, /* self test: not-present gate */
@@ -82,16 +67,7 @@ enum {
 	VEC_USER_EXIT = 0x45, /* DPL-3 interrupt gate: leave CPL 3 (st_ring3.c) */
 };
 
-/* --- traps (trap.c, boot.S) --------------------------------------------------------------- */
-
-/* What boot.S's isr_common pushes, lowest address first. */
-struct trap_frame {
-	uint32_t gs, fs, es, ds;
-	uint32_t edi, esi, ebp, esp0, ebx, edx, ecx, eax; /* pusha */
-	uint32_t vector, err;
-	uint32_t eip, cs, eflags;
-	uint32_t user_esp, user_ss; /* only when the event came from CPL > 0 (cs & 3) */
-};
+/* --- traps (trap.c, guest/common/entry.S) ----------------------------------------------------------- */
 
 /*
  * Expected exceptions.  A test stores a resume address in trap_resume, executes the
@@ -113,17 +89,12 @@ extern volatile uint32_t trap_resume;
 extern void (*volatile trap_escape)(void); /* unexpected exceptions go here if set */
 void trap_reset(void);
 
-extern const char isr_stubs[]; /* 256 stubs of 16 bytes each (boot.S) */
 extern const char ring3_exit_stub[]; /* VEC_USER_EXIT handler (st_ring3.c) */
 
-/* --- PIC and PIT (pic.c) ----------------------------------------------------------------- */
-void pic_init(void);              /* remap to 0x20/0x28, everything masked */
-void pic_mask(int irq, int masked);
-uint8_t pic_read_irr(void);       /* master IRR */
-void pit_start(unsigned hz);      /* channel 0, mode 2 */
+/* --- PIC and PIT (guest/common/pic.h; IRQs: trap.c) ---------------------------------------- */
+#include "pic.h"
 extern volatile uint32_t timer_ticks;
 extern volatile uint32_t irq0_eflags; /* EFLAGS seen by the last IRQ0 handler */
-void irq_handle(struct trap_frame *f);
 
 /* --- console (console.c) ------------------------------------------------------------------ */
 void console_init(void);
@@ -131,13 +102,10 @@ void console_putc(char c);
 void console_write(const char *s);
 
 #include "klibc.h"   /* memory, strings, parse_u32, kvsnprintf (guest/common) */
-/* --- library (lib.c) ---------------------------------------------------------------------- */
-void kvprintf(const char *prefix, const char *fmt, va_list ap);
-void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Leave the machine through the isa-debug-exit port: the process status is (code << 1) | 1. */
-void guest_exit(uint32_t code) __attribute__((noreturn));
-void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+/* --- printing, panic, machine_exit (guest/common/kprint.h) ------------------------------- */
+#define PANIC_PREFIX "panic: "
+#define PANIC_EXIT   1
+#include "kprint.h"
 
 /* --- programs ------------------------------------------------------------------------------ */
 int selftest_run(void);                 /* returns the number of failed checks */
@@ -145,22 +113,5 @@ extern int selftest_paging;             /* the command line also has the word "p
 void bench_run(uint32_t iterations);    /* 0: the default count */
 
 extern uint32_t mb_mem_lower, mb_mem_upper;
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define EFLAGS_CF  0x0001u
-#define EFLAGS_PF  0x0004u
-#define EFLAGS_AF  0x0010u
-#define EFLAGS_ZF  0x0040u
-#define EFLAGS_SF  0x0080u
-#define EFLAGS_TF  0x0100u
-#define EFLAGS_IF  0x0200u
-#define EFLAGS_DF  0x0400u
-#define EFLAGS_OF  0x0800u
-#define EFLAGS_IOPL 0x3000u
-#define EFLAGS_NT  0x4000u
-#define EFLAGS_RF  0x10000u
-#define EFLAGS_VM  0x20000u
-#define EFLAGS_AC  0x40000u
-#define EFLAGS_ID  0x200000u
 
 #endif

@@ -21,40 +21,20 @@
 #else
 
 #include <stdint.h>
+#include "pvops_native.h" /* port I/O, LGDT/LIDT/LTR, stopping, RDTSC (guest/common) */
 
-/* Operand of LGDT/LIDT/SGDT/SIDT. */
-struct pv_dtr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
-/* Interrupt flag and halting. */
-static inline void pv_cli(void) { asm volatile("cli" ::: "memory"); }
-static inline void pv_sti(void) { asm volatile("sti" ::: "memory"); }
+/* Interrupt flag and halting (CLI, STI, PUSHF: pv_irq_disable, pv_irq_enable, pv_save_flags
+ * in pvops_native.h). */
 static inline void pv_hlt(void) { asm volatile("hlt" ::: "memory"); }
 /* Enable interrupts and wait for one without losing a wake-up (STI's one-instruction shadow). */
 static inline void pv_sti_hlt(void) { asm volatile("sti; hlt" ::: "memory"); }
-
-static inline uint32_t pv_save_flags(void)
-{
-	uint32_t f;
-	asm volatile("pushfl; popl %0" : "=r"(f) :: "memory");
-	return f;
-}
 
 static inline void pv_restore_flags(uint32_t f)
 {
 	asm volatile("pushl %0; popfl" :: "r"(f) : "memory", "cc");
 }
 
-/* Port I/O. */
-static inline uint8_t pv_inb(uint16_t port)
-{
-	uint8_t v;
-	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
+/* Port I/O: the byte forms and OUTL are in pvops_native.h. */
 static inline uint16_t pv_inw(uint16_t port)
 {
 	uint16_t v;
@@ -69,16 +49,11 @@ static inline uint32_t pv_inl(uint16_t port)
 	return v;
 }
 
-static inline void pv_outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
 static inline void pv_outw(uint16_t port, uint16_t v) { asm volatile("outw %0, %1" :: "a"(v), "Nd"(port)); }
-static inline void pv_outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
 
-/* Descriptor tables. */
-static inline void pv_lgdt(const struct pv_dtr *d) { asm volatile("lgdt %0" :: "m"(*d) : "memory"); }
-static inline void pv_lidt(const struct pv_dtr *d) { asm volatile("lidt %0" :: "m"(*d) : "memory"); }
+/* Descriptor tables (LGDT, LIDT and LTR: pvops_native.h). */
 static inline void pv_sgdt(struct pv_dtr *d) { asm volatile("sgdt %0" : "=m"(*d)); }
 static inline void pv_sidt(struct pv_dtr *d) { asm volatile("sidt %0" : "=m"(*d)); }
-static inline void pv_ltr(uint16_t sel) { asm volatile("ltr %0" :: "r"(sel) : "memory"); }
 static inline void pv_lldt(uint16_t sel) { asm volatile("lldt %0" :: "r"(sel) : "memory"); }
 
 /* Control registers. */
@@ -103,7 +78,7 @@ static inline void pv_clts(void) { asm volatile("clts" ::: "memory"); }
 static inline void pv_invlpg(uint32_t addr) { asm volatile("invlpg (%0)" :: "r"(addr) : "memory"); }
 static inline void pv_wbinvd(void) { asm volatile("wbinvd" ::: "memory"); }
 
-/* Model-specific registers, CPUID, time stamp counter. */
+/* Model-specific registers and CPUID (RDTSC: pvops_common.h). */
 static inline uint64_t pv_rdmsr(uint32_t msr)
 {
 	uint32_t lo, hi;
@@ -119,13 +94,6 @@ static inline void pv_wrmsr(uint32_t msr, uint64_t v)
 static inline void pv_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	asm volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
-}
-
-static inline uint64_t pv_rdtsc(void)
-{
-	uint32_t lo, hi;
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
 }
 
 #endif /* __ASSEMBLER__ */

@@ -159,7 +159,7 @@ int selftest_run(void)
 		{ st_group_16bit, "16bit" }, { st_group_smc, "smc" }, { st_group_ring3, "ring3" },
 		{ st_group_paging, "paging" },
 	};
-	pv_cli();
+	pv_irq_disable();
 	trap_reset();
 	for (unsigned i = 0; i < ARRAY_SIZE(groups); i++) {
 		if (groups[i].run == st_group_paging && !selftest_paging)
@@ -176,7 +176,7 @@ int selftest_run(void)
 				 trap_last.err, trap_last.cs, trap_last.eip);
 		}
 		trap_escape = 0;
-		pv_cli();
+		pv_irq_disable();
 		trap_reset();
 	}
 	if (n_deviations)

@@ -142,10 +142,10 @@ void st_group_io(void)
 static int wait_ticks(uint32_t want)
 {
 	uint32_t n = 0;
-	pv_sti();
+	pv_irq_enable();
 	while ((int32_t)(timer_ticks - want) < 0 && ++n < SPIN_LIMIT)
 		asm volatile("" ::: "memory");
-	pv_cli();
+	pv_irq_disable();
 	return n < SPIN_LIMIT;
 }
 
@@ -216,5 +216,5 @@ void st_group_timer(void)
 
 	timer_rep_movs();
 	pic_mask(0, 1);
-	pv_cli();
+	pv_irq_disable();
 }

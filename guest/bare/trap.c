@@ -1,8 +1,8 @@
 /*
- * trap.c - where every interrupt and exception lands (from boot.S's isr_common).
+ * trap.c - where every interrupt and exception lands (guest/common/entry.S's isr_common).
  *
- * PIC IRQs go to irq_handle().  The self test's software-interrupt vectors are recorded and
- * return.  An exception is either expected by a test (trap_resume set: record it and continue
+ * PIC IRQs count timer ticks (IRQ0) and are acknowledged; spurious IRQ 7/15 get no EOI.
+ * The self test's software-interrupt vectors are recorded and return.  An exception is either expected by a test (trap_resume set: record it and continue
  * at the resume address), or unexpected inside the self test (trap_escape set: record it and
  * continue at trap_escape, which unwinds to the self test's runner), or a kernel bug, which
  * stops the machine with a report.
@@ -13,6 +13,8 @@
 volatile struct trap_rec trap_last;
 volatile uint32_t trap_resume;
 void (*volatile trap_escape)(void);
+volatile uint32_t timer_ticks;
+volatile uint32_t irq0_eflags;
 
 void trap_reset(void)
 {
@@ -43,11 +45,21 @@ static void record(const struct trap_frame *f)
 	}
 }
 
-void trap_dispatch(struct trap_frame *f);
+static void irq_handle(int irq)
+{
+	if (pic_spurious(irq))
+		return;
+	if (irq == 0) {
+		irq0_eflags = pv_save_flags();
+		timer_ticks++;
+	}
+	pic_eoi(irq);
+}
+
 void trap_dispatch(struct trap_frame *f)
 {
 	if (f->vector >= VEC_IRQ0 && f->vector < VEC_IRQ0 + 16) {
-		irq_handle(f);
+		irq_handle((int)f->vector - VEC_IRQ0);
 		return;
 	}
 	if (f->vector == VEC_TEST_INT || f->vector == VEC_TEST_TRAP ||

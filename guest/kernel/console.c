@@ -84,38 +84,19 @@ static int in_byte(void)
 
 void console_init(void)
 {
-	pv_outb(COM1 + UART_IER, 0x00);
-	pv_outb(COM1 + UART_LCR, 0x80);
-	pv_outb(COM1 + UART_DATA, 1);     /* 115200 baud */
-	pv_outb(COM1 + UART_DLH, 0);
-	pv_outb(COM1 + UART_LCR, 0x03);   /* 8N1 */
-	pv_outb(COM1 + UART_MCR, 0x0B);   /* DTR, RTS, OUT2 (the IRQ line on a PC) */
+	uart_init(MCR_DTR | MCR_RTS | MCR_OUT2, 0);   /* FIFO control never written (above) */
 }
 
 /* Called once interrupts are set up: received-data interrupts on IRQ4. */
 void console_enable_irq(void)
 {
-	pic_unmask(4);
+	pic_mask(4, 0);
 	pv_outb(COM1 + UART_IER, 0x01);
 }
 
-static void out_byte(char c)
-{
-	/* A missing UART reads 0xFF, which has THRE set: never spins forever. */
-	while (!(pv_inb(COM1 + UART_LSR) & LSR_THRE))
-		;
-	pv_outb(COM1 + UART_DATA, (uint8_t)c);
-}
-
+static void out_byte(char c) { uart_tx(c); }
 static void out_done(void) {}
-
-static int in_byte(void)
-{
-	uint8_t lsr = pv_inb(COM1 + UART_LSR);
-	if (lsr == 0xFF || !(lsr & LSR_DR))
-		return -1;
-	return pv_inb(COM1 + UART_DATA);
-}
+static int in_byte(void) { return uart_rx(); }
 #endif
 
 /* --- output ---------------------------------------------------------------------------------- */

@@ -9,6 +9,12 @@
  * when the timer interrupt arrives while it was in user mode.  That makes the whole kernel
  * free of locks.  When nothing is runnable, schedule() idles with STI;HLT on the kernel
  * stack of whichever process called it.
+ *
+ * The boot and interrupt entry path, the GDT/IDT/TSS, the PIC and PIT of the native build,
+ * printing and panic are shared with the bare image (guest/common); this header sets their
+ * per-image parameters (GDT_ENTRIES, PANIC_PREFIX, PANIC_EXIT).  Files of guest/common
+ * built for this kernel include it and pvops.h, and are compiled twice like the kernel's
+ * own files (native.elf and, with -DPV_GUEST, pv.elf).
  */
 #ifndef KERNEL_KERNEL_H
 #define KERNEL_KERNEL_H
@@ -16,6 +22,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <stdarg.h>
+#include "x86.h"           /* selectors, VEC_IRQ0, trap frame, EFLAGS (guest/common) */
 #include "pvops.h"
 #include "../user/abi.h"
 
@@ -41,39 +48,17 @@
 #define USER_STACK_LOW  0xBF000000u /* stack grows on demand down to here (16 MiB) */
 #define USER_HEAP_MAX   0xB0000000u
 
-/* --- descriptor tables (desc.c) --------------------------------------------------------- */
-enum {
-	SEL_KCODE = 0x08,
-	SEL_KDATA = 0x10,
-	SEL_UCODE = 0x18, /* | 3 */
-	SEL_UDATA = 0x20, /* | 3 */
-	SEL_TSS   = 0x28,
-	GDT_ENTRIES = 6,
-};
-#define VEC_IRQ0    0x20
+/* --- descriptor tables (guest/common/desc.h; the system-call gate: desc.c) ----------------- */
+#define GDT_ENTRIES 6           /* the flat selectors and the TSS of x86.h */
 #define VEC_SYSCALL 0x80
-void desc_init(void);
+#include "desc.h"
 
-/* --- traps (boot.S, trap.c) ------------------------------------------------------------- */
-/* What boot.S's isr_common pushes, lowest address first; uesp/uss only from CPL 3. */
-struct trap_frame {
-	uint32_t gs, fs, es, ds;
-	uint32_t edi, esi, ebp, esp_k, ebx, edx, ecx, eax; /* pushal */
-	uint32_t vector, err;
-	uint32_t eip, cs, eflags;
-	uint32_t uesp, uss;
-};
-extern const char isr_stubs[];
-void trap_return(void);               /* boot.S: pop a trap frame and IRET */
-void trap_dispatch(struct trap_frame *f);
+/* --- traps (guest/common/entry.S, trap.c) -------------------------------------------------- */
 static inline int from_user(const struct trap_frame *f) { return (f->cs & 3) == 3; }
 
-/* --- PIC, PIT, TSC (pic.c) -------------------------------------------------------------- */
+/* --- PIC, PIT (native: guest/common/pic.h; PV: pic.c), TSC (pic.c) ------------------------- */
 #define HZ 100
-void pic_init(void);
-void pic_unmask(int irq);
-void pic_eoi(int irq);
-void pit_start(unsigned hz);
+#include "pic.h"
 uint32_t tsc_calibrate(void);         /* needs the timer running, IF toggled inside */
 extern uint32_t tsc_khz;
 
@@ -87,11 +72,10 @@ void console_write_n(const char *s, size_t n);
 int console_read(char *buf, size_t n); /* blocks for a line; 0 at end of input (^D) */
 
 #include "klibc.h"   /* memory, strings, parse_u32, kvsnprintf (guest/common) */
-/* --- library (lib.c) -------------------------------------------------------------------- */
-void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void machine_exit(uint32_t code) __attribute__((noreturn)); /* isa-debug-exit: 2v+1 */
-void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
-#define PANIC_EXIT 3
+/* --- printing, panic, machine_exit (guest/common/kprint.h) ------------------------------- */
+#define PANIC_PREFIX "kernel panic: "
+#define PANIC_EXIT   3
+#include "kprint.h"
 
 /* --- memory (mm.c) ---------------------------------------------------------------------- */
 void mm_init(uint32_t ram_top);       /* kernel page directory, frame allocator */
@@ -187,8 +171,5 @@ struct program {
 };
 const struct program *program_find(const char *name);
 const struct program *program_get(int i);
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define EFLAGS_IF 0x200u
 
 #endif

@@ -11,31 +11,9 @@
  * When pid 1 exits, the machine powers off with its exit code through port 0xF4.
  */
 #include "kernel.h"
-
-#define MB_BOOT_MAGIC 0x2BADB002
-#define MBI_MEM       (1u << 0)
-#define MBI_CMDLINE   (1u << 2)
-
-struct mb_info {
-	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
-};
+#include "multiboot.h"
 
 static char cmdline[256];
-
-static int split_words(char *s, char **words, int max)
-{
-	int n = 0;
-	while (*s && n < max) {
-		while (*s == ' ' || *s == '\t')
-			*s++ = 0;
-		if (!*s)
-			break;
-		words[n++] = s;
-		while (*s && *s != ' ' && *s != '\t')
-			s++;
-	}
-	return n;
-}
 
 void kmain(uint32_t magic, uint32_t mbi_pa);
 void kmain(uint32_t magic, uint32_t mbi_pa)
@@ -49,19 +27,14 @@ void kmain(uint32_t magic, uint32_t mbi_pa)
 		panic("no memory size from the boot loader");
 	uint32_t ram_top = 0x100000 + mbi->mem_upper * 1024;
 	mm_init(ram_top);
-	if (mbi->flags & MBI_CMDLINE) {
-		const char *s = P2V(mbi->cmdline);
-		size_t i;
-		for (i = 0; i < sizeof(cmdline) - 1 && s[i]; i++)
-			cmdline[i] = s[i];
-		cmdline[i] = 0;
-	}
+	if (mbi->flags & MBI_CMDLINE)
+		mb_copy_cmdline(cmdline, sizeof(cmdline), P2V(mbi->cmdline));
 	desc_init();
 	pic_init();
 	proc_init();
 	file_init();
 	pit_start(HZ);
-	pic_unmask(0);
+	pic_mask(0, 0);
 	console_enable_irq();
 	tsc_calibrate();
 #ifdef PV_GUEST

@@ -215,9 +215,9 @@ int proc_exec(struct trap_frame *f, const char *name, int argc, char **argv)
 
 	memset(f, 0, sizeof(*f));
 	f->eip = eh->entry;
-	f->uesp = ubase + off;
+	f->user_esp = ubase + off;
 	f->cs = SEL_UCODE | 3;
-	f->ds = f->es = f->fs = f->gs = f->uss = SEL_UDATA | 3;
+	f->ds = f->es = f->fs = f->gs = f->user_ss = SEL_UDATA | 3;
 	f->eflags = EFLAGS_IF | 0x2;
 	return 0;
 }

@@ -59,27 +59,17 @@
 #else
 
 #include <stdint.h>
-#include "pvops_types.h"
-
+#include "pvops_native.h" /* port I/O, LGDT/LIDT/LTR, CLI/STI, pv_halt_forever, RDTSC */
 
 /* --- interrupt flag and halting --------------------------------------------------------- */
-static inline void pv_irq_disable(void) { asm volatile("cli" ::: "memory"); }
-static inline void pv_irq_enable(void) { asm volatile("sti" ::: "memory"); }
 
 /* Enable interrupts, wait for one, disable again; no lost wake-up (STI's shadow). */
 static inline void pv_idle(void) { asm volatile("sti; hlt; cli" ::: "memory"); }
 
-/* Stop for good (interrupts off). */
-static inline __attribute__((noreturn)) void pv_halt_forever(void)
-{
-	for (;;)
-		asm volatile("cli; hlt" ::: "memory");
-}
-
 static inline uint32_t pv_irq_save(void)
 {
-	uint32_t f;
-	asm volatile("pushfl; popl %0; cli" : "=r"(f) :: "memory");
+	uint32_t f = pv_save_flags();
+	pv_irq_disable();
 	return f;
 }
 
@@ -89,22 +79,7 @@ static inline void pv_irq_restore(uint32_t f)
 		pv_irq_enable();
 }
 
-/* --- port I/O ------------------------------------------------------------------------------ */
-static inline uint8_t pv_inb(uint16_t port)
-{
-	uint8_t v;
-	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline void pv_outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
-static inline void pv_outl(uint16_t port, uint32_t v) { asm volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
-
-/* --- descriptor tables and the kernel stack for ring transitions -------------------------- */
-static inline void pv_lgdt(const struct pv_dtr *d) { asm volatile("lgdt %0" :: "m"(*d) : "memory"); }
-static inline void pv_lidt(const struct pv_dtr *d) { asm volatile("lidt %0" :: "m"(*d) : "memory"); }
-static inline void pv_ltr(uint16_t sel) { asm volatile("ltr %0" :: "r"(sel) : "memory"); }
-
+/* --- the kernel stack for ring transitions ----------------------------------------------- */
 /* The stack the CPU switches to on an interrupt or exception from CPL 3. */
 static inline void pv_set_kernel_stack(uint32_t esp0) { tss.esp0 = esp0; }
 
@@ -135,14 +110,6 @@ static inline void pv_enable_global_pages(void)
 	asm volatile("mov %%cr4, %0" : "=r"(v));
 	v |= PV_CR4_PGE;
 	asm volatile("mov %0, %%cr4" :: "r"(v) : "memory");
-}
-
-/* --- time stamp counter (not privileged with CR4.TSD clear; here for the PV build) --------- */
-static inline uint64_t pv_rdtsc(void)
-{
-	uint32_t lo, hi;
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
 }
 
 #endif /* __ASSEMBLER__ */

@@ -14,7 +14,7 @@
  *   - the timer is PV_HC_SET_TIMER, the console PV_HC_CONSOLE_IO (pic.c, console.c)
  *   - port 0xF4 (isa-debug-exit) is PV_SCHED_SHUTDOWN; other byte ports go through
  *     PV_HC_PORT_IO (pv_inb/pv_outb: only the port I/O nanobenchmark uses them)
- * Included by pvops.h only; the shared types come from pvops_types.h.
+ * Included by pvops.h only; the shared types and RDTSC come from pvops_common.h.
  */
 #ifndef KERNEL_PVOPS_PV_H
 #define KERNEL_PVOPS_PV_H
@@ -54,7 +54,7 @@
 #else
 
 #include <stdint.h>
-#include "pvops_types.h"
+#include "pvops_common.h" /* struct pv_dtr, struct tss, pv_rdtsc (guest/common) */
 
 extern volatile struct pv_shared_info pv_shared;
 extern struct pv_dtr pv_gdt_loaded;
@@ -221,14 +221,6 @@ static inline uint32_t pv_read_cr2(void) { return pv_shared.cr2; }
 static inline void pv_enable_global_pages(void)
 {
 	pv_hypercall3(PV_HC_PAGING_ENABLE, PV_CR3_KEEP, PV_CR4_PGE, 0);
-}
-
-/* --- time stamp counter: RDTSC is not privileged (CR4.TSD is clear) ----------------------- */
-static inline uint64_t pv_rdtsc(void)
-{
-	uint32_t lo, hi;
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
 }
 
 #endif /* __ASSEMBLER__ */

@@ -1,5 +1,6 @@
 /*
- * trap.c - where every interrupt, exception and system call lands (boot.S's isr_common).
+ * trap.c - where every interrupt, exception and system call lands (isr_common in
+ * guest/common/entry.S).
  *
  * IRQ0 is the scheduler's tick, IRQ4 the console's input; other IRQs are masked (spurious IRQ 7/15 get no EOI).
  * INT 0x80 is a system call.  An exception from user mode is the process's problem: a page

@@ -1,12 +1,11 @@
 /*
- * lib.c - console printing (kprintf, panic) and the way out of the machine (isa-debug-exit:
- * the process status of qemu/vmm386 is 2v+1).  Memory, string and formatting routines are
- * shared by every guest image: guest/common/klibc.c.
+ * kprint.c - kprintf, panic and machine_exit for every kernel image (kprint.h).  The
+ * formatting itself is klibc.c's; the bytes go to the image's console_write().  Built once
+ * per image with its kernel.h (PANIC_PREFIX, PANIC_EXIT) and pvops.h.
  */
 #include "kernel.h"
 #include "pvops.h"
 
-/* Format to the console, after an optional prefix (NULL for none). */
 void kvprintf(const char *prefix, const char *fmt, va_list ap)
 {
 	char buf[256];
@@ -24,21 +23,19 @@ void kprintf(const char *fmt, ...)
 	va_end(ap);
 }
 
-void guest_exit(uint32_t code)
+void machine_exit(uint32_t code)
 {
 	pv_outl(0xF4, code);
-	for (;;) { /* no exit device: stop here */
-		pv_cli();
-		pv_hlt();
-	}
+	pv_halt_forever(); /* no exit device */
 }
 
 void panic(const char *fmt, ...)
 {
 	va_list ap;
+	pv_irq_disable();
 	va_start(ap, fmt);
-	kvprintf("panic: ", fmt, ap);
+	kvprintf(PANIC_PREFIX, fmt, ap);
 	va_end(ap);
 	console_write("\n");
-	guest_exit(1);
+	machine_exit(PANIC_EXIT);
 }

@@ -1,12 +1,12 @@
 /*
- * pic.c - the 8259A pair and channel 0 of the 8254 PIT.
+ * pic.c - the 8259A pair and channel 0 of the 8254 PIT (pic.h), for the native images.
  *
- * The PICs are remapped to vectors 0x20-0x2F (the BIOS leaves them on the exception
- * vectors) and start with every line masked except the cascade; a user unmasks what it
- * handles.  IRQ0 counts timer ticks.  Spurious IRQ 7/15 (ISR bit clear) get no EOI, except
- * that a spurious IRQ15 still needs one at the master for the cascade.
+ * The PICs are remapped to vectors VEC_IRQ0-VEC_IRQ0+15 (the BIOS leaves them on the
+ * exception vectors) and start with every line masked except the cascade; the image
+ * unmasks what it handles.  Built once per image with that image's pvops.h.
  */
-#include "kernel.h"
+#include "pic.h"
+#include "x86.h"
 #include "pvops.h"
 
 #define PIC1_CMD  0x20
@@ -19,9 +19,6 @@
 #define PIT_CH0   0x40
 #define PIT_CMD   0x43
 #define PIT_HZ    1193182u
-
-volatile uint32_t timer_ticks;
-volatile uint32_t irq0_eflags;
 
 void pic_init(void)
 {
@@ -45,6 +42,13 @@ void pic_mask(int irq, int masked)
 	pv_outb(port, masked ? imr | bit : imr & ~bit);
 }
 
+void pic_eoi(int irq)
+{
+	if (irq >= 8)
+		pv_outb(PIC2_CMD, PIC_EOI);
+	pv_outb(PIC1_CMD, PIC_EOI);
+}
+
 uint8_t pic_read_irr(void)
 {
 	pv_outb(PIC1_CMD, OCW3_IRR);
@@ -59,28 +63,21 @@ static uint8_t pic_read_isr(uint16_t cmd)
 	return v;
 }
 
+int pic_spurious(int irq)
+{
+	if (irq == 7)
+		return !(pic_read_isr(PIC1_CMD) & 0x80);
+	if (irq == 15 && !(pic_read_isr(PIC2_CMD) & 0x80)) {
+		pv_outb(PIC1_CMD, PIC_EOI);
+		return 1;
+	}
+	return 0;
+}
+
 void pit_start(unsigned hz)
 {
 	uint32_t div = (PIT_HZ + hz / 2) / hz;
 	pv_outb(PIT_CMD, 0x34);       /* channel 0, lobyte/hibyte, mode 2 */
 	pv_outb(PIT_CH0, div & 0xFF);
 	pv_outb(PIT_CH0, div >> 8);
-}
-
-void irq_handle(struct trap_frame *f)
-{
-	int irq = (int)f->vector - VEC_IRQ0;
-	if (irq == 7 && !(pic_read_isr(PIC1_CMD) & 0x80))
-		return;                               /* spurious */
-	if (irq == 15 && !(pic_read_isr(PIC2_CMD) & 0x80)) {
-		pv_outb(PIC1_CMD, PIC_EOI);
-		return;
-	}
-	if (irq == 0) {
-		irq0_eflags = pv_save_flags();
-		timer_ticks++;
-	}
-	if (irq >= 8)
-		pv_outb(PIC2_CMD, PIC_EOI);
-	pv_outb(PIC1_CMD, PIC_EOI);
 }

@@ -16,7 +16,14 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-struct vm;
+/* How a device stops the machine: the monitor hands this in at init, the way kvmtool and
+ * Firecracker hand a device an event to signal, so devices/ never calls up into monitor/.
+ * fn(cookie, status) ends the run with process exit status `status` before another guest
+ * block runs.  A device may call it from any port handler (vCPU thread). */
+struct dev_stop {
+	void (*fn)(void *cookie, int status);
+	void *cookie;
+};
 
 typedef uint32_t (*dev_pio_read_fn)(void *opaque, uint16_t off, int size);
 typedef void (*dev_pio_write_fn)(void *opaque, uint16_t off, int size, uint32_t val);
@@ -53,11 +60,11 @@ void dev_uart_divert_input(void);
 void dev_uart_input_end(void);
 /* MC146818 RTC/CMOS; ram_bytes (all guest RAM) fills the CMOS memory-size registers. */
 void dev_rtc_init(uint32_t ram_bytes);
-/* Port 0x80 (POST), isa-debug-exit at 0xF4 (stops vm with status (v<<1)|1), i8042 reset. */
-void dev_misc_init(struct vm *vm);
+/* Port 0x80 (POST), isa-debug-exit at 0xF4 (stops with status (v<<1)|1), i8042 reset. */
+void dev_misc_init(struct dev_stop stop);
 
-/* Everything above, in PC order. */
-void dev_init_all(struct vm *vm, int in_fd, int out_fd);
+/* Everything above, in PC order; ram_bytes is all guest RAM (for the CMOS). */
+void dev_init_all(uint32_t ram_bytes, int in_fd, int out_fd, struct dev_stop stop);
 
 /* Advance time-driven devices to host time now_ns (monotonic); raise due interrupts.
  * Returns the host time (ns) of the next event a device needs, or UINT64_MAX. */

@@ -10,8 +10,8 @@
  *   0x92       system control port A: A20 gate (recorded only) and fast reset (bit 0).
  *
  * A reset stops the machine with status 0 (vmm386 has no reboot) after saying so on
- * stderr.  Stopping is vm->stop plus vm_request_exit(), so the run loop leaves translated
- * code at the next block head.
+ * stderr.  Stopping goes through the dev_stop the monitor handed to dev_misc_init, which
+ * makes the run loop leave translated code at the next block head.
  */
 #include <stdio.h>
 #include "devices/devices.h"
@@ -50,7 +50,7 @@
 #define SYSA_A20    0x02
 
 static struct misc {
-	struct vm *vm;
+	struct dev_stop stop;
 	uint8_t kbc_status, kbc_cb, kbc_out, kbc_obuf;
 	uint8_t kbc_pending;  /* command waiting for its data byte on 0x60, or 0 */
 	uint8_t sysctl_a;
@@ -58,11 +58,8 @@ static struct misc {
 
 static void misc_stop(int status)
 {
-	if (!misc.vm)
-		return;
-	misc.vm->exit_status = status;
-	misc.vm->stop = 1;
-	vm_request_exit(misc.vm);
+	if (misc.stop.fn)
+		misc.stop.fn(misc.stop.cookie, status);
 }
 
 static void misc_reset(void)
@@ -179,10 +176,10 @@ static void sysctl_a_write(void *opaque, uint16_t off, int size, uint32_t val)
 	misc.sysctl_a = val & ~SYSA_RESET;
 }
 
-void dev_misc_init(struct vm *vm)
+void dev_misc_init(struct dev_stop stop)
 {
 	misc = (struct misc){
-		.vm = vm,
+		.stop = stop,
 		.kbc_status = KBS_SYS | KBS_UNLOCK,
 		.kbc_cb = 0x45,          /* keyboard interrupt, system flag, translation */
 		.kbc_out = OUT_RESET | OUT_A20,

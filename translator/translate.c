@@ -42,6 +42,7 @@ struct ginsn {
 	int seg;             /* segment override S_*, or -1 */
 	bool a16;            /* 16-bit addressing (0x67) */
 	bool o16;            /* 16-bit operand size (0x66) */
+	gpa_t next_page;     /* frame the bytes ran on into (vmm_fetch_code): ~0u none, ~1u unmapped */
 };
 
 struct xl_ctx {
@@ -1705,7 +1706,7 @@ static bool decode(struct xl_ctx *x, struct ginsn *g, gla_t eip, gpa_t *pa)
 {
 	memset(g, 0, sizeof(*g));
 	g->eip = eip;
-	unsigned avail = vmm_fetch_code(x->c, x->c->seg[S_CS].base + eip, g->bytes, 15, pa);
+	unsigned avail = vmm_fetch_code(x->c, x->c->seg[S_CS].base + eip, g->bytes, 15, pa, &g->next_page);
 	if (avail == 0 || ZYAN_FAILED(ZydisDecoderDecodeFull(&decoder, g->bytes, avail, &g->z, g->op)))
 		return false;
 	fill_prefix_info(g);
@@ -1957,7 +1958,7 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 			.host_off = (uint16_t)(x.b.p - code), .spill = -1 };
 		gla_t lin = blk->cs_base + eip;
 		if (!decode(&x, &g, eip, &pa)) {
-			if (paged && vmm_fetch_next == ~1u) {
+			if (paged && g.next_page == ~1u) {
 				/* the instruction runs into an unmapped page: #PF there, at run time */
 				if (x.n > 0) {
 					emit_direct_exit(&x, eip);
@@ -1982,7 +1983,7 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 			bool straddle = (lin & (GUEST_PAGE - 1)) + g.z.length > GUEST_PAGE;
 			if (x.n == 0) {
 				blk->page[0] = first;
-				if (straddle) blk->page[1] = vmm_fetch_next;
+				if (straddle) blk->page[1] = g.next_page;
 			} else if ((lin >> 12) != (lin0 >> 12) || straddle) {
 				emit_direct_exit(&x, eip);
 				break;
@@ -1996,7 +1997,7 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 		if (vmm_adaptive_emulate(pa) && emu_can_step(g.z.mnemonic)) {
 			/* this store kept faulting (a traced page table, device memory):
 			 * a direct monitor call is cheaper than a host signal every time */
-			emit_reason_exit(&x, eip, EXIT_EMULATE, 2);
+			emit_reason_exit(&x, eip, EXIT_EMULATE, EMULATE_ADAPTIVE);
 			xl_stats.adaptive++;
 			x.n++;
 			break;

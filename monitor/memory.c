@@ -5,7 +5,7 @@
  * guest memory through a 4 GiB window (GS base = R15): a PROT_NONE reservation with a guard
  * page on either side, in which RAM is mapped at window + physical address (CR0.PG = 0:
  * linear == physical).  Everything above RAM stays PROT_NONE, so device memory and
- * unassigned addresses fault into the monitor (run.c) instead of reaching host memory.
+ * unassigned addresses fault into the monitor (signals.c) instead of reaching host memory.
  * Pages holding translated code are mapped read-only in the window (vm_protect_page), so a
  * guest store to them faults and invalidates the translations.
  *

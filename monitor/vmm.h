@@ -59,7 +59,7 @@ enum exit_reason {
 	EXIT_HALT,       /* HLT executed, vcpu->eip after it */
 	EXIT_SHUTDOWN,   /* triple fault or unrecoverable guest state */
 	EXIT_POWEROFF,   /* guest asked to stop (isa-debug-exit); vm->exit_status holds it */
-	/* internal to the run loop (monitor/run.c) */
+	/* internal to the run loop (monitor/run.c, signals.c) */
 	EXIT_SMC = 100,  /* store to a frame with translations: exit_info = frame */
 	EXIT_PF,         /* guest #PF from a shadow fill: CR2 set, exit_info = error code */
 	EXIT_PTWRITE,    /* store to a traced page-table frame: exit_info = frame */
@@ -86,7 +86,7 @@ struct vcpu {
 	uint64_t spill[4];       /* 0x40 scratch slots for lowerings */
 	uint64_t lookup_table;   /* 0x60 host pointer: indirect-branch lookup cache */
 	uint32_t seg_base[S_NR]; /* 0x68 copy of seg[i].base for translated code (fs:/gs:) */
-	/* 0x80.. valid offsets per segment for translated limit checks (run.c seg_sync):
+	/* 0x80.. valid offsets per segment for translated limit checks (xl_sync_segments):
 	 * an access of n bytes at off is allowed iff off >= seg_lo and off + n <= seg_end_r
 	 * (read) or seg_end_w (write), computed in 64 bits; end 0 means never. */
 	uint32_t seg_lo[S_NR];   /* 0x80 */

@@ -1,8 +1,11 @@
 /*
- * pv.h - the monitor side of the paravirtual guest interface (issue 5; see pv.c).
+ * pv.h - the monitor side of the paravirtual guest interface (ABI: abi.h; see pv.c).
  *
- * The run loop and main() call these hooks unconditionally; they do nothing unless the
- * loaded kernel declared itself paravirtual (pv_enabled).
+ * main() calls pv_init for every guest; it turns the interface on only if the loaded
+ * kernel declared itself paravirtual (pv_enabled), and the run loop asks pv_enabled before
+ * it polls the PV timer or delivers PV events.  The emulator reaches the hypercalls and
+ * the event hooks only through emu_pv (emulation/emu.h), which pv_init sets for a PV guest;
+ * pv/ reaches the run loop only through the pv_mon_ops handed to pv_init.
  */
 #ifndef PV_H
 #define PV_H
@@ -41,7 +44,7 @@ int pv_take_event(struct vcpu *c);
 /* Host address of the virtual IF in the shared page, or NULL (not PV, none registered). */
 uint32_t *pv_vif_ptr(void);
 
-/* --- called by the emulator (emulation/) ------------------------------------------------ */
+/* --- the emulator's hooks (emulation/ calls them through emu_pv) ----------------------- */
 struct pv_mmu_update;
 /* INT 0x82 at CPL 0 from a PV guest: run hypercall EAX, result in EAX.  Returns 0 (the
  * guest continues after the INT). */

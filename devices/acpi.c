@@ -48,7 +48,7 @@
 #define FADT_LEN     116
 
 static struct acpi {
-	struct vm *vm;
+	struct dev_stop stop;
 	uint16_t sts, en, cnt;
 } acpi;
 
@@ -159,11 +159,8 @@ static uint32_t pm_read(void *opaque, uint16_t off, int size)
 static void pm_cnt_write(uint16_t val)
 {
 	acpi.cnt = val & (uint16_t)~CNT_SLP_EN;    /* SLP_EN reads as 0 */
-	if ((val & CNT_SLP_EN) && ((val & CNT_SLP_TYP) >> 10) == SLP_TYP_S5 && acpi.vm) {
-		acpi.vm->exit_status = EXIT_STATUS_OK;
-		acpi.vm->stop = 1;
-		vm_request_exit(acpi.vm);
-	}
+	if ((val & CNT_SLP_EN) && ((val & CNT_SLP_TYP) >> 10) == SLP_TYP_S5 && acpi.stop.fn)
+		acpi.stop.fn(acpi.stop.cookie, EXIT_STATUS_OK);
 }
 
 static void pm_write(void *opaque, uint16_t off, int size, uint32_t val)
@@ -181,10 +178,10 @@ static void pm_write(void *opaque, uint16_t off, int size, uint32_t val)
 	/* byte writes to the 16-bit registers and writes to the timer: ignored */
 }
 
-void dev_acpi_init(struct vm *vm)
+void dev_acpi_init(uint8_t *ram, uint32_t ram_bytes, struct dev_stop stop)
 {
-	acpi = (struct acpi){ .vm = vm, .cnt = CNT_SCI_EN };
-	if (vm && vm->ram && vm->ram_size >= ACPI_END)
-		build_tables(vm->ram);
+	acpi = (struct acpi){ .stop = stop, .cnt = CNT_SCI_EN };
+	if (ram && ram_bytes >= ACPI_END)
+		build_tables(ram);
 	dev_pio_claim(ACPI_PM_BASE, PM_LEN, pm_read, pm_write, NULL);
 }

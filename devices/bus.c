@@ -179,13 +179,13 @@ uint64_t dev_poll(uint64_t now_ns)
 	return min_u64(next, dev_rtc_poll(now_ns));
 }
 
-void dev_init_all(struct vm *vm, int in_fd, int out_fd)
+void dev_init_all(uint8_t *ram, uint32_t ram_bytes, int in_fd, int out_fd, struct dev_stop stop)
 {
 	dev_pic_init();
 	dev_pit_init();
-	dev_rtc_init(vm->ram_size);
+	dev_rtc_init(ram_bytes);
 	dev_uart_init(in_fd, out_fd);
-	dev_misc_init(vm);
+	dev_misc_init(stop);
 	dev_i8042_init();
-	dev_acpi_init(vm);
+	dev_acpi_init(ram, ram_bytes, stop);
 }

@@ -16,7 +16,14 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-struct vm;
+/* How a device stops the machine: the monitor hands this in at init, the way kvmtool and
+ * Firecracker hand a device an event to signal, so devices/ never calls up into monitor/.
+ * fn(cookie, status) ends the run with process exit status `status` before another guest
+ * block runs.  A device may call it from any port handler (vCPU thread). */
+struct dev_stop {
+	void (*fn)(void *cookie, int status);
+	void *cookie;
+};
 
 typedef uint32_t (*dev_pio_read_fn)(void *opaque, uint16_t off, int size);
 typedef void (*dev_pio_write_fn)(void *opaque, uint16_t off, int size, uint32_t val);
@@ -55,20 +62,22 @@ void dev_uart_divert_input(void);
 void dev_uart_input_end(void);
 /* MC146818 RTC/CMOS; ram_bytes (all guest RAM) fills the CMOS memory-size registers. */
 void dev_rtc_init(uint32_t ram_bytes);
-/* Port 0x80 (POST), isa-debug-exit at 0xF4 (stops vm with status (v<<1)|1), port 0x92. */
-void dev_misc_init(struct vm *vm);
+/* Port 0x80 (POST), isa-debug-exit at 0xF4 (stops with status (v<<1)|1), port 0x92. */
+void dev_misc_init(struct dev_stop stop);
 /* The guest reset the machine (port 0x92, the i8042): stop the run loop (misc.c). */
 void dev_reset_request(void);
 /* i8042 keyboard controller with an idle keyboard and mouse (IRQ 1 and 12). */
 void dev_i8042_init(void);
 
-/* ACPI tables in the BIOS area and the PM registers (acpi.c): poweroff through PM1_CNT. */
+/* ACPI tables in the BIOS area and the PM registers (acpi.c): poweroff through PM1_CNT.
+ * The tables are written into ram (all ram_bytes of guest RAM; none if it is too small). */
 #define ACPI_RSDP_ADDR 0xF0000u
 #define ACPI_PM_BASE   0x600u
-void dev_acpi_init(struct vm *vm);
+void dev_acpi_init(uint8_t *ram, uint32_t ram_bytes, struct dev_stop stop);
 
-/* Everything above, in PC order. */
-void dev_init_all(struct vm *vm, int in_fd, int out_fd);
+/* Everything above, in PC order; ram[0..ram_bytes) is all guest RAM (the CMOS memory size,
+ * the firmware tables). */
+void dev_init_all(uint8_t *ram, uint32_t ram_bytes, int in_fd, int out_fd, struct dev_stop stop);
 
 /* Advance time-driven devices to host time now_ns (monotonic); raise due interrupts.
  * Returns the host time (ns) of the next event a device needs, or UINT64_MAX. */

@@ -8,8 +8,8 @@
  *
  * The keyboard controller, the other way to reset a PC, is i8042.c; both call
  * dev_reset_request().  A reset stops the machine with status 0 (vmm386 has no reboot)
- * after saying so on stderr.  Stopping is vm->stop plus vm_request_exit(), so the run loop leaves translated
- * code at the next block head.
+ * after saying so on stderr.  Stopping goes through the dev_stop the monitor handed to
+ * dev_misc_init, which makes the run loop leave translated code at the next block head.
  */
 #include <stdio.h>
 #include "devices/devices.h"
@@ -23,17 +23,14 @@
 #define SYSA_A20    0x02
 
 static struct misc {
-	struct vm *vm;
+	struct dev_stop stop;
 	uint8_t sysctl_a;
 } misc;
 
 static void misc_stop(int status)
 {
-	if (!misc.vm)
-		return;
-	misc.vm->exit_status = status;
-	misc.vm->stop = 1;
-	vm_request_exit(misc.vm);
+	if (misc.stop.fn)
+		misc.stop.fn(misc.stop.cookie, status);
 }
 
 void dev_reset_request(void)
@@ -72,10 +69,10 @@ static void sysctl_a_write(void *opaque, uint16_t off, int size, uint32_t val)
 	misc.sysctl_a = val & ~SYSA_RESET;
 }
 
-void dev_misc_init(struct vm *vm)
+void dev_misc_init(struct dev_stop stop)
 {
 	misc = (struct misc){
-		.vm = vm,
+		.stop = stop,
 		.sysctl_a = SYSA_A20,
 	};
 	dev_pio_claim(POST_PORT, 1, NULL, NULL, NULL);

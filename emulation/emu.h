@@ -1,10 +1,18 @@
 /*
  * emu.h - architectural semantics the translator hands over to the monitor.
  *
+ * The translator exits for sensitive and privileged instructions and for rare forms it
+ * does not translate; this layer runs them (emu_step), delivers exceptions and interrupts
+ * through the guest IDT, and lends the run loop, the shadow MMU and pv/ the guest's own
+ * page walk (emu_translate, emu_walk).
+ *
  * Everything here works on struct vcpu while the guest is stopped (registers in the
  * struct, vcpu->eip at the instruction concerned).  Guest memory is reached by linear
- * address through emu_lin_read/emu_lin_write, which today map linear == physical
- * (CR0.PG = 0) and will walk the guest page tables once shadow-mmu/ exists.
+ * address through emu_lin_read/emu_lin_write, which walk the guest page tables when CR0.PG
+ * is set (linear == physical otherwise); physical addresses that are not RAM are device
+ * memory.  What the rest of the monitor must learn (RAM written, mode changed, TLB
+ * flushed) leaves through emu_mon, PV hypercalls and event delivery through emu_pv: the
+ * layer calls nothing in monitor/ but the log (vmm_log, vmm_panic).
  *
  * Errors the guest causes are never host errors: a function that detects one records the
  * exception with emu_raise() and returns -1; the run loop then delivers it through the
@@ -65,7 +73,7 @@ int emu_deliver_exception(struct vcpu *c);
 int emu_deliver_interrupt(struct vcpu *c, int vector);
 
 /* Used by the PV hypercalls (pv/) as well as the emulator: a RAM write that tells the
- * shadow MMU and the code cache (vmm_ram_written); LTR; MOV CRn at CPL 0.  The last two
+ * monitor (emu_mon->ram_written, below); LTR; MOV CRn at CPL 0.  The last two
  * return 0, or -1 with an exception recorded (or EXIT_SHUTDOWN). */
 void emu_phys_write(struct vm *vm, gpa_t gpa, const void *buf, unsigned len);
 int emu_ltr(struct vcpu *c, uint16_t sel);
@@ -115,12 +123,23 @@ bool emu_can_step(unsigned mnemonic);
 void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4]);
 
 
-
-/* Hooks the emulation layer calls into the rest of the monitor (monitor/run.c). */
-/* Guest RAM [gpa, gpa+len) was written by the monitor: translations on it are stale. */
-void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len);
-/* Control-register, segment or descriptor-table state that translations depend on changed. */
-void vmm_mode_changed(struct vcpu *c);
-/* INVLPG / CR3 write / paging-mode change (see emu_hook_tlb_flush in emu_int.h). */
-void vmm_tlb_flush(struct vcpu *c, gla_t la, bool all);
+/*
+ * What the emulator tells the rest of the monitor: the memory and TLB side effects of what
+ * it did.  The monitor installs its table at init (monitor/memory.c, vm_mem_init), the way
+ * pv/ installs emu_pv, so emulation/ never calls up into monitor/, the shadow MMU or the
+ * code cache.  Until then emu_mon points at hooks that do nothing (unit tests put their own).
+ */
+struct emu_mon_ops {
+	/* guest RAM [gpa, gpa+len) was written by the monitor: translations on it are stale */
+	void (*ram_written)(struct vm *vm, gpa_t gpa, uint32_t len);
+	/* an access of len bytes reached device memory at gpa (not RAM) */
+	void (*mmio)(struct vm *vm, gpa_t gpa, unsigned len);
+	/* control-register, segment or descriptor-table state that translations depend on
+	 * changed */
+	void (*mode_changed)(struct vcpu *c);
+	/* INVLPG (la, all = false), a CR3 write (la = 0, all = false, c->cr3 already updated),
+	 * a paging-mode change (all = true): what the shadow TLB must forget */
+	void (*tlb_flush)(struct vcpu *c, gla_t la, bool all);
+};
+extern const struct emu_mon_ops *emu_mon;
 #endif

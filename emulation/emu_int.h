@@ -12,7 +12,7 @@
  *    checks and the dirty bit.  ACC_SYS marks implicit supervisor accesses (descriptor tables,
  *    TSS, the ring-0 stack during delivery), which are never user accesses whatever the CPL.
  *  - Every change of a segment register goes through emu_seg_set()/emu_cs_set(), which keep
- *    vcpu->seg_base[] equal to seg[].base and tell the monitor (vmm_mode_changed).
+ *    vcpu->seg_base[] equal to seg[].base and tell the monitor (emu_mode_changed).
  */
 #ifndef EMU_INT_H
 #define EMU_INT_H
@@ -112,13 +112,19 @@ int emu_rdmsr(struct vcpu *c, uint32_t msr, uint64_t *val);
 int emu_wrmsr(struct vcpu *c, uint32_t msr, uint64_t val);
 
 /*
- * Hook for shadow-mmu/: INVLPG (la, all = false), CR3 writes (all = false, la = 0 with
- * c->cr3 already updated) and paging-mode changes (all = true).  The monitor decides what
- * its shadow windows and translations must forget (monitor/run.c, shadow-mmu/).
+ * The monitor's hooks (emu_mon, emu.h).  TLB flush: INVLPG (la, all = false), CR3 writes
+ * (all = false, la = 0 with c->cr3 already updated) and paging-mode changes (all = true);
+ * the monitor decides what its shadow windows and translations must forget.
  */
 static inline void emu_hook_tlb_flush(struct vcpu *c, gla_t la, bool all)
 {
-	vmm_tlb_flush(c, la, all);
+	emu_mon->tlb_flush(c, la, all);
+}
+
+/* State that translations depend on (segments, CPL, CR0/CR4) changed. */
+static inline void emu_mode_changed(struct vcpu *c)
+{
+	emu_mon->mode_changed(c);
 }
 
 /* --- the one-instruction interpreter (decode.c, insn*.c) --- */

@@ -91,7 +91,7 @@ EMU_HANDLER(clts)
 		return -1;
 	if (c->cr0 & CR0_TS) {
 		c->cr0 &= ~CR0_TS;
-		vmm_mode_changed(c);
+		emu_mode_changed(c);
 	}
 	return 0;
 }
@@ -133,7 +133,7 @@ EMU_HANDLER(lgdt)
 		c->gdtr = t;
 	else
 		c->idtr = t;
-	vmm_mode_changed(c);
+	emu_mode_changed(c);
 	return 0;
 }
 

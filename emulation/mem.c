@@ -3,9 +3,9 @@
  *
  * Physical: RAM through vm_gpa_ptr(); every other address is device memory.  Device memory
  * goes through mmio_read/mmio_write below, the one place an MMIO bus plugs in later; today
- * reads give all ones and writes are dropped.  Every write that lands in RAM is reported with
- * vmm_ram_written(), so translations of that code (and shadows of those page tables) can be
- * dropped.
+ * reads give all ones and writes are dropped, and the monitor hears of the access
+ * (emu_mon->mmio).  Every write that lands in RAM is reported with emu_mon->ram_written, so
+ * translations of that code (and shadows of those page tables) can be dropped.
  *
  * Linear: an access is split at page boundaries; all pages are translated (and checked)
  * before the first byte moves, so a faulting access changes no memory.  Accesses are at most
@@ -18,20 +18,29 @@
  */
 #include "emu_int.h"
 
+/* --- the monitor's hooks: nothing until the monitor installs its own (emu.h) --- */
+static void no_ram_written(struct vm *vm, gpa_t gpa, uint32_t len) { (void)vm; (void)gpa; (void)len; }
+static void no_mmio(struct vm *vm, gpa_t gpa, unsigned len) { (void)vm; (void)gpa; (void)len; }
+static void no_mode_changed(struct vcpu *c) { (void)c; }
+static void no_tlb_flush(struct vcpu *c, gla_t la, bool all) { (void)c; (void)la; (void)all; }
+static const struct emu_mon_ops no_mon = { no_ram_written, no_mmio, no_mode_changed, no_tlb_flush };
+const struct emu_mon_ops *emu_mon = &no_mon;
+
 /* --- device memory hook (MMIO bus goes here) --- */
 uint64_t emu_mmio_count;
 
 static void mmio_read(struct vm *vm, gpa_t gpa, void *buf, unsigned len)
 {
 	emu_mmio_count++;
-	(void)vm; (void)gpa;
+	emu_mon->mmio(vm, gpa, len);
 	memset(buf, 0xFF, len);
 }
 
 static void mmio_write(struct vm *vm, gpa_t gpa, const void *buf, unsigned len)
 {
 	emu_mmio_count++;
-	(void)vm; (void)gpa; (void)buf; (void)len;
+	(void)buf;
+	emu_mon->mmio(vm, gpa, len);
 }
 
 /* Physical accesses never cross a page: RAM is a whole number of pages. */
@@ -49,7 +58,7 @@ void emu_phys_write(struct vm *vm, gpa_t gpa, const void *buf, unsigned len)
 	void *p = vm_gpa_ptr(vm, gpa, len);
 	if (likely(p != NULL)) {
 		memcpy(p, buf, len);
-		vmm_ram_written(vm, gpa, len);
+		emu_mon->ram_written(vm, gpa, len);
 	} else {
 		mmio_write(vm, gpa, buf, len);
 	}

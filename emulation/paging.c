@@ -11,7 +11,7 @@
  * This is the emulation layer's view only: shadow-mmu/ keeps the host page tables that
  * translated code runs on, and may call emu_translate() for the guest side of a fill.
  * Guest page tables are read and written by physical address (emu_phys_read/emu_phys_write), so a
- * bit update is reported to the monitor through vmm_ram_written like any other write.
+ * bit update is reported to the monitor through emu_mon->ram_written like any other write.
  */
 #include "emu_int.h"
 
@@ -56,7 +56,7 @@ static bool gpte_allows(const struct vcpu *c, uint32_t perm, bool user, bool wri
  * The walk itself, shared by the emulator (emu_translate) and the shadow MMU (emu_walk).
  * Returns 0 with *w filled in, or the #PF error code with bit 31 set.  Accessed and dirty
  * bits are set as the CPU sets them; `notify` says whether those writes are reported to
- * the monitor (vmm_ram_written) — the shadow MMU, which does its own bookkeeping, says no.
+ * the monitor (emu_mon->ram_written) — the shadow MMU, which does its own bookkeeping, says no.
  */
 static uint32_t walk_core(struct vcpu *c, gla_t la, bool write, bool user, bool notify,
 			  struct emu_walk *w)

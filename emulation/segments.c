@@ -9,7 +9,7 @@
  *
  * Every segment-register change goes through emu_seg_set()/emu_cs_set(), which keep
  * vcpu->seg_base[] (read by translated code) equal to seg[].base, and call
- * vmm_mode_changed() when the hidden part or the CPL actually changed.
+ * emu_mode_changed() when the hidden part or the CPL actually changed.
  *
  * Also here: LLDT, LTR (sets the busy bit), and LAR/LSL/VERR/VERW, which never fault on a
  * bad selector (only a fault reading the table itself is raised).
@@ -67,7 +67,7 @@ void emu_seg_set(struct vcpu *c, int sreg, const struct seg *s)
 	c->seg[sreg] = *s;
 	c->seg_base[sreg] = s->base;
 	if (changed)
-		vmm_mode_changed(c);
+		emu_mode_changed(c);
 }
 
 /* A null selector in DS/ES/FS/GS: the register is unusable (P clear) until reloaded. */
@@ -85,7 +85,7 @@ void emu_cs_set(struct vcpu *c, const struct seg *s, int cpl)
 	c->seg_base[S_CS] = s->base;
 	c->cpl = cpl;
 	if (changed)
-		vmm_mode_changed(c);
+		emu_mode_changed(c);
 }
 
 /* A flat 4 GiB segment: 32-bit read/execute code or read/write data, accessed. */
@@ -172,7 +172,7 @@ int emu_lldt(struct vcpu *c, uint16_t sel)
 
 	if ((sel & 0xFFFC) == 0) {
 		c->ldtr = (struct seg){ sel, 0, 0, 0 };
-		vmm_mode_changed(c);
+		emu_mode_changed(c);
 		return 0;
 	}
 	if (fetch_gdt_system(c, sel, &d))
@@ -183,7 +183,7 @@ int emu_lldt(struct vcpu *c, uint16_t sel)
 	if (unlikely(!(a & SEGA_P)))
 		return emu_raise(c, EXC_NP, SEL_ERR(sel));
 	emu_desc_to_seg(d, sel, &c->ldtr);
-	vmm_mode_changed(c);
+	emu_mode_changed(c);
 	return 0;
 }
 
@@ -204,7 +204,7 @@ int emu_ltr(struct vcpu *c, uint16_t sel)
 	if (emu_desc_mark(c, sel, &d, DESC_BUSY))
 		return -1;
 	emu_desc_to_seg(d, sel, &c->tr);
-	vmm_mode_changed(c);
+	emu_mode_changed(c);
 	return 0;
 }
 

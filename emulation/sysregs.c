@@ -7,7 +7,7 @@
  * CPUID reports (TSD PSE PGE PCE OSFXSR OSXMMEXCPT); any other bit is #GP(0), so the guest
  * cannot turn on PAE, VME or DE behind the translator's back.  CR3 is stored as written.
  * Changes that affect address translation go to the TLB hook (shadow-mmu/ later); any other
- * change of CR0/CR4 is reported with vmm_mode_changed().
+ * change of CR0/CR4 is reported with emu_mode_changed().
  *
  * Debug registers: DR4/DR5 alias DR6/DR7 (CR4.DE cannot be set); DR6 and DR7 keep their
  * fixed bits.  Breakpoints themselves are not implemented; DR7.GD is (#DB on the next access).
@@ -31,7 +31,7 @@ static int write_cr0(struct vcpu *c, uint32_t v)
 	if ((old ^ v) & (CR0_PG | CR0_WP))
 		emu_hook_tlb_flush(c, 0, true);
 	else if (old != v)
-		vmm_mode_changed(c);
+		emu_mode_changed(c);
 	return 0;
 }
 
@@ -45,7 +45,7 @@ static int write_cr4(struct vcpu *c, uint32_t v)
 	if ((old ^ v) & (CR4_PSE | CR4_PGE))
 		emu_hook_tlb_flush(c, 0, true);
 	else if (old != v)
-		vmm_mode_changed(c);
+		emu_mode_changed(c);
 	return 0;
 }
 

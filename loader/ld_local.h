@@ -51,12 +51,14 @@ struct ld_plan {
 	int is_pv;
 };
 
+/* file.c: the input files and the error line (used by both files below, calls neither). */
+/* Format one line into c->err (prefixed "what path: " when f is given); always -1. */
 int ld_fail(struct ld_ctx *c, const struct ld_file *f, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Read exactly len bytes at off, or fail (ld_fail) on an error or a short file. */
 int ld_pread(struct ld_ctx *c, const struct ld_file *f, void *dst, uint64_t off,
 	     uint64_t len);
-
-/* Open f->path read-only (a regular file) and learn its size; close if open. */
+/* Open f->path read-only, check it is a regular file, set f->fd and f->size. */
 int ld_open(struct ld_ctx *c, struct ld_file *f);
 void ld_close(struct ld_file *f);
 

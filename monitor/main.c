@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "vmm.h"
 #include "memory.h"
+#include "mon_int.h"
 #include "param.h"
 #include "run.h"
 #include "../codecache/cc.h"
@@ -191,7 +192,7 @@ static void print_stats(void)
 		(unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
 		(unsigned long long)m->traced_writes, (unsigned long long)m->traced_monitor_writes,
 		(unsigned long long)m->trace_invalidations, (unsigned long long)m->unshadowed,
-		(unsigned long long)run_stats.adapt_on, (unsigned long long)run_stats.adapt_reverts,
+		(unsigned long long)adapt_stats.on, (unsigned long long)adapt_stats.reverts,
 		(unsigned long long)xl_stats.adaptive, (unsigned long long)m->code_protects,
 		(unsigned long long)m->window_switches, (unsigned long long)m->window_hits,
 		(unsigned long long)m->window_creates, (unsigned long long)m->window_evictions,
@@ -230,7 +231,7 @@ int main(int argc, char **argv)
 			   sizeof(err)) < 0)
 		fail("%s", err);
 	vm.cpu.vm = &vm;
-	if (pv_init(&vm, &boot, err, sizeof(err)) < 0)
+	if (pv_init(&vm, &boot, &vm_pv_mon, err, sizeof(err)) < 0)
 		fail("%s", err);
 	emu_reset_protected(&vm.cpu, boot.gdt_base, boot.gdt_limit);
 	vm.cpu.regs[R_EAX] = boot.eax;
@@ -242,7 +243,7 @@ int main(int argc, char **argv)
 	xl_init();
 	if (cc_init(vm_protect_page, vm.ram_size) < 0 || vm_run_init(&vm, STDIN_FILENO) < 0)
 		fail("cannot set up the monitor: %s", strerror(errno));
-	dev_init_all(&vm, STDIN_FILENO, STDOUT_FILENO);
+	dev_init_all(vm.ram, vm.ram_size, STDIN_FILENO, STDOUT_FILENO, vm_dev_stop(&vm));
 	int status = vm_run(&vm);
 	if (LOG_ON(LOG_STATS)) {
 		print_stats();

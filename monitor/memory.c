@@ -5,9 +5,15 @@
  * guest memory through a 4 GiB window (GS base = R15): a PROT_NONE reservation with a guard
  * page on either side, in which RAM is mapped at window + physical address (CR0.PG = 0:
  * linear == physical).  Everything above RAM stays PROT_NONE, so device memory and
- * unassigned addresses fault into the monitor (run.c) instead of reaching host memory.
+ * unassigned addresses fault into the monitor (signals.c) instead of reaching host memory.
  * Pages holding translated code are mapped read-only in the window (vm_protect_page), so a
  * guest store to them faults and invalidates the translations.
+ *
+ * The emulator's side effects arrive here too (emu_mon, installed by vm_mem_init): a
+ * monitor write to RAM reaches the shadow MMU and the code cache, a TLB flush the shadow
+ * MMU, and what adaptive translation counts as a hit (a traced page table written, device
+ * memory touched) is passed on to adaptive.c.  And the translator fetches code bytes
+ * through vmm_fetch_code.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,9 +21,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "memory.h"
+#include "mon_int.h"
 #include "param.h"
 #include "../shadow-mmu/smmu.h"
+#include "../codecache/cc.h"
 #include "../emulation/emu.h"
+#include "../translator/xl.h"
 
 #define WINDOW_SPAN (1ull << 32)
 
@@ -25,6 +34,38 @@ static uint8_t *window;
 static uint32_t ram_bytes;
 
 uint8_t *vm_window(void) { return window; }
+
+void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len)
+{
+	(void)vm;
+	if (len == 0)
+		return;
+	if (smmu_ram_written(gpa, len))
+		adapt_touched();
+	for (gpa_t p = gpa & ~(GUEST_PAGE - 1); p <= ((gpa + len - 1) & ~(GUEST_PAGE - 1)); p += GUEST_PAGE) {
+		if (cc_page_has_code(p))
+			cc_invalidate_page(p);
+		if (p + GUEST_PAGE == 0)
+			break;
+	}
+}
+
+/* Lookup tables are tagged with the (mode, CS base) they were filled under and checked on
+ * every entry (smmu_lookup), so a mode change needs no work here. */
+void vmm_mode_changed(struct vcpu *c)
+{
+	(void)c;
+}
+
+static void mmio_touched(struct vm *vm, gpa_t gpa, unsigned len)
+{
+	(void)vm; (void)gpa; (void)len;
+	adapt_touched();
+}
+
+static const struct emu_mon_ops mem_hooks = {
+	vmm_ram_written, mmio_touched, vmm_mode_changed, smmu_tlb_flush,
+};
 
 int vm_mem_init(struct vm *vm, uint32_t bytes, char *err, size_t errlen)
 {
@@ -49,6 +90,7 @@ int vm_mem_init(struct vm *vm, uint32_t bytes, char *err, size_t errlen)
 	vm->ram_fd = fd;
 	vm->ram_size = bytes;
 	ram_bytes = bytes;
+	emu_mon = &mem_hooks;
 	return 0;
 }
 
@@ -59,18 +101,21 @@ void vm_protect_page(gpa_t page, bool protect)
 		smmu_protect_code(page, protect);
 }
 
-gpa_t vmm_fetch_next;
-
 /*
  * Code bytes for the translator.  Without paging, linear == physical.  With paging the
  * walk is the guest's (the run loop has already checked that the first byte is mapped);
- * bytes past the end of the page come from the next page's frame, recorded in
- * vmm_fetch_next (~1u if that page is not mapped: then only the first page is returned).
+ * bytes past the end of the page come from the next page's frame, returned in *next
+ * (~0u if the bytes stayed in one page, ~1u if the next page is not mapped: then only the
+ * first page is returned).  next may be NULL.
  */
-unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gpa_t *pa)
+unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gpa_t *pa,
+			gpa_t *next)
 {
 	struct vm *vm = c->vm;
-	vmm_fetch_next = ~0u;
+	gpa_t unused;
+	if (!next)
+		next = &unused;
+	*next = ~0u;
 	if (!(c->cr0 & CR0_PG)) {
 		*pa = la;
 		if (la >= vm->ram_size)
@@ -95,10 +140,10 @@ unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gp
 	}
 	memcpy(buf, vm->ram + w.gpa, first);
 	if (emu_walk(c, la + first, false, user, &w) || w.gpa >= vm->ram_size) {
-		vmm_fetch_next = ~1u;
+		*next = ~1u;
 		return first;
 	}
-	vmm_fetch_next = w.gpa;
+	*next = w.gpa;
 	memcpy(buf + first, vm->ram + w.gpa, len - first);
 	return len;
 }

@@ -7,6 +7,9 @@
 int vm_mem_init(struct vm *vm, uint32_t bytes, char *err, size_t errlen);
 uint8_t *vm_window(void);
 void vm_protect_page(gpa_t page, bool protect);
-/* After vmm_fetch_code: frame of the next page if the bytes ran into it (~1u: unmapped). */
-extern gpa_t vmm_fetch_next;
+/* What a monitor write to guest RAM [gpa, gpa+len) means: the shadow MMU forgets entries
+ * derived from it and translations on it are dropped (the emulator's hook, emu_mon). */
+void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len);
+/* Translation-relevant vCPU state changed (the emulator's hook; nothing to do today). */
+void vmm_mode_changed(struct vcpu *c);
 #endif

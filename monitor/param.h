@@ -16,6 +16,9 @@
 #define SMMU_WINDOWS       48       /* shadow windows (guest page directory x view) kept */
 #define SMMU_PREFETCH      16       /* neighbour group mapped on a 4 KiB fill (power of 2) */
 #define SMMU_FLOOD         8        /* traced writes with no fill between: unshadow */
+#define ADAPT_SLOTS        1024u    /* adaptive translation: instructions remembered (2^10) */
+#define ADAPT_FAULTS       4u       /* faults before an instruction becomes a monitor call */
+#define ADAPT_MISSES       16u      /* monitor calls in a row that miss: back to native code */
 #define TIMER_MIN_NS       100000   /* host timer never fires faster than this */
 #define POLL_NS            10000000 /* console input polled at least this often */
 

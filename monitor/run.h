@@ -1,12 +1,14 @@
-/* run.h - the run loop (run.c). */
+/* run.h - the run loop (run.c) and what it hands the parts below it at init. */
 #ifndef RUN_H
 #define RUN_H
 #include <stdio.h>
 #include "vmm.h"
+#include "../devices/devices.h"
+
+struct pv_mon_ops;
 
 struct run_stats {
 	uint64_t exits, emulated, exceptions, interrupts, halts, signals, smc_faults, mmio_exits;
-	uint64_t adapt_on, adapt_reverts;
 };
 extern struct run_stats run_stats;
 extern FILE *vmm_log_file;
@@ -14,4 +16,14 @@ extern FILE *vmm_log_file;
 int vm_run_init(struct vm *vm, int console_in_fd);
 /* Run until the guest stops; returns the process exit status. */
 int vm_run(struct vm *vm);
+
+/* Leave translated code at the next block head (async-signal-safe; signals.c). */
+void vm_request_exit(struct vm *vm);
+/* Re-read device and PV deadlines before the next entry (a timer was reprogrammed). */
+void vm_request_poll(void);
+/* End the run with process exit status `status` before another guest block runs. */
+void vm_stop(struct vm *vm, int status);
+/* The same, for devices (dev_init_all) and for pv/ (pv_init). */
+struct dev_stop vm_dev_stop(struct vm *vm);
+extern const struct pv_mon_ops vm_pv_mon;
 #endif

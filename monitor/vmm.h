@@ -48,21 +48,30 @@ struct seg {
 
 struct dtr { uint32_t base; uint16_t limit; };
 
-/* Why translated code (or the monitor) stopped running the guest; see monitor/run.c. */
+/* Why translated code (or the monitor) stopped running the guest; see monitor/run.c
+ * (handle_exit).  exit_info says more; its meaning is given per reason. */
 enum exit_reason {
 	EXIT_NONE = 0,
 	EXIT_LOOKUP,     /* block ended, vcpu->eip is the next guest EIP: find/translate it */
 	EXIT_REQUEST,    /* exit-request flag seen at a block head (interrupt, timer, stop) */
-	EXIT_EMULATE,    /* sensitive instruction at vcpu->eip: emulation/emu_step() runs it */
+	EXIT_EMULATE,    /* instruction at vcpu->eip for emu_step(): exit_info below */
 	EXIT_EXCEPTION,  /* guest exception: vcpu->exc_vector / exc_error / exc_has_error */
 	EXIT_HALT,       /* HLT executed, vcpu->eip after it */
 	EXIT_SHUTDOWN,   /* triple fault or unrecoverable guest state */
 	EXIT_POWEROFF,   /* guest asked to stop (isa-debug-exit); vm->exit_status holds it */
-	/* internal to the run loop (monitor/run.c) */
+	/* internal to the run loop (monitor/run.c, signals.c) */
 	EXIT_SMC = 100,  /* store to a frame with translations: exit_info = frame */
 	EXIT_PF,         /* guest #PF from a shadow fill: CR2 set, exit_info = error code */
 	EXIT_PTWRITE,    /* store to a traced page-table frame: exit_info = frame */
 	EXIT_FETCH_PF,   /* instruction runs into the unmapped page at exit_info */
+};
+
+/* exit_info of EXIT_EMULATE: why the monitor runs the instruction. */
+enum emulate_info {
+	EMULATE_INSN = 0,     /* sensitive or rare: the translator always exits for it */
+	EMULATE_MMIO = 1,     /* its access reached device memory (signal handler, SMF_MMIO) */
+	EMULATE_ADAPTIVE = 2, /* made a monitor call by adaptive translation (monitor/adaptive.c) */
+	/* XL_INFO_SREG | site, XL_INFO_RING | site: an inline cache missed (translator/xl.h) */
 };
 
 struct vcpu {
@@ -77,7 +86,7 @@ struct vcpu {
 	uint64_t spill[4];       /* 0x40 scratch slots for lowerings */
 	uint64_t lookup_table;   /* 0x60 host pointer: indirect-branch lookup cache */
 	uint32_t seg_base[S_NR]; /* 0x68 copy of seg[i].base for translated code (fs:/gs:) */
-	/* 0x80.. valid offsets per segment for translated limit checks (run.c seg_sync):
+	/* 0x80.. valid offsets per segment for translated limit checks (xl_sync_segments):
 	 * an access of n bytes at off is allowed iff off >= seg_lo and off + n <= seg_end_r
 	 * (read) or seg_end_w (write), computed in 64 bits; end 0 means never. */
 	uint32_t seg_lo[S_NR];   /* 0x80 */
@@ -118,7 +127,7 @@ struct vm {
 	uint32_t ram_size;       /* bytes, multiple of 4 KiB */
 	int ram_fd;              /* memfd backing guest RAM */
 	struct vcpu cpu;
-	volatile int stop;       /* set by a device (debug exit) */
+	volatile int stop;       /* set by vm_stop (debug exit, reset, PV shutdown) */
 	int exit_status;
 };
 
@@ -153,10 +162,5 @@ void vmm_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 
 
 /* Monotonic host time in nanoseconds. */
 uint64_t host_now_ns(void);
-
-/* Ask the run loop to leave translated code at the next block head (async-signal-safe). */
-void vm_request_exit(struct vm *vm);
-/* Re-read device deadlines before the next entry (a timer was reprogrammed). */
-void vm_request_poll(void);
 
 #endif

@@ -14,14 +14,15 @@
  * Page-table updates (PV_HC_MMU_UPDATE) are checked entry by entry as they are applied:
  * the pointer must be a 4-byte aligned guest-physical address inside RAM, a present entry
  * must name guest RAM (the 4 KiB frame, or the whole 4 MiB range when PS is set).  Writes go
- * through emu_phys_write, which tells the shadow MMU (smmu_ram_written) and the code cache
- * (vmm_ram_written); the shadow MMU applies a whole list at its end (smmu_defer), eagerly
+ * through emu_phys_write, which tells the monitor (emu_mon->ram_written: the shadow MMU and
+ * the code cache); the shadow MMU applies a whole list at its end (smmu_defer), eagerly
  * (shadow-mmu/smmu.c).  At the first invalid entry every entry already written gets its old
  * value back (newest first) and the call fails with the entry's index.  A PV_MMU_RELEASE
  * entry tells the shadow MMU that a directory is dead (smmu_release_dir).
  *
  * The emulator reaches this file only through emu_pv (emulation/emu.h), set by pv_init for
- * a PV guest, so emulation/ does not depend on pv/ (its unit tests stub the monitor).
+ * a PV guest, so emulation/ does not depend on pv/.  This file reaches the run loop only
+ * through the pv_mon_ops handed to pv_init (stop, re-poll, TLB flush).
  */
 #include <errno.h>
 #include <poll.h>
@@ -40,6 +41,7 @@
 static struct {
 	bool on;
 	struct vm *vm;
+	const struct pv_mon_ops *mon;  /* the run loop's side (pv_init) */
 	uint32_t shared_gpa;      /* 0: not registered yet */
 	uint64_t boot_ns;
 	uint64_t timer_deadline;  /* monotonic ns, 0 = none */
@@ -64,11 +66,13 @@ bool pv_events_pending(void)
 
 static const struct emu_pv_ops pv_ops = { pv_hypercall, pv_event_flags, pv_event_commit };
 
-int pv_init(struct vm *vm, const struct ld_boot *boot, char *err, size_t errlen)
+int pv_init(struct vm *vm, const struct ld_boot *boot, const struct pv_mon_ops *mon,
+	    char *err, size_t errlen)
 {
 	(void)err; (void)errlen;
 	memset(&pv, 0, sizeof(pv));
 	pv.vm = vm;
+	pv.mon = mon;
 	pv.on = boot && boot->is_pv;
 	emu_pv = pv.on ? &pv_ops : NULL;
 	pv.boot_ns = host_now_ns();
@@ -78,10 +82,11 @@ int pv_init(struct vm *vm, const struct ld_boot *boot, char *err, size_t errlen)
 }
 
 /* Test hook: a PV-enabled state on `vm` without a loaded image (tests/unit/test_pv.c). */
-void pv_init_for_test(struct vm *vm)
+void pv_init_for_test(struct vm *vm, const struct pv_mon_ops *mon)
 {
 	memset(&pv, 0, sizeof(pv));
 	pv.vm = vm;
+	pv.mon = mon;
 	pv.on = true;
 	emu_pv = &pv_ops;
 }
@@ -423,9 +428,7 @@ static int32_t hc_port_io(uint32_t port, uint32_t op, uint32_t val)
 
 static void stop_vm(struct vcpu *c, int status)
 {
-	c->vm->exit_status = status;
-	c->vm->stop = 1;
-	vm_request_exit(c->vm);
+	pv.mon->stop(c->vm, status);
 }
 
 /* Write ss0:esp0 into the TSS the guest registered through PV_HC_SET_GDT. */
@@ -551,14 +554,14 @@ static int32_t dispatch(struct vcpu *c, uint32_t nr, uint32_t a1, uint32_t a2, u
 		r = 0;
 		break;
 	case PV_HC_INVLPG:
-		vmm_tlb_flush(c, a1, false);
+		pv.mon->tlb_flush(c, a1, false);
 		r = 0;
 		break;
 	case PV_HC_SET_TIMER: {
 		uint64_t ns = (uint64_t)a2 << 32 | a1;
 		pv.timer_deadline = ns ? host_now_ns() + ns : 0;
 		/* the run loop re-polls (pv_poll) and re-arms its host timer */
-		vm_request_poll();
+		pv.mon->request_poll();
 		r = 0;
 		break;
 	}

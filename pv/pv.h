@@ -1,8 +1,11 @@
 /*
- * pv.h - the monitor side of the paravirtual guest interface (issue 5; see pv.c).
+ * pv.h - the monitor side of the paravirtual guest interface (ABI: abi.h; see pv.c).
  *
- * The run loop and main() call these hooks unconditionally; they do nothing unless the
- * loaded kernel declared itself paravirtual (pv_enabled).
+ * main() calls pv_init for every guest; it turns the interface on only if the loaded
+ * kernel declared itself paravirtual (pv_enabled), and the run loop asks pv_enabled before
+ * it polls the PV timer or delivers PV events.  The emulator reaches the hypercalls and
+ * the event hooks only through emu_pv (emulation/emu.h), which pv_init sets for a PV guest;
+ * pv/ reaches the run loop only through the pv_mon_ops handed to pv_init.
  */
 #ifndef PV_H
 #define PV_H
@@ -12,12 +15,24 @@
 
 struct ld_boot;
 
+/* What pv/ needs from the run loop, handed in at init (pv_init), so pv/ never calls up
+ * into monitor/.  All are called on the vCPU thread from a hypercall. */
+struct pv_mon_ops {
+	/* end the run with process exit status `status` before another guest block runs */
+	void (*stop)(struct vm *vm, int status);
+	/* a PV deadline changed: re-read them (pv_poll) before the next entry */
+	void (*request_poll)(void);
+	/* PV_HC_INVLPG: what the shadow TLB must forget (as emu_mon->tlb_flush) */
+	void (*tlb_flush)(struct vcpu *c, gla_t la, bool all);
+};
+
 /* Is the guest a PV guest (its image carried the vmm386 PV ELF note)? */
 bool pv_enabled(void);
 /* Are PV events pending (not yet delivered, because the virtual IF is clear)? */
 bool pv_events_pending(void);
 /* After loading: set up the PV interface if the image asked for it. 0 or -1 with err. */
-int pv_init(struct vm *vm, const struct ld_boot *boot, char *err, size_t errlen);
+int pv_init(struct vm *vm, const struct ld_boot *boot, const struct pv_mon_ops *mon,
+	    char *err, size_t errlen);
 /* Time-driven PV events (the PV timer): raise what is due at `now` (monotonic ns), return
  * the next deadline or UINT64_MAX. */
 uint64_t pv_poll(uint64_t now);
@@ -29,7 +44,7 @@ int pv_take_event(struct vcpu *c);
 /* Host address of the virtual IF in the shared page, or NULL (not PV, none registered). */
 uint32_t *pv_vif_ptr(void);
 
-/* --- called by the emulator (emulation/) ------------------------------------------------ */
+/* --- the emulator's hooks (emulation/ calls them through emu_pv) ----------------------- */
 struct pv_mmu_update;
 /* INT 0x82 at CPL 0 from a PV guest: run hypercall EAX, result in EAX.  Returns 0 (the
  * guest continues after the INT). */
@@ -46,5 +61,5 @@ void pv_event_commit(struct vcpu *c, int vector, bool int_gate, bool soft);
 int pv_mmu_update_apply(struct vm *vm, const struct pv_mmu_update *u, uint32_t n,
 			uint32_t *fail_idx);
 /* Put the PV interface in its enabled state for `vm` without a loaded image (unit tests). */
-void pv_init_for_test(struct vm *vm);
+void pv_init_for_test(struct vm *vm, const struct pv_mon_ops *mon);
 #endif

@@ -50,8 +50,9 @@ enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info);
 bool smmu_note_code(struct vcpu *c, gla_t la);
 /* Write-protect (or release) every mapping of a guest frame: translations live on it. */
 void smmu_protect_code(gpa_t frame, bool protect);
-/* The monitor wrote guest RAM [gpa, gpa+len): forget shadow entries derived from it. */
-void smmu_ram_written(gpa_t gpa, uint32_t len);
+/* The monitor wrote guest RAM [gpa, gpa+len): forget shadow entries derived from it.
+ * True if the write reached a traced page table. */
+bool smmu_ram_written(gpa_t gpa, uint32_t len);
 /* PV: between smmu_defer(true) and smmu_defer(false) (one mmu_update), monitor writes to
  * page tables are collected and applied to the windows at the end, in as few host calls
  * as the runs allow. */

@@ -57,13 +57,14 @@ static void unshadow(uint32_t fn)
 	frame_release(fn);
 }
 
-void smmu_ram_written(gpa_t gpa, uint32_t len)
+bool smmu_ram_written(gpa_t gpa, uint32_t len)
 {
+	bool traced = false;
 	if (!len || !sm.nframes)
-		return;
+		return false;
 	if (sm.pv) {
 		eager_written(gpa, len);
-		return;
+		return false;
 	}
 	for (uint64_t a = gpa & ~3u; a < (uint64_t)gpa + len; a += 4) {
 		uint32_t fn = (uint32_t)(a / GUEST_PAGE);
@@ -74,8 +75,10 @@ void smmu_ram_written(gpa_t gpa, uint32_t len)
 			continue;
 		}
 		smmu_stats.traced_monitor_writes++;
+		traced = true;
 		entry_changed(fn, (uint32_t)(a % GUEST_PAGE) / 4, 0, 0xFFFFFFFFu);
 	}
+	return traced;
 }
 
 static struct window *trace_win;

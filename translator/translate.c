@@ -78,7 +78,8 @@ static bool decode(struct xl_ctx *x, struct ginsn *g, gla_t eip, gpa_t *pa)
 {
 	memset(g, 0, sizeof(*g));
 	g->eip = eip;
-	unsigned avail = vmm_fetch_code(x->c, x->c->seg[S_CS].base + eip, g->bytes, 15, pa);
+	unsigned avail = vmm_fetch_code(x->c, x->c->seg[S_CS].base + eip, g->bytes, 15, pa,
+					&g->next_page);
 	if (avail == 0 || ZYAN_FAILED(ZydisDecoderDecodeFull(&xl_decoder, g->bytes, avail, &g->z, g->op)))
 		return false;
 	xl_fill_prefix_info(g);
@@ -200,10 +201,11 @@ static struct cc_block *begin_block(struct xl_ctx *x, uint8_t *code, size_t room
 
 /* The instruction at eip (linear lin, physical pa) could not be fetched or decoded: the
  * block ends before it, or with #PF (it runs into an unmapped page) or #UD at run time. */
-static void end_undecodable(struct xl_ctx *x, gla_t eip, gpa_t pa, gla_t lin)
+static void end_undecodable(struct xl_ctx *x, const struct ginsn *g, gla_t eip, gpa_t pa,
+			    gla_t lin)
 {
 	struct cc_block *blk = x->blk;
-	if ((x->mode & XM_PG) && vmm_fetch_next == ~1u) {
+	if ((x->mode & XM_PG) && g->next_page == ~1u) {
 		/* the instruction runs into an unmapped page: #PF there, at run time */
 		if (x->n > 0) {
 			xl_emit_direct_exit(x, eip);
@@ -235,7 +237,7 @@ static bool page_ends_block(struct xl_ctx *x, const struct ginsn *g, gpa_t pa, g
 		bool straddle = (lin & (GUEST_PAGE - 1)) + g->z.length > GUEST_PAGE;
 		if (x->n == 0) {
 			blk->page[0] = first;
-			if (straddle) blk->page[1] = vmm_fetch_next;
+			if (straddle) blk->page[1] = g->next_page;
 		} else if ((lin >> 12) != (lin0 >> 12) || straddle) {
 			xl_emit_direct_exit(x, g->eip);
 			return true;
@@ -268,7 +270,7 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 			.host_off = (uint16_t)(x.b.p - code), .spill = -1 };
 		gla_t lin = blk->cs_base + eip;
 		if (!decode(&x, &g, eip, &pa)) {
-			end_undecodable(&x, eip, pa, lin);
+			end_undecodable(&x, &g, eip, pa, lin);
 			break;
 		}
 		if (page_ends_block(&x, &g, pa, lin, lin0))
@@ -276,7 +278,7 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 		if (vmm_adaptive_emulate(pa) && emu_can_step(g.z.mnemonic)) {
 			/* this store kept faulting (a traced page table, device memory):
 			 * a direct monitor call is cheaper than a host signal every time */
-			xl_emit_reason_exit(&x, eip, EXIT_EMULATE, 2);
+			xl_emit_reason_exit(&x, eip, EXIT_EMULATE, EMULATE_ADAPTIVE);
 			xl_stats.adaptive++;
 			x.n++;
 			break;

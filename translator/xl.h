@@ -39,10 +39,13 @@ void xl_sync_segments(struct vcpu *c);
 struct cc_block *xl_translate(struct vcpu *c, uint32_t mode);
 
 /* Guest-code fetch: copy up to len bytes at linear address la; returns bytes available
- * (stops at the end of RAM).  Provided by the monitor (memory layout). */
-unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gpa_t *pa);
-/* Adaptive translation (monitor/run.c): should the instruction at guest-physical pa be a
- * monitor call because its memory access keeps faulting? */
+ * (stops at the end of RAM).  *pa: la's guest-physical address; *next (may be NULL): the
+ * next page's frame if the bytes ran into it, ~0u if not, ~1u if it is unmapped.
+ * Provided by the monitor (monitor/memory.c). */
+unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gpa_t *pa,
+			gpa_t *next);
+/* Adaptive translation (monitor/adaptive.c): should the instruction at guest-physical pa be
+ * a monitor call because its memory access keeps faulting? */
 bool vmm_adaptive_emulate(gpa_t pa);
 
 /* Translation-time counts (every translated instruction or site, not executions). */

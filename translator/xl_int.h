@@ -46,6 +46,8 @@ struct ginsn {
 	int seg;             /* segment override S_*, or -1 */
 	bool a16;            /* 16-bit addressing (0x67) */
 	bool o16;            /* 16-bit operand size (0x66) */
+	gpa_t next_page;     /* the next page's frame if the bytes ran into it (vmm_fetch_code):
+			      * ~0u none, ~1u unmapped */
 };
 
 /* The block being translated. */

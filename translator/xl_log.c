@@ -28,7 +28,7 @@ void xl_log_block(struct vcpu *c, const struct cc_block *b)
 		uint8_t buf[XL_MAX_INSNS * 15];
 		gpa_t pa;
 		unsigned len = b->guest_len < sizeof(buf) ? b->guest_len : sizeof(buf);
-		len = vmm_fetch_code(c, b->cs_base + b->eip, buf, len, &pa);
+		len = vmm_fetch_code(c, b->cs_base + b->eip, buf, len, &pa, NULL);
 		vmm_log("----------------\nIN: [mode %#x]\n", b->mode);
 		disas(CS_MODE_32, buf, len, b->eip);
 		vmm_log("\n");

@@ -547,7 +547,7 @@ static struct cc_block *find_block(struct vcpu *c, uint32_t mode)
 {
 	uint8_t buf[1];
 	gpa_t pa;
-	vmm_fetch_code(c, c->seg[S_CS].base + c->eip, buf, 0, &pa);
+	vmm_fetch_code(c, c->seg[S_CS].base + c->eip, buf, 0, &pa, NULL);
 	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, ~0u, c->eip, mode, c->seg[S_CS].base);
 	if (b)
 		return b;
@@ -742,7 +742,7 @@ static void run_one(const uint8_t *data, size_t size)
 	if (ncode)
 		memcpy(vm.ram + CODE, data + 33, ncode);
 	dev_pio_reset();
-	dev_init_all(&vm, -1, devnull);
+	dev_init_all(vm.ram, vm.ram_size, -1, devnull, vm_dev_stop(&vm));
 	vm.stop = 0;
 	reset_cpu(&vm.cpu, flags, data + 1, nregs);
 	violations = 0;

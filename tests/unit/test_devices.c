@@ -5,7 +5,7 @@
  *
  * Devices are driven only through the port bus, the way a guest drives them, with the
  * device clock replaced by a fake one (dev_set_clock) so time-driven behaviour is exact.
- * vm_request_exit() lives in monitor/; a counting stub stands in for it here.
+ * The monitor's stop callback (struct dev_stop) is a recording stub here.
  */
 #include <check.h>
 #include <errno.h>
@@ -20,13 +20,16 @@
 
 /* --- stubs and helpers ------------------------------------------------------------- */
 
-static int request_exit_calls;
+static int stop_calls, stop_status;
 
-void vm_request_exit(struct vm *vm)
+static void record_stop(void *cookie, int status)
 {
-	(void)vm;
-	request_exit_calls++;
+	ck_assert_ptr_eq(cookie, &stop_calls);
+	stop_calls++;
+	stop_status = status;
 }
+
+static const struct dev_stop test_stop = { record_stop, &stop_calls };
 
 static uint64_t fake_now;
 
@@ -67,7 +70,7 @@ static uint8_t pic_irr(uint16_t base)
  * given descriptors. */
 static void setup_platform(int in_fd, int out_fd)
 {
-	request_exit_calls = 0;
+	stop_calls = 0;
 	fake_now = 1000000000ull;
 	dev_set_clock(fake_clock);
 	dev_pio_reset();
@@ -841,26 +844,23 @@ END_TEST
 
 /* --- misc ------------------------------------------------------------------------ */
 
-static struct vm test_vm;
-
 static void setup_misc(void)
 {
 	setup_pic();
-	memset(&test_vm, 0, sizeof(test_vm));
-	test_vm.exit_status = -1;
-	dev_misc_init(&test_vm);
+	stop_calls = 0;
+	stop_status = -1;
+	dev_misc_init(test_stop);
 }
 
 START_TEST(misc_debug_exit_status)
 {
 	outb(0x80, 0x12);
-	ck_assert_int_eq(test_vm.stop, 0);
+	ck_assert_int_eq(stop_calls, 0);
 	outb(0xF4, 0x10);
-	ck_assert_int_eq(test_vm.stop, 1);
-	ck_assert_int_eq(test_vm.exit_status, 0x21);
-	ck_assert_int_eq(request_exit_calls, 1);
+	ck_assert_int_eq(stop_calls, 1);
+	ck_assert_int_eq(stop_status, 0x21);
 	outb(0xF4, 0x00);
-	ck_assert_int_eq(test_vm.exit_status, 1);
+	ck_assert_int_eq(stop_status, 1);
 }
 END_TEST
 
@@ -877,11 +877,10 @@ START_TEST(misc_kbc_reset)
 	outb(0x60, 0x47);
 	outb(0x64, 0x20);
 	ck_assert_uint_eq(inb(0x60), 0x47);
-	ck_assert_int_eq(test_vm.stop, 0);
+	ck_assert_int_eq(stop_calls, 0);
 	outb(0x64, 0xFE);
-	ck_assert_int_eq(test_vm.stop, 1);
-	ck_assert_int_eq(test_vm.exit_status, 0);
-	ck_assert_int_eq(request_exit_calls, 1);
+	ck_assert_int_eq(stop_calls, 1);
+	ck_assert_int_eq(stop_status, 0);
 }
 END_TEST
 
@@ -945,7 +944,7 @@ START_TEST(i8042_devices_answer)
 	ck_assert_uint_eq(kbc_read(true), 0x00);
 	outb(0x64, 0xD1);
 	outb(0x60, 0x02);                            /* output port with bit 0 clear: reset */
-	ck_assert_int_eq(test_vm.stop, 1);
+	ck_assert_int_eq(stop_calls, 1);
 }
 END_TEST
 
@@ -964,9 +963,7 @@ static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v;
 START_TEST(acpi_tables_and_poweroff)
 {
 	static uint8_t ram[2u << 20];
-	test_vm.ram = ram;
-	test_vm.ram_size = sizeof(ram);
-	dev_acpi_init(&test_vm);
+	dev_acpi_init(ram, sizeof(ram), test_stop);
 	const uint8_t *rsdp = ram + ACPI_RSDP_ADDR;
 	ck_assert_int_eq(memcmp(rsdp, "RSD PTR ", 8), 0);
 	ck_assert_uint_eq(sum(rsdp, 20), 0);
@@ -989,10 +986,10 @@ START_TEST(acpi_tables_and_poweroff)
 	ck_assert_uint_ge((t1 - t0) & 0xFFFFFF, 3579);
 	ck_assert_uint_le((t1 - t0) & 0xFFFFFF, 3580);
 	dev_pio_out(cnt, 2, (1u << 13) | (3u << 10));            /* S3: not offered */
-	ck_assert_int_eq(test_vm.stop, 0);
+	ck_assert_int_eq(stop_calls, 0);
 	dev_pio_out(cnt, 2, (1u << 13) | (5u << 10) | 1);        /* S5: soft off */
-	ck_assert_int_eq(test_vm.stop, 1);
-	ck_assert_int_eq(test_vm.exit_status, 0);
+	ck_assert_int_eq(stop_calls, 1);
+	ck_assert_int_eq(stop_status, 0);
 }
 END_TEST
 
@@ -1001,10 +998,10 @@ START_TEST(misc_port92_reset)
 	ck_assert_uint_eq(inb(0x92) & 0x02, 0x02);
 	outb(0x92, 0x00);
 	ck_assert_uint_eq(inb(0x92), 0x00);
-	ck_assert_int_eq(test_vm.stop, 0);
+	ck_assert_int_eq(stop_calls, 0);
 	outb(0x92, 0x03);
-	ck_assert_int_eq(test_vm.stop, 1);
-	ck_assert_int_eq(test_vm.exit_status, 0);
+	ck_assert_int_eq(stop_calls, 1);
+	ck_assert_int_eq(stop_status, 0);
 }
 END_TEST
 
@@ -1020,7 +1017,6 @@ END_TEST
 
 START_TEST(init_all_and_poll)
 {
-	struct vm vm = { .ram_size = 32u << 20 };
 	int p[2];
 	uint64_t dl;
 
@@ -1028,7 +1024,7 @@ START_TEST(init_all_and_poll)
 	fake_now = 5000000000ull;
 	dev_pio_reset();
 	ck_assert_int_eq(pipe(p), 0);
-	dev_init_all(&vm, -1, p[1]);
+	dev_init_all(NULL, 32u << 20, -1, p[1], test_stop);
 	ck_assert_uint_eq(inb(0x21), 0xFB); /* BIOS state: all masked but the cascade */
 	ck_assert_uint_eq(inb(0x3FD) & 0x60, 0x60);
 	outb(0x70, 0x34);

@@ -6,8 +6,9 @@
  *
  * Each test gets a fresh machine: 4 MiB of malloc'ed RAM holding a GDT, an IDT with one
  * handler per vector, a 32-bit TSS with an I/O bitmap, and code placed at CODE.  The
- * monitor hooks (vmm_ram_written, vmm_mode_changed) and the port bus are stubbed here as weak
- * symbols, so the real ones win when libvmm.a provides them to other tests.
+ * monitor's hooks (emu_mon) are a counting table installed by setup; the port bus is
+ * stubbed here as weak symbols, so the real ones win when libvmm.a provides them to other
+ * tests.
  */
 #include <check.h>
 #include <stdlib.h>
@@ -20,22 +21,31 @@ static unsigned mode_changes;
 static uint32_t pio_last_port, pio_last_val, pio_reads, pio_writes;
 static int pio_last_size;
 
-__attribute__((weak)) void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len)
+static void stub_ram_written(struct vm *vm, gpa_t gpa, uint32_t len)
 {
 	(void)vm; (void)gpa; (void)len;
 }
 
-__attribute__((weak)) void vmm_mode_changed(struct vcpu *c)
+static void stub_mmio(struct vm *vm, gpa_t gpa, unsigned len)
+{
+	(void)vm; (void)gpa; (void)len;
+}
+
+static void stub_mode_changed(struct vcpu *c)
 {
 	(void)c;
 	mode_changes++;
 }
 
-__attribute__((weak)) void vmm_tlb_flush(struct vcpu *c, gla_t la, bool all)
+static void stub_tlb_flush(struct vcpu *c, gla_t la, bool all)
 {
 	(void)la; (void)all;
-	vmm_mode_changed(c);
+	stub_mode_changed(c);
 }
+
+static const struct emu_mon_ops stub_mon = {
+	stub_ram_written, stub_mmio, stub_mode_changed, stub_tlb_flush,
+};
 
 __attribute__((weak)) uint32_t dev_pio_in(uint16_t port, int size)
 {
@@ -138,6 +148,7 @@ static void build_idt_tss(void)
 
 static void setup(void)
 {
+	emu_mon = &stub_mon;
 	memset(&vm, 0, sizeof(vm));
 	vm.ram = calloc(1, RAM_SIZE);
 	vm.ram_size = RAM_SIZE;

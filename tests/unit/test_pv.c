@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <stdio.h>
 #include "monitor/memory.h"
+#include "monitor/run.h"
 #include "emulation/emu.h"
 #include "shadow-mmu/smmu.h"
 
@@ -37,7 +38,7 @@ static void setup(void)
 	memset(&vm, 0, sizeof(vm));
 	vm.ram = calloc(1, RAM_SIZE);
 	vm.ram_size = RAM_SIZE;
-	pv_init_for_test(&vm);
+	pv_init_for_test(&vm, &vm_pv_mon);
 }
 
 static void teardown(void) { free(vm.ram); }
@@ -440,7 +441,7 @@ static void em_setup(void)
 	ck_assert_msg(vm_mem_init(&vm, EM_RAM, err, sizeof(err)) == 0, "%s", err);
 	vm.cpu.vm = &vm;
 	emu_reset_protected(&vm.cpu, 0, 0);
-	pv_init_for_test(&vm);
+	pv_init_for_test(&vm, &vm_pv_mon);
 	ck_assert_int_eq(smmu_init(&vm, pv_enabled()), 0);
 	ck_assert_int_eq(pipe(probe_pipe), 0);
 	/* the tables: user pages 0..3 (page 1 read-only, page 3 not present), page 4 beyond RAM */

@@ -1,0 +1,108 @@
+/*
+ * adaptive.c - adaptive translation: which instructions become monitor calls.
+ *
+ * An instruction whose memory access faults again and again (a store into a traced page
+ * table, an access to device memory) costs a host signal, and for traced stores a
+ * single-step translation, every time.  After ADAPT_FAULTS such faults its page's
+ * translations are dropped and the translator emits a direct monitor call for it
+ * (EXIT_EMULATE with EMULATE_ADAPTIVE; translator/ asks vmm_adaptive_emulate): the
+ * interpreter performs the access, and its writes reach the shadow MMU through the
+ * emulator's hooks (memory.c).
+ *
+ * A monitor call that mostly touches ordinary memory (a memcpy that once copied page
+ * tables) is a loss, so each call is judged: between adapt_begin and adapt_end, memory.c
+ * reports (adapt_touched) whether the emulator wrote a traced page table or reached device
+ * memory.  ADAPT_MISSES misses in a row send the instruction back to native code, and it
+ * then needs twice as many faults to come back.
+ *
+ * State is keyed by the instruction's guest-physical address in a small direct-mapped
+ * table; a collision simply forgets the older instruction.  The decisions read only this
+ * file's own state; adapt_stats is output for -d stats.
+ */
+#include "vmm.h"
+#include "mon_int.h"
+#include "param.h"
+#include "../translator/xl.h"
+#include "../codecache/cc.h"
+#include "../emulation/emu.h"
+
+static struct {
+	gpa_t pa;
+	uint32_t faults, misses, limit;
+	bool on;
+} adapt[ADAPT_SLOTS];
+static bool touched;     /* the running monitor call hit its target (adapt_begin..end) */
+struct adapt_stats adapt_stats;
+
+static unsigned adapt_slot(gpa_t pa) { return (pa * 0x9E3779B1u) >> 22; }
+
+bool vmm_adaptive_emulate(gpa_t pa)
+{
+	unsigned i = adapt_slot(pa);
+	return adapt[i].pa == pa && adapt[i].on;
+}
+
+/* The page's translations are rebuilt, natively or as monitor calls. */
+static void adapt_retranslate(gpa_t pa)
+{
+	cc_invalidate_page(pa & ~(GUEST_PAGE - 1));
+}
+
+/* The guest-physical address of the instruction at CS:EIP, or ~0u if it is not mapped. */
+static gpa_t insn_pa(struct vcpu *c)
+{
+	gpa_t pa = c->seg[S_CS].base + c->eip;
+	if (c->cr0 & CR0_PG) {
+		struct emu_walk w;
+		if (emu_walk(c, pa, false, c->cpl == 3, &w))
+			return ~0u;
+		pa = w.gpa;
+	}
+	return pa;
+}
+
+void adapt_note(struct vcpu *c)
+{
+	gpa_t pa = insn_pa(c);
+	if (pa == ~0u)
+		return;
+	unsigned i = adapt_slot(pa);
+	if (adapt[i].pa != pa)
+		adapt[i].pa = pa, adapt[i].faults = 0, adapt[i].misses = 0, adapt[i].limit = ADAPT_FAULTS,
+		adapt[i].on = false;
+	if (!adapt[i].on && ++adapt[i].faults >= adapt[i].limit) {
+		adapt[i].on = true;
+		adapt_stats.on++;
+		adapt_retranslate(pa);
+	}
+}
+
+gpa_t adapt_begin(struct vcpu *c)
+{
+	touched = false;
+	return insn_pa(c);
+}
+
+void adapt_touched(void)
+{
+	touched = true;
+}
+
+void adapt_end(gpa_t pa)
+{
+	unsigned i = adapt_slot(pa);
+	if (adapt[i].pa != pa || !adapt[i].on)
+		return;
+	if (touched) {
+		adapt[i].misses = 0;
+		return;
+	}
+	if (++adapt[i].misses >= ADAPT_MISSES) {
+		adapt[i].on = false;
+		adapt[i].faults = 0;
+		adapt[i].misses = 0;
+		adapt[i].limit = adapt[i].limit < (1u << 20) ? adapt[i].limit * 2 : adapt[i].limit;
+		adapt_stats.reverts++;
+		adapt_retranslate(pa);
+	}
+}

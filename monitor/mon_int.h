@@ -1,0 +1,48 @@
+/*
+ * mon_int.h - what the files of monitor/ share with each other (nothing outside includes it).
+ *
+ *   run.c       the run loop and the exit switch; wires the parts together at init
+ *   signals.c   exit requests, host signals (guest state rebuilt from a fault), host timer
+ *   adaptive.c  adaptive translation: which instructions become monitor calls
+ *   memory.c    guest RAM, the flat window, and the emulator's memory/TLB hooks
+ *   main.c      options, loading, statistics; log.c the log, host time and panics
+ *
+ * All of it runs on the vCPU thread, except the signal handlers in signals.c, which touch
+ * only what is marked async-signal-safe below.
+ */
+#ifndef MON_INT_H
+#define MON_INT_H
+#include "vmm.h"
+
+/* log.c: the monitor's call chain on stderr. */
+void vmm_backtrace(void);
+
+/* --- signals.c ------------------------------------------------------------------------- */
+/* The request pages and the host timer; call before anything may request an exit. */
+int vm_requests_init(struct vm *vm);
+/* SIGSEGV/SIGBUS/SIGFPE/SIGILL/SIGTRAP, SIGALRM and SIGABRT handlers. */
+int vm_signals_install(void);
+/* Before an entry: no exit requested yet; with irq_waiting, an inline IF=0 -> 1 change
+ * (STI, POPF, IRET) in translated code leaves for the loop. */
+void vm_requests_clear(struct vcpu *c);
+void vm_irq_probe(struct vcpu *c, bool irq_waiting);
+/* Did the host timer fire (or a deadline change) since the last call? */
+bool vm_alarm_take(void);
+/* Make sure the host timer fires no later than `when` (monotonic ns); UINT64_MAX: no
+ * deadline, but console input is polled every POLL_NS. */
+void vm_timer_arm(uint64_t when);
+
+/* --- adaptive.c ------------------------------------------------------------------------ */
+/* The instruction at CS:EIP took a fault that running it in the monitor would avoid. */
+void adapt_note(struct vcpu *c);
+/* Around emu_step of an EMULATE_ADAPTIVE monitor call: adapt_begin returns the
+ * instruction's guest-physical address, adapt_end(pa) judges whether the call touched
+ * what it was made for (adapt_touched, from memory.c's hooks, in between). */
+gpa_t adapt_begin(struct vcpu *c);
+void adapt_end(gpa_t pa);
+/* The emulator wrote a traced page table or reached device memory. */
+void adapt_touched(void);
+/* -d stats output; never read by the decisions above. */
+struct adapt_stats { uint64_t on, reverts; };
+extern struct adapt_stats adapt_stats;
+#endif

@@ -374,7 +374,7 @@ int vm_run_init(struct vm *vm, int in_fd)
 	console_in = in_fd;
 	if (vm_requests_init(vm) < 0)
 		return -1;
-	if (smmu_init(vm, pv_enabled()) < 0)
+	if (smmu_init(vm, vm_window(), pv_enabled()) < 0)
 		return -1;
 	vm->cpu.lookup_table = (uint64_t)(uintptr_t)smmu_lookup(0, 0);
 	/* clean FPU images: the host's for the monitor, and the guest's power-on state */

@@ -54,7 +54,7 @@
  * entry).  INVLPG still drops the page; CR0.PG/WP and CR4.PSE/PGE changes empty every
  * paging window.  Device memory (physical addresses beyond RAM) is never mapped.
  *
- * PV guests (smmu_init(vm, true); pv/abi.h).  A paravirtual guest changes page tables only with
+ * PV guests (smmu_init(vm, flat, true); pv/abi.h).  A paravirtual guest changes page tables only with
  * mmu_update, which writes them through emu_phys_write, so every change reaches
  * smmu_ram_written: nothing is traced, no frame is protected for being a table, and the
  * windows are kept by pushing each change into them (eager mapping) instead of dropping
@@ -272,7 +272,7 @@ struct cc_lookup *smmu_lookup(uint32_t mode, uint32_t cs_base)
 
 /* ---- set-up ------------------------------------------------------------------------------ */
 
-int smmu_init(struct vm *m, bool pv)
+int smmu_init(struct vm *m, uint8_t *flat, bool pv)
 {
 	sm.vm = m;
 	sm.pv = pv;
@@ -294,7 +294,7 @@ int smmu_init(struct vm *m, bool pv)
 	if (res == MAP_FAILED)
 		return -1;
 	uint8_t *b = (uint8_t *)(((uintptr_t)res + WIN_STRIDE / 2) & ~(uintptr_t)(WIN_SPAN - 1));
-	sm.win[0] = (struct window){ .base = vm_window(), .kind = W_FLAT };
+	sm.win[0] = (struct window){ .base = flat, .kind = W_FLAT };
 	for (unsigned i = 0; i <= SMMU_WINDOWS; i++) {
 		if (i)
 			sm.win[i] = (struct window){ .base = b + (i - 1) * WIN_STRIDE, .kind = W_FREE };

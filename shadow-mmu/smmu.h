@@ -33,9 +33,11 @@ struct smmu_stats {
 };
 extern struct smmu_stats smmu_stats;
 
-/* Set up for guest vm; pv: the guest is paravirtual (pv/abi.h), so its windows mirror
- * their page directories eagerly and no page table is traced. */
-int smmu_init(struct vm *vm, bool pv);
+/* Set up for guest vm.  flat: the monitor's window of guest RAM used while paging is off
+ * (monitor/memory.c sets it up; the shadow MMU only protects pages in it).  pv: the guest
+ * is paravirtual (pv/abi.h), so its windows mirror their page directories eagerly and no
+ * page table is traced.  Both are handed in so that shadow-mmu/ calls nothing in monitor/. */
+int smmu_init(struct vm *vm, uint8_t *flat, bool pv);
 /* Select the window for the vCPU's current CR0.PG/CR3/CPL; returns its base. */
 uint8_t *smmu_select(struct vcpu *c);
 /* The current window's base (for fault fix-ups of host pointers). */

@@ -32,7 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "smmu.h"
-#include "../monitor/memory.h"
 #include "../monitor/param.h"
 #include "../monitor/x86.h"
 #include "../codecache/cc.h"

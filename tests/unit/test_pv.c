@@ -442,7 +442,7 @@ static void em_setup(void)
 	vm.cpu.vm = &vm;
 	emu_reset_protected(&vm.cpu, 0, 0);
 	pv_init_for_test(&vm, &vm_pv_mon);
-	ck_assert_int_eq(smmu_init(&vm, pv_enabled()), 0);
+	ck_assert_int_eq(smmu_init(&vm, vm_window(), pv_enabled()), 0);
 	ck_assert_int_eq(pipe(probe_pipe), 0);
 	/* the tables: user pages 0..3 (page 1 read-only, page 3 not present), page 4 beyond RAM */
 	put32(PD + 0 * 4, PT | 7);

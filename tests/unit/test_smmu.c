@@ -59,7 +59,7 @@ static void setup(void)
 	ck_assert_msg(vm_mem_init(&vm, RAM, err, sizeof(err)) == 0, "%s", err);
 	vm.cpu.vm = &vm;
 	emu_reset_protected(&vm.cpu, 0, 0);
-	ck_assert_int_eq(smmu_init(&vm, false), 0);
+	ck_assert_int_eq(smmu_init(&vm, vm_window(), false), 0);
 	ck_assert_int_eq(pipe(probe), 0);
 	/* PT: the pages the fill tests use */
 	put32(PT + 0 * 4, 0x200000 | UWAD);                             /* user, dirty */

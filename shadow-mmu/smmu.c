@@ -54,8 +54,8 @@
  * entry).  INVLPG still drops the page; CR0.PG/WP and CR4.PSE/PGE changes empty every
  * paging window.  Device memory (physical addresses beyond RAM) is never mapped.
  *
- * PV guests (smmu_init(vm, flat, true); pv/abi.h).  A paravirtual guest changes page tables only with
- * mmu_update, which writes them through emu_phys_write, so every change reaches
+ * PV guests (smmu_init(vm, flat, true); pv/abi.h).  A paravirtual guest changes page
+ * tables only with mmu_update, which writes them through emu_phys_write, so every change reaches
  * smmu_ram_written: nothing is traced, no frame is protected for being a table, and the
  * windows are kept by pushing each change into them (eager mapping) instead of dropping
  * what it affected.  A new window is built from its whole directory (pv_build: 4 MiB

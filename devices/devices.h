@@ -24,6 +24,9 @@ struct dev_stop {
 	void (*fn)(void *cookie, int status);
 	void *cookie;
 };
+/* The status a device passes when the guest reset the machine (not an exit status: the
+ * monitor restarts the guest, or ends with status 0 under -no-reboot, as QEMU does). */
+#define DEV_STOP_RESET (-1)
 
 typedef uint32_t (*dev_pio_read_fn)(void *opaque, uint16_t off, int size);
 typedef void (*dev_pio_write_fn)(void *opaque, uint16_t off, int size, uint32_t val);

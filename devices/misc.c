@@ -7,9 +7,10 @@
  *   0x92       system control port A: A20 gate (recorded only) and fast reset (bit 0).
  *
  * The keyboard controller, the other way to reset a PC, is i8042.c; both call
- * dev_reset_request().  A reset stops the machine with status 0 (vmm386 has no reboot)
- * after saying so on stderr.  Stopping goes through the dev_stop the monitor handed to
- * dev_misc_init, which makes the run loop leave translated code at the next block head.
+ * dev_reset_request().  A reset stops the run with DEV_STOP_RESET; the monitor then
+ * restarts the machine (or ends with status 0 under -no-reboot).  Stopping goes through
+ * the dev_stop the monitor handed to dev_misc_init, which makes the run loop leave
+ * translated code at the next block head.
  */
 #include <stdio.h>
 #include "devices/devices.h"
@@ -35,8 +36,7 @@ static void misc_stop(int status)
 
 void dev_reset_request(void)
 {
-	fprintf(stderr, "vmm386: guest requested reset\n");
-	misc_stop(EXIT_STATUS_OK);
+	misc_stop(DEV_STOP_RESET);
 }
 
 /* --- isa-debug-exit ---------------------------------------------------------------- */

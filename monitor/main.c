@@ -5,9 +5,10 @@
  *
  * Bad input from the user (unknown option, missing argument, unreadable or malformed
  * kernel, -m out of range) gets one line on stderr and exit status 2.  A few QEMU options
- * that only describe what vmm386 always does (-nographic, -serial stdio, -no-reboot, the
+ * that only describe what vmm386 always does (-nographic, -serial stdio, the
  * isa-debug-exit device, -display none, -monitor none) are accepted and ignored, so the
- * same command line works for both.
+ * same command line works for both.  -no-reboot is QEMU's too: a guest reset then ends
+ * the run with status 0 instead of restarting the machine.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -31,6 +32,7 @@
 struct options {
 	const char *kernel, *append, *initrd, *logfile;
 	uint32_t ram_mib;
+	bool no_reboot;
 };
 
 static const struct { const char *name; unsigned bit; const char *help; } log_items[] = {
@@ -57,6 +59,7 @@ static void usage(FILE *f)
 		"  -m MiB         guest RAM, %d..%d (suffix M or G allowed), default %d\n"
 		"  -d LIST        debug log items (-d help lists them)\n"
 		"  -D FILE        write the debug log to FILE instead of stderr\n"
+		"  -no-reboot     a guest reset ends the run (status 0) instead of restarting\n"
 		"Exit status: the guest's isa-debug-exit value v (port 0xf4) gives (v<<1)|1;\n"
 		"  0 guest reset/off, 2 bad usage or input, 3 guest halted forever, 4 guest died.\n",
 		RAM_MIN_MIB, RAM_MAX_MIB, RAM_DEFAULT_MIB);
@@ -115,8 +118,8 @@ static unsigned parse_log(const char *list)
 
 static bool ignored_option(const char *o, const char *arg)
 {
-	static const char *flags[] = {"-nographic", "-no-reboot", "-no-shutdown"};
-	for (unsigned i = 0; i < 3; i++)
+	static const char *flags[] = {"-nographic", "-no-shutdown"};
+	for (unsigned i = 0; i < 2; i++)
 		if (strcmp(o, flags[i]) == 0)
 			return true;
 	if (!arg)
@@ -137,6 +140,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		if (!strcmp(a, "-h") || !strcmp(a, "-help")) { usage(stdout); exit(0); }
 		if (ignored_option(a, NULL)) continue;
 		if (!strcmp(a, "-stats")) { log |= LOG_STATS; continue; }
+		if (!strcmp(a, "-no-reboot")) { o->no_reboot = true; continue; }
 		if (a[0] != '-') fail("unexpected argument '%s' (see -h)", a);
 		if (i + 1 >= argc) fail("option '%s' needs an argument", a);
 		const char *v = argv[++i];
@@ -215,6 +219,20 @@ static void print_stats(void)
 	vmm_log("\n");
 }
 
+/* The guest reset the machine.  As QEMU does: with -no-reboot the run ends (status 0);
+ * otherwise the machine starts again from power-on, which here is the same command line
+ * run afresh (exec of this program: new RAM, devices, caches, and the kernel reloaded). */
+static void reboot(char **argv, bool no_reboot)
+{
+	if (no_reboot) {
+		fprintf(stderr, "vmm386: guest requested reset (-no-reboot: stopping)\n");
+		return;
+	}
+	fflush(NULL);
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "vmm386: guest requested reset; cannot restart: %s\n", strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	static struct vm vm;
@@ -251,5 +269,7 @@ int main(int argc, char **argv)
 	}
 	if (vmm_log_file)
 		fclose(vmm_log_file);
+	if (vm.reset)
+		reboot(argv, o.no_reboot);
 	return status;
 }

@@ -36,6 +36,9 @@ uint8_t xl_host_fpu[512] __attribute__((aligned(64)));
 
 void vm_stop(struct vm *vm, int status)
 {
+	vm->reset = status == DEV_STOP_RESET;
+	if (vm->reset)
+		status = EXIT_STATUS_OK;
 	vm->exit_status = status;
 	vm->stop = 1;
 	vm_request_exit(vm);

@@ -129,6 +129,7 @@ struct vm {
 	struct vcpu cpu;
 	volatile int stop;       /* set by vm_stop (debug exit, reset, PV shutdown) */
 	int exit_status;
+	bool reset;              /* the stop was a guest reset (main.c restarts the machine) */
 };
 
 /* Process exit statuses (documented in README.md). */

@@ -2,7 +2,8 @@
 # test_linux.sh - Debian's i386 Linux 6.1 (linux-image-6.1.0-*-686), booted straight from
 # its bzImage with a busybox initramfs, under vmm386 and under qemu-system-i386: the /init
 # script (tests/linux/init.sh) prints its results as "T: " lines, which must be identical
-# under both, and vmm386 must end with status 0 through the guest's ACPI power-off.
+# under both, and vmm386 must end with status 0 through the guest's ACPI power-off.  Then
+# `reboot -f`: with -no-reboot vmm386 ends (status 0), without it the machine restarts.
 # Skips (77) when the package archive cannot be reached or gcc -m32 -static is missing.
 set -u
 BUILD=${BUILD:-build}
@@ -48,6 +49,25 @@ if command -v qemu-system-i386 >/dev/null; then
 else
 	echo "qemu-system-i386 missing: vmm386's output checked alone"
 fi
+# reboot: under -no-reboot the run ends with status 0; without it the machine restarts
+timeout 120 "$BUILD/vmm386" -kernel "$dir/vmlinuz" -initrd "$dir/initrd.gz" -m 256 -no-reboot \
+	-append "console=ttyS0 quiet lxmode=reboot" </dev/null >"$dir/reboot1.out" 2>&1
+rst=$?
+n=$(tr -d '\r' <"$dir/reboot1.out" | grep -c '^T: booted')
+echo "reboot with -no-reboot: status $rst, $n boot(s)"
+[ $rst = 0 ] && [ "$n" = 1 ] || { echo "FAIL: -no-reboot: status $rst and $n boots (0 and 1 expected)"; fail=1; }
+"$BUILD/vmm386" -kernel "$dir/vmlinuz" -initrd "$dir/initrd.gz" -m 256 \
+	-append "console=ttyS0 quiet lxmode=reboot" </dev/null >"$dir/reboot2.out" 2>&1 &
+pid=$!
+for _ in $(seq 240); do
+	[ "$(tr -d '\r' <"$dir/reboot2.out" | grep -c '^T: booted')" -ge 2 ] && break
+	sleep 0.5
+done
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+n=$(tr -d '\r' <"$dir/reboot2.out" | grep -c '^T: booted')
+echo "reboot without -no-reboot: $n boots before it was stopped"
+[ "$n" -ge 2 ] || { echo "FAIL: the machine did not restart after a guest reset"; fail=1; }
+
 if [ $fail != 0 ]; then
 	echo "--- vmm386 console (last 40 lines)"; tail -n 40 "$dir/vmm.out"; cat "$dir/vmm.err"
 fi

@@ -3,7 +3,9 @@
 # result line starts with "T: " and must be the same under vmm386 and qemu-system-i386;
 # lines starting with "I: " are information that may differ (timings, CPU flags).  With
 # "lxmode=bench" on the command line it runs the benchmark loops instead and prints
-# "B: name milliseconds" lines.  It always ends with a power-off.
+# "B: name milliseconds" lines; with "lxmode=reboot" it reboots at once; with
+# "lxmode=shell" it gives an interactive shell (make run-linux).  It always ends with a
+# power-off (or the reboot).
 /bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
@@ -11,6 +13,17 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 arg() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
 ms() { cut -d' ' -f1 /proc/uptime | awk '{printf "%d", $1 * 1000}'; }
+
+if [ "$(arg lxmode)" = reboot ]; then
+	echo "T: booted"
+	reboot -f
+fi
+
+if [ "$(arg lxmode)" = shell ]; then
+	echo "busybox shell on the console; 'poweroff -f' (or exit) ends vmm386"
+	setsid cttyhack sh -l
+	poweroff -f
+fi
 
 if [ "$(arg lxmode)" = bench ]; then
 	echo "B: init $(ms)"

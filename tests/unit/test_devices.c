@@ -880,7 +880,7 @@ START_TEST(misc_kbc_reset)
 	ck_assert_int_eq(stop_calls, 0);
 	outb(0x64, 0xFE);
 	ck_assert_int_eq(stop_calls, 1);
-	ck_assert_int_eq(stop_status, 0);
+	ck_assert_int_eq(stop_status, DEV_STOP_RESET);
 }
 END_TEST
 
@@ -1001,7 +1001,7 @@ START_TEST(misc_port92_reset)
 	ck_assert_int_eq(stop_calls, 0);
 	outb(0x92, 0x03);
 	ck_assert_int_eq(stop_calls, 1);
-	ck_assert_int_eq(stop_status, 0);
+	ck_assert_int_eq(stop_status, DEV_STOP_RESET);
 }
 END_TEST
 

@@ -250,6 +250,14 @@ uint8_t *smmu_select(struct vcpu *c)
 	return w->base;
 }
 
+void smmu_set_unsync(bool on)
+{
+	if (!on)
+		for (uint32_t fn = 0; fn < sm.nframes; fn++)
+			unsync_end(fn);
+	sm.unsync_on = on && !sm.pv;
+}
+
 uint8_t *smmu_base(void)
 {
 	return sm.cur ? sm.cur->base : sm.win[0].base;
@@ -281,8 +289,11 @@ int smmu_init(struct vm *m, bool pv)
 	sm.pu_head = calloc(sm.nframes, sizeof(uint32_t));
 	sm.is_code = calloc(sm.nframes, 1);
 	sm.flood = calloc(sm.nframes, 1);
-	if (!sm.rmap_head || !sm.pu_head || !sm.is_code || !sm.flood)
+	sm.snap = calloc(sm.nframes, sizeof(uint32_t *));
+	sm.idle = calloc(sm.nframes, 1);
+	if (!sm.rmap_head || !sm.pu_head || !sm.is_code || !sm.flood || !sm.snap || !sm.idle)
 		return -1;
+	sm.unsync_on = !pv;
 	sm.lr_head = calloc((sm.nframes + 1023) / 1024 + 1, sizeof(uint32_t));
 	sm.ncode = calloc((sm.nframes + 1023) / 1024 + 1, sizeof(uint16_t));
 	if (!sm.lr_head || !sm.ncode)

@@ -75,6 +75,9 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 		w->pde[r] = pde_now(w, r);
 	}
 	sm.flood[wk->pt / GUEST_PAGE] = 0;
+	uint32_t first = lpn & ~(SMMU_PREFETCH - 1u);
+	/* out of sync: the snapshot takes the entries this fill may use (smmu_sync.c) */
+	sync_entries(wk->pt / GUEST_PAGE, first % 1024, SMMU_PREFETCH);
 	uint32_t *e = pm_slot(w, lpn, true);
 	gpa_t frame = wk->gpa & ~(GUEST_PAGE - 1);
 	bool gw = guest_writable(c, w, wk->perm);
@@ -93,7 +96,6 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 	/* prefetch: present, accessed neighbours in the aligned group, same rules */
 	struct fillent f[SMMU_PREFETCH];
 	unsigned n = 0;
-	uint32_t first = lpn & ~(SMMU_PREFETCH - 1u);
 	uint32_t pde;
 	memcpy(&pde, sm.vm->ram + (w->pd + r * 4), 4);
 	const uint32_t *pt = (const uint32_t *)(sm.vm->ram + wk->pt);
@@ -173,7 +175,14 @@ enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info)
 		*info = frame;
 		return SMF_SMC;
 	}
-	if (write && !sm.pv && sm.pu_head[fn]) {
+	if (write && !sm.pv && sm.pu_head[fn] && !sm.snap[fn] && unsync_ok(fn)) {
+		/* the first store to a level-1 table: out of sync, writable, store re-run */
+		unsync_begin(fn);
+		smmu_stats.fills++;
+		fill(c, w, la, &wk);
+		return SMF_RETRY;
+	}
+	if (write && !sm.pv && sm.pu_head[fn] && !sm.snap[fn]) {
 		/* mapped read-only first, so that the single step only has to unprotect it */
 		if (mapped_frame(w, la >> 12, NULL) != frame)
 			fill(c, w, la, &wk);

@@ -22,8 +22,8 @@
 #include <sys/mman.h>
 #include "smmu_int.h"
 
-/* Entry idx of traced frame fn changed from old to new (old = ~new: unknown). */
-static void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
+/* Entry idx of table frame fn changed from old to new (old = ~new: unknown). */
+void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
 {
 	if (!((old ^ new) & ~(PTE_A | PTE_D)) && !(old & ~new))
 		return;                       /* only accessed/dirty bits were set */
@@ -69,8 +69,10 @@ void smmu_ram_written(gpa_t gpa, uint32_t len)
 		uint32_t fn = (uint32_t)(a / GUEST_PAGE);
 		if (fn >= sm.nframes)
 			break;
-		if (!sm.pu_head[fn]) {
-			a |= GUEST_PAGE - 4;      /* skip the rest of an untraced frame */
+		if (!sm.pu_head[fn] || sm.snap[fn]) {
+			/* skip the rest of an untraced frame, or of one out of sync (whose next
+			 * resync compares it with its snapshot) */
+			a |= GUEST_PAGE - 4;
 			continue;
 		}
 		smmu_stats.traced_monitor_writes++;
@@ -110,6 +112,8 @@ void smmu_protect_code(gpa_t frame, bool protect)
 		return;
 	if (protect == !!sm.is_code[fn])
 		return;
+	if (protect && sm.snap[fn])
+		unsync_end(fn);               /* a table that is also code is traced */
 	sm.is_code[fn] = protect;
 	if (protect)
 		sm.ncode[fn >> 10]++;
@@ -135,11 +139,18 @@ void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
 		return;
 	}
 	gpa_t pd = c->cr3 & ~(GUEST_PAGE - 1);
-	for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
-		if (sm.win[i].kind == W_PAGED && sm.win[i].pd == pd) {
-			if (sm.pv)
-				eager_resync_page(&sm.win[i], la >> 12);   /* re-read, not dropped */
-			else
-				invalidate_page(&sm.win[i], la >> 12);
+	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
+		struct window *w = &sm.win[i];
+		if (w->kind != W_PAGED || w->pd != pd)
+			continue;
+		if (sm.pv) {
+			eager_resync_page(w, la >> 12);   /* re-read, not dropped */
+			continue;
 		}
+		if (!la)
+			resync_window(w);                 /* a CR3 write: the whole new TLB */
+		else if (w->ptf[la >> 22] != NOPT)
+			resync(w->ptf[la >> 22] / GUEST_PAGE);
+		invalidate_page(w, la >> 12);
+	}
 }

@@ -253,8 +253,8 @@ uint8_t *smmu_select(struct vcpu *c)
 void smmu_set_unsync(bool on)
 {
 	if (!on)
-		for (uint32_t fn = 0; fn < sm.nframes; fn++)
-			unsync_end(fn);
+		while (sm.nunsync)
+			unsync_end(sm.unsync_list[sm.nunsync - 1]);
 	sm.unsync_on = on && !sm.pv;
 }
 
@@ -291,7 +291,9 @@ int smmu_init(struct vm *m, bool pv)
 	sm.flood = calloc(sm.nframes, 1);
 	sm.snap = calloc(sm.nframes, sizeof(uint32_t *));
 	sm.idle = calloc(sm.nframes, 1);
-	if (!sm.rmap_head || !sm.pu_head || !sm.is_code || !sm.flood || !sm.snap || !sm.idle)
+	sm.unsync_list = calloc(sm.nframes + 1, sizeof(uint32_t));
+	if (!sm.rmap_head || !sm.pu_head || !sm.is_code || !sm.flood || !sm.snap || !sm.idle ||
+	    !sm.unsync_list)
 		return -1;
 	sm.unsync_on = !pv;
 	sm.lr_head = calloc((sm.nframes + 1023) / 1024 + 1, sizeof(uint32_t));

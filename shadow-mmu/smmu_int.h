@@ -97,6 +97,8 @@ struct smmu_state {
 	uint8_t *flood;           /* traced writes since the last fill through the frame */
 	uint32_t **snap;          /* out of sync: the entries as of the last sync, else NULL */
 	uint8_t *idle;            /* resyncs in a row that found the table unchanged */
+	uint32_t *unsync_list;    /* the frames out of sync, nunsync of them, in no order */
+	uint32_t nunsync;
 	bool unsync_on;           /* level-1 tables go out of sync (smmu_set_unsync) */
 
 	/* per 4 MiB of guest RAM */
@@ -190,7 +192,7 @@ void unsync_end(uint32_t fn);
 void unsync_forget(uint32_t fn);
 void sync_entries(uint32_t fn, uint32_t first, uint32_t n);
 void resync(uint32_t fn);
-void resync_window(struct window *w);
+void resync_dir(gpa_t pd);
 
 /* smmu_budget.c */
 void budget_init(void);

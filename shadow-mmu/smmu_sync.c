@@ -12,6 +12,10 @@
  *    set.  A fill through an out-of-sync table first syncs the entries of its prefetch
  *    group (sync_entries: a changed entry drops what every window derived from it, then
  *    the snapshot takes the value the fill is about to use);
+ *  - INVLPG of A syncs the one entry that maps A (sync_entries) in the table each window of
+ *    the current directory maps A's region through; a CR3 write to pd resyncs every
+ *    out-of-sync table that a window of pd maps through (resync_dir, from the list of
+ *    out-of-sync frames: the tables of other directories wait for their own CR3 write);
  *  - resync(fn) compares the table with its snapshot and drops, for each changed entry,
  *    the page it maps in every window that maps through the table (entry_changed: setting
  *    A or D drops nothing, clearing them or any other change does); then the snapshot is
@@ -45,6 +49,7 @@ void unsync_begin(uint32_t fn)
 	sm.snap[fn] = s;
 	sm.idle[fn] = 0;
 	sm.flood[fn] = 0;
+	sm.unsync_list[sm.nunsync++] = fn;
 	smmu_stats.unsyncs++;
 	frame_release(fn);                /* not protected any more: writable where allowed */
 }
@@ -57,13 +62,18 @@ static uint32_t sync_range(uint32_t fn, uint32_t first, uint32_t n)
 	const uint32_t *now = (const uint32_t *)(sm.vm->ram + (gpa_t)fn * GUEST_PAGE);
 	uint32_t changed = 0;
 	for (uint32_t i = first; i < first + n; i++) {
-		uint32_t *s = sm.snap[fn];
+		const uint32_t *s = sm.snap[fn];
 		if (!s)
 			break;                    /* forgotten meanwhile (its last use went) */
+		/* skip equal entries eight at a time (32 aligned bytes) */
+		while (!(i & 7) && i + 8 <= first + n && !memcmp(s + i, now + i, 32))
+			i += 8;
+		if (i >= first + n)
+			break;
 		if (s[i] == now[i])
 			continue;
 		uint32_t old = s[i], v = now[i];
-		s[i] = v;
+		sm.snap[fn][i] = v;
 		changed++;
 		entry_changed(fn, i, old, v);
 	}
@@ -108,12 +118,32 @@ void unsync_forget(uint32_t fn)
 	free(sm.snap[fn]);
 	sm.snap[fn] = NULL;
 	sm.idle[fn] = 0;
+	for (uint32_t k = 0; k < sm.nunsync; k++)
+		if (sm.unsync_list[k] == fn) {
+			sm.unsync_list[k] = sm.unsync_list[--sm.nunsync];
+			break;
+		}
 }
 
-/* Every out-of-sync table window w maps through. */
-void resync_window(struct window *w)
+/* Does a window of page directory pd map through frame fn? */
+static bool used_by_dir(uint32_t fn, gpa_t pd)
 {
-	for (uint32_t r = 0; r < NREG; r++)
-		if (w->ptf[r] != NOPT && sm.snap[w->ptf[r] / GUEST_PAGE])
-			resync(w->ptf[r] / GUEST_PAGE);
+	for (uint32_t i = sm.pu_head[fn]; i; i = sm.pu_pool.n[i].next)
+		if (sm.win[sm.pu_pool.n[i].win].pd == pd)
+			return true;
+	return false;
+}
+
+/* Every out-of-sync table a window of directory pd maps through (a CR3 write to pd). */
+void resync_dir(gpa_t pd)
+{
+	/* backwards: a resync may take its own frame out of the list (moving the last
+	 * one, already seen, into its place) */
+	for (uint32_t k = sm.nunsync; k-- > 0;) {
+		if (k >= sm.nunsync)
+			continue;
+		uint32_t fn = sm.unsync_list[k];
+		if (used_by_dir(fn, pd))
+			resync(fn);
+	}
 }

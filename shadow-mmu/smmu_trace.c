@@ -139,6 +139,8 @@ void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
 		return;
 	}
 	gpa_t pd = c->cr3 & ~(GUEST_PAGE - 1);
+	if (!la && sm.nunsync)
+		resync_dir(pd);                           /* a CR3 write: the whole new TLB */
 	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
 		struct window *w = &sm.win[i];
 		if (w->kind != W_PAGED || w->pd != pd)
@@ -147,10 +149,8 @@ void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
 			eager_resync_page(w, la >> 12);   /* re-read, not dropped */
 			continue;
 		}
-		if (!la)
-			resync_window(w);                 /* a CR3 write: the whole new TLB */
-		else if (w->ptf[la >> 22] != NOPT)
-			resync(w->ptf[la >> 22] / GUEST_PAGE);
+		if (w->ptf[la >> 22] != NOPT)             /* the entry that maps la, if out of sync */
+			sync_entries(w->ptf[la >> 22] / GUEST_PAGE, (la >> 12) % 1024, 1);
 		invalidate_page(w, la >> 12);
 	}
 }

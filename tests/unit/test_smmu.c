@@ -463,13 +463,13 @@ END_TEST
 START_TEST(unsync_downgrade_then_invlpg)
 {
 	uint32_t info;
-	uint64_t rs = smmu_stats.resyncs;
+	uint64_t re = smmu_stats.resync_entries;
 	uint8_t *s = sel(PD1, 0);
 	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_RETRY);
 	ck_assert(writable(s + 0x4000) && readable(s + 0x0000));
 	pt_store(s, 4, 0x204000 | PTE_P | PTE_U | PTE_A | PTE_D);
 	invlpg(0x4000);
-	ck_assert_uint_eq(smmu_stats.resyncs - rs, 1);
+	ck_assert_uint_eq(smmu_stats.resync_entries - re, 1);
 	ck_assert(!writable(s + 0x4000));
 	/* the store faults to the guest; a load maps the page read-only */
 	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_PF);

@@ -3,12 +3,14 @@
  *
  * A host fault at window + A is the guest touching linear A: walk the guest tables
  * (emu_walk, which sets accessed/dirty as the CPU would), inject a guest #PF when the
- * walk refuses, exit for a store to code (SMF_SMC) or to a traced table (SMF_TRACED),
+ * walk refuses, exit for a store to code (SMF_SMC) or to a traced page directory
+ * (SMF_TRACED; a store to a traced level-1 table takes it out of sync and re-runs),
  * leave device memory to the emulator (SMF_MMIO), and otherwise map the frame with its
  * present, accessed neighbours (SMMU_PREFETCH of them, one host call per contiguous run).
  * A page is mapped writable only when the guest entry allows the store for the view, is
  * already dirty (not checked for PV: no dirty bits) and the frame is not protected, so the
- * first store to a clean page faults here and becomes a dirty upgrade.
+ * first store to a clean page faults here and becomes a dirty upgrade.  A fill through an
+ * out-of-sync table syncs the entries of its prefetch group first (smmu_sync.c).
  *
  * Callers: the run loop - smmu_fault from its SIGSEGV handler of translated code,
  * smmu_note_code before it translates code at a linear address.

@@ -2,7 +2,8 @@
  * smmu_trace.c - coherence of the windows with guest memory.
  *
  * A window stays correct across CR3 switches only because every page-table frame it was
- * filled through is traced (mapped read-only everywhere).  A guest store to one exits as
+ * filled through is traced (mapped read-only everywhere) or out of sync and resynced at
+ * the CR3 write.  A guest store to one exits as
  * SMF_TRACED; the run loop single-steps it between smmu_trace_begin and smmu_trace_end,
  * and the difference drops exactly the shadow entries it changed (entry_changed: a
  * directory entry drops its region, a table entry its page; setting A or D drops
@@ -10,8 +11,12 @@
  * written entry as changed.  A frame written SMMU_FLOOD times with no fill through it is
  * unshadowed (its uses dropped, the frame ordinary memory again).  Code frames
  * (smmu_protect_code, from the code cache) are read-only in every window and in the flat
- * window.  INVLPG and full flushes (smmu_tlb_flush) drop what the architecture says.
- * For a PV guest nothing is traced: written entries go to the eager mirror instead.
+ * window.  INVLPG and full flushes (smmu_tlb_flush) drop what the architecture says and
+ * bring out-of-sync tables back in sync (smmu_sync.c): an INVLPG the entry of the page,
+ * a CR3 write every table the new directory's windows use.  A store to a traced level-1
+ * table never reaches the single step: smmu_fault takes the table out of sync instead,
+ * so what is traced here is page directories and tables that are also code.  For a PV
+ * guest nothing is traced: written entries go to the eager mirror instead.
  *
  * Callers: the run loop (traced stores, INVLPG, CR3/CR0/CR4 changes, and
  * smmu_ram_written for every monitor write to guest RAM); the code cache through

@@ -16,7 +16,13 @@
  * shadow entry, the next access maps the new frame; A/D-only changes keep it); the
  * budget (least recently used window emptied first, no failure); the reverse map
  * (protecting a code frame changes every mapping of it, in every window, 4 MiB pages
- * included, and releasing it undoes that).
+ * included, and releasing it undoes that); page tables out of sync (the first store makes
+ * the table writable with no exit, a directory stays traced; a downgrade not flushed may
+ * still be used, flushed by INVLPG or a CR3 reload it may not; a new frame is seen after
+ * the flush; D cleared and flushed makes the page read-only until a store sets D again;
+ * a table that is also code is traced; two directories sharing a table, including an
+ * entry changed back and forth between flushes; a quiet table traced again; a table
+ * whose last use went is forgotten).
  *
  * Not covered here: adaptive retranslation and the signal path (smmu_fault is called
  * directly, as run.c's handler would), window recycling past SMMU_WINDOWS directories,

@@ -203,6 +203,11 @@ bool smmu_note_code(struct vcpu *c, gla_t la)
 	struct window *w = sm.cur;
 	if (!w || w->kind != W_PAGED)
 		return true;
+	/* The translator looked la up in the current tables, and a lookup entry for la must
+	 * only live while the window maps that frame (a change of the mapping drops it): an
+	 * out-of-sync entry for la is synced first, dropping a stale mapping of la. */
+	if (w->ptf[la >> 22] != NOPT)
+		sync_entries(w->ptf[la >> 22] / GUEST_PAGE, (la >> 12) % 1024, 1);
 	if (mapped_frame(w, la >> 12, NULL) != NOPT)
 		return true;
 	struct emu_walk wk;

@@ -538,6 +538,22 @@ START_TEST(unsync_new_frame_seen_after_flush)
 }
 END_TEST
 
+START_TEST(unsync_code_lookup_follows_the_tables)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0);
+	put32(0x204000, 0xAAAA);
+	put32(0x240000, 0xBBBB);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	pt_store(s, 4, 0x240000 | UWAD);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xAAAA);  /* stale data: allowed */
+	/* the translator fetches 0x4000 from the current tables (0x240000): the window must
+	 * then map that frame, since its lookup entry lives only as long as the mapping */
+	ck_assert(smmu_note_code(&vm.cpu, 0x4000));
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xBBBB);
+}
+END_TEST
+
 START_TEST(unsync_dirty_cleared_then_flushed)
 {
 	uint32_t info;
@@ -714,7 +730,8 @@ static Suite *smmu_suite(void)
 	ADD_CASE(s, "unsync", unsync_first_store_makes_the_table_writable,
 		 unsync_downgrade_not_flushed_stays_usable, unsync_downgrade_then_invlpg,
 		 unsync_downgrade_then_cr3_reload, unsync_new_frame_seen_after_flush,
-		 unsync_dirty_cleared_then_flushed, unsync_table_that_is_code,
+		 unsync_dirty_cleared_then_flushed, unsync_code_lookup_follows_the_tables,
+		 unsync_table_that_is_code,
 		 unsync_table_shared_by_two_directories, unsync_quiet_table_is_traced_again,
 		 unsync_forgotten_with_its_last_use);
 	return s;

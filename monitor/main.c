@@ -187,6 +187,7 @@ static void print_stats(void)
 	vmm_log("  shadow fills           %llu (prefetched pages %llu, 4 MiB pages %llu, dirty upgrades %llu)\n"
 		"  guest page faults      %llu injected by fills, device-memory fills %llu\n"
 		"  page-table tracing     %llu traced writes (signals), %llu by monitor calls, %llu entries invalidated, %llu frames unshadowed\n"
+		"  out-of-sync tables     %llu made writable, %llu resyncs (%llu entries changed), %llu traced again\n"
 		"  adaptive translation   %llu instructions made monitor calls, %llu reverted, %llu call sites translated\n"
 		"  code-page protections  %llu\n"
 		"  windows                %llu switches, %llu hits, %llu created, %llu evicted\n"
@@ -196,6 +197,8 @@ static void print_stats(void)
 		(unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
 		(unsigned long long)m->traced_writes, (unsigned long long)m->traced_monitor_writes,
 		(unsigned long long)m->trace_invalidations, (unsigned long long)m->unshadowed,
+		(unsigned long long)m->unsyncs, (unsigned long long)m->resyncs,
+		(unsigned long long)m->resync_entries, (unsigned long long)m->resync_protects,
 		(unsigned long long)adapt_stats.on, (unsigned long long)adapt_stats.reverts,
 		(unsigned long long)xl_stats.adaptive, (unsigned long long)m->code_protects,
 		(unsigned long long)m->window_switches, (unsigned long long)m->window_hits,

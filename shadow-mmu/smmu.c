@@ -10,7 +10,8 @@
  * may touch, with CPL-3 write rules, so user/supervisor protection is the host MMU's.
  * Windows are kept across CR3 switches (SMMU_WINDOWS of them, least recently used
  * recycled), which is only correct because the page tables they were filled from are
- * traced (below): a context switch back to a process finds its window still filled.
+ * traced or resynced at the CR3 write (below): a context switch back to a process finds
+ * its window still filled.
  *
  * Fills.  A host fault at window + A walks the guest tables (emulation/paging.c
  * emu_walk, which sets accessed/dirty bits as the CPU does).  A refused access becomes a
@@ -49,10 +50,59 @@
  * budget, the real count is read from /proc/self/maps, and if that is still too high the
  * least recently used windows are emptied (even the current one, which then refills).
  *
- * TLB semantics: since every page-table frame a window depends on is traced, windows are
- * always coherent with guest memory, which is a legal TLB (one that never holds a stale
- * entry).  INVLPG still drops the page; CR0.PG/WP and CR4.PSE/PGE changes empty every
- * paging window.  Device memory (physical addresses beyond RAM) is never mapped.
+ * Out-of-sync page tables (smmu_sync.c; KVM's unsync shadow pages are the same idea).
+ * Tracing every store costs a monitor exit each, and a fork or an exit stores thousands
+ * of entries.  The architecture does not ask for that: a TLB may keep a translation the
+ * tables no longer hold until the OS flushes it (INVLPG of the address, MOV CR3, CR0.PG/
+ * WP or CR4.PSE/PGE changes; this CPU has no PCID and no task switch that loads CR3), and
+ * OSes flush after they take rights away.  So a level-1 table goes out of sync at its
+ * first store: a snapshot of its entries is taken, the frame is released (writable in
+ * every window) and the store re-runs with no exit; later stores run at full speed.  The
+ * windows are made coherent at the flushes:
+ *  - INVLPG of A, in each window of the current directory that maps A's region through
+ *    a table: that table's entry for A is synced (if it differs from the snapshot, the
+ *    pages derived from it are dropped in every window and the snapshot takes the new
+ *    value), and the page is dropped in those windows as before;
+ *  - a CR3 write to pd: every out-of-sync table that some window of pd maps through is
+ *    resynced (compared with its snapshot; each changed entry dropped in every window).
+ *    The tables only other directories use wait: those windows are not used before a CR3
+ *    write selects them, which resyncs them then.  An INVLPG of linear page 0 reaches
+ *    here as (la 0, not all), the same as a CR3 write, and is done as one (more than it
+ *    needs, never less);
+ *  - CR0/CR4 changes empty every window, which forgets every snapshot.
+ * Why this is exact.  Invariant: every shadow page derived from entry i of an
+ * out-of-sync table was made from the value snap[i] holds, or that value with A or D
+ * clear (the walks of fills set A/D in RAM, never clearing them).  It holds when the
+ * snapshot is taken (the table was traced until then, so the windows equal RAM); a fill
+ * through an out-of-sync table first syncs the entries of its prefetch group (dropping
+ * what every window derived from an entry that differs) before it maps from them, so a
+ * value that comes and goes (X, Y, X) between two flushes cannot leave a window with Y
+ * while the snapshot says X; a resync drops the derived pages of each entry that
+ * differs.  Hence right after the flush events above, each window the CPU can use maps
+ * only what the current tables allow (or a subset), which is what a TLB holds right after
+ * that flush.  Between flushes a window may hold translations the tables have lost -
+ * ones the guest had after its last flush, which a TLB may keep too.  Raising rights or
+ * making an entry present needs no flush: the page was not mapped with them, so its
+ * access faults and the fill reads the current entry.  A/D stay exact: a fill maps a
+ * page writable only when the current entry has D set (and sets A/D in the entry as a
+ * walk does); a guest that clears D (or A) keeps the stale writable page until its flush
+ * - as a TLB entry with D set may be written without setting D again - and the resync
+ * then sees D cleared (old & ~new) and drops the page, so the next store faults and sets
+ * D.  Setting A or D alone drops nothing.
+ * What stays traced: page directories (a store to one still exits and is single-stepped:
+ * a directory entry change drops a whole region, and a frame that is a directory in one
+ * window and a table in another is treated as a directory), frames holding translations
+ * (self-modifying code is detected by the protection of code frames, which an out-of-sync
+ * table would lift: a table that becomes code is resynced and traced again), PV guests
+ * (eager windows, no tracing at all), and a table that SMMU_UNSYNC_IDLE resyncs in a row
+ * found unchanged (traced again, so that quiet tables cost no comparisons; its next store
+ * takes it out of sync again).  Monitor writes to an out-of-sync table need nothing now:
+ * its next resync compares it.
+ *
+ * TLB semantics, then: windows are coherent with guest memory except for what
+ * out-of-sync tables changed since the last flush that covers it, which is a legal TLB.
+ * INVLPG drops the page; CR0.PG/WP and CR4.PSE/PGE changes empty every paging window.
+ * Device memory (physical addresses beyond RAM) is never mapped.
  *
  * PV guests (smmu_init(vm, flat, true); pv/abi.h).  A paravirtual guest changes page
  * tables only with mmu_update, which writes them through emu_phys_write, so every change reaches
@@ -90,7 +140,8 @@
  * this one keeps the windows - selection, emptying, lookup tables, set-up; smmu_map.c the
  * host mappings, page entries and frame lists (rmap, tracing uses, 4 MiB regions);
  * smmu_fill.c the fills; smmu_trace.c coherence (tracing, code protection, unshadowing,
- * INVLPG); smmu_budget.c the budget; smmu_eager.c the PV mirror.
+ * INVLPG and CR3 writes); smmu_sync.c out-of-sync tables; smmu_budget.c the budget;
+ * smmu_eager.c the PV mirror.
  *
  * Who calls this file: the run loop (smmu_select at every exit that may change CR0.PG,
  * CR3 or CPL, smmu_lookup / smmu_base for the translator), and, for win_empty and
@@ -250,6 +301,14 @@ uint8_t *smmu_select(struct vcpu *c)
 	return w->base;
 }
 
+void smmu_set_unsync(bool on)
+{
+	if (!on)
+		while (sm.nunsync)
+			unsync_end(sm.unsync_list[sm.nunsync - 1]);
+	sm.unsync_on = on && !sm.pv;
+}
+
 uint8_t *smmu_base(void)
 {
 	return sm.cur ? sm.cur->base : sm.win[0].base;
@@ -281,8 +340,13 @@ int smmu_init(struct vm *m, uint8_t *flat, bool pv)
 	sm.pu_head = calloc(sm.nframes, sizeof(uint32_t));
 	sm.is_code = calloc(sm.nframes, 1);
 	sm.flood = calloc(sm.nframes, 1);
-	if (!sm.rmap_head || !sm.pu_head || !sm.is_code || !sm.flood)
+	sm.snap = calloc(sm.nframes, sizeof(uint32_t *));
+	sm.idle = calloc(sm.nframes, 1);
+	sm.unsync_list = calloc(sm.nframes + 1, sizeof(uint32_t));
+	if (!sm.rmap_head || !sm.pu_head || !sm.is_code || !sm.flood || !sm.snap || !sm.idle ||
+	    !sm.unsync_list)
 		return -1;
+	sm.unsync_on = !pv;
 	sm.lr_head = calloc((sm.nframes + 1023) / 1024 + 1, sizeof(uint32_t));
 	sm.ncode = calloc((sm.nframes + 1023) / 1024 + 1, sizeof(uint16_t));
 	if (!sm.lr_head || !sm.ncode)

@@ -27,6 +27,7 @@ enum smf {
 struct smmu_stats {
 	uint64_t fills, prefetched, large_fills, dirty_upgrades, pf_injected, mmio;
 	uint64_t traced_writes, traced_monitor_writes, trace_invalidations, unshadowed, code_protects;
+	uint64_t unsyncs, resyncs, resync_entries, resync_protects;  /* out-of-sync tables */
 	uint64_t window_switches, window_hits, window_creates, window_evictions;
 	uint64_t budget_recounts, budget_evictions, map_calls, lookup_clears;
 	uint64_t eager_builds, eager_pages, pv_entry_writes, pv_rechecks, pv_releases;  /* PV */
@@ -61,8 +62,14 @@ bool smmu_ram_written(gpa_t gpa, uint32_t len);
 void smmu_defer(bool on);
 /* PV: the guest released page directory pd (PV_MMU_RELEASE): its frame may be reused. */
 void smmu_release_dir(gpa_t pd);
-/* INVLPG / CR3 write / paging-mode change. */
+/* INVLPG of la (all false), CR3 write (all false, la 0), paging-mode change (all true).
+ * Out-of-sync page tables are resynced here: at INVLPG the one that maps la in the
+ * current directory's windows, at a CR3 write (and, more than it needs, at an INVLPG of
+ * page 0, which looks the same here) every one the new directory's windows map through. */
 void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all);
+/* Level-1 page tables may go out of sync (the default, never for a PV guest); off: every
+ * page-table store is traced (and whatever is out of sync now is resynced and traced). */
+void smmu_set_unsync(bool on);
 /* A traced store at linear la (last SMF_TRACED) is about to be single-stepped: let the
  * current window write the page; smmu_trace_end() protects it again and applies the
  * difference between `before` (the frame's old contents) and RAM. */

@@ -3,12 +3,14 @@
  *
  * A host fault at window + A is the guest touching linear A: walk the guest tables
  * (emu_walk, which sets accessed/dirty as the CPU would), inject a guest #PF when the
- * walk refuses, exit for a store to code (SMF_SMC) or to a traced table (SMF_TRACED),
+ * walk refuses, exit for a store to code (SMF_SMC) or to a traced page directory
+ * (SMF_TRACED; a store to a traced level-1 table takes it out of sync and re-runs),
  * leave device memory to the emulator (SMF_MMIO), and otherwise map the frame with its
  * present, accessed neighbours (SMMU_PREFETCH of them, one host call per contiguous run).
  * A page is mapped writable only when the guest entry allows the store for the view, is
  * already dirty (not checked for PV: no dirty bits) and the frame is not protected, so the
- * first store to a clean page faults here and becomes a dirty upgrade.
+ * first store to a clean page faults here and becomes a dirty upgrade.  A fill through an
+ * out-of-sync table syncs the entries of its prefetch group first (smmu_sync.c).
  *
  * Callers: the run loop - smmu_fault from its SIGSEGV handler of translated code,
  * smmu_note_code before it translates code at a linear address.
@@ -75,6 +77,9 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 		w->pde[r] = pde_now(w, r);
 	}
 	sm.flood[wk->pt / GUEST_PAGE] = 0;
+	uint32_t first = lpn & ~(SMMU_PREFETCH - 1u);
+	/* out of sync: the snapshot takes the entries this fill may use (smmu_sync.c) */
+	sync_entries(wk->pt / GUEST_PAGE, first % 1024, SMMU_PREFETCH);
 	uint32_t *e = pm_slot(w, lpn, true);
 	gpa_t frame = wk->gpa & ~(GUEST_PAGE - 1);
 	bool gw = guest_writable(c, w, wk->perm);
@@ -93,7 +98,6 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 	/* prefetch: present, accessed neighbours in the aligned group, same rules */
 	struct fillent f[SMMU_PREFETCH];
 	unsigned n = 0;
-	uint32_t first = lpn & ~(SMMU_PREFETCH - 1u);
 	uint32_t pde;
 	memcpy(&pde, sm.vm->ram + (w->pd + r * 4), 4);
 	const uint32_t *pt = (const uint32_t *)(sm.vm->ram + wk->pt);
@@ -173,7 +177,14 @@ enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info)
 		*info = frame;
 		return SMF_SMC;
 	}
-	if (write && !sm.pv && sm.pu_head[fn]) {
+	if (write && !sm.pv && sm.pu_head[fn] && !sm.snap[fn] && unsync_ok(fn)) {
+		/* the first store to a level-1 table: out of sync, writable, store re-run */
+		unsync_begin(fn);
+		smmu_stats.fills++;
+		fill(c, w, la, &wk);
+		return SMF_RETRY;
+	}
+	if (write && !sm.pv && sm.pu_head[fn] && !sm.snap[fn]) {
 		/* mapped read-only first, so that the single step only has to unprotect it */
 		if (mapped_frame(w, la >> 12, NULL) != frame)
 			fill(c, w, la, &wk);
@@ -192,6 +203,11 @@ bool smmu_note_code(struct vcpu *c, gla_t la)
 	struct window *w = sm.cur;
 	if (!w || w->kind != W_PAGED)
 		return true;
+	/* The translator looked la up in the current tables, and a lookup entry for la must
+	 * only live while the window maps that frame (a change of the mapping drops it): an
+	 * out-of-sync entry for la is synced first, dropping a stale mapping of la. */
+	if (w->ptf[la >> 22] != NOPT)
+		sync_entries(w->ptf[la >> 22] / GUEST_PAGE, (la >> 12) % 1024, 1);
 	if (mapped_frame(w, la >> 12, NULL) != NOPT)
 		return true;
 	struct emu_walk wk;

@@ -8,6 +8,8 @@
  *                  the node pools, and the frame lists: rmap, pu (tracing uses), lr (4 MiB)
  *   smmu_fill.c    fills on a host fault, with prefetch of the neighbours
  *   smmu_trace.c   coherence: traced page-table stores, code protection, unshadowing, INVLPG
+ *                  and CR3 writes (which resync what is out of sync)
+ *   smmu_sync.c    page tables out of sync: snapshots, resync, back to traced
  *   smmu_budget.c  the mapping budget and the eviction of least recently used windows
  *   smmu_eager.c   PV guests: windows that mirror their page directory eagerly
  *
@@ -25,6 +27,9 @@
  *    protected have read-only holes;
  *  - a frame is in use as a table (pu list) exactly for the windows whose pd is it
  *    (region PD_USE, unless the window is released) or whose ptf[region] is it;
+ *  - a frame is out of sync (snap[fn] set) only while it has uses, none of them PD_USE,
+ *    and holds no translations; an out-of-sync frame is not protected; every shadow page
+ *    derived from entry i of it was made from snap[i] (give or take A and D being set);
  *  - sm.vma_est is at least the number of host mappings the windows hold (2 per call).
  */
 #ifndef SMMU_INT_H
@@ -41,6 +46,7 @@
 #define NREG        1024u            /* 4 MiB regions per window */
 #define PD_USE      NREG             /* pu region value: the frame is the window's PD */
 #define NOPT        0xFFFFFFFFu
+#define SMMU_UNSYNC_IDLE 8u          /* unchanged resyncs in a row: trace the table again */
 #define SM_P   1u                    /* pm entry: mapped */
 #define SM_RW  2u                    /* mapped writable now */
 #define SM_GW  4u                    /* the guest allows writes and the entry is dirty */
@@ -88,6 +94,11 @@ struct smmu_state {
 	uint32_t *pu_head;        /* frame -> (window, region or PD_USE) using it as a table */
 	uint8_t *is_code;         /* frame holds translations (smmu_protect_code) */
 	uint8_t *flood;           /* traced writes since the last fill through the frame */
+	uint32_t **snap;          /* out of sync: the entries as of the last sync, else NULL */
+	uint8_t *idle;            /* resyncs in a row that found the table unchanged */
+	uint32_t *unsync_list;    /* the frames out of sync, nunsync of them, in no order */
+	uint32_t nunsync;
+	bool unsync_on;           /* level-1 tables go out of sync (smmu_set_unsync) */
 
 	/* per 4 MiB of guest RAM */
 	struct pool lr_pool;
@@ -105,10 +116,11 @@ extern struct smmu_state sm;
 
 static inline uint16_t widx(const struct window *w) { return (uint16_t)(w - sm.win); }
 
-/* Every mapping of a protected frame is read-only: code, or (not PV) a traced table. */
+/* Every mapping of a protected frame is read-only: code, or (not PV) a traced table (one
+ * in use and not out of sync). */
 static inline bool frame_protected(uint32_t fn)
 {
-	return sm.is_code[fn] || (!sm.pv && sm.pu_head[fn]);
+	return sm.is_code[fn] || (!sm.pv && sm.pu_head[fn] && !sm.snap[fn]);
 }
 
 /* Window w's entry for linear page lpn; NULL if its region has none and !alloc. */
@@ -168,6 +180,18 @@ void frame_release(uint32_t fn);
 void pu_add(gpa_t frame, struct window *w, uint32_t region);
 void pu_drop(struct window *w, uint32_t region);
 gpa_t mapped_frame(struct window *w, uint32_t lpn, bool *rw);
+
+/* smmu_trace.c */
+void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new);
+
+/* smmu_sync.c */
+bool unsync_ok(uint32_t fn);
+void unsync_begin(uint32_t fn);
+void unsync_end(uint32_t fn);
+void unsync_forget(uint32_t fn);
+void sync_entries(uint32_t fn, uint32_t first, uint32_t n);
+void resync(uint32_t fn);
+void resync_dir(gpa_t pd);
 
 /* smmu_budget.c */
 void budget_init(void);

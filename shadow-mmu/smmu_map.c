@@ -9,7 +9,9 @@
  * after every function.  entry_set/entry_clear change the books only: the caller makes
  * or drops the host mapping.  pu_add/pu_drop keep the tracing uses (frame -> window,
  * region); the first use of a frame write-protects every mapping of it (not for a PV
- * guest), the last use releases it lazily (a later store refills writable).
+ * guest, nor while it is out of sync), the last use releases it lazily (a later store
+ * refills writable) and forgets an out-of-sync snapshot; a frame out of sync becoming a
+ * page directory is resynced and traced again first.
  *
  * Callers: the other shadow-mmu files only.
  */
@@ -227,6 +229,8 @@ void pu_add(gpa_t frame, struct window *w, uint32_t region)
 	uint32_t fn = frame / GUEST_PAGE;
 	if (fn >= sm.nframes)
 		return;
+	if (region == PD_USE && sm.snap[fn])
+		unsync_end(fn);               /* a directory is always traced */
 	bool was = frame_protected(fn);
 	pool_add(&sm.pu_pool, &sm.pu_head[fn], widx(w), region);
 	sm.flood[fn] = 0;
@@ -243,6 +247,9 @@ void pu_drop(struct window *w, uint32_t region)
 	if (fn >= sm.nframes)
 		return;
 	pool_del(&sm.pu_pool, &sm.pu_head[fn], widx(w), region);
+	/* out of sync with no use left: no window derives anything from it any more */
+	if (!sm.pu_head[fn] && sm.snap[fn])
+		unsync_forget(fn);
 	/* released lazily: a store to a read-only mapping of it refills writable */
 }
 

@@ -2,7 +2,8 @@
  * smmu_trace.c - coherence of the windows with guest memory.
  *
  * A window stays correct across CR3 switches only because every page-table frame it was
- * filled through is traced (mapped read-only everywhere).  A guest store to one exits as
+ * filled through is traced (mapped read-only everywhere) or out of sync and resynced at
+ * the CR3 write.  A guest store to one exits as
  * SMF_TRACED; the run loop single-steps it between smmu_trace_begin and smmu_trace_end,
  * and the difference drops exactly the shadow entries it changed (entry_changed: a
  * directory entry drops its region, a table entry its page; setting A or D drops
@@ -10,8 +11,12 @@
  * written entry as changed.  A frame written SMMU_FLOOD times with no fill through it is
  * unshadowed (its uses dropped, the frame ordinary memory again).  Code frames
  * (smmu_protect_code, from the code cache) are read-only in every window and in the flat
- * window.  INVLPG and full flushes (smmu_tlb_flush) drop what the architecture says.
- * For a PV guest nothing is traced: written entries go to the eager mirror instead.
+ * window.  INVLPG and full flushes (smmu_tlb_flush) drop what the architecture says and
+ * bring out-of-sync tables back in sync (smmu_sync.c): an INVLPG the entry of the page,
+ * a CR3 write every table the new directory's windows use.  A store to a traced level-1
+ * table never reaches the single step: smmu_fault takes the table out of sync instead,
+ * so what is traced here is page directories and tables that are also code.  For a PV
+ * guest nothing is traced: written entries go to the eager mirror instead.
  *
  * Callers: the run loop (traced stores, INVLPG, CR3/CR0/CR4 changes, and
  * smmu_ram_written for every monitor write to guest RAM); the code cache through
@@ -22,8 +27,8 @@
 #include <sys/mman.h>
 #include "smmu_int.h"
 
-/* Entry idx of traced frame fn changed from old to new (old = ~new: unknown). */
-static void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
+/* Entry idx of table frame fn changed from old to new (old = ~new: unknown). */
+void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
 {
 	if (!((old ^ new) & ~(PTE_A | PTE_D)) && !(old & ~new))
 		return;                       /* only accessed/dirty bits were set */
@@ -70,8 +75,10 @@ bool smmu_ram_written(gpa_t gpa, uint32_t len)
 		uint32_t fn = (uint32_t)(a / GUEST_PAGE);
 		if (fn >= sm.nframes)
 			break;
-		if (!sm.pu_head[fn]) {
-			a |= GUEST_PAGE - 4;      /* skip the rest of an untraced frame */
+		if (!sm.pu_head[fn] || sm.snap[fn]) {
+			/* skip the rest of an untraced frame, or of one out of sync (whose next
+			 * resync compares it with its snapshot) */
+			a |= GUEST_PAGE - 4;
 			continue;
 		}
 		smmu_stats.traced_monitor_writes++;
@@ -113,6 +120,8 @@ void smmu_protect_code(gpa_t frame, bool protect)
 		return;
 	if (protect == !!sm.is_code[fn])
 		return;
+	if (protect && sm.snap[fn])
+		unsync_end(fn);               /* a table that is also code is traced */
 	sm.is_code[fn] = protect;
 	if (protect)
 		sm.ncode[fn >> 10]++;
@@ -138,11 +147,18 @@ void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
 		return;
 	}
 	gpa_t pd = c->cr3 & ~(GUEST_PAGE - 1);
-	for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
-		if (sm.win[i].kind == W_PAGED && sm.win[i].pd == pd) {
-			if (sm.pv)
-				eager_resync_page(&sm.win[i], la >> 12);   /* re-read, not dropped */
-			else
-				invalidate_page(&sm.win[i], la >> 12);
+	if (!la && sm.nunsync)
+		resync_dir(pd);                           /* a CR3 write: the whole new TLB */
+	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
+		struct window *w = &sm.win[i];
+		if (w->kind != W_PAGED || w->pd != pd)
+			continue;
+		if (sm.pv) {
+			eager_resync_page(w, la >> 12);   /* re-read, not dropped */
+			continue;
 		}
+		if (w->ptf[la >> 22] != NOPT)             /* the entry that maps la, if out of sync */
+			sync_entries(w->ptf[la >> 22] / GUEST_PAGE, (la >> 12) % 1024, 1);
+		invalidate_page(w, la >> 12);
+	}
 }

@@ -16,7 +16,13 @@
  * shadow entry, the next access maps the new frame; A/D-only changes keep it); the
  * budget (least recently used window emptied first, no failure); the reverse map
  * (protecting a code frame changes every mapping of it, in every window, 4 MiB pages
- * included, and releasing it undoes that).
+ * included, and releasing it undoes that); page tables out of sync (the first store makes
+ * the table writable with no exit, a directory stays traced; a downgrade not flushed may
+ * still be used, flushed by INVLPG or a CR3 reload it may not; a new frame is seen after
+ * the flush; D cleared and flushed makes the page read-only until a store sets D again;
+ * a table that is also code is traced; two directories sharing a table, including an
+ * entry changed back and forth between flushes; a quiet table traced again; a table
+ * whose last use went is forgotten).
  *
  * Not covered here: adaptive retranslation and the signal path (smmu_fault is called
  * directly, as run.c's handler would), window recycling past SMMU_WINDOWS directories,
@@ -214,6 +220,7 @@ END_TEST
 START_TEST(traced_pte_store_refills_with_new_frame)
 {
 	uint32_t info, before[1024];
+	smmu_set_unsync(false);                  /* every page-table store traced */
 	uint8_t *s = sel(PD1, 0);
 	put32(0x200000, 0xAAAA0000);
 	put32(0x240000, 0xBBBB0000);
@@ -387,6 +394,317 @@ START_TEST(budget_keeps_the_current_window)
 }
 END_TEST
 
+/* ---- page tables out of sync (smmu_sync.c) ---------------------------------------------- */
+
+/* The guest's MOV CR3 to cr3 / INVLPG of la, as the emulator reports them. */
+static uint8_t *mov_cr3(uint32_t cr3)
+{
+	vm.cpu.cr3 = cr3;
+	vm.cpu.cpl = 0;
+	smmu_tlb_flush(&vm.cpu, 0, false);
+	return smmu_select(&vm.cpu);
+}
+static void invlpg(gla_t la) { smmu_tlb_flush(&vm.cpu, la, false); }
+
+/* A guest store of v to entry idx of PT through PD1's kernel mapping (window s), taking
+ * the faults the host would deliver first. */
+static void pt_store(uint8_t *s, uint32_t idx, uint32_t v)
+{
+	uint32_t info;
+	uint8_t *p = s + KB + PT + idx * 4;
+	for (int k = 0; k < 3 && !writable(p); k++)
+		ck_assert_int_eq(fault(s, KB + PT + idx * 4, true, &info), SMF_RETRY);
+	ck_assert(writable(p));
+	memcpy(p, &v, 4);
+}
+
+START_TEST(unsync_first_store_makes_the_table_writable)
+{
+	uint32_t info;
+	uint64_t un = smmu_stats.unsyncs, tr = smmu_stats.traced_writes;
+	uint8_t *s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x0000, false, &info), SMF_RETRY);
+	ck_assert_int_eq(fault(s, KB + PT, false, &info), SMF_RETRY);
+	ck_assert(readable(s + KB + PT) && !writable(s + KB + PT));     /* traced while in sync */
+	ck_assert_int_eq(fault(s, KB + PT, true, &info), SMF_RETRY);    /* no exit: re-run */
+	ck_assert(writable(s + KB + PT));
+	ck_assert_uint_eq(smmu_stats.unsyncs - un, 1);
+	ck_assert_uint_eq(smmu_stats.traced_writes - tr, 0);
+	/* its page directory is never out of sync: a store to PD1 is traced */
+	ck_assert_int_eq(fault(s, KB + PD1, false, &info), SMF_RETRY);
+	ck_assert(!writable(s + KB + PD1));
+	ck_assert_int_eq(fault(s, KB + PD1, true, &info), SMF_TRACED);
+	ck_assert_uint_eq(info, PD1);
+	/* a monitor write to the out-of-sync table waits for the flush, as a store does */
+	uint64_t mw = smmu_stats.traced_monitor_writes;
+	put32(PT + 4 * 4, 0);
+	smmu_ram_written(PT + 4 * 4, 4);
+	ck_assert_uint_eq(smmu_stats.traced_monitor_writes - mw, 0);
+	ck_assert(readable(s + 0x4000));                 /* stale until the flush: allowed */
+	invlpg(0x4000);
+	ck_assert(!readable(s + 0x4000));
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_PF);
+	ck_assert_uint_eq(info, 0);
+}
+END_TEST
+
+START_TEST(unsync_downgrade_not_flushed_stays_usable)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0);
+	put32(0x204010, 0x4444);                 /* (writable() stores to the first byte) */
+	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(writable(s + 0x4000));
+	/* read-only now, no flush: the old (writable) translation may still be used, as a
+	 * TLB may keep it; this shadow MMU keeps it until the flush */
+	pt_store(s, 4, 0x204000 | PTE_P | PTE_U | PTE_A | PTE_D);
+	ck_assert(readable(s + 0x4000) && writable(s + 0x4000));
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4010), 0x4444);
+	/* not present, no flush: the same */
+	pt_store(s, 4, 0);
+	ck_assert(readable(s + 0x4000));
+}
+END_TEST
+
+START_TEST(unsync_downgrade_then_invlpg)
+{
+	uint32_t info;
+	uint64_t re = smmu_stats.resync_entries;
+	uint8_t *s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(writable(s + 0x4000) && readable(s + 0x0000));
+	pt_store(s, 4, 0x204000 | PTE_P | PTE_U | PTE_A | PTE_D);
+	invlpg(0x4000);
+	ck_assert_uint_eq(smmu_stats.resync_entries - re, 1);
+	ck_assert(!writable(s + 0x4000));
+	/* the store faults to the guest; a load maps the page read-only */
+	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_PF);
+	ck_assert_uint_eq(info, PFEC_P | PFEC_W);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert(readable(s + 0x4000) && !writable(s + 0x4000));
+	ck_assert(readable(s + 0x0000) && writable(s + 0x0000));     /* unchanged entry kept */
+	/* the table stays writable (out of sync) after the resync */
+	ck_assert(writable(s + KB + PT));
+}
+END_TEST
+
+START_TEST(unsync_downgrade_then_cr3_reload)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0), *u = sel(PD1, 3);
+	ck_assert_int_eq(fault(u, 0x4000, true, &info), SMF_RETRY);
+	s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(writable(s + 0x4000) && writable(u + 0x4000));
+	pt_store(s, 4, 0x204000 | PTE_P | PTE_A | PTE_D | PTE_W);       /* supervisor only */
+	ck_assert(writable(u + 0x4000));                                  /* not flushed yet */
+	ck_assert_ptr_eq(mov_cr3(PD1), s);                               /* the same window */
+	/* both views of the directory are current: the user view faults to the guest */
+	ck_assert(!readable(u + 0x4000) && !readable(s + 0x4000));
+	sel(PD1, 3);
+	ck_assert_int_eq(fault(u, 0x4000, false, &info), SMF_PF);
+	ck_assert_uint_eq(info, PFEC_P | PFEC_U);
+	sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(writable(s + 0x4000));
+}
+END_TEST
+
+START_TEST(unsync_new_frame_seen_after_flush)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0);
+	put32(0x204000, 0xAAAA);
+	put32(0x240000, 0xBBBB);
+	put32(0x241000, 0xCCCC);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xAAAA);
+	pt_store(s, 4, 0x240000 | UWAD);
+	invlpg(0x4000);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xBBBB);
+	/* and through a CR3 reload */
+	pt_store(s, 4, 0x241000 | UWAD);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xBBBB);    /* stale: allowed */
+	s = mov_cr3(PD1);
+	ck_assert(!readable(s + 0x4000));
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xCCCC);
+	/* a not-present entry made present needs no flush: the fault reads the table */
+	put32(0x206000, 0xDDDD);
+	pt_store(s, 6, 0x206000 | UWAD);
+	ck_assert_int_eq(fault(s, 0x6000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x6000), 0xDDDD);
+}
+END_TEST
+
+START_TEST(unsync_code_lookup_follows_the_tables)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0);
+	put32(0x204000, 0xAAAA);
+	put32(0x240000, 0xBBBB);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	pt_store(s, 4, 0x240000 | UWAD);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xAAAA);  /* stale data: allowed */
+	/* the translator fetches 0x4000 from the current tables (0x240000): the window must
+	 * then map that frame, since its lookup entry lives only as long as the mapping */
+	ck_assert(smmu_note_code(&vm.cpu, 0x4000));
+	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xBBBB);
+}
+END_TEST
+
+START_TEST(unsync_dirty_cleared_then_flushed)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(writable(s + 0x4000));
+	/* the guest clears D (and A), say to find out whether the page is written again */
+	pt_store(s, 4, 0x204000 | PTE_P | PTE_W | PTE_U);
+	ck_assert(writable(s + 0x4000));                 /* no flush: the TLB may write on */
+	invlpg(0x4000);
+	ck_assert(!readable(s + 0x4000) && !writable(s + 0x4000));
+	/* a load sets A and maps it read-only: D stays clear */
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(get32(PT + 4 * 4), 0x204000 | PTE_P | PTE_W | PTE_U | PTE_A);
+	ck_assert(readable(s + 0x4000) && !writable(s + 0x4000));
+	/* the store sets D, and only then is the page writable */
+	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(get32(PT + 4 * 4) & PTE_D);
+	ck_assert(writable(s + 0x4000));
+	/* the same through a CR3 reload, with the A/D bits the fills set in the snapshot's
+	 * table (setting A or D is no change: the page stays) */
+	s = mov_cr3(PD1);
+	ck_assert(writable(s + 0x4000));
+	pt_store(s, 4, 0x204000 | PTE_P | PTE_W | PTE_U | PTE_A);
+	s = mov_cr3(PD1);
+	ck_assert(!readable(s + 0x4000));
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert(!writable(s + 0x4000));
+}
+END_TEST
+
+START_TEST(unsync_table_that_is_code)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	/* code first: a store is self-modifying code, not an out-of-sync table */
+	smmu_protect_code(PT, true);
+	ck_assert_int_eq(fault(s, KB + PT, false, &info), SMF_RETRY);
+	ck_assert(!writable(s + KB + PT));
+	uint64_t un = smmu_stats.unsyncs;
+	ck_assert_int_eq(fault(s, KB + PT, true, &info), SMF_SMC);
+	ck_assert_uint_eq(info, PT);
+	ck_assert_uint_eq(smmu_stats.unsyncs - un, 0);
+	smmu_protect_code(PT, false);
+	/* out of sync, then code: resynced at once and traced (and still read-only) */
+	pt_store(s, 4, 0);
+	ck_assert_uint_eq(smmu_stats.unsyncs - un, 1);
+	ck_assert(readable(s + 0x4000));
+	smmu_protect_code(PT, true);
+	ck_assert(!readable(s + 0x4000));                /* the changed entry went */
+	ck_assert(!writable(s + KB + PT));
+	ck_assert_int_eq(fault(s, KB + PT, true, &info), SMF_SMC);
+	smmu_protect_code(PT, false);
+	ck_assert(!writable(s + KB + PT));               /* a traced table again */
+}
+END_TEST
+
+START_TEST(unsync_table_shared_by_two_directories)
+{
+	uint32_t info;
+	put32(0x204000, 0x4444);
+	put32(0x240000, 0x5555);
+	uint8_t *s2 = sel(PD2, 0);
+	ck_assert_int_eq(fault(s2, 0x4000, false, &info), SMF_RETRY);
+	uint8_t *s1 = mov_cr3(PD1);
+	ck_assert_int_eq(fault(s1, 0x4000, false, &info), SMF_RETRY);
+	/* PD1 changes the shared entry and flushes it: gone from both windows */
+	pt_store(s1, 4, 0x240000 | UWAD);
+	invlpg(0x4000);
+	ck_assert(!readable(s1 + 0x4000) && !readable(s2 + 0x4000));
+	/* PD1 changes it again without a flush (PD2 is not running: on hardware it would
+	 * be flushed by the CR3 write that runs it) */
+	ck_assert_int_eq(fault(s1, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s1 + 0x4000), 0x5555);
+	pt_store(s1, 4, 0x204000 | UWAD);
+	ck_assert_ptr_eq(mov_cr3(PD2), s2);
+	ck_assert(!readable(s1 + 0x4000));               /* the resync reached both */
+	ck_assert_int_eq(fault(s2, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s2 + 0x4000), 0x4444);
+	/* a change back and forth: X in PD1's window, Y filled by PD2, X again, flush in PD2:
+	 * PD2 must not keep Y (the fill of Y took it into the snapshot and dropped X) */
+	pt_store(s1, 4, 0x240000 | UWAD);                          /* Y */
+	invlpg(0x4000);
+	ck_assert_int_eq(fault(s2, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s2 + 0x4000), 0x5555);
+	s1 = mov_cr3(PD1);
+	ck_assert_int_eq(fault(s1, 0x4000, false, &info), SMF_RETRY);
+	pt_store(s1, 4, 0x204000 | UWAD);                          /* X, no flush */
+	ck_assert_int_eq(fault(s1, 0x3000, false, &info), SMF_RETRY);  /* a neighbour: syncs 4 */
+	ck_assert(!readable(s1 + 0x4000) && !readable(s2 + 0x4000));
+	ck_assert_int_eq(fault(s1, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s1 + 0x4000), 0x4444);
+	pt_store(s1, 4, 0x240000 | UWAD);                          /* Y, no flush */
+	sel(PD2, 0);                                               /* no flush either */
+	ck_assert_int_eq(fault(s2, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s2 + 0x4000), 0x5555);
+	ck_assert(!readable(s1 + 0x4000));               /* the fill of Y dropped PD1's X */
+	pt_store(s1, 4, 0x204000 | UWAD);                          /* X again */
+	ck_assert_ptr_eq(mov_cr3(PD2), s2);
+	ck_assert(!readable(s2 + 0x4000));
+	ck_assert_int_eq(fault(s2, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(*(volatile uint32_t *)(s2 + 0x4000), 0x4444);
+}
+END_TEST
+
+START_TEST(unsync_quiet_table_is_traced_again)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	pt_store(s, 4, get32(PT + 4 * 4));
+	ck_assert(writable(s + KB + PT));
+	uint64_t rp = smmu_stats.resync_protects;
+	for (int k = 0; k < 64 && writable(s + KB + PT); k++)
+		s = mov_cr3(PD1);
+	ck_assert(!writable(s + KB + PT));
+	ck_assert_uint_eq(smmu_stats.resync_protects - rp, 1);
+	ck_assert(readable(s + 0x4000));                 /* nothing changed, nothing dropped */
+	/* and the tracing path is back: a store goes out of sync again */
+	uint64_t un = smmu_stats.unsyncs;
+	ck_assert_int_eq(fault(s, KB + PT, true, &info), SMF_RETRY);
+	ck_assert_uint_eq(smmu_stats.unsyncs - un, 1);
+}
+END_TEST
+
+START_TEST(unsync_forgotten_with_its_last_use)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	pt_store(s, 4, 0);
+	/* the directory entry goes (traced): the region and the table's use with it */
+	uint32_t before[1024];
+	memcpy(before, vm.ram + PD1, sizeof(before));
+	put32(PD1, 0);
+	smmu_ram_written(PD1, 4);
+	ck_assert(!readable(s + 0x4000));
+	/* a paging-mode change empties everything; the frame is ordinary memory */
+	put32(PD1, PT | PTE_P | PTE_W | PTE_U);
+	smmu_ram_written(PD1, 4);
+	smmu_tlb_flush(&vm.cpu, 0, true);
+	s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, KB + PT, false, &info), SMF_RETRY);
+	ck_assert(writable(s + KB + PT));                /* no use: not protected */
+	put32(PT + 4 * 4, 0x204000 | UWAD);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);  /* a use: traced again */
+	ck_assert(!writable(s + KB + PT));
+}
+END_TEST
+
 static void add_case(Suite *s, const char *name, const TTest *const *tests, unsigned n)
 {
 	TCase *t = tcase_create(name);
@@ -409,6 +727,13 @@ static Suite *smmu_suite(void)
 	ADD_CASE(s, "coherence", traced_pte_store_refills_with_new_frame,
 		 monitor_write_reaches_every_window_of_the_table, code_protection_changes_every_mapping);
 	ADD_CASE(s, "budget", budget_evicts_least_recently_used, budget_keeps_the_current_window);
+	ADD_CASE(s, "unsync", unsync_first_store_makes_the_table_writable,
+		 unsync_downgrade_not_flushed_stays_usable, unsync_downgrade_then_invlpg,
+		 unsync_downgrade_then_cr3_reload, unsync_new_frame_seen_after_flush,
+		 unsync_dirty_cleared_then_flushed, unsync_code_lookup_follows_the_tables,
+		 unsync_table_that_is_code,
+		 unsync_table_shared_by_two_directories, unsync_quiet_table_is_traced_again,
+		 unsync_forgotten_with_its_last_use);
 	return s;
 }
 

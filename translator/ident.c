@@ -52,6 +52,36 @@ static void translate_ident_swap_esp(struct xl_ctx *x, const struct ginsn *g,
 	xl_stats.spills++;
 }
 
+/*
+ * MOV AL/EAX <-> moffs32 (A0-A3) names the same access as the ModRM form with an absolute
+ * disp32 (8A/8B/88/89, mod 00 r/m 101) under the same segment.  The ModRM form goes through
+ * the memory lowering, which adds fs:/gs: bases and checks non-flat segments; so a moffs
+ * form that needs that (Linux reads its per-CPU variables as mov %fs:addr,%eax) is
+ * translated as its ModRM twin instead of leaving for the monitor.  The twin is one byte
+ * longer, but only its own bytes are sliced with its length; the block goes on from the
+ * guest instruction's length.  False if the form has no twin (16-bit addressing).
+ */
+static bool translate_moffs_as_modrm(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t twin[4] = { 0x8A, 0x8B, 0x88, 0x89 };
+	uint8_t op = g->bytes[g->opc];
+	if (g->a16 || op < 0xA0 || op > 0xA3 || g->z.length != g->opc + 5)
+		return false;
+	struct ginsn m;
+	memset(&m, 0, sizeof(m));
+	memcpy(m.bytes, g->bytes, g->opc);
+	m.bytes[g->opc] = twin[op - 0xA0];
+	m.bytes[g->opc + 1] = 0x05;                       /* mod 00, reg 0 (AL/EAX), disp32 */
+	memcpy(m.bytes + g->opc + 2, g->bytes + g->opc + 1, 4);
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&xl_decoder, m.bytes, g->z.length + 1, &m.z, m.op)))
+		return false;
+	m.eip = g->eip;
+	m.next_page = g->next_page;
+	xl_fill_prefix_info(&m);
+	xl_translate_ident(x, &m);
+	return true;
+}
+
 void xl_translate_ident(struct xl_ctx *x, const struct ginsn *g)
 {
 	const ZydisDecodedInstruction *z = &g->z;
@@ -73,6 +103,8 @@ void xl_translate_ident(struct xl_ctx *x, const struct ginsn *g)
 	/* register-only or implicit/moffs memory: prefixes + REX + bytes as they are */
 	if (rw.mem_access) {
 		if (g->seg == S_FS || g->seg == S_GS || g->a16 || (x->mode & XM_NONFLAT)) {
+			if (translate_moffs_as_modrm(x, g))
+				return;
 			xl_emit_reason_exit(x, g->eip, EXIT_EMULATE, 0);  /* rare: monitor does it */
 			return;
 		}

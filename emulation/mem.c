@@ -2,8 +2,8 @@
  * mem.c - guest memory as the emulation layer sees it: physical, linear, segment-relative.
  *
  * Physical: RAM through vm_gpa_ptr(); every other address is device memory.  Device memory
- * goes through mmio_read/mmio_write below, the one place an MMIO bus plugs in later; today
- * reads give all ones and writes are dropped.  Every write that lands in RAM is reported with
+ * goes through mmio_read/mmio_write below to the MMIO bus (devices/mmio.c); an address no
+ * device claims reads as all ones and ignores writes.  Every write that lands in RAM is reported with
  * vmm_ram_written(), so translations of that code (and shadows of those page tables) can be
  * dropped.
  *
@@ -17,6 +17,7 @@
  * 0xFFFFFFFF (B bit).  A violation is #GP(0), or #SS(0) through SS.
  */
 #include "emu_int.h"
+#include "../devices/devices.h"
 
 /* --- device memory hook (MMIO bus goes here) --- */
 uint64_t emu_mmio_count;
@@ -24,14 +25,15 @@ uint64_t emu_mmio_count;
 static void mmio_read(struct vm *vm, gpa_t gpa, void *buf, unsigned len)
 {
 	emu_mmio_count++;
-	(void)vm; (void)gpa;
-	memset(buf, 0xFF, len);
+	(void)vm;
+	dev_mmio_read(gpa, buf, len);
 }
 
 static void mmio_write(struct vm *vm, gpa_t gpa, const void *buf, unsigned len)
 {
 	emu_mmio_count++;
-	(void)vm; (void)gpa; (void)buf; (void)len;
+	(void)vm;
+	dev_mmio_write(gpa, buf, len);
 }
 
 /* Physical accesses never cross a page: RAM is a whole number of pages. */

@@ -68,8 +68,10 @@ void dev_pio_claim(uint16_t base, uint16_t len, dev_pio_read_fn rd, dev_pio_writ
 	}
 }
 
+/* Tests start from an empty platform: both buses are emptied. */
 void dev_pio_reset(void)
 {
+	dev_mmio_reset();
 	memset(bus.owner, 0, sizeof(bus.owner));
 	memset(bus.region, 0, sizeof(bus.region));
 	bus.nregions = 1;

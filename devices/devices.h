@@ -27,7 +27,7 @@ int dev_pio_register(uint16_t base, uint16_t len, dev_pio_read_fn rd, dev_pio_wr
 /* size is 1, 2 or 4. */
 uint32_t dev_pio_in(uint16_t port, int size);
 void dev_pio_out(uint16_t port, int size, uint32_t val);
-void dev_pio_reset(void); /* unregister everything (tests) */
+void dev_pio_reset(void); /* unregister everything, MMIO too (tests) */
 
 /* 8259A pair. */
 void dev_pic_init(void);

@@ -962,11 +962,18 @@ static uint8_t sum(const uint8_t *p, unsigned n)
 
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
-START_TEST(acpi_tables_and_poweroff)
+/* Give test_vm 2 MiB of RAM, enough for the BIOS area the tables live in. */
+static uint8_t *bios_ram(void)
 {
 	static uint8_t ram[2u << 20];
 	test_vm.ram = ram;
 	test_vm.ram_size = sizeof(ram);
+	return ram;
+}
+
+START_TEST(acpi_tables_and_poweroff)
+{
+	uint8_t *ram = bios_ram();
 	dev_acpi_init(&test_vm);
 	const uint8_t *rsdp = ram + ACPI_RSDP_ADDR;
 	ck_assert_int_eq(memcmp(rsdp, "RSD PTR ", 8), 0);
@@ -1213,9 +1220,7 @@ END_TEST
 
 START_TEST(mptable_checksums_and_bda)
 {
-	static uint8_t ram[2u << 20];
-	test_vm.ram = ram;
-	test_vm.ram_size = sizeof(ram);
+	uint8_t *ram = bios_ram();
 	dev_mptable_init(&test_vm);
 	const uint8_t *f = ram + MPTABLE_ADDR;
 	ck_assert_int_eq(memcmp(f, "_MP_", 4), 0);

@@ -318,6 +318,7 @@ static void reg_write(uint32_t reg, uint32_t v)
 
 	if (lvt >= 0) {
 		set_lvt(lvt, v);
+		dev_pio_count += lvt == LVT_TIMER;
 		return;
 	}
 	switch (reg) {
@@ -331,11 +332,12 @@ static void reg_write(uint32_t reg, uint32_t v)
 	case APIC_ICR_LO: send_ipi(v); break;
 	case APIC_ICR_HI: lapic.icr_hi = v & 0xFF000000u; break;
 	case APIC_TICR:
+		dev_pio_count++;      /* a new deadline: the run loop polls again */
 		lapic.ticr = v;
 		lapic.timer_on = v != 0;
 		lapic.timer_start = dev_now_ns();
 		break;
-	case APIC_TDCR:   set_divide(v); break;
+	case APIC_TDCR:   set_divide(v); dev_pio_count++; break;
 	default:          break;     /* read-only or reserved */
 	}
 }

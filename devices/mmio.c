@@ -10,7 +10,10 @@
  * Callers: emulation/mem.c, for every physical access that is not RAM; this is reached from
  * translated code through the shadow MMU's device-memory faults (and, for sites that fault
  * repeatedly, adaptive translation's direct monitor calls), and from the interpreter.
- * Regions are few (two today), so lookup is a short linear scan.  vCPU thread only.
+ * Regions are few (two today), so lookup is a short linear scan.  Unlike a port access, an
+ * MMIO access does not make the run loop poll the time-driven devices (the local APIC's ID
+ * is read on every lock xv6 takes); a device whose deadline an access moves says so itself
+ * (dev_pio_count).  vCPU thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,7 +80,6 @@ void dev_mmio_read(uint32_t gpa, void *buf, unsigned len)
 	struct mmio_region *r = mmio_find(gpa, len);
 	uint8_t *p = buf;
 
-	dev_pio_count++;        /* device state may change: the run loop polls again */
 	if (r && whole(gpa, len)) {
 		uint32_t v = r->rd ? r->rd(r->opaque, gpa - r->base, (int)len) : 0xFFFFFFFFu;
 		memcpy(buf, &v, len);
@@ -94,7 +96,6 @@ void dev_mmio_write(uint32_t gpa, const void *buf, unsigned len)
 	struct mmio_region *r = mmio_find(gpa, len);
 	const uint8_t *p = buf;
 
-	dev_pio_count++;
 	if (r && whole(gpa, len)) {
 		uint32_t v = 0;
 		memcpy(&v, buf, len);

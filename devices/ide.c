@@ -466,13 +466,15 @@ static void geometry(struct ide_drive *d)
 
 int dev_ide_attach(int index, const char *path, bool snapshot, char *err, unsigned errlen)
 {
-	struct ide_drive *d = &chans[index / 2].drive[index % 2];
+	struct ide_drive *d;
 	struct stat st;
 	int fd;
 
-	if (index < 0 || index >= IDE_DRIVES || d->present)
-		return snprintf(err, errlen, "drive index %d is %s", index,
-				d->present ? "already in use" : "not 0-3"), -1;
+	if (index < 0 || index >= IDE_DRIVES)
+		return snprintf(err, errlen, "drive index %d is not 0-3", index), -1;
+	d = &chans[index / 2].drive[index % 2];
+	if (d->present)
+		return snprintf(err, errlen, "drive index %d is already in use", index), -1;
 	fd = open(path, snapshot ? O_RDONLY : O_RDWR);
 	if (fd < 0)
 		return snprintf(err, errlen, "cannot open disk image '%s': %s", path,

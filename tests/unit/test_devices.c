@@ -1325,7 +1325,7 @@ END_TEST
 
 START_TEST(ide_read_write_sectors)
 {
-	uint8_t buf[1024], want[1024];
+	uint8_t buf[2048], want[1024];
 	int fd;
 	ide_attach_init(0, false);
 	ata_cmd(0x20, 3, 2);

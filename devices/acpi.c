@@ -4,13 +4,16 @@
  *
  * Tables (ACPI 1.0 layout, built here in C and checksummed; no AML compiler needed):
  *   RSDP  at ACPI_RSDP_ADDR (16-byte aligned in 0xE0000-0xFFFFF, where OSes scan for it)
- *   RSDT  one entry: the FADT (the MADT joins it when the PC gets APICs)
+ *   RSDT  two entries: the FADT and the MADT
  *   FADT  revision 1: SCI on IRQ 9, no SMI command port (the machine is always in ACPI
  *         mode, so SCI_EN reads as 1), PM1a event and control blocks and the PM timer at
  *         ACPI_PM_BASE as on QEMU's PIIX4 (0x600, 0x604, 0x608), no GPE blocks, C2/C3 not
  *         supported, 24-bit timer
  *   FACS  64 bytes, no firmware waking vector
  *   DSDT  one object: Name(_S5, Package(4){5, 5, 0, 0}) - the sleep type of soft-off
+ *   MADT  the local APIC (ID 0) at LAPIC_BASE, PC-AT compatible (8259s present), the I/O
+ *         APIC (ID 1, GSI base 0) at IOAPIC_BASE, the override ISA IRQ0 -> GSI 2, and NMI
+ *         on LINT1 - the machine the MP tables (mptable.c) describe
  *
  * Registers (ports from ACPI_PM_BASE):
  *   +0 PM1_STS (16, write 1 to clear)   +2 PM1_EN (16)
@@ -43,6 +46,7 @@
 #define FADT_ADDR    (ACPI_RSDP_ADDR + 0x80)
 #define FACS_ADDR    (ACPI_RSDP_ADDR + 0x140)   /* 64-byte aligned */
 #define DSDT_ADDR    (ACPI_RSDP_ADDR + 0x200)
+#define MADT_ADDR    (ACPI_RSDP_ADDR + 0x300)
 #define ACPI_END     (ACPI_RSDP_ADDR + 0x400)
 #define HDR_LEN      36
 #define FADT_LEN     116
@@ -116,6 +120,21 @@ static void build_dsdt(uint8_t *t)
 	seal(t);
 }
 
+static void build_madt(uint8_t *t)
+{
+	static const uint8_t entries[] = {
+		0, 8, 0, 0, 1, 0, 0, 0,                 /* processor local APIC: enabled */
+		1, 12, 1, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0,   /* I/O APIC 1 at 0xFEC00000, GSI 0 */
+		2, 10, 0, 0, 2, 0, 0, 0, 0, 0,          /* ISA IRQ0 -> GSI 2, bus polarity */
+		4, 6, 0xFF, 0, 0, 1,                    /* local APIC NMI on LINT1, all CPUs */
+	};
+	header(t, "APIC", HDR_LEN + 8 + sizeof(entries), 1);
+	put32(t, HDR_LEN, LAPIC_BASE);
+	put32(t, HDR_LEN + 4, 1);               /* PCAT_COMPAT: 8259s present */
+	memcpy(t + HDR_LEN + 8, entries, sizeof(entries));
+	seal(t);
+}
+
 /* Write the tables into guest RAM (which must reach ACPI_END). */
 static void build_tables(uint8_t *ram)
 {
@@ -125,14 +144,16 @@ static void build_tables(uint8_t *ram)
 	memcpy(rsdp + 9, "VMM386", 6);
 	put32(rsdp, 16, RSDT_ADDR);               /* revision 0: ACPI 1.0, 20 bytes */
 	rsdp[8] = checksum(rsdp, 20);
-	header(rsdt, "RSDT", HDR_LEN + 4, 1);
+	header(rsdt, "RSDT", HDR_LEN + 8, 1);
 	put32(rsdt, HDR_LEN, FADT_ADDR);
+	put32(rsdt, HDR_LEN + 4, MADT_ADDR);
 	seal(rsdt);
 	build_fadt(ram + FADT_ADDR);
 	uint8_t *facs = ram + FACS_ADDR;
 	memcpy(facs, "FACS", 4);
 	put32(facs, 4, 64);
 	build_dsdt(ram + DSDT_ADDR);
+	build_madt(ram + MADT_ADDR);
 }
 
 static uint32_t pm_timer(void)

@@ -30,6 +30,8 @@ struct pio_region {
 	dev_pio_read_fn rd;
 	dev_pio_write_fn wr;
 	void *opaque;
+	dev_pio_block_fn block;  /* optional: a whole string of elements at offset block_off */
+	uint16_t block_off;
 };
 
 static struct pio_bus {
@@ -49,7 +51,8 @@ int dev_pio_register(uint16_t base, uint16_t len, dev_pio_read_fn rd, dev_pio_wr
 	for (uint32_t p = base; p < end; p++)
 		if (bus.owner[p])
 			return -1;
-	bus.region[bus.nregions] = (struct pio_region){ base, len, rd, wr, opaque };
+	bus.region[bus.nregions] = (struct pio_region){ .base = base, .len = len, .rd = rd, .wr = wr,
+							 .opaque = opaque };
 	memset(&bus.owner[base], bus.nregions, len);
 	bus.nregions++;
 	return 0;
@@ -65,8 +68,10 @@ void dev_pio_claim(uint16_t base, uint16_t len, dev_pio_read_fn rd, dev_pio_writ
 	}
 }
 
+/* Tests start from an empty platform: both buses are emptied. */
 void dev_pio_reset(void)
 {
+	dev_mmio_reset();
 	memset(bus.owner, 0, sizeof(bus.owner));
 	memset(bus.region, 0, sizeof(bus.region));
 	bus.nregions = 1;
@@ -132,6 +137,46 @@ void dev_pio_out(uint16_t port, int size, uint32_t val)
 		pio_out_byte((uint16_t)(port + i), (uint8_t)(val >> (8 * i)));
 }
 
+/* One port of a region (its data register) may take whole REP INS/OUTS strings. */
+void dev_pio_set_block(uint16_t port, dev_pio_block_fn fn, void *opaque)
+{
+	struct pio_region *r = &bus.region[bus.owner[port]];
+
+	if (!bus.owner[port] || r->opaque != opaque) {
+		fprintf(stderr, "vmm386: internal error: block hook on unclaimed port %#x\n", port);
+		abort();
+	}
+	r->block = fn;
+	r->block_off = (uint16_t)(port - r->base);
+}
+
+static struct pio_region *block_region(uint16_t port, int size)
+{
+	struct pio_region *r = pio_find(port, size);
+
+	return r && r->block && port - r->base == r->block_off ? r : NULL;
+}
+
+unsigned dev_pio_in_block(uint16_t port, int size, void *buf, unsigned count)
+{
+	struct pio_region *r = block_region(port, size);
+
+	if (!r)
+		return 0;
+	dev_pio_count++;
+	return r->block(r->opaque, r->block_off, size, buf, count, false);
+}
+
+unsigned dev_pio_out_block(uint16_t port, int size, const void *buf, unsigned count)
+{
+	struct pio_region *r = block_region(port, size);
+
+	if (!r)
+		return 0;
+	dev_pio_count++;
+	return r->block(r->opaque, r->block_off, size, (void *)buf, count, true);
+}
+
 uint32_t dev_pio_split_in(dev_pio_read_fn rd, void *opaque, uint16_t off, int size)
 {
 	uint32_t val = 0;
@@ -176,6 +221,7 @@ uint64_t dev_poll(uint64_t now_ns)
 	uint64_t next = dev_pit_poll(now_ns);
 
 	next = min_u64(next, dev_uart_poll(now_ns));
+	next = min_u64(next, dev_lapic_poll(now_ns));
 	return min_u64(next, dev_rtc_poll(now_ns));
 }
 
@@ -188,4 +234,9 @@ void dev_init_all(uint8_t *ram, uint32_t ram_bytes, int in_fd, int out_fd, struc
 	dev_misc_init(stop);
 	dev_i8042_init();
 	dev_acpi_init(ram, ram_bytes, stop);
+	dev_lapic_init();
+	dev_ioapic_init();
+	dev_mptable_init(ram, ram_bytes);
+	dev_ide_init();
+	dev_vga_init();
 }

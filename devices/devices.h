@@ -37,7 +37,7 @@ int dev_pio_register(uint16_t base, uint16_t len, dev_pio_read_fn rd, dev_pio_wr
 /* size is 1, 2 or 4. */
 uint32_t dev_pio_in(uint16_t port, int size);
 void dev_pio_out(uint16_t port, int size, uint32_t val);
-void dev_pio_reset(void); /* unregister everything (tests) */
+void dev_pio_reset(void); /* unregister everything, MMIO too (tests) */
 
 /* 8259A pair. */
 void dev_pic_init(void);
@@ -106,5 +106,71 @@ void dev_pio_split_out(dev_pio_write_fn wr, void *opaque, uint16_t off, int size
 uint64_t dev_pit_poll(uint64_t now_ns);
 uint64_t dev_uart_poll(uint64_t now_ns);
 uint64_t dev_rtc_poll(uint64_t now_ns);
+
+/* --- Memory-mapped devices (mmio.c) -------------------------------------------------- */
+
+/* A device's MMIO handlers get the offset into its range and an access of 1, 2 or 4 bytes
+ * (wider or misaligned guest accesses are split by the bus). */
+typedef uint32_t (*dev_mmio_read_fn)(void *opaque, uint32_t off, int size);
+typedef void (*dev_mmio_write_fn)(void *opaque, uint32_t off, int size, uint32_t val);
+
+/* Claim guest-physical [base, base+len); a clash is a monitor bug (message and abort). */
+void dev_mmio_register(uint32_t base, uint32_t len, dev_mmio_read_fn rd, dev_mmio_write_fn wr,
+		       void *opaque);
+/* An access to device memory (not RAM).  Unclaimed addresses read as all ones and ignore
+ * writes.  Called by emulation/mem.c. */
+void dev_mmio_read(uint32_t gpa, void *buf, unsigned len);
+void dev_mmio_write(uint32_t gpa, const void *buf, unsigned len);
+void dev_mmio_reset(void); /* unregister everything (tests) */
+
+/* --- Interrupt controllers of an APIC PC (lapic.c, ioapic.c) --------------------------- */
+
+#define LAPIC_BASE  0xFEE00000u
+#define IOAPIC_BASE 0xFEC00000u
+#define IOAPIC_PINS 24
+
+void dev_lapic_init(void);
+void dev_ioapic_init(void);
+/* The CPU's view: the vector the LAPIC or (through LINT0 in virtual-wire mode, or with the
+ * LAPIC disabled) the 8259 would deliver now, or -1; and the INTA that takes it. */
+int dev_intr_pending(void);
+int dev_intr_ack(void);
+/* The I/O APIC (or an IPI) hands the LAPIC a fixed interrupt; level: remember it in TMR so
+ * the EOI is broadcast back. */
+void dev_lapic_accept(uint8_t vector, bool level);
+/* IA32_APIC_BASE MSR. */
+uint64_t dev_lapic_base_msr(void);
+void dev_lapic_set_base_msr(uint64_t val);
+uint64_t dev_lapic_poll(uint64_t now_ns);
+/* An input pin of the I/O APIC changed level (pic.c routes every ISA line here too). */
+void dev_ioapic_set_irq(int pin, int level);
+/* The LAPIC's EOI of a level-triggered vector (clears remote IRR of matching entries). */
+void dev_ioapic_eoi(uint8_t vector);
+
+/* The VGA's CRT controller registers (cursor position), no display (vga.c). */
+void dev_vga_init(void);
+
+/* MP tables and the BIOS data area words (mptable.c). */
+#define MPTABLE_ADDR 0xF0400u
+#define MPTABLE_END  0xF0600u
+void dev_mptable_init(uint8_t *ram, uint32_t ram_bytes);
+
+/* --- ATA/IDE PIO disks (ide.c) -------------------------------------------------------- */
+
+#define IDE_DRIVES 4   /* index 0-3: primary master, primary slave, secondary master, slave */
+/* Attach image path as drive index; snapshot: guest writes stay in memory.  Returns 0, or -1
+ * with a one-line reason in err (missing, unreadable, not a whole number of sectors). */
+int dev_ide_attach(int index, const char *path, bool snapshot, char *err, unsigned errlen);
+void dev_ide_init(void);
+/* Make every write so far durable (fdatasync); FLUSH CACHE and exit do it. */
+void dev_ide_flush_all(void);
+void dev_ide_reset(void); /* detach everything (tests) */
+/* Block transfer through a device's data port: count elements of size bytes.  Returns how
+ * many were moved (0: the port has no block hook, do it element by element). */
+unsigned dev_pio_in_block(uint16_t port, int size, void *buf, unsigned count);
+unsigned dev_pio_out_block(uint16_t port, int size, const void *buf, unsigned count);
+typedef unsigned (*dev_pio_block_fn)(void *opaque, uint16_t off, int size, void *buf,
+				     unsigned count, bool write);
+void dev_pio_set_block(uint16_t port, dev_pio_block_fn fn, void *opaque);
 
 #endif

@@ -147,6 +147,7 @@ void dev_pic_set_irq(int irq, int level)
 {
 	if (irq < 0 || irq > 15)
 		return;
+	dev_ioapic_set_irq(irq == 0 ? 2 : irq, level);   /* the same line on the I/O APIC */
 	if (irq == PIC_CASCADE_IR)
 		irq = 9; /* the ISA bus's IRQ2 pin is wired to the slave's IR1 */
 	pic_set_line(&pics[irq >> 3], irq & 7, level);

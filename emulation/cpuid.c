@@ -3,8 +3,8 @@
  *
  * A coherent i686: "GenuineIntel", family 6 model 3 stepping 3, basic leaves 0-1 and
  * extended leaves 0x80000000-0x80000004 (a brand string).  Leaf 1 EDX lists only what the
- * translator and the emulator implement: FPU PSE TSC MSR CX8 SEP PGE CMOV MMX FXSR SSE SSE2;
- * no VME, DE, PAE, MCE, APIC, MTRR, PAT, CLFLUSH; ECX is 0 (no SSE3 and later, and no
+ * translator and the emulator implement: FPU PSE TSC MSR CX8 APIC SEP PGE CMOV MMX FXSR SSE
+ * SSE2 (the local APIC is devices/lapic.c); no VME, DE, PAE, MCE, MTRR, PAT, CLFLUSH; ECX is 0 (no SSE3 and later, and no
  * hypervisor bit).  sysregs.c refuses the CR4 bits of everything not listed here.
  * A leaf above the maximum returns the highest basic leaf, as Intel CPUs do.
  */
@@ -19,6 +19,7 @@
 #define F_TSC   (1u << 4)
 #define F_MSR   (1u << 5)
 #define F_CX8   (1u << 8)
+#define F_APIC  (1u << 9)
 #define F_SEP   (1u << 11)
 #define F_PGE   (1u << 13)
 #define F_CMOV  (1u << 15)
@@ -26,7 +27,7 @@
 #define F_FXSR  (1u << 24)
 #define F_SSE   (1u << 25)
 #define F_SSE2  (1u << 26)
-#define CPUID_1_EDX (F_FPU | F_PSE | F_TSC | F_MSR | F_CX8 | F_SEP | F_PGE | F_CMOV | \
+#define CPUID_1_EDX (F_FPU | F_PSE | F_TSC | F_MSR | F_CX8 | F_APIC | F_SEP | F_PGE | F_CMOV | \
 		     F_MMX | F_FXSR | F_SSE | F_SSE2)
 
 static const char vendor[12] = "GenuineIntel";

@@ -13,6 +13,11 @@
  * fault in the middle of REP leaves ECX/ESI/EDI at the element that faulted (restartable).
  * A long REP stops after EMU_STRING_BATCH elements with EIP still on the instruction, so the run
  * loop can take interrupts and come back.
+ *
+ * Block transfers: a forward REP INS/OUTS on a port with a block hook (a disk's data
+ * register) moves as many elements as lie in the current page in one bus call; the range is
+ * checked first, and anything the fast path does not cover (a fault, a page-straddling
+ * element, no hook, DF set) falls back to the element-by-element loop, so faults stay exact.
  */
 #include "emu_int.h"
 #include "../devices/devices.h"
@@ -124,6 +129,35 @@ static int outs_elem(struct vcpu *c, const struct insn *in, uint16_t port, unsig
 	return 0;
 }
 
+/* Up to count elements in one bus call within the page at the index register: the number
+ * moved, 0 if the fast path does not apply. */
+static unsigned string_block(struct vcpu *c, struct insn *in, uint16_t port, unsigned size,
+			     int idx, uint32_t count, uint32_t amask)
+{
+	bool ins = idx == R_EDI;
+	int sreg = ins ? S_ES : emu_zreg_sreg(in->op[1].mem.segment);
+	uint32_t off = c->regs[idx] & amask;
+	uint8_t buf[GUEST_PAGE];
+	uint32_t n;
+
+	if (sreg < 0)
+		sreg = S_DS;
+	n = (GUEST_PAGE - ((c->seg[sreg].base + off) & (GUEST_PAGE - 1))) / size;
+	n = n < count ? n : count;
+	if (n < 2 || (c->eflags & FL_DF) || off + n * size - 1 > amask ||
+	    emu_seg_probe(c, sreg, off, n * size, ins))
+		return 0;        /* the element loop raises the fault at the exact element */
+	if (ins) {
+		n = dev_pio_in_block(port, (int)size, buf, n);
+		if (n)
+			emu_seg_write(c, sreg, off, buf, n * size);
+	} else {
+		emu_seg_read(c, sreg, off, buf, n * size);
+		n = dev_pio_out_block(port, (int)size, buf, n);
+	}
+	return n;
+}
+
 static int string_io(struct vcpu *c, struct insn *in, unsigned size, int idx, string_elem f)
 {
 	uint16_t port = (uint16_t)c->regs[R_EDX];
@@ -134,9 +168,17 @@ static int string_io(struct vcpu *c, struct insn *in, unsigned size, int idx, st
 	if (io_permitted(c, port, size))
 		return -1;
 	for (unsigned n = 0; !rep || (c->regs[R_ECX] & amask) != 0; n++) {
-		if (n == EMU_STRING_BATCH) {
+		if (n >= EMU_STRING_BATCH) {
 			in->next = c->eip;   /* come back for the rest */
 			return 0;
+		}
+		uint32_t moved = rep && !LOG_ON(LOG_IOPORT) ?
+			string_block(c, in, port, size, idx, c->regs[R_ECX] & amask, amask) : 0;
+		if (moved) {
+			emu_addr_reg_add(c, idx, (int32_t)(moved * size), in->asz);
+			emu_addr_reg_add(c, R_ECX, -(int32_t)moved, in->asz);
+			n += moved - 1;
+			continue;
 		}
 		if (f(c, in, port, size, c->regs[idx] & amask))
 			return -1;

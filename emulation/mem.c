@@ -2,10 +2,11 @@
  * mem.c - guest memory as the emulation layer sees it: physical, linear, segment-relative.
  *
  * Physical: RAM through vm_gpa_ptr(); every other address is device memory.  Device memory
- * goes through mmio_read/mmio_write below, the one place an MMIO bus plugs in later; today
- * reads give all ones and writes are dropped, and the monitor hears of the access
- * (emu_mon->mmio).  Every write that lands in RAM is reported with emu_mon->ram_written, so
- * translations of that code (and shadows of those page tables) can be dropped.
+ * goes through mmio_read/mmio_write below to the MMIO bus (devices/mmio.c); an address
+ * no device claims reads as all ones and ignores writes.  The monitor hears of each
+ * access (emu_mon->mmio), and every write that lands in RAM is reported with
+ * emu_mon->ram_written, so translations of that code (and shadows of those page tables)
+ * can be dropped.
  *
  * Linear: an access is split at page boundaries; all pages are translated (and checked)
  * before the first byte moves, so a faulting access changes no memory.  Accesses are at most
@@ -17,6 +18,7 @@
  * 0xFFFFFFFF (B bit).  A violation is #GP(0), or #SS(0) through SS.
  */
 #include "emu_int.h"
+#include "../devices/devices.h"
 
 /* --- the monitor's hooks: nothing until the monitor installs its own (emu.h) --- */
 static void no_ram_written(struct vm *vm, gpa_t gpa, uint32_t len) { (void)vm; (void)gpa; (void)len; }
@@ -33,14 +35,14 @@ static void mmio_read(struct vm *vm, gpa_t gpa, void *buf, unsigned len)
 {
 	emu_mmio_count++;
 	emu_mon->mmio(vm, gpa, len);
-	memset(buf, 0xFF, len);
+	dev_mmio_read(gpa, buf, len);
 }
 
 static void mmio_write(struct vm *vm, gpa_t gpa, const void *buf, unsigned len)
 {
 	emu_mmio_count++;
-	(void)buf;
 	emu_mon->mmio(vm, gpa, len);
+	dev_mmio_write(gpa, buf, len);
 }
 
 /* Physical accesses never cross a page: RAM is a whole number of pages. */

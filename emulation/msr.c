@@ -4,11 +4,12 @@
  * The guest TSC is the host TSC minus vcpu->tsc_offset; writing MSR 0x10 moves the offset.
  * Implemented MSRs: TSC, the SYSENTER triple (CS/ESP/EIP, 32 bits wide as on P6), and
  * read-only values some kernels read unconditionally on family 6: IA32_PLATFORM_ID (0),
- * IA32_APIC_BASE (0xFEE00000 | BSP, APIC disabled: CPUID reports no APIC) and
+ * IA32_APIC_BASE (the local APIC's, devices/lapic.c: base, BSP, global enable) and
  * IA32_BIOS_SIGN_ID (microcode revision 0; writes, which request an update, are ignored).
  * Any other MSR is #GP(0), as on a CPU that does not have it.
  */
 #include "emu_int.h"
+#include "../devices/devices.h"
 
 #define MSR_TSC             0x010u
 #define MSR_PLATFORM_ID     0x017u
@@ -17,8 +18,6 @@
 #define MSR_SYSENTER_CS     0x174u
 #define MSR_SYSENTER_ESP    0x175u
 #define MSR_SYSENTER_EIP    0x176u
-
-#define APIC_BASE_VALUE 0xFEE00100ull   /* default base, BSP, global enable clear */
 
 static uint64_t host_tsc(void)
 {
@@ -37,7 +36,7 @@ int emu_rdmsr(struct vcpu *c, uint32_t msr, uint64_t *val)
 	switch (msr) {
 	case MSR_TSC:          *val = emu_guest_tsc(c); return 0;
 	case MSR_PLATFORM_ID:  *val = 0; return 0;
-	case MSR_APIC_BASE:    *val = APIC_BASE_VALUE; return 0;
+	case MSR_APIC_BASE:    *val = dev_lapic_base_msr(); return 0;
 	case MSR_BIOS_SIGN_ID: *val = 0; return 0;
 	case MSR_SYSENTER_CS:  *val = c->msr_sysenter_cs; return 0;
 	case MSR_SYSENTER_ESP: *val = c->msr_sysenter_esp; return 0;
@@ -53,7 +52,7 @@ int emu_wrmsr(struct vcpu *c, uint32_t msr, uint64_t val)
 {
 	switch (msr) {
 	case MSR_TSC:          c->tsc_offset = host_tsc() - val; return 0;
-	case MSR_APIC_BASE:    return 0;
+	case MSR_APIC_BASE:    dev_lapic_set_base_msr(val); return 0;
 	case MSR_BIOS_SIGN_ID: return 0;
 	case MSR_SYSENTER_CS:  c->msr_sysenter_cs = (uint32_t)val & 0xFFFF; return 0;
 	case MSR_SYSENTER_ESP: c->msr_sysenter_esp = (uint32_t)val; return 0;

@@ -2,6 +2,8 @@
  * main.c - vmm386's command line, in QEMU's spelling, and machine assembly.
  *
  *   vmm386 -kernel FILE [-append STR] [-initrd FILE[,FILE...]] [-m MiB] [-d LIST] [-D FILE]
+ *          [-drive file=F,format=raw,index=N[,media=disk][,if=ide]] [-hda F] [-hdb F]
+ *          [-snapshot] [-smp 1]
  *
  * Bad input from the user (unknown option, missing argument, unreadable or malformed
  * kernel, -m out of range) gets one line on stderr and exit status 2.  A few QEMU options
@@ -33,6 +35,8 @@ struct options {
 	const char *kernel, *append, *initrd, *logfile;
 	uint32_t ram_mib;
 	bool no_reboot;
+	const char *disk[IDE_DRIVES];   /* image per IDE drive index */
+	bool snapshot;
 };
 
 static const struct { const char *name; unsigned bit; const char *help; } log_items[] = {
@@ -60,6 +64,10 @@ static void usage(FILE *f)
 		"  -d LIST        debug log items (-d help lists them)\n"
 		"  -D FILE        write the debug log to FILE instead of stderr\n"
 		"  -no-reboot     a guest reset ends the run (status 0) instead of restarting\n"
+		"  -drive file=F,format=raw,index=N[,media=disk][,if=ide]\n"
+		"                 raw IDE disk image as drive N (0-3); -hda F, -hdb F: N = 0, 1\n"
+		"  -snapshot      keep the guest's disk writes in memory, files untouched\n"
+		"  -smp 1         one CPU (the only count vmm386 offers)\n"
 		"Exit status: the guest's isa-debug-exit value v (port 0xf4) gives (v<<1)|1;\n"
 		"  0 guest reset/off, 2 bad usage or input, 3 guest halted forever, 4 guest died.\n",
 		RAM_MIN_MIB, RAM_MAX_MIB, RAM_DEFAULT_MIB);
@@ -130,6 +138,33 @@ static bool ignored_option(const char *o, const char *arg)
 	       (strcmp(o, "-device") == 0 && strncmp(arg, "isa-debug-exit", 14) == 0);
 }
 
+/* -drive file=F,format=raw,index=N[,media=disk][,if=ide]: keys in any order. */
+static void parse_drive(const char *spec, struct options *o)
+{
+	char *dup = strdup(spec), *save = NULL, *file = NULL;
+	long index = -1;
+	if (!dup)
+		fail("out of memory");
+	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		if (!strncmp(t, "file=", 5)) file = t + 5;
+		else if (!strncmp(t, "index=", 6)) {
+			index = strtol(t + 6, &end, 10);
+			if (*end || end == t + 6 || index < 0 || index >= IDE_DRIVES)
+				fail("-drive: index must be 0-%d in '%s'", IDE_DRIVES - 1, spec);
+		} else if (strcmp(t, "format=raw") && strcmp(t, "media=disk") && strcmp(t, "if=ide"))
+			fail("-drive: unsupported '%s' (raw IDE disks only: file=,format=raw,index=,"
+			     "media=disk,if=ide)", t);
+	}
+	if (!file || !*file)
+		fail("-drive: no file= in '%s'", spec);
+	if (index < 0)
+		for (index = 0; index < IDE_DRIVES && o->disk[index]; index++) {}
+	if (index >= IDE_DRIVES || o->disk[index])
+		fail("-drive: drive index %ld already in use", index);
+	o->disk[index] = file;          /* dup is kept: the name lives as long as the options */
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	unsigned log = 0;
@@ -141,6 +176,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		if (ignored_option(a, NULL)) continue;
 		if (!strcmp(a, "-stats")) { log |= LOG_STATS; continue; }
 		if (!strcmp(a, "-no-reboot")) { o->no_reboot = true; continue; }
+		if (!strcmp(a, "-snapshot")) { o->snapshot = true; continue; }
 		if (a[0] != '-') fail("unexpected argument '%s' (see -h)", a);
 		if (i + 1 >= argc) fail("option '%s' needs an argument", a);
 		const char *v = argv[++i];
@@ -151,6 +187,15 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "-m")) o->ram_mib = parse_mib(v);
 		else if (!strcmp(a, "-d")) log |= parse_log(v);
 		else if (!strcmp(a, "-D")) o->logfile = v;
+		else if (!strcmp(a, "-drive")) parse_drive(v, o);
+		else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb")) {
+			if (o->disk[a[3] - 'a'])
+				fail("%s: drive index %d already in use", a, a[3] - 'a');
+			o->disk[a[3] - 'a'] = v;
+		} else if (!strcmp(a, "-smp")) {
+			if (strcmp(v, "1") && strcmp(v, "cpus=1"))
+				fail("-smp: vmm386 has one CPU; '%s' is not offered", v);
+		}
 		else fail("unknown option '%s' (see -h)", a);
 	}
 	if (!o->kernel)
@@ -264,6 +309,9 @@ int main(int argc, char **argv)
 	xl_init();
 	if (cc_init(vm_protect_page, vm.ram_size) < 0 || vm_run_init(&vm, STDIN_FILENO) < 0)
 		fail("cannot set up the monitor: %s", strerror(errno));
+	for (int i = 0; i < IDE_DRIVES; i++)
+		if (o.disk[i] && dev_ide_attach(i, o.disk[i], o.snapshot, err, sizeof(err)) < 0)
+			fail("%s", err);
 	dev_init_all(vm.ram, vm.ram_size, STDIN_FILENO, STDOUT_FILENO, vm_dev_stop(&vm));
 	int status = vm_run(&vm);
 	if (LOG_ON(LOG_STATS)) {

@@ -75,9 +75,9 @@ static int take_interrupt(struct vcpu *c)
 {
 	if (pv_enabled())
 		return pv_take_event(c);
-	if (!(c->eflags & FL_IF) || c->intr_inhibit || dev_pic_pending() < 0)
+	if (!(c->eflags & FL_IF) || c->intr_inhibit || dev_intr_pending() < 0)
 		return 0;
-	int vec = dev_pic_ack();
+	int vec = dev_intr_ack();     /* the LAPIC's vector, else the 8259's */
 	if (LOG_ON(LOG_INT))
 		vmm_log("interrupt: vector %#x at %04x:%08x\n", vec, c->seg[S_CS].sel, c->eip);
 	c->halted = false;
@@ -360,7 +360,7 @@ int vm_run(struct vm *vm)
 		c->intr_inhibit = false;
 		c->spill[0] = 0;
 		/* an inline IF=0 -> 1 change (STI, POPF, IRET) leaves when something is waiting */
-		vm_irq_probe(c, dev_pic_pending() >= 0 || pv_events_pending());
+		vm_irq_probe(c, dev_intr_pending() >= 0 || pv_events_pending());
 		unsigned reason = xl_enter(c, b->host, window);
 		run_stats.exits++;
 		l.poll = reason == EXIT_REQUEST || reason == EXIT_HALT;

@@ -1,7 +1,8 @@
 /*
  * test_devices.c - unit tests for devices/: the port bus, 8259A pair, 8254 PIT and port
  * 0x61, 16550A UART, MC146818 RTC/CMOS, the misc ports (debug exit, 0x92), the i8042 with
- * its keyboard and mouse, and the ACPI tables and PM registers.
+ * its keyboard and mouse, the ACPI tables and PM registers, the local APIC and I/O APIC
+ * (through the MMIO bus), the MP tables, and the ATA/IDE disks (against temporary images).
  *
  * Devices are driven only through the port bus, the way a guest drives them, with the
  * device clock replaced by a fake one (dev_set_clock) so time-driven behaviour is exact.
@@ -960,10 +961,17 @@ static uint8_t sum(const uint8_t *p, unsigned n)
 
 static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
-START_TEST(acpi_tables_and_poweroff)
+/* 2 MiB of RAM, enough for the BIOS area the tables live in. */
+static uint8_t *bios_ram(void)
 {
 	static uint8_t ram[2u << 20];
-	dev_acpi_init(ram, sizeof(ram), test_stop);
+	return ram;
+}
+
+START_TEST(acpi_tables_and_poweroff)
+{
+	uint8_t *ram = bios_ram();
+	dev_acpi_init(ram, 2u << 20, test_stop);
 	const uint8_t *rsdp = ram + ACPI_RSDP_ADDR;
 	ck_assert_int_eq(memcmp(rsdp, "RSD PTR ", 8), 0);
 	ck_assert_uint_eq(sum(rsdp, 20), 0);
@@ -978,6 +986,13 @@ START_TEST(acpi_tables_and_poweroff)
 	ck_assert_uint_eq(sum(dsdt, rd32(dsdt + 4)), 0);
 	ck_assert_ptr_nonnull(memmem(dsdt, rd32(dsdt + 4), "_S5_", 4));
 	ck_assert_int_eq(memcmp(ram + rd32(fadt + 36), "FACS", 4), 0);
+	ck_assert_uint_eq(rd32(rsdt + 4), 36 + 8);
+	const uint8_t *madt = ram + rd32(rsdt + 40);
+	ck_assert_int_eq(memcmp(madt, "APIC", 4), 0);
+	ck_assert_uint_eq(sum(madt, rd32(madt + 4)), 0);
+	ck_assert_uint_eq(rd32(madt + 36), LAPIC_BASE);
+	ck_assert_uint_eq(madt[44 + 8 + 12 + 3], 0);            /* ISO: source IRQ0 ... */
+	ck_assert_uint_eq(rd32(madt + 44 + 8 + 12 + 4), 2);     /* ... is GSI 2 */
 	uint16_t cnt = (uint16_t)rd32(fadt + 64), tmr = (uint16_t)rd32(fadt + 76);
 	ck_assert_uint_eq(dev_pio_in(cnt, 2) & 1, 1);           /* SCI_EN: ACPI mode */
 	uint32_t t0 = dev_pio_in(tmr, 4);
@@ -1010,6 +1025,394 @@ START_TEST(misc_unclaimed_neighbours)
 	ck_assert_uint_eq(inb(0x80), 0xFF);
 	ck_assert_uint_eq(inb(0xF4), 0xFF);
 	ck_assert_uint_eq(dev_pio_in(0xF5, 2), 0xFFFF);
+}
+END_TEST
+
+/* --- local APIC and I/O APIC ------------------------------------------------------ */
+
+#define LVT_MASK (1u << 16)
+
+static void lapic_w(uint32_t off, uint32_t v) { dev_mmio_write(LAPIC_BASE + off, &v, 4); }
+static uint32_t lapic_r(uint32_t off)
+{
+	uint32_t v;
+	dev_mmio_read(LAPIC_BASE + off, &v, 4);
+	return v;
+}
+static void ioapic_w(uint32_t reg, uint32_t v)
+{
+	dev_mmio_write(IOAPIC_BASE, &reg, 4);
+	dev_mmio_write(IOAPIC_BASE + 0x10, &v, 4);
+}
+static uint32_t ioapic_r(uint32_t reg)
+{
+	uint32_t v;
+	dev_mmio_write(IOAPIC_BASE, &reg, 4);
+	dev_mmio_read(IOAPIC_BASE + 0x10, &v, 4);
+	return v;
+}
+
+/* Platform plus APICs; the LAPIC software-enabled with LINT0 masked (no 8259 path). */
+static void setup_apic(void)
+{
+	setup_platform(-1, -1);
+	dev_lapic_init();
+	dev_ioapic_init();
+	lapic_w(0xF0, 0x1FF);
+	lapic_w(0x350, LVT_MASK | 0x700);
+}
+
+START_TEST(lapic_registers_and_virtual_wire)
+{
+	setup_platform(-1, -1);             /* the reset state: LINT0 ExtINT unmasked */
+	dev_lapic_init();
+	ck_assert_uint_eq(lapic_r(0x30) & 0xFF, 0x14);
+	ck_assert_uint_eq((lapic_r(0x30) >> 16) & 0xFF, 5);
+	ck_assert_uint_eq(lapic_r(0x20), 0);
+	ck_assert_uint_eq(dev_lapic_base_msr(), 0xFEE00900ull);
+	dev_pic_set_irq(3, 1);              /* the 8259 reaches the CPU through LINT0 */
+	ck_assert_int_eq(dev_intr_pending(), 0x23);
+	lapic_w(0x350, LVT_MASK | 0x700);
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	dev_lapic_set_base_msr(0xFEE00100ull);  /* globally disabled: the 8259 again */
+	ck_assert_int_eq(dev_intr_pending(), 0x23);
+	ck_assert_int_eq(dev_intr_ack(), 0x23);
+}
+END_TEST
+
+START_TEST(lapic_timer_periodic)
+{
+	lapic_w(0x3E0, 0xB);                /* divide by 1: one count a nanosecond */
+	lapic_w(0x320, (1u << 17) | 0x40);
+	lapic_w(0x380, 1000);
+	ck_assert_uint_eq(dev_lapic_poll(fake_now), fake_now + 1000);
+	ck_assert_uint_eq(lapic_r(0x390), 1000);
+	fake_now += 250;
+	ck_assert_uint_eq(lapic_r(0x390), 750);
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	fake_now += 750;
+	ck_assert_uint_eq(dev_lapic_poll(fake_now), fake_now + 1000);
+	ck_assert_int_eq(dev_intr_pending(), 0x40);
+	ck_assert_int_eq(dev_intr_ack(), 0x40);
+	lapic_w(0xB0, 0);
+	fake_now += 3500;                   /* three periods missed: one interrupt */
+	ck_assert_uint_eq(dev_lapic_poll(fake_now), fake_now + 500);
+	ck_assert_uint_eq(lapic_r(0x390), 500);
+	ck_assert_int_eq(dev_intr_ack(), 0x40);
+	ck_assert_int_eq(dev_intr_pending(), -1);
+}
+END_TEST
+
+START_TEST(lapic_timer_oneshot_divide)
+{
+	lapic_w(0x3E0, 0x0);                /* divide by 2 */
+	lapic_w(0x320, 0x41);
+	lapic_w(0x380, 100);                /* 200 ns */
+	fake_now += 100;
+	ck_assert_uint_eq(lapic_r(0x390), 50);
+	ck_assert_uint_eq(dev_lapic_poll(fake_now), fake_now + 100);
+	fake_now += 100;
+	ck_assert_uint_eq(dev_lapic_poll(fake_now), UINT64_MAX);
+	ck_assert_uint_eq(lapic_r(0x390), 0);
+	ck_assert_int_eq(dev_intr_ack(), 0x41);
+	fake_now += 1000;
+	ck_assert_uint_eq(dev_lapic_poll(fake_now), UINT64_MAX);
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	lapic_w(0x320, LVT_MASK | 0x41);    /* masked: counts, does not interrupt */
+	lapic_w(0x380, 10);
+	fake_now += 20;
+	dev_lapic_poll(fake_now);
+	ck_assert_int_eq(dev_intr_pending(), -1);
+}
+END_TEST
+
+START_TEST(lapic_priority_and_eoi)
+{
+	lapic_w(0x300, (1u << 18) | 0x51);  /* self IPIs */
+	lapic_w(0x300, (1u << 18) | 0x62);
+	ck_assert_uint_eq(lapic_r(0x200 + 0x20), 1u << (0x51 - 0x40));    /* IRR */
+	ck_assert_uint_eq(lapic_r(0x200 + 0x30), 1u << (0x62 - 0x60));
+	ck_assert_int_eq(dev_intr_ack(), 0x62);
+	ck_assert_uint_eq(lapic_r(0xA0), 0x60);                 /* PPR from ISR */
+	ck_assert_int_eq(dev_intr_pending(), -1);               /* class 5 <= 6 */
+	lapic_w(0xB0, 0);
+	ck_assert_uint_eq(lapic_r(0x100 + 0x30), 0);
+	lapic_w(0x80, 0x50);                                    /* TPR blocks class 5 */
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	lapic_w(0x80, 0x40);
+	ck_assert_int_eq(dev_intr_pending(), 0x51);
+	ck_assert_int_eq(dev_intr_ack(), 0x51);
+	lapic_w(0xB0, 0);
+	lapic_w(0x310, 0x01000000);                             /* physical: not our ID */
+	lapic_w(0x300, 0x55);
+	lapic_w(0x300, (1u << 19) | (1u << 18) | 0x55);         /* all but self */
+	lapic_w(0x300, (1u << 18) | (5u << 8));                 /* INIT: dropped */
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	lapic_w(0x300, (1u << 18) | 0x05);                      /* illegal vector */
+	lapic_w(0x280, 0);
+	ck_assert_uint_eq(lapic_r(0x280), 1u << 5);
+}
+END_TEST
+
+START_TEST(lapic_svr_disable)
+{
+	lapic_w(0x320, 0x40);
+	lapic_w(0xF0, 0xFF);                /* software disable: every LVT masked */
+	ck_assert_uint_eq(lapic_r(0x320) & LVT_MASK, LVT_MASK);
+	lapic_w(0x320, 0x40);
+	ck_assert_uint_eq(lapic_r(0x320) & LVT_MASK, LVT_MASK);
+	dev_lapic_accept(0x44, false);
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	dev_pic_set_irq(3, 1);              /* LINT0 masked too: the 8259 does not pass */
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	lapic_w(0xF0, 0x1FF);
+	dev_lapic_accept(0x44, false);
+	ck_assert_int_eq(dev_intr_pending(), 0x44);
+}
+END_TEST
+
+START_TEST(ioapic_routing_and_masking)
+{
+	ck_assert_uint_eq(ioapic_r(1), 0x170011);
+	ck_assert_uint_eq(ioapic_r(0) >> 24, 1);
+	ck_assert_uint_eq(ioapic_r(0x10 + 2 * 4) & LVT_MASK, LVT_MASK);   /* reset: masked */
+	dev_pic_set_irq(4, 1);
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	dev_pic_set_irq(4, 0);
+	ioapic_w(0x10 + 2 * 4, 0x34);
+	ioapic_w(0x11 + 2 * 4, 0);
+	dev_pic_set_irq(4, 1);
+	ck_assert_int_eq(dev_intr_ack(), 0x34);
+	lapic_w(0xB0, 0);
+	dev_pic_set_irq(4, 1);              /* still high: no new edge */
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	ioapic_w(0x10 + 2 * 2, 0x30);       /* the PIT's IRQ0 is pin 2 */
+	dev_pic_set_irq(0, 1);
+	ck_assert_int_eq(dev_intr_ack(), 0x30);
+	lapic_w(0xB0, 0);
+	ck_assert_uint_eq(lapic_r(0x180 + 0x10), 0);   /* edge: TMR clear */
+}
+END_TEST
+
+START_TEST(ioapic_level_remote_irr)
+{
+	ioapic_w(0x10 + 2 * 9, (1u << 15) | 0x39);
+	dev_pic_set_irq(9, 1);
+	ck_assert_uint_eq(ioapic_r(0x10 + 2 * 9) & (1u << 14), 1u << 14);
+	ck_assert_int_eq(dev_intr_ack(), 0x39);
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	lapic_w(0xB0, 0);                   /* EOI with the line still high: again */
+	ck_assert_int_eq(dev_intr_ack(), 0x39);
+	dev_pic_set_irq(9, 0);
+	lapic_w(0xB0, 0);
+	ck_assert_uint_eq(ioapic_r(0x10 + 2 * 9) & (1u << 14), 0);
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	ioapic_w(0x10 + 2 * 9, LVT_MASK | (1u << 15) | 0x39);
+	dev_pic_set_irq(9, 1);              /* masked: waits */
+	ck_assert_int_eq(dev_intr_pending(), -1);
+	ioapic_w(0x10 + 2 * 9, (1u << 15) | 0x39);  /* unmasking an asserted line delivers */
+	ck_assert_int_eq(dev_intr_pending(), 0x39);
+}
+END_TEST
+
+START_TEST(mptable_checksums_and_bda)
+{
+	uint8_t *ram = bios_ram();
+	dev_mptable_init(ram, 2u << 20);
+	const uint8_t *f = ram + MPTABLE_ADDR;
+	ck_assert_int_eq(memcmp(f, "_MP_", 4), 0);
+	ck_assert_uint_eq(sum(f, 16), 0);
+	ck_assert_uint_eq(f[8], 1);
+	const uint8_t *t = ram + rd32(f + 4);
+	uint16_t len, count;
+	memcpy(&len, t + 4, 2);
+	memcpy(&count, t + 34, 2);
+	ck_assert_int_eq(memcmp(t, "PCMP", 4), 0);
+	ck_assert_uint_eq(sum(t, len), 0);
+	ck_assert_uint_eq(rd32(t + 36), LAPIC_BASE);
+	ck_assert_uint_le(rd32(f + 4) + len, MPTABLE_END);
+	const uint8_t *e = t + 44;
+	unsigned kinds[5] = {0};
+	for (unsigned i = 0; i < count; i++) {
+		ck_assert_uint_lt(e[0], 5);
+		kinds[e[0]]++;
+		if (e[0] == 3 && e[1] == 0 && e[5] == 0)
+			ck_assert_uint_eq(e[7], 2);         /* IRQ0 -> pin 2 */
+		e += e[0] == 0 ? 20 : 8;
+	}
+	ck_assert_uint_eq(e - t, len);
+	ck_assert_uint_eq(kinds[0], 1);
+	ck_assert_uint_eq(kinds[2], 1);
+	ck_assert_uint_eq(kinds[3], 16);
+	ck_assert_uint_eq(ram[0x40E] | ram[0x40F] << 8, 0x9FC0);
+	ck_assert_uint_eq(ram[0x413] | ram[0x414] << 8, 639);
+	ck_assert_uint_lt(ACPI_RSDP_ADDR + 0x400, MPTABLE_ADDR + 1);
+}
+END_TEST
+
+/* --- ATA/IDE ----------------------------------------------------------------------- */
+
+static char ide_path[64];
+
+static void make_image(unsigned bytes)
+{
+	strcpy(ide_path, "/tmp/vmm386-ide-XXXXXX");
+	int fd = mkstemp(ide_path);
+	ck_assert_int_ge(fd, 0);
+	for (unsigned i = 0; i < bytes; i++) {
+		uint8_t b = (uint8_t)(i / 512 * 7 + i);
+		ck_assert_int_eq(write(fd, &b, 1), 1);
+	}
+	close(fd);
+}
+
+static void setup_ide(void)
+{
+	setup_platform(-1, -1);
+	dev_ide_reset();
+	make_image(16 * 512);
+}
+
+static void teardown_ide(void)
+{
+	dev_ide_reset();
+	unlink(ide_path);
+	teardown();
+}
+
+static void ide_attach_init(int index, bool snapshot)
+{
+	char err[256];
+	ck_assert_int_eq(dev_ide_attach(index, ide_path, snapshot, err, sizeof(err)), 0);
+	dev_ide_init();
+}
+
+/* Issue a LBA28 command to the primary master. */
+static void ata_cmd(uint8_t cmd, uint32_t lba, uint8_t count)
+{
+	outb(0x1F2, count);
+	outb(0x1F3, (uint8_t)lba);
+	outb(0x1F4, (uint8_t)(lba >> 8));
+	outb(0x1F5, (uint8_t)(lba >> 16));
+	outb(0x1F6, 0xE0 | ((lba >> 24) & 0xF));
+	outb(0x1F7, cmd);
+}
+
+START_TEST(ide_identify)
+{
+	uint16_t id[256];
+	ide_attach_init(0, true);
+	outb(0x1F6, 0xA0);
+	outb(0x1F7, 0xEC);
+	ck_assert_uint_eq(inb(0x3F6), 0x58);            /* DRDY DSC DRQ */
+	ck_assert(dev_pic_irq_latched(14));
+	for (int i = 0; i < 256; i++)
+		id[i] = (uint16_t)dev_pio_in(0x1F0, 2);
+	ck_assert_uint_eq(inb(0x1F7), 0x50);            /* done; reading status acks */
+	dev_pic_ack();
+	ck_assert_uint_eq(id[0], 0x0040);
+	ck_assert_uint_eq(id[60] | (uint32_t)id[61] << 16, 16);
+	ck_assert_uint_eq(id[49] & (1u << 9), 1u << 9);
+	ck_assert_uint_eq(id[27], 'V' << 8 | 'M');
+	outb(0x1F6, 0xB0);                              /* the absent slave */
+	ck_assert_uint_eq(inb(0x1F7), 0);
+	ck_assert_uint_eq(inb(0x177), 0);               /* an empty channel */
+}
+END_TEST
+
+START_TEST(ide_read_write_sectors)
+{
+	uint8_t buf[2048], want[1024];
+	int fd;
+	ide_attach_init(0, false);
+	ata_cmd(0x20, 3, 2);
+	ck_assert_uint_eq(dev_pio_in_block(0x1F0, 4, buf, 256), 128);   /* one sector */
+	ck_assert_uint_eq(inb(0x1F7) & 0x08, 0x08);     /* the second is ready */
+	ck_assert_uint_eq(dev_pio_in_block(0x1F0, 4, buf + 512, 128), 128);
+	ck_assert_uint_eq(inb(0x1F7), 0x50);
+	fd = open(ide_path, O_RDONLY);
+	ck_assert_int_eq(pread(fd, want, 1024, 3 * 512), 1024);
+	ck_assert_int_eq(memcmp(buf, want, 1024), 0);
+	memset(buf, 0xA5, 512);
+	ata_cmd(0x30, 5, 1);
+	ck_assert_uint_eq(inb(0x1F7) & 0x08, 0x08);
+	for (int i = 0; i < 256; i++)
+		dev_pio_out(0x1F0, 2, 0xA5A5);
+	ck_assert_uint_eq(inb(0x1F7), 0x50);
+	ata_cmd(0xE7, 0, 0);                            /* FLUSH CACHE */
+	ck_assert_int_eq(pread(fd, want, 512, 5 * 512), 512);
+	ck_assert_int_eq(memcmp(buf, want, 512), 0);
+	ata_cmd(0xC4, 0, 4);                            /* READ MULTIPLE before SET MULTIPLE */
+	ck_assert_uint_eq(inb(0x1F7) & 0x01, 0x01);
+	ata_cmd(0xC6, 0, 4);
+	ck_assert_uint_eq(inb(0x1F7) & 0x01, 0);
+	ata_cmd(0xC4, 4, 4);                            /* one block of four sectors */
+	ck_assert_uint_eq(dev_pio_in_block(0x1F0, 2, buf, 1024), 1024);
+	ck_assert_uint_eq(buf[512], 0xA5);
+	ck_assert_uint_eq(dev_pio_in_block(0x1F0, 2, buf, 1024), 0);     /* no DRQ */
+	ata_cmd(0x20, 15, 2);                           /* beyond the end */
+	ck_assert_uint_eq(inb(0x1F7) & 0x01, 0x01);
+	ck_assert_uint_eq(inb(0x1F1) & 0x10, 0x10);
+	close(fd);
+}
+END_TEST
+
+START_TEST(ide_snapshot_leaves_file)
+{
+	uint8_t buf[512], before[512], after[512];
+	int fd = open(ide_path, O_RDONLY);
+	ck_assert_int_eq(pread(fd, before, 512, 0), 512);
+	ide_attach_init(1, true);
+	outb(0x1F6, 0xB0);
+	ck_assert_uint_eq(inb(0x1F7), 0x50);            /* the slave answers */
+	outb(0x1F6, 0xA0);
+	ck_assert_uint_eq(inb(0x1F7), 0x50);            /* absent master: DRDY, as QEMU */
+	outb(0x1F7, 0xEC);
+	ck_assert_uint_eq(inb(0x1F7) & 0x01, 0x01);     /* ...and aborts */
+	outb(0x1F2, 1); outb(0x1F3, 0); outb(0x1F4, 0); outb(0x1F5, 0);
+	outb(0x1F6, 0xF0);
+	outb(0x1F7, 0x30);
+	memset(buf, 0x3C, 512);
+	ck_assert_uint_eq(dev_pio_out_block(0x1F0, 4, buf, 128), 128);
+	ck_assert_uint_eq(inb(0x1F7), 0x50);
+	outb(0x1F7, 0xE7);
+	outb(0x1F7, 0x20);
+	memset(buf, 0, 512);
+	ck_assert_uint_eq(dev_pio_in_block(0x1F0, 4, buf, 128), 128);
+	ck_assert_uint_eq(buf[100], 0x3C);               /* the guest sees its write */
+	ck_assert_int_eq(pread(fd, after, 512, 0), 512);
+	ck_assert_int_eq(memcmp(before, after, 512), 0); /* the file does not */
+	close(fd);
+}
+END_TEST
+
+START_TEST(ide_bad_images)
+{
+	char err[256];
+	unlink(ide_path);
+	make_image(1000);                               /* not whole sectors */
+	ck_assert_int_eq(dev_ide_attach(0, ide_path, false, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "512-byte sectors"));
+	ck_assert_int_eq(dev_ide_attach(0, "/nonexistent/disk.img", false, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "cannot open"));
+	unlink(ide_path);
+	make_image(0);
+	ck_assert_int_eq(dev_ide_attach(0, ide_path, true, err, sizeof(err)), -1);
+	ck_assert_int_eq(dev_ide_attach(7, ide_path, true, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(ide_srst_and_nien)
+{
+	ide_attach_init(0, true);
+	outb(0x3F6, 0x02);                              /* nIEN */
+	ata_cmd(0x20, 0, 1);
+	ck_assert(!dev_pic_irq_latched(14));
+	outb(0x3F6, 0x04);                              /* SRST */
+	outb(0x3F6, 0x00);
+	ck_assert_uint_eq(inb(0x1F2), 1);               /* disk signature */
+	ck_assert_uint_eq(inb(0x1F4), 0);
+	ck_assert_uint_eq(inb(0x1F7), 0x50);
 }
 END_TEST
 
@@ -1118,6 +1521,28 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, acpi_tables_and_poweroff);
 	tcase_add_test(tc, misc_port92_reset);
 	tcase_add_test(tc, misc_unclaimed_neighbours);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("apic-reset", NULL, teardown);
+	tcase_add_test(tc, lapic_registers_and_virtual_wire);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("apic", setup_apic, teardown);
+	tcase_add_test(tc, lapic_timer_periodic);
+	tcase_add_test(tc, lapic_timer_oneshot_divide);
+	tcase_add_test(tc, lapic_priority_and_eoi);
+	tcase_add_test(tc, lapic_svr_disable);
+	tcase_add_test(tc, ioapic_routing_and_masking);
+	tcase_add_test(tc, ioapic_level_remote_irr);
+	tcase_add_test(tc, mptable_checksums_and_bda);
+	suite_add_tcase(s, tc);
+
+	tc = tcase("ide", setup_ide, teardown_ide);
+	tcase_add_test(tc, ide_identify);
+	tcase_add_test(tc, ide_read_write_sectors);
+	tcase_add_test(tc, ide_snapshot_leaves_file);
+	tcase_add_test(tc, ide_bad_images);
+	tcase_add_test(tc, ide_srst_and_nien);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,7 +3,8 @@
  *
  * xl_kind() picks the emitter for a decoded instruction in a mode: #UD for what the guest's
  * CPUID does not advertise, #NM/#UD for x87/SSE under CR0.TS/EM, the inline caches for
- * segment loads and INT/IRET where they apply, the monitor for every instruction in the
+ * segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT where they apply, RDTSC inline
+ * where CR4.TSD does not make it fault (XM_TSD), the monitor for every instruction in the
  * project's own table of sensitive and privileged instructions (xl_sensitive; Zydis's
  * privilege flag misses LGDT, CLI, STI, IN, OUT, POPF and IRET), hand lowerings for what
  * 64-bit mode encodes differently, IDENT for the rest.  translate.c acts on the answer;
@@ -143,7 +144,10 @@ enum xk xl_kind(const struct xl_ctx *x, const struct ginsn *g)
 		break;
 	}
 	if (xl_sreg_fast_ok(x, g)) return K_SREG;
-	if (xl_ring_fast_ok(x, g)) return g->z.mnemonic == ZYDIS_MNEMONIC_INT ? K_INT_FAST : K_IRET_FAST;
+	enum xk rk = xl_ring_kind(x, g);
+	if (rk != K_EMULATE) return rk;
+	if (xl_verify_fast_ok(x, g)) return K_VERIFY;
+	if (xl_rdtsc_inline_ok(x, g)) return K_RDTSC;
 	if (xl_sensitive(g)) return vif_kind(x, g);
 	if (z->mnemonic == ZYDIS_MNEMONIC_FXSAVE) return K_EMULATE;  /* 64-bit form adds XMM8-15 */
 	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32) return K_NOP;
@@ -198,7 +202,10 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	case K_INCDEC: case K_OP82: return XC_REENCODED;
 	case K_CLI: case K_STI: case K_PUSHF: case K_POPF: return XC_LOWERED;
 	case K_PUSHA: case K_POPA: case K_PUSH_SREG: case K_SREG: return XC_LOWERED;
-	case K_INT_FAST: case K_IRET_FAST: return XC_MONITOR;   /* inline only while cached */
+	case K_INT_FAST: case K_IRET_FAST: case K_SYSENTER_FAST: case K_SYSEXIT_FAST:
+	case K_VERIFY:
+		return XC_MONITOR;                              /* inline only while cached */
+	case K_RDTSC: return XC_LOWERED;
 	case K_NOP: return XC_IDENT;
 	case K_IDENT: {
 		bool disp32 = rw.has_modrm_mem && g.z.raw.modrm.mod == 0 && g.z.raw.modrm.rm == 5 && !g.a16;

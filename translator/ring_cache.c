@@ -1,5 +1,5 @@
 /*
- * ring_cache.c - INT n from CPL 3 and IRET to CPL 3 without the monitor.
+ * ring_cache.c - INT n and SYSENTER from CPL 3, IRET and SYSEXIT to CPL 3 without the monitor.
  *
  * A system call is INT 0x80 from user mode, then IRET back; as monitor calls they were the
  * last two exits of a null system call.  Like the segment loads (sreg_cache.c), each such
@@ -20,6 +20,9 @@
  * the other way.  If the new IF is 1 and an interrupt is pending, it leaves for the
  * dispatcher at the new EIP instead.
  *
+ * SYSENTER at CPL 3 and SYSEXIT at CPL 0: the same switch, against the MSR IA32_SYSENTER_CS
+ * that the slot was filled with (see emit_sys_checks); nothing is read from guest memory.
+ *
  * Any difference takes the old path (the monitor runs the instruction and refills the
  * slot).  Every access to guest memory happens before the first change of guest state.  A
  * fault on the kernel view from user mode is a shadow fill of that window like any other
@@ -27,7 +30,7 @@
  * fault, a traced or code page - sends the site to the monitor (XI_FASTRING), which runs
  * the instruction with the architecture's full checks.
  *
- * A miss leaves with EXIT_EMULATE and info XL_INFO_RING + slot.  Called from translate_insn
+ * A miss leaves with EXIT_EMULATE and info XL_INFO_RING + (kind << 12) + slot.  Called from translate_insn
  * (translate.c); xl_ring_fill() by the monitor after it ran a site that missed.
  */
 #include "xl_int.h"
@@ -50,9 +53,14 @@ struct xl_ring_slot {
 	uint32_t vector;      /* 0x64 INT: n */
 	uint64_t cs_end_r, cs_end_w, ss_end_r, ss_end_w;   /* 0x68 */
 	uint64_t tag;         /* 0x88 CC_LK_TAG of the mode after the switch */
+	uint32_t kind;        /* 0x90 RK_*: the kind of site that filled it */
+	uint32_t msr_cs;      /* 0x94 SYSENTER/SYSEXIT: IA32_SYSENTER_CS at the fill */
 };
+/* Site kinds, also in bits 12-13 of the exit info (XL_INFO_RING + (kind << 12) + slot). */
+enum { RK_INT_IRET, RK_SYSENTER, RK_SYSEXIT };
 _Static_assert(offsetof(struct xl_ring_slot, cs) == 0x48 && offsetof(struct xl_ring_slot, valid) == 0x60 &&
-	       offsetof(struct xl_ring_slot, cs_end_r) == 0x68 && offsetof(struct xl_ring_slot, tag) == 0x88,
+	       offsetof(struct xl_ring_slot, cs_end_r) == 0x68 && offsetof(struct xl_ring_slot, tag) == 0x88 &&
+	       offsetof(struct xl_ring_slot, kind) == 0x90 && offsetof(struct xl_ring_slot, msr_cs) == 0x94,
 	       "xl_ring_slot layout");
 #define RING_SLOTS 1024u
 static struct xl_ring_slot ring_slot[RING_SLOTS];
@@ -108,11 +116,11 @@ static void emit_ring_commit_segs(struct xbuf *b, int cpl)
 }
 
 /* Common head: pushfq, r9 = slot, slot valid, view v's window in r10 and its table tagged. */
-static void emit_ring_head(struct xl_ctx *x, struct xl_ring_slot *sl, unsigned slot, int view,
+static void emit_ring_head(struct xl_ctx *x, struct xl_ring_slot *sl, uint32_t info, int view,
 			   uint8_t **miss, unsigned *nm)
 {
 	struct xbuf *b = &x->b;
-	emit_vcpu_imm32(b, VC_EXIT_INFO, XL_INFO_RING + slot);   /* for the signal handler */
+	emit_vcpu_imm32(b, VC_EXIT_INFO, info);                  /* for the signal handler */
 	ebytes(b, OP_PUSHF, 1);
 	emit_mov_imm64(b, H_R9, (uint64_t)(uintptr_t)sl);
 	emit_mem(b, 0, OP_CMP_IMM8, 1, 7, H_R9, -1, 0, 0x60); e8(b, 1);
@@ -150,55 +158,63 @@ static void emit_ring_gdt_checks(struct xbuf *b, int wr, uint8_t **miss, unsigne
 }
 
 /* The slow path of a ring site: restore flags, let the monitor run it and refill the slot. */
-static void emit_ring_miss(struct xl_ctx *x, const struct ginsn *g, unsigned slot, uint8_t **miss, unsigned nm)
+static void emit_ring_miss(struct xl_ctx *x, const struct ginsn *g, uint32_t info, uint8_t **miss, unsigned nm)
 {
 	struct xbuf *b = &x->b;
 	for (unsigned i = 0; i < nm; i++)
 		patch_rel32(miss[i], b->p);
 	ebytes(b, OP_POPF, 1);
 	emit_vcpu_imm32(b, VC_EIP, g->eip);
-	emit_vcpu_imm32(b, VC_EXIT_INFO, XL_INFO_RING + slot);
+	emit_vcpu_imm32(b, VC_EXIT_INFO, info);
 	emit_vcpu_imm32(b, VC_EXIT_REASON, EXIT_EMULATE);
 	emit_jmp32(b, cc_exit_thunk());
 	x->ended = true;
 }
 
-static struct xl_ring_slot *ring_slot_new(unsigned *idx, uint64_t tag)
+/* A fresh slot for a new site of kind k; *info = its exit info. */
+static struct xl_ring_slot *ring_slot_new(uint32_t *info, uint64_t tag, unsigned k)
 {
-	*idx = ring_next++ & (RING_SLOTS - 1);
-	struct xl_ring_slot *sl = &ring_slot[*idx];
+	unsigned idx = ring_next++ & (RING_SLOTS - 1);
+	struct xl_ring_slot *sl = &ring_slot[idx];
 	memset(sl, 0, sizeof(*sl));
 	sl->tag = tag;
+	sl->kind = k;
+	*info = XL_INFO_RING + (k << 12) + idx;
 	xl_stats.ring_sites++;
 	return sl;
 }
 
-bool xl_ring_fast_ok(const struct xl_ctx *x, const struct ginsn *g)
+/* Which inline ring transition g is in this mode, or K_EMULATE for none. */
+enum xk xl_ring_kind(const struct xl_ctx *x, const struct ginsn *g)
 {
 	uint32_t m = x->mode;
+	unsigned cpl = m & XM_CPL_MASK;
 	if ((m & (XM_PROT | XM_PG | XM_SINGLE | XM_NONFLAT)) != (XM_PROT | XM_PG) || g->o16 || g->a16)
-		return false;
-	if (g->z.mnemonic == ZYDIS_MNEMONIC_INT && g->bytes[g->opc] == 0xCD)
-		return (m & XM_CPL_MASK) == 3;
-	if (g->z.mnemonic == ZYDIS_MNEMONIC_IRETD)
-		return (m & XM_CPL_MASK) == 0;
-	return false;
+		return K_EMULATE;
+	switch (g->z.mnemonic) {
+	case ZYDIS_MNEMONIC_INT:
+		return g->bytes[g->opc] == 0xCD && cpl == 3 ? K_INT_FAST : K_EMULATE;
+	case ZYDIS_MNEMONIC_IRETD: return cpl == 0 ? K_IRET_FAST : K_EMULATE;
+	case ZYDIS_MNEMONIC_SYSENTER: return cpl == 3 ? K_SYSENTER_FAST : K_EMULATE;
+	case ZYDIS_MNEMONIC_SYSEXIT: return cpl == 0 ? K_SYSEXIT_FAST : K_EMULATE;
+	default: return K_EMULATE;
+	}
 }
 
 void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
 {
 	struct xbuf *b = &x->b;
 	uint32_t n = (uint32_t)g->z.raw.imm[0].value.u & 0xFF, next = g->eip + g->z.length;
-	uint32_t kmode = x->mode & (XM_PROT | XM_PG | XM_TS | XM_EM | XM_MP);
-	unsigned slot;
-	struct xl_ring_slot *sl = ring_slot_new(&slot, CC_LK_TAG(kmode, 0));
+	uint32_t kmode = x->mode & XM_KEEP;
+	uint32_t info;
+	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_TAG(kmode, 0), RK_INT_IRET);
 	uint8_t *miss[24];
 	unsigned nm = 0;
 	bool pv = emu_pv != NULL;
 	sl->vector = n;
 	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
 
-	emit_ring_head(x, sl, slot, 0, miss, &nm);
+	emit_ring_head(x, sl, info, 0, miss, &nm);
 	emit_mem(b, 0, OP_TEST_IMM, 1, 0, H_R13, -1, 0, VC_EFLAGS); e32(b, FL_TF);
 	miss[nm++] = jcc32(b, CC_NE);
 	if (pv) {
@@ -275,20 +291,20 @@ void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
 	ebytes(b, OP_POPF, 1);
 	emit_mem(b, 0, OP_MOV_LD, 1, H_R14, H_R9, -1, 0, 0x40);
 	xl_emit_lookup_probe(b);
-	emit_ring_miss(x, g, slot, miss, nm);
+	emit_ring_miss(x, g, info, miss, nm);
 }
 
 void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 {
 	struct xbuf *b = &x->b;
-	uint32_t umode = (x->mode & (XM_PROT | XM_PG | XM_TS | XM_EM | XM_MP)) | 3;
-	unsigned slot;
-	struct xl_ring_slot *sl = ring_slot_new(&slot, CC_LK_TAG(umode, 0));
+	uint32_t umode = (x->mode & XM_KEEP) | 3;
+	uint32_t info;
+	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_TAG(umode, 0), RK_INT_IRET);
 	uint8_t *miss[24];
 	unsigned nm = 0;
 	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
 
-	emit_ring_head(x, sl, slot, 1, miss, &nm);
+	emit_ring_head(x, sl, info, 1, miss, &nm);
 	emit_mem(b, 0, OP_TEST_IMM, 1, 0, H_R13, -1, 0, VC_EFLAGS); e32(b, FL_NT);
 	miss[nm++] = jcc32(b, CC_NE);
 	/* the frame, through the running (kernel) window: faults here are the guest's */
@@ -352,7 +368,73 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	*noirq = (uint8_t)(b->p - noirq - 1);
 	ebytes(b, OP_POPF, 1);
 	xl_emit_lookup_probe(b);
-	emit_ring_miss(x, g, slot, miss, nm);
+	emit_ring_miss(x, g, info, miss, nm);
+}
+
+/*
+ * SYSENTER from CPL 3 and SYSEXIT to CPL 3 read nothing from memory: CS and SS are flat
+ * descriptors made from IA32_SYSENTER_CS alone (SDM vol. 2B; emulation/transfer.c), so the
+ * slot holds their hidden parts for one value of that MSR, which the site compares with
+ * the vCPU's MSR at every use (a WRMSR is seen at once).  ESP and EIP are read from the
+ * MSRs (SYSENTER) or taken from ECX and EDX (SYSEXIT) as they are now.  Common part: the
+ * slot belongs to this kind of site, TF is clear, the MSR is the cached one.
+ */
+static void emit_sys_checks(struct xl_ctx *x, struct xl_ring_slot *sl, uint32_t info, unsigned kind,
+			    int view, uint8_t **miss, unsigned *nm)
+{
+	struct xbuf *b = &x->b;
+	x->imap[x->n].fix |= XI_PUSHF;
+	emit_ring_head(x, sl, info, view, miss, nm);
+	emit_mem(b, 0, OP_CMP_IMM8, 1, 7, H_R9, -1, 0, 0x90); e8(b, (uint8_t)kind);
+	miss[(*nm)++] = jcc32(b, CC_NE);
+	emit_mem(b, 0, OP_TEST_IMM, 1, 0, H_R13, -1, 0, VC_EFLAGS); e32(b, FL_TF);
+	miss[(*nm)++] = jcc32(b, CC_NE);
+	emit_vcpu_load(b, H_R8, VCO(msr_sysenter_cs), 0);
+	cmp_slot(b, 0, H_R8, 0x94);
+	miss[(*nm)++] = jcc32(b, CC_NE);
+}
+
+/* Switch to CPL cpl and view `view` (new ESP and EIP already in r12d and r14d), then go on
+ * at the new EIP through that view's lookup table. */
+static void emit_sys_switch(struct xl_ctx *x, const struct ginsn *g, uint32_t info, int cpl, int view,
+			    uint8_t **miss, unsigned nm)
+{
+	struct xbuf *b = &x->b;
+	emit_ring_commit_segs(b, cpl);
+	emit_vcpu_load(b, H_R11, VCO(lk_view[view]), 1);
+	emit_vcpu_store(b, VC_LOOKUP, H_R11, 1);
+	emit_switch_window(b, H_R10);
+	ebytes(b, OP_POPF, 1);
+	xl_emit_lookup_probe(b);
+	emit_ring_miss(x, g, info, miss, nm);
+}
+
+void xl_translate_sysenter_fast(struct xl_ctx *x, const struct ginsn *g)
+{
+	struct xbuf *b = &x->b;
+	uint32_t info;
+	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_TAG(x->mode & XM_KEEP, 0), RK_SYSENTER);
+	uint8_t *miss[8];
+	unsigned nm = 0;
+	emit_sys_checks(x, sl, info, RK_SYSENTER, 0, miss, &nm);
+	emit_mem(b, 0, OP_GRP1_IMM, 1, 4, H_R13, -1, 0, VC_EFLAGS);
+	e32(b, ~(uint32_t)(FL_VM | FL_IF | FL_RF));
+	emit_vcpu_load(b, H_R12, VCO(msr_sysenter_esp), 0);
+	emit_vcpu_load(b, H_R14, VCO(msr_sysenter_eip), 0);
+	emit_sys_switch(x, g, info, 0, 0, miss, nm);
+}
+
+void xl_translate_sysexit_fast(struct xl_ctx *x, const struct ginsn *g)
+{
+	struct xbuf *b = &x->b;
+	uint32_t info;
+	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_TAG((x->mode & XM_KEEP) | 3, 0), RK_SYSEXIT);
+	uint8_t *miss[8];
+	unsigned nm = 0;
+	emit_sys_checks(x, sl, info, RK_SYSEXIT, 1, miss, &nm);
+	emit_rr(b, 0, OP_MOV_ST, 1, H_RCX, H_R12);                /* ESP = ECX */
+	emit_rr(b, 0, OP_MOV_ST, 1, H_RDX, H_R14);                /* EIP = EDX */
+	emit_sys_switch(x, g, info, 3, 1, miss, nm);
 }
 
 static void ring_fill_segs(struct xl_ring_slot *sl, const struct vcpu *c)
@@ -373,47 +455,82 @@ static bool flat_seg(const struct seg *s)
 	return s->base == 0 && s->limit == 0xFFFFFFFFu && (s->attr & SEGA_DB);
 }
 
+/* INT n from CPL 3, delivered through the gate from this site (not a fault instead): the
+ * frame's return EIP follows the 2-byte INT imm8. */
+static bool ring_fill_int(struct xl_ring_slot *sl, struct vcpu *c, uint32_t old_eip)
+{
+	uint32_t frame[5];
+	if (c->regs[R_ESP] > 0xFFFFFFFFu - 20 ||
+	    !xl_quiet_read(c, c->regs[R_ESP], frame, sizeof(frame)) || frame[0] != old_eip + 2)
+		return false;
+	uint32_t n = sl->vector;
+	gla_t ga = c->idtr.base + 8 * n;
+	uint16_t ss0;
+	if (8 * n + 7 > c->idtr.limit || !xl_quiet_read(c, ga, &sl->gate_raw, 8) ||
+	    !xl_quiet_read(c, c->tr.base + 8, &ss0, 2) || ss0 != c->seg[S_SS].sel)
+		return false;
+	unsigned type = (unsigned)(sl->gate_raw >> 40) & 0x1F;
+	if (type != 0x0E && type != 0x0F)
+		return false;
+	sl->idt7 = 8 * n + 7;
+	sl->int_gate = type == 0x0E;
+	sl->target = c->eip;
+	memcpy(&sl->tr_key, &c->tr, 8);
+	sl->tr_limit = c->tr.limit;
+	sl->ss_sel = ss0;
+	return true;
+}
+
+/* INT from CPL 3 or IRET to CPL 3: the descriptors of the new CS and SS are in the GDT. */
+static bool ring_fill_int_iret(struct xl_ring_slot *sl, struct vcpu *c, int old_cpl, uint32_t old_eip)
+{
+	if (c->regs[R_ESP] < 20 ||
+	    !xl_quiet_desc(c, c->seg[S_CS].sel, &sl->cs_raw, &c->seg[S_CS]) ||
+	    !xl_quiet_desc(c, c->seg[S_SS].sel, &sl->ss_raw, &c->seg[S_SS]))
+		return false;
+	if (old_cpl == 3 && c->cpl == 0)
+		return ring_fill_int(sl, c, old_eip);
+	if (old_cpl == 0 && c->cpl == 3) {               /* IRET */
+		sl->cs_sel = c->seg[S_CS].sel;
+		sl->ss_sel = c->seg[S_SS].sel;
+		return true;
+	}
+	return false;
+}
+
+/* SYSENTER from CPL 3 or SYSEXIT to CPL 3 (not a fault delivered instead): CS is the one the
+ * MSR names.  The slot's IDT and GDT fields are zeroed and its selectors made ~0, so an INT
+ * or IRET site that shares the slot after the pool wrapped never matches it. */
+static bool ring_fill_sys(struct xl_ring_slot *sl, const struct vcpu *c, unsigned kind, int old_cpl)
+{
+	uint16_t msr = (uint16_t)c->msr_sysenter_cs;
+	bool ok = kind == RK_SYSENTER
+		? old_cpl == 3 && c->cpl == 0 && (msr & 0xFFFC) && c->seg[S_CS].sel == (msr & 0xFFFC) &&
+		  c->eip == (uint32_t)c->msr_sysenter_eip
+		: old_cpl == 0 && c->cpl == 3 && (msr & 0xFFFC) && c->seg[S_CS].sel == (uint16_t)((msr + 16) | 3);
+	sl->msr_cs = (uint32_t)c->msr_sysenter_cs;
+	sl->gate_raw = sl->cs_raw = sl->ss_raw = 0;
+	sl->cs_sel = sl->ss_sel = ~0u;
+	return ok;
+}
+
 /*
- * After the monitor ran ring site `info` (an INT from CPL 3 or an IRET to CPL 3) with the
- * vcpu now on the other side: refill the site's slot from what the CPU just used.
+ * After the monitor ran ring site `info` (an INT from CPL 3, an IRET to CPL 3, a SYSENTER
+ * or a SYSEXIT) with the vcpu now on the other side: refill the site's slot from what the
+ * CPU just used.
  */
 void xl_ring_fill(struct vcpu *c, uint32_t info, int old_cpl, uint32_t old_eip)
 {
-	struct xl_ring_slot *sl = &ring_slot[(info - XL_INFO_RING) & (RING_SLOTS - 1)];
+	uint32_t i = info - XL_INFO_RING;
+	unsigned kind = i >> 12;
+	struct xl_ring_slot *sl = &ring_slot[i & (RING_SLOTS - 1)];
 	sl->valid = 0;
-	if (c->regs[R_ESP] < 20 || !(c->cr0 & CR0_PE) || !(c->cr0 & CR0_PG) || (c->eflags & FL_VM) ||
+	if (!(c->cr0 & CR0_PE) || !(c->cr0 & CR0_PG) || (c->eflags & FL_VM) ||
 	    !flat_seg(&c->seg[S_CS]) || !flat_seg(&c->seg[S_SS]))
 		return;
-	if (!xl_quiet_desc(c, c->seg[S_CS].sel, &sl->cs_raw, &c->seg[S_CS]) ||
-	    !xl_quiet_desc(c, c->seg[S_SS].sel, &sl->ss_raw, &c->seg[S_SS]))
-		return;
 	ring_fill_segs(sl, c);
-	if (old_cpl == 3 && c->cpl == 0) {               /* INT n */
-		/* delivered through the gate from this site (not a fault instead): the frame's
-		 * return EIP follows the 2-byte INT imm8 */
-		uint32_t frame[5];
-		if (c->regs[R_ESP] > 0xFFFFFFFFu - 20 ||
-		    !xl_quiet_read(c, c->regs[R_ESP], frame, sizeof(frame)) || frame[0] != old_eip + 2)
-			return;
-		uint32_t n = sl->vector;
-		gla_t ga = c->idtr.base + 8 * n;
-		uint16_t ss0;
-		if (8 * n + 7 > c->idtr.limit || !xl_quiet_read(c, ga, &sl->gate_raw, 8) ||
-		    !xl_quiet_read(c, c->tr.base + 8, &ss0, 2) || ss0 != c->seg[S_SS].sel)
-			return;
-		unsigned type = (unsigned)(sl->gate_raw >> 40) & 0x1F;
-		if (type != 0x0E && type != 0x0F)
-			return;
-		sl->idt7 = 8 * n + 7;
-		sl->int_gate = type == 0x0E;
-		sl->target = c->eip;
-		memcpy(&sl->tr_key, &c->tr, 8);
-		sl->tr_limit = c->tr.limit;
-		sl->ss_sel = ss0;
-	} else if (old_cpl == 0 && c->cpl == 3) {        /* IRET */
-		sl->cs_sel = c->seg[S_CS].sel;
-		sl->ss_sel = c->seg[S_SS].sel;
-	} else
+	sl->kind = kind;
+	if (!(kind == RK_INT_IRET ? ring_fill_int_iret(sl, c, old_cpl, old_eip) : ring_fill_sys(sl, c, kind, old_cpl)))
 		return;
 	sl->valid = 1;
 	xl_stats.ring_fills++;

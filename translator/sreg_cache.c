@@ -76,6 +76,8 @@ bool xl_quiet_desc(struct vcpu *c, uint16_t sel, uint64_t *raw, const struct seg
 
 void xl_sreg_fill(struct vcpu *c, uint32_t info)
 {
+	if (info >= XL_INFO_VERIFY)                 /* a VERR/VERW site (xl.h) */
+		return xl_verify_fill(c, info);
 	uint32_t i = info - XL_INFO_SREG, sreg = i >> 12;
 	struct xl_sreg_slot *sl = &sreg_slot[i & (SREG_SLOTS - 1)];
 	const struct seg *sg = &c->seg[sreg];
@@ -114,10 +116,33 @@ bool xl_sreg_fast_ok(const struct xl_ctx *x, const struct ginsn *g)
 	return s == S_DS || s == S_ES || s == S_FS || s == S_GS;
 }
 
+/*
+ * The check every descriptor-cache site makes (host flags already saved): r14d holds the
+ * site's key, r9 its slot, whose words at 0x00, 0x04, 0x08 and 0x10 are the cached key, the
+ * descriptor's GDT offset, that offset + 7, and the descriptor.  Misses (three jumps added
+ * to miss[]) unless the key is the cached one, the descriptor lies inside the GDT limit and
+ * the 8 bytes now in the GDT (read through the running window) are the cached descriptor.
+ * Uses r10.
+ */
+void xl_emit_gdt_match(struct xbuf *b, uint8_t **miss, unsigned *nmiss)
+{
+	static const uint8_t cmp_ld[] = {0x3B}, add_ld[] = {0x03};
+	emit_mem(b, 0, cmp_ld, 1, H_R14, H_R9, -1, 0, 0x00);     /* key */
+	e8(b, 0x0F); e8(b, 0x85); miss[(*nmiss)++] = b->p; e32(b, 0);     /* jne */
+	emit_mem(b, 0, OP_MOVZX16, 2, H_R10, H_R13, -1, 0,
+		 (int32_t)(offsetof(struct vcpu, gdtr) + offsetof(struct dtr, limit)));
+	emit_mem(b, 0, cmp_ld, 1, H_R10, H_R9, -1, 0, 0x08);     /* limit >= idx + 7 */
+	e8(b, 0x0F); e8(b, 0x82); miss[(*nmiss)++] = b->p; e32(b, 0);     /* jb */
+	emit_vcpu_load(b, H_R10, (int)(offsetof(struct vcpu, gdtr) + offsetof(struct dtr, base)), 0);
+	emit_mem(b, 0, add_ld, 1, H_R10, H_R9, -1, 0, 0x04);     /* + idx, 32-bit wrap */
+	emit_mem(b, EM_GUEST | EM_W, OP_MOV_LD, 1, H_R10, H_R10, -1, 0, 0);   /* the GDT now */
+	emit_mem(b, EM_W, cmp_ld, 1, H_R10, H_R9, -1, 0, 0x10);
+	e8(b, 0x0F); e8(b, 0x85); miss[(*nmiss)++] = b->p; e32(b, 0);     /* jne */
+}
+
 void xl_translate_sreg_fast(struct xl_ctx *x, const struct ginsn *g)
 {
-	static const uint8_t pushf[] = {0x9C}, popf[] = {0x9D}, cmp_ld[] = {0x3B}, add_ld[] = {0x03};
-	static const uint8_t cmp_imm8[] = {0x83};
+	static const uint8_t pushf[] = {0x9C}, popf[] = {0x9D}, cmp_imm8[] = {0x83};
 	struct xbuf *b = &x->b;
 	int s = g->op[0].reg.value - ZYDIS_REGISTER_ES;
 	bool pop = g->z.mnemonic == ZYDIS_MNEMONIC_POP;
@@ -135,17 +160,7 @@ void xl_translate_sreg_fast(struct xl_ctx *x, const struct ginsn *g)
 	emit_mov_imm64(b, H_R9, (uint64_t)(uintptr_t)sl);
 	uint8_t *miss[4];
 	unsigned nmiss = 0;
-	emit_mem(b, 0, cmp_ld, 1, H_R14, H_R9, -1, 0, 0x00);     /* selector */
-	e8(b, 0x0F); e8(b, 0x85); miss[nmiss++] = b->p; e32(b, 0);        /* jne */
-	emit_mem(b, 0, OP_MOVZX16, 2, H_R10, H_R13, -1, 0,
-		 (int32_t)(offsetof(struct vcpu, gdtr) + offsetof(struct dtr, limit)));
-	emit_mem(b, 0, cmp_ld, 1, H_R10, H_R9, -1, 0, 0x08);     /* limit >= idx + 7 */
-	e8(b, 0x0F); e8(b, 0x82); miss[nmiss++] = b->p; e32(b, 0);        /* jb */
-	emit_vcpu_load(b, H_R10, (int)(offsetof(struct vcpu, gdtr) + offsetof(struct dtr, base)), 0);
-	emit_mem(b, 0, add_ld, 1, H_R10, H_R9, -1, 0, 0x04);     /* + idx, 32-bit wrap */
-	emit_mem(b, EM_GUEST | EM_W, OP_MOV_LD, 1, H_R10, H_R10, -1, 0, 0);   /* the GDT now */
-	emit_mem(b, EM_W, cmp_ld, 1, H_R10, H_R9, -1, 0, 0x10);
-	e8(b, 0x0F); e8(b, 0x85); miss[nmiss++] = b->p; e32(b, 0);        /* jne */
+	xl_emit_gdt_match(b, miss, &nmiss);
 	if ((s == S_DS || s == S_ES) && !(x->mode & XM_NONFLAT)) {
 		emit_mem(b, 0, cmp_imm8, 1, 7, H_R9, -1, 0, 0x0c); e8(b, 0);   /* cmp flat, 0 */
 		e8(b, 0x0F); e8(b, 0x84); miss[nmiss++] = b->p; e32(b, 0);    /* je */

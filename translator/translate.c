@@ -64,6 +64,7 @@ uint32_t xl_mode(const struct vcpu *c)
 	if (c->cr0 & CR0_TS) m |= XM_TS;
 	if (c->cr0 & CR0_EM) m |= XM_EM;
 	if (c->cr0 & CR0_MP) m |= XM_MP;
+	if (c->cr4 & CR4_TSD) m |= XM_TSD;
 	static const int segs[] = {S_CS, S_DS, S_ES, S_SS};
 	for (unsigned i = 0; i < 4; i++) {
 		int s = segs[i];
@@ -134,6 +135,10 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_SREG: return xl_translate_sreg_fast(x, g);
 	case K_INT_FAST: return xl_translate_int_fast(x, g);
 	case K_IRET_FAST: return xl_translate_iret_fast(x, g);
+	case K_SYSENTER_FAST: return xl_translate_sysenter_fast(x, g);
+	case K_SYSEXIT_FAST: return xl_translate_sysexit_fast(x, g);
+	case K_VERIFY: return xl_translate_verify_fast(x, g);
+	case K_RDTSC: return xl_translate_rdtsc(x);
 	case K_JCC: return xl_translate_jcc(x, g);
 	case K_STRING: return xl_translate_string(x, g);
 	case K_XLAT: return xl_translate_xlat(x, g);

@@ -27,6 +27,7 @@
 #define XM_SINGLE    0x40u   /* one instruction, not cached */
 #define XM_NONFLAT   0x80u   /* CS/DS/ES/SS not flat (base, limit or type): check and add */
 #define XM_PROT      0x100u  /* protected mode (CR0.PE, not virtual-8086) */
+#define XM_TSD       0x200u  /* CR4.TSD: RDTSC is inline only where this does not make it fault */
 
 uint32_t xl_mode(const struct vcpu *c);
 /* Refresh the segment bases and valid offset ranges translated code reads (call before
@@ -59,7 +60,9 @@ struct xl_stats {
 	uint64_t adaptive;         /* monitor calls chosen because the access kept faulting */
 	uint64_t direct_probes;    /* direct exits to another page: inline lookup-table probe */
 	uint64_t sreg_sites, sreg_fills;   /* inline segment loads: sites, cache fills */
-	uint64_t ring_sites, ring_fills;   /* inline INT/IRET: sites, cache fills */
+	uint64_t ring_sites, ring_fills;   /* inline INT/IRET/SYSENTER/SYSEXIT: sites, fills */
+	uint64_t verify_sites, verify_fills;   /* inline VERR/VERW: sites, cache fills */
+	uint64_t tsc_sites;                /* inline RDTSC */
 };
 extern struct xl_stats xl_stats;
 
@@ -69,8 +72,13 @@ void xl_init(void);
  * ran the instruction, xl_sreg_fill(c, info) refills the site's slot. */
 #define XL_INFO_SREG 0x10000u
 void xl_sreg_fill(struct vcpu *c, uint32_t info);
-/* EXIT_EMULATE info of an inline INT-from-CPL-3 or IRET-to-CPL-3 site that missed or
- * faulted: after the monitor ran it, xl_ring_fill refills the site's slot. */
+/* EXIT_EMULATE info of an inline VERR/VERW site that missed its cache.  It lies inside the
+ * XL_INFO_SREG range (whose refill condition - the instruction completed - is the same):
+ * xl_sreg_fill hands it on to the VERR/VERW cache (translator/verify_cache.c). */
+#define XL_INFO_VERIFY 0x18000u
+/* EXIT_EMULATE info of an inline INT-from-CPL-3, IRET-to-CPL-3, SYSENTER-from-CPL-3 or
+ * SYSEXIT site that missed or faulted: after the monitor ran it (and the CPL changed),
+ * xl_ring_fill refills the site's slot. */
 #define XL_INFO_RING 0x20000u
 void xl_ring_fill(struct vcpu *c, uint32_t info, int old_cpl, uint32_t old_eip);
 

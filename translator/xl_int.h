@@ -5,8 +5,9 @@
  * guest instruction is decoded into a struct ginsn, classified (classify.c: the one decision
  * tree that vmm386-scan and the coverage report also use) and handed to one emitter:
  * ident.c (guest bytes copied or lightly re-encoded), stack.c, branch.c, string.c, vif.c
- * (hand lowerings), sreg_cache.c and ring_cache.c (inline caches for segment loads and
- * INT/IRET), or an exit to the monitor (exit.c).  operand.c makes guest memory operands
+ * (hand lowerings), tsc.c (RDTSC), sreg_cache.c, verify_cache.c and ring_cache.c (inline
+ * caches for segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT), or an exit to the
+ * monitor (exit.c).  operand.c makes guest memory operands
  * host-addressable for all of them.
  *
  * Register convention inside a block (DESIGN.md §2): guest EAX..EDI except ESP live in the
@@ -76,8 +77,12 @@ enum xk {
 	K_UD, K_FPU_FAULT, K_EMULATE, K_NOP, K_INCDEC, K_PUSH, K_POP, K_LEAVE, K_ENTER,
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
 	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG, K_PUSHA, K_POPA,
-	K_PUSH_SREG, K_SREG, K_INT_FAST, K_IRET_FAST,
+	K_PUSH_SREG, K_SREG, K_INT_FAST, K_IRET_FAST, K_SYSENTER_FAST, K_SYSEXIT_FAST, K_VERIFY,
+	K_RDTSC,
 };
+
+/* The mode bits a CPL switch keeps (the inline ring transitions' target mode). */
+#define XM_KEEP (XM_PROT | XM_PG | XM_TS | XM_EM | XM_MP | XM_TSD)
 
 static const uint8_t OP_GRP1[] = {0x81}, OP_PUSHF[] = {0x9C}, OP_POPF[] = {0x9D};
 
@@ -169,15 +174,28 @@ void xl_translate_sti(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_pushf(struct xl_ctx *x);
 void xl_translate_popf(struct xl_ctx *x, const struct ginsn *g);
 
-/* sreg_cache.c (the quiet reads are shared with ring_cache.c) */
+/* sreg_cache.c (the quiet reads are shared with ring_cache.c, the GDT match with
+ * verify_cache.c) */
 bool xl_quiet_read(struct vcpu *c, gla_t la, void *buf, unsigned n);
 bool xl_quiet_desc(struct vcpu *c, uint16_t sel, uint64_t *raw, const struct seg *want);
+void xl_emit_gdt_match(struct xbuf *b, uint8_t **miss, unsigned *nmiss);
 bool xl_sreg_fast_ok(const struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sreg_fast(struct xl_ctx *x, const struct ginsn *g);
 
+/* verify_cache.c */
+bool xl_verify_fast_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_verify_fast(struct xl_ctx *x, const struct ginsn *g);
+void xl_verify_fill(struct vcpu *c, uint32_t info);
+
+/* tsc.c */
+bool xl_rdtsc_inline_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_rdtsc(struct xl_ctx *x);
+
 /* ring_cache.c */
-bool xl_ring_fast_ok(const struct xl_ctx *x, const struct ginsn *g);
+enum xk xl_ring_kind(const struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_sysenter_fast(struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_sysexit_fast(struct xl_ctx *x, const struct ginsn *g);
 
 #endif

@@ -16,7 +16,10 @@
  *  - instruction fetch from a not-present page, and an instruction crossing into one (CR2 =
  *    the page, saved EIP = the instruction); REP MOVS that faults part way (ECX/ESI/EDI
  *    count the finished elements); a CPL-3 PUSH onto a not-present page (ESP unchanged);
- *  - page tables reached through a recursive PDE and through a second mapping.
+ *  - page tables reached through a recursive PDE and through a second mapping;
+ *  - INT n, SYSENTER/SYSEXIT, RDTSC and VERR/VERW sites run again and again while what they
+ *    depend on changes (gate, TSS, the SYSENTER MSRs, CR4.TSD, the GDT): each change is seen
+ *    at the next execution (vmm386 runs these inline against caches).
  * At the end paging is off again, CR3 and CR4 as they were.
  */
 #include "selftest.h"
@@ -181,6 +184,174 @@ static void int_cache_tests(void)
 	st_check(trap_last.count == 3 && trap_last.vector == VEC_USER_INT,
 		 "paging, CPL 3: and again through the restored gate", "count %u vector %d",
 		 trap_last.count, trap_last.vector);
+}
+
+/*
+ * SYSENTER from CPL 3 and SYSEXIT back, the same two instructions again and again, while the
+ * kernel rewrites the MSRs they depend on.  vmm386 runs both inline against a cache of
+ * IA32_SYSENTER_CS: a WRMSR must take effect on the very next SYSENTER or SYSEXIT.
+ * k_se_target (or k_se_target2) counts the entry, records ESP and which target ran, and
+ * returns with the SYSEXIT at k_se_exit to EDX with ESP = ECX.
+ */
+uint32_t k_se_count, k_se_esp, k_se_tag;
+asm(".text\n"
+    "k_se_target:\n\t"
+    "movl $1, %ss:k_se_tag\n"
+    "k_se_common:\n\t"
+    "incl %ss:k_se_count\n\t"
+    "movl %esp, %ss:k_se_esp\n"
+    "k_se_exit:\n\t"
+    "sysexit\n"
+    "k_se_target2:\n\t"
+    "movl $2, %ss:k_se_tag\n\t"
+    "jmp k_se_common\n");
+extern char k_se_target[], k_se_target2[], k_se_exit[];
+static char se_stack[2][256] __attribute__((aligned(16)));
+#define SE_TOP(i) ((uint32_t)se_stack[i] + sizeof(se_stack[i]))
+
+static uint32_t u_se_site(void)
+{
+	for (uint32_t i = 0; i < u_v[3]; i++)
+		asm volatile("movl %%esp, %%ecx\n\tmovl $1f, %%edx\n\t" ST_ARM "8: sysenter\n1:" ST_DISARM
+			     "movl $8b, u_at" ::: "ecx", "edx", "memory");
+	return 0;
+}
+
+static void se_site(uint32_t times)
+{
+	u_v[3] = times;
+	u_at = 0;
+	k_se_count = k_se_esp = k_se_tag = 0;
+	trap_reset();
+	ring3_call(u_se_site, 0x202, 0);
+}
+
+static void sysenter_cache_tests(void)
+{
+	static const char *const names[] = {
+		"paging, CPL 3: the same sysenter six times, and sysexit back",
+		"paging, CPL 3: the same sysenter after SYSENTER_ESP changed",
+		"paging, CPL 3: the same sysenter after SYSENTER_EIP changed",
+		"paging, CPL 3: the same sysenter after SYSENTER_CS became 0: #GP(0)",
+		"paging, CPL 0: the same sysexit after SYSENTER_CS became 0: #GP(0)",
+		"paging, CPL 3: sysenter and sysexit again with SYSENTER_CS restored",
+	};
+	if (!(st_cpuid1_edx() & CPUID_SEP)) {
+		st_note("CPUID lacks SEP: SYSENTER cache checks skipped");
+		for (unsigned i = 0; i < ARRAY_SIZE(names); i++)
+			st_check(1, names[i], NULL);
+		return;
+	}
+	pv_wrmsr(0x174, SEL_KCODE);
+	pv_wrmsr(0x175, SE_TOP(0));
+	pv_wrmsr(0x176, (uint32_t)k_se_target);
+	se_site(6);
+	st_check(trap_last.count == 0 && k_se_count == 6 && k_se_esp == SE_TOP(0) && k_se_tag == 1, names[0],
+		 "exceptions %u entries %u esp %x target %u", trap_last.count, k_se_count, k_se_esp, k_se_tag);
+	pv_wrmsr(0x175, SE_TOP(1));
+	se_site(2);
+	st_check(trap_last.count == 0 && k_se_count == 2 && k_se_esp == SE_TOP(1), names[1],
+		 "exceptions %u entries %u esp %x", trap_last.count, k_se_count, k_se_esp);
+	pv_wrmsr(0x176, (uint32_t)k_se_target2);
+	se_site(2);
+	st_check(trap_last.count == 0 && k_se_count == 2 && k_se_tag == 2, names[2],
+		 "exceptions %u entries %u target %u", trap_last.count, k_se_count, k_se_tag);
+	pv_wrmsr(0x174, 0);
+	se_site(1);
+	st_ufault(names[3], 13, 0, u_at);
+	trap_reset();
+	asm volatile(ST_ARM "jmp k_se_exit" ST_DISARM ::: "ecx", "edx", "memory");
+	st_fault(names[4], 13, 0, (uint32_t)k_se_exit);
+	pv_wrmsr(0x174, SEL_KCODE);
+	pv_wrmsr(0x176, (uint32_t)k_se_target);
+	se_site(3);
+	st_check(trap_last.count == 0 && k_se_count == 3 && k_se_tag == 1 && k_se_esp == SE_TOP(1), names[5],
+		 "exceptions %u entries %u target %u esp %x", trap_last.count, k_se_count, k_se_tag, k_se_esp);
+	pv_wrmsr(0x174, 0);
+	pv_wrmsr(0x175, 0);
+	pv_wrmsr(0x176, 0);
+}
+
+/*
+ * RDTSC at CPL 3, the same instruction again and again: it counts up, and once CR4.TSD is
+ * set it raises #GP(0) - also after it ran (and was translated) with TSD clear.
+ */
+static uint32_t u_rdtsc_site(void)
+{
+	uint64_t prev = 0;
+	u_v[4] = 1;
+	for (uint32_t i = 0; i < u_v[3]; i++) {
+		uint32_t lo = 0, hi = 0;
+		asm volatile(ST_ARM "8: rdtsc" ST_DISARM "movl $8b, u_at" : "+a"(lo), "+d"(hi) :: "memory");
+		uint64_t t = (uint64_t)hi << 32 | lo;
+		if (t < prev)
+			u_v[4] = 0;
+		prev = t;
+	}
+	return 0;
+}
+
+static void rdtsc_site(uint32_t times)
+{
+	u_v[3] = times;
+	u_at = 0;
+	trap_reset();
+	ring3_call(u_rdtsc_site, 0x202, 0);
+}
+
+static void rdtsc_tests(void)
+{
+	uint32_t cr4 = pv_read_cr4();
+	rdtsc_site(50);
+	st_check(trap_last.count == 0 && u_v[4] == 1, "paging, CPL 3: the same rdtsc fifty times counts up",
+		 "exceptions %u monotonic %u", trap_last.count, u_v[4]);
+	pv_write_cr4(cr4 | 0x4);
+	rdtsc_site(1);
+	pv_write_cr4(cr4);
+	st_ufault("paging, CPL 3: the same rdtsc with CR4.TSD=1: #GP(0)", 13, 0, u_at);
+	rdtsc_site(3);
+	st_check(trap_last.count == 0 && u_v[4] == 1, "paging, CPL 3: the same rdtsc with CR4.TSD=0 again",
+		 "exceptions %u monotonic %u", trap_last.count, u_v[4]);
+}
+
+/*
+ * VERW and VERR at CPL 0 of a selector in memory (Linux clears the CPU buffers with such a
+ * VERW on every return to user mode), again and again while the kernel rewrites the
+ * descriptor in the GDT: ZF follows the descriptor at every execution, no other flag moves.
+ */
+static volatile uint16_t verify_sel;
+
+/* bit 0: VERW's ZF, bit 1: VERR's ZF, bit 2: CF kept (set before both) */
+static uint32_t verify_site(void)
+{
+	uint8_t w, r, cf;
+	asm volatile("stc\n\tverw %3\n\tsetz %0\n\tverr %3\n\tsetz %1\n\tsetc %2"
+		     : "=&q"(w), "=&q"(r), "=&q"(cf) : "m"(verify_sel) : "cc");
+	return w | r << 1 | cf << 2;
+}
+
+static void verify_case(const char *name, uint16_t sel, uint8_t access, uint32_t want)
+{
+	gdt[SEL_TACC / 8] = seg_desc(0, 0xFFFFF, access, 0xC);
+	verify_sel = sel;
+	uint32_t got[3];
+	for (unsigned i = 0; i < 3; i++)
+		got[i] = verify_site();
+	st_check(got[0] == want && got[1] == want && got[2] == want, name, "got %u %u %u, want %u",
+		 got[0], got[1], got[2], want);
+}
+
+static void verify_tests(void)
+{
+	verify_case("paging, CPL 0: the same verw/verr of writable data: ZF 1 1", SEL_TACC, 0x92, 7);
+	verify_case("paging, CPL 0: the same verw/verr after the descriptor became read-only: ZF 0 1",
+		    SEL_TACC, 0x90, 6);
+	verify_case("paging, CPL 0: ... after it became execute/read code: ZF 0 1", SEL_TACC, 0x9A, 6);
+	verify_case("paging, CPL 0: ... after it became execute-only code: ZF 0 0", SEL_TACC, 0x98, 4);
+	verify_case("paging, CPL 0: ... writable data with RPL 3 over DPL 0: ZF 0 0", SEL_TACC | 3, 0x92, 4);
+	verify_case("paging, CPL 0: ... writable DPL-3 data with RPL 3: ZF 1 1", SEL_TACC | 3, 0xF2, 7);
+	verify_case("paging, CPL 0: ... writable data again: ZF 1 1", SEL_TACC, 0x92, 7);
+	gdt[SEL_TACC / 8] = seg_desc(0, 0xFFFFF, 0x92, 0xC);
 }
 
 /* --- setup ------------------------------------------------------------------------------- */
@@ -449,6 +620,9 @@ void st_group_paging(void)
 	rep_movs_tests();
 	alias_tests();
 	int_cache_tests();
+	sysenter_cache_tests();
+	rdtsc_tests();
+	verify_tests();
 	paging_off();
 	ring3_end();
 }

@@ -480,6 +480,140 @@ START_TEST(code_pages_are_write_protected)
 }
 END_TEST
 
+/* Run like the monitor for the inline caches: a VERR/VERW or segment-load site that missed
+ * its cache is run by the emulator and its slot refilled (monitor/run.c, handle_exit).
+ * Returns the number of such misses once the guest reaches its HLT. */
+static unsigned run_with_refills(void)
+{
+	unsigned misses = 0;
+	for (int i = 0; i < 100; i++) {
+		ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+		uint32_t info = c->exit_info, eip = c->eip;
+		if (info == 0 && vm.ram[eip] == 0xF4)
+			return misses;
+		ck_assert_uint_ge(info, XL_INFO_SREG);
+		ck_assert_uint_lt(info, XL_INFO_RING);
+		ck_assert_int_eq(emu_step(c), 0);
+		if (c->eip != eip)
+			xl_sreg_fill(c, info);
+		misses++;
+	}
+	ck_abort_msg("guest did not reach its HLT");
+	return 0;
+}
+
+static uint64_t host_tsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+START_TEST(rdtsc_inline_and_tsd)
+{
+	setup();
+	/* stc; xor ebx, ebx (ZF=1, CF=0); stc (CF=1); rdtsc; mov esi, eax; mov edi, edx;
+	 * setz bl; setc bh; rdtsc */
+	static const uint8_t code[] = {0x31, 0xDB, 0xF9, 0x0F, 0x31, 0x89, 0xC6, 0x89, 0xD7,
+				       0x0F, 0x94, 0xC3, 0x0F, 0x92, 0xC7, 0x0F, 0x31};
+	load(code, sizeof(code));
+	c->tsc_offset = 1000000;
+	uint64_t t0 = host_tsc();
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);          /* the HLT: no exit before */
+	uint64_t t1 = host_tsc();
+	ck_assert_uint_eq(c->eip, CODE + sizeof(code));
+	uint64_t g1 = (uint64_t)c->regs[R_EDI] << 32 | c->regs[R_ESI];
+	uint64_t g2 = (uint64_t)c->regs[R_EDX] << 32 | c->regs[R_EAX];
+	ck_assert_uint_ge(g1, t0 - 1000000);                   /* host TSC - offset */
+	ck_assert_uint_le(g2, t1 - 1000000);
+	ck_assert_uint_ge(g2, g1);                             /* monotonic */
+	ck_assert_uint_eq(c->regs[R_EBX] & 0xFFFF, 0x0101);    /* ZF and CF kept */
+	ck_assert_uint_gt(xl_stats.tsc_sites, 0);
+	/* the same code at CPL 3: inline while CR4.TSD is clear, a monitor call (#GP) once it
+	 * is set - the mode changes, so the translation made with TSD clear is not used */
+	c->cpl = 3;
+	c->eip = CODE;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	ck_assert_uint_eq(c->eip, CODE + sizeof(code));
+	uint32_t m = xl_mode(c);
+	c->cr4 |= CR4_TSD;
+	ck_assert_uint_ne(xl_mode(c), m);
+	c->eip = CODE;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	ck_assert_uint_eq(c->eip, CODE + 3);                   /* stopped at the rdtsc */
+	ck_assert_uint_eq(c->exit_info, 0);
+	c->cpl = 0;                                            /* CPL 0: inline again */
+	c->eip = CODE;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	ck_assert_uint_eq(c->eip, CODE + sizeof(code));
+	c->cr4 = 0;
+}
+END_TEST
+
+#define GDT (DATA + 0x800)
+/* From CODE with ECX = 3 loops of: stc; verw [DATA]; setz al; verr [DATA]; setz ah;
+ * setc dl; add bl, al; add bh, ah; add dh, dl.  Returns the misses of the run; BL = VERW
+ * hits, BH = VERR hits, DH = 3 when CF survived both. */
+static unsigned verify_run(uint32_t want_bx)
+{
+	c->eip = CODE;
+	c->regs[R_EBX] = c->regs[R_EDX] = 0;
+	unsigned misses = run_with_refills();
+	ck_assert_uint_eq(c->regs[R_EBX] & 0xFFFF, want_bx);
+	ck_assert_uint_eq((c->regs[R_EDX] >> 8) & 0xFF, 3);
+	return misses;
+}
+
+/* Run until every site hit its cache (a miss leaves the block, so later sites of the same
+ * block, and blocks that start after a miss, fill over a few runs). */
+static void verify_settle(uint32_t want_bx)
+{
+	for (int i = 0; i < 6; i++)
+		if (verify_run(want_bx) == 0)
+			return;
+	ck_abort_msg("VERR/VERW sites never ran inline");
+}
+
+START_TEST(verw_cache_follows_the_gdt)
+{
+	setup();
+	wr32(GDT + 0x10, 0x0000FFFF); wr32(GDT + 0x14, 0x00CF9200);   /* 0x10: flat writable data */
+	wr32(GDT + 0x18, 0x0000FFFF); wr32(GDT + 0x1C, 0x00CF9A00);   /* 0x18: flat readable code */
+	c->gdtr = (struct dtr){ GDT, 0x1F };
+	wr32(DATA, 0x10);
+	static const uint8_t code[] = {0xB9, 0x03, 0x00, 0x00, 0x00,
+		0xF9, 0x0F, 0x00, 0x2D, 0x00, 0x00, 0x02, 0x00, 0x0F, 0x94, 0xC0,
+		0x0F, 0x00, 0x25, 0x00, 0x00, 0x02, 0x00, 0x0F, 0x94, 0xC4, 0x0F, 0x92, 0xC2,
+		0x00, 0xC3, 0x00, 0xE7, 0x00, 0xD6, 0xE2, 0xE0};
+	load(code, sizeof(code));
+	uint64_t fills = xl_stats.verify_fills;
+	verify_settle(0x0303);                                 /* writable, readable */
+	ck_assert_uint_gt(xl_stats.verify_fills, fills);
+	ck_assert_uint_eq(verify_run(0x0303), 0);              /* inline: no exit */
+	/* the descriptor in the GDT becomes read-only data: the next run sees it */
+	wr32(GDT + 0x14, 0x00CF9000);
+	ck_assert_uint_gt(verify_run(0x0300), 0);
+	verify_settle(0x0300);
+	/* another selector in the operand: execute/read code, readable, not writable */
+	wr32(DATA, 0x18);
+	ck_assert_uint_gt(verify_run(0x0300), 0);
+	verify_settle(0x0300);
+	/* RPL 3 over a DPL-0 segment, then a selector beyond the GDT limit: ZF = 0 */
+	wr32(DATA, 0x1B);
+	verify_run(0);
+	c->gdtr.limit = 0x17;
+	wr32(DATA, 0x18);
+	verify_run(0);
+	verify_run(0);
+	/* GDT limit back and the data writable again */
+	c->gdtr.limit = 0x1F;
+	wr32(GDT + 0x14, 0x00CF9200);
+	wr32(DATA, 0x10);
+	ck_assert_uint_gt(verify_run(0x0303), 0);
+	verify_settle(0x0303);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("translator");
@@ -507,6 +641,8 @@ int main(void)
 	tcase_add_test(t, host_gp_becomes_guest_gp);
 	tcase_add_test(t, tzcnt_runs_as_bsf);
 	tcase_add_test(t, sse2_and_x87_ident);
+	tcase_add_test(t, rdtsc_inline_and_tsd);
+	tcase_add_test(t, verw_cache_follows_the_gdt);
 	suite_add_tcase(s, t);
 	TCase *cc = tcase_create("codecache");
 	tcase_add_test(cc, chain_and_invalidate);

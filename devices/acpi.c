@@ -12,8 +12,10 @@
  *   FACS  64 bytes, no firmware waking vector
  *   DSDT  one object: Name(_S5, Package(4){5, 5, 0, 0}) - the sleep type of soft-off
  *   MADT  the local APIC (ID 0) at LAPIC_BASE, PC-AT compatible (8259s present), the I/O
- *         APIC (ID 1, GSI base 0) at IOAPIC_BASE, the override ISA IRQ0 -> GSI 2, and NMI
- *         on LINT1 - the machine the MP tables (mptable.c) describe
+ *         APIC (ID 1, GSI base 0) at IOAPIC_BASE, the overrides ISA IRQ0 -> GSI 2 and the
+ *         SCI (IRQ 9) active high, level - as the line is wired here; without it an OS takes
+ *         the ACPI default (active low) and sees an idle line as asserted - and NMI on
+ *         LINT1: the machine the MP tables (mptable.c) describe
  *
  * Registers (ports from ACPI_PM_BASE):
  *   +0 PM1_STS (16, write 1 to clear)   +2 PM1_EN (16)
@@ -126,6 +128,7 @@ static void build_madt(uint8_t *t)
 		0, 8, 0, 0, 1, 0, 0, 0,                 /* processor local APIC: enabled */
 		1, 12, 1, 0, 0, 0, 0xC0, 0xFE, 0, 0, 0, 0,   /* I/O APIC 1 at 0xFEC00000, GSI 0 */
 		2, 10, 0, 0, 2, 0, 0, 0, 0, 0,          /* ISA IRQ0 -> GSI 2, bus polarity */
+		2, 10, 0, 9, 9, 0, 0, 0, 0x0D, 0,       /* SCI: IRQ 9 -> GSI 9, active high, level */
 		4, 6, 0xFF, 0, 0, 1,                    /* local APIC NMI on LINT1, all CPUs */
 	};
 	header(t, "APIC", HDR_LEN + 8 + sizeof(entries), 1);

@@ -993,6 +993,10 @@ START_TEST(acpi_tables_and_poweroff)
 	ck_assert_uint_eq(rd32(madt + 36), LAPIC_BASE);
 	ck_assert_uint_eq(madt[44 + 8 + 12 + 3], 0);            /* ISO: source IRQ0 ... */
 	ck_assert_uint_eq(rd32(madt + 44 + 8 + 12 + 4), 2);     /* ... is GSI 2 */
+	const uint8_t *sci = madt + 44 + 8 + 12 + 10;           /* the next override: */
+	ck_assert_uint_eq(sci[0], 2);
+	ck_assert_uint_eq(sci[3], rd32(fadt + 46) & 0xFFFF);    /* the FADT's SCI IRQ ... */
+	ck_assert_uint_eq(sci[8], 0x0D);                        /* ... active high, level */
 	uint16_t cnt = (uint16_t)rd32(fadt + 64), tmr = (uint16_t)rd32(fadt + 76);
 	ck_assert_uint_eq(dev_pio_in(cnt, 2) & 1, 1);           /* SCI_EN: ACPI mode */
 	uint32_t t0 = dev_pio_in(tmr, 4);

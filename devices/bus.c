@@ -157,6 +157,11 @@ static struct pio_region *block_region(uint16_t port, int size)
 	return r && r->block && port - r->base == r->block_off ? r : NULL;
 }
 
+bool dev_pio_has_block(uint16_t port, int size)
+{
+	return block_region(port, size) != NULL;
+}
+
 unsigned dev_pio_in_block(uint16_t port, int size, void *buf, unsigned count)
 {
 	struct pio_region *r = block_region(port, size);

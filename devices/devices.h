@@ -168,6 +168,9 @@ void dev_ide_reset(void); /* detach everything (tests) */
 /* Block transfer through a device's data port: count elements of size bytes.  Returns how
  * many were moved (0: the port has no block hook, do it element by element). */
 unsigned dev_pio_in_block(uint16_t port, int size, void *buf, unsigned count);
+/* Does an access of size bytes at port have a block hook (checked before any guest memory
+ * is touched for a block transfer)? */
+bool dev_pio_has_block(uint16_t port, int size);
 unsigned dev_pio_out_block(uint16_t port, int size, const void *buf, unsigned count);
 typedef unsigned (*dev_pio_block_fn)(void *opaque, uint16_t off, int size, void *buf,
 				     unsigned count, bool write);

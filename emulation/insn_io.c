@@ -140,6 +140,8 @@ static unsigned string_block(struct vcpu *c, struct insn *in, uint16_t port, uns
 	uint8_t buf[GUEST_PAGE];
 	uint32_t n;
 
+	if (!dev_pio_has_block(port, (int)size))
+		return 0;        /* an ordinary port: element by element, no page read ahead */
 	if (sreg < 0)
 		sreg = S_DS;
 	n = (GUEST_PAGE - ((c->seg[sreg].base + off) & (GUEST_PAGE - 1))) / size;

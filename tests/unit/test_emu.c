@@ -87,6 +87,12 @@ __attribute__((weak)) void dev_lapic_set_base_msr(uint64_t val)
 }
 
 /* No block hooks: string I/O goes element by element through the stubs above. */
+__attribute__((weak)) bool dev_pio_has_block(uint16_t port, int size)
+{
+	(void)port; (void)size;
+	return false;
+}
+
 __attribute__((weak)) unsigned dev_pio_in_block(uint16_t port, int size, void *buf,
 						unsigned count)
 {

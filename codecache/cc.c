@@ -210,6 +210,31 @@ void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
 	t->host[i] = (uint64_t)(uintptr_t)b->host;
 }
 
+/*
+ * b and the other blocks of its code page that the same table may hold: a window's table
+ * may take a block once the window maps the block's linear page to the block's frame
+ * (run.c link_block), and that holds for every valid block translated from the same
+ * frame at the same linear page, in the same mode and segment base, whose code stays on
+ * that one page (page[1] == ~0u).  They go into empty slots only (an entry in use stays),
+ * so a new window's first dispatcher exit on a code page fills the whole page's entries
+ * instead of one exit per block.
+ */
+void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
+{
+	cc_lookup_insert(t, b);
+	gpa_t pn = b->page[0] / GUEST_PAGE;
+	if (pn >= npages)
+		return;
+	gla_t lp = (b->cs_base + b->eip) / GUEST_PAGE;
+	for (struct cc_block *x = page_head[pn]; x; x = x->pnext[x->page[0] == b->page[0] ? 0 : 1]) {
+		if (x == b || !x->valid || x->page[0] != b->page[0] || x->page[1] != ~0u || x->mode != b->mode ||
+		    x->cs_base != b->cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)
+			continue;
+		if (t->host[x->eip & (CC_LK_ENTRIES - 1)] == (uint64_t)(uintptr_t)miss_stub)
+			cc_lookup_insert(t, x);
+	}
+}
+
 static void hash_remove(struct cc_block *b)
 {
 	unsigned h = hash_of(b->page[0] | (b->eip & (GUEST_PAGE - 1)), b->mode);

@@ -140,6 +140,8 @@ void cc_block_insert(struct cc_block *b);
 struct cc_block *cc_find_host(uintptr_t host);
 void cc_link(struct cc_exit *e, struct cc_block *to);
 void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b);
+/* b, and the blocks of the same frame, linear page, mode and segment base (empty slots). */
+void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b);
 void cc_invalidate_page(gpa_t page);
 bool cc_page_has_code(gpa_t page);
 void cc_flush(void);

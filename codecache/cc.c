@@ -200,7 +200,7 @@ void cc_link(struct cc_exit *e, struct cc_block *to)
 
 void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
 {
-	unsigned i = b->eip & (CC_LK_ENTRIES - 1);
+	unsigned i = cc_lk_index(b->eip);
 	if (t->host[i] == (uint64_t)(uintptr_t)miss_stub && t->nused <= CC_LK_TRACK) {
 		if (t->nused < CC_LK_TRACK)
 			t->used[t->nused] = (uint16_t)i;
@@ -230,7 +230,7 @@ void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 		if (x == b || !x->valid || x->page[0] != b->page[0] || x->page[1] != ~0u || x->mode != b->mode ||
 		    x->cs_base != b->cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)
 			continue;
-		if (t->host[x->eip & (CC_LK_ENTRIES - 1)] == (uint64_t)(uintptr_t)miss_stub)
+		if (t->host[cc_lk_index(x->eip)] == (uint64_t)(uintptr_t)miss_stub)
 			cc_lookup_insert(t, x);
 	}
 }
@@ -269,7 +269,7 @@ static void invalidate(struct cc_block *b)
 	hash_remove(b);
 	page_remove(b, 0);
 	page_remove(b, 1);
-	unsigned i = b->eip & (CC_LK_ENTRIES - 1);
+	unsigned i = cc_lk_index(b->eip);
 	for (unsigned t = 0; t < ntables; t++)
 		if (tables[t]->host[i] == (uint64_t)(uintptr_t)b->host) {
 			tables[t]->key[i] = 0;

@@ -91,6 +91,10 @@ struct cc_lookup {
 	uint32_t nused;                   /* > CC_LK_TRACK: too many, clear everything */
 	uint16_t used[CC_LK_TRACK];
 } __attribute__((aligned(64)));          /* a size aligned_alloc accepts */
+/* The slot of guest EIP eip: its low 16 bits plus bits 8-23, so that blocks 64 KiB apart
+ * and 16-byte aligned entry points (function starts) spread over every slot; the inline
+ * probe (translator/exit.c) computes the same flag-free. */
+static inline unsigned cc_lk_index(uint32_t eip) { return (eip + (eip >> 8)) & (CC_LK_ENTRIES - 1); }
 #define CC_LK_TAG(mode, cs) (((uint64_t)(cs) << 32) | (uint32_t)(mode))
 #define CC_LK_NOTAG (~0ull)
 

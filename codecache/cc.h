@@ -15,6 +15,16 @@
  *  - invalidation order (QEMU's tb-maint order): mark invalid, remove from hash, remove
  *    from page lists, clear lookup-cache entries, unlink incoming jumps.
  *  - when the arena is full, everything is flushed at once (no per-block freeing).
+ *  - a window's lookup table (keyed by EIP at slot cc_lk_index, tagged with one mode and
+ *    segment base) holds a block only while the window maps the block's linear page to
+ *    the block's frame; the shadow MMU marks the table stale when such a mapping changes,
+ *    and invalidation clears the block's slot in every table.  cc_lookup_insert_page
+ *    relies on it: when the dispatcher enters b (its page just mapped in the window), every
+ *    valid block of the same frame and linear page, mode and base that stays on that page
+ *    meets the same condition, so it may enter too (empty slots only).  Tests:
+ *    test_codecache lookup_insert_page_fills_siblings (other mode, other linear page,
+ *    straddling, slot in use, invalidated sibling), test_translator
+ *    lookup_probe_uses_the_hashed_slot (the inline probe's slot, with and without BMI2).
  * Single-threaded: only the vCPU thread calls in here, never from a signal handler except
  * cc_find_host(), which only reads.
  *

@@ -217,8 +217,7 @@ void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
  * frame at the same linear page, in the same mode and segment base, whose code stays on
  * that one page (page[1] == ~0u).  They go into empty slots only (an entry in use stays),
  * so a new window's first dispatcher exit on a code page fills the whole page's entries
- * instead of one exit per block.  Never past the slots a table tracks: a clear would then
- * rewrite the whole table.
+ * instead of one exit per block.
  */
 void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 {
@@ -234,8 +233,6 @@ void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 		if (x == b || !x->valid || x->page[0] != b->page[0] || x->page[1] != ~0u || x->mode != b->mode ||
 		    x->cs_base != b->cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)
 			continue;
-		if (t->nused >= CC_LK_TRACK)
-			return;       /* keep the table cheap to clear (cc_lookup_clear) */
 		if (t->host[cc_lk_index(x->eip)] == (uint64_t)(uintptr_t)miss_stub)
 			cc_lookup_insert(t, x);
 	}

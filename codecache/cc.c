@@ -200,7 +200,7 @@ void cc_link(struct cc_exit *e, struct cc_block *to)
 
 void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
 {
-	unsigned i = b->eip & (CC_LK_ENTRIES - 1);
+	unsigned i = cc_lk_index(b->eip);
 	if (t->host[i] == (uint64_t)(uintptr_t)miss_stub && t->nused <= CC_LK_TRACK) {
 		if (t->nused < CC_LK_TRACK)
 			t->used[t->nused] = (uint16_t)i;
@@ -208,6 +208,34 @@ void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
 	}
 	t->key[i] = b->eip;
 	t->host[i] = (uint64_t)(uintptr_t)b->host;
+}
+
+/*
+ * b and the other blocks of its code page that the same table may hold: a window's table
+ * may take a block once the window maps the block's linear page to the block's frame
+ * (run.c link_block), and that holds for every valid block translated from the same
+ * frame at the same linear page, in the same mode and segment base, whose code stays on
+ * that one page (page[1] == ~0u).  They go into empty slots only (an entry in use stays),
+ * so a new window's first dispatcher exit on a code page fills the whole page's entries
+ * instead of one exit per block.
+ */
+void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
+{
+	bool had = t->host[cc_lk_index(b->eip)] == (uint64_t)(uintptr_t)b->host;
+	cc_lookup_insert(t, b);
+	if (had)
+		return;       /* entered after another kind of exit: its page was seen already */
+	gpa_t pn = b->page[0] / GUEST_PAGE;
+	if (pn >= npages)
+		return;
+	gla_t lp = (b->cs_base + b->eip) / GUEST_PAGE;
+	for (struct cc_block *x = page_head[pn]; x; x = x->pnext[x->page[0] == b->page[0] ? 0 : 1]) {
+		if (x == b || !x->valid || x->page[0] != b->page[0] || x->page[1] != ~0u || x->mode != b->mode ||
+		    x->cs_base != b->cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)
+			continue;
+		if (t->host[cc_lk_index(x->eip)] == (uint64_t)(uintptr_t)miss_stub)
+			cc_lookup_insert(t, x);
+	}
 }
 
 static void hash_remove(struct cc_block *b)
@@ -244,7 +272,7 @@ static void invalidate(struct cc_block *b)
 	hash_remove(b);
 	page_remove(b, 0);
 	page_remove(b, 1);
-	unsigned i = b->eip & (CC_LK_ENTRIES - 1);
+	unsigned i = cc_lk_index(b->eip);
 	for (unsigned t = 0; t < ntables; t++)
 		if (tables[t]->host[i] == (uint64_t)(uintptr_t)b->host) {
 			tables[t]->key[i] = 0;

@@ -15,6 +15,16 @@
  *  - invalidation order (QEMU's tb-maint order): mark invalid, remove from hash, remove
  *    from page lists, clear lookup-cache entries, unlink incoming jumps.
  *  - when the arena is full, everything is flushed at once (no per-block freeing).
+ *  - a window's lookup table (keyed by EIP at slot cc_lk_index, tagged with one mode and
+ *    segment base) holds a block only while the window maps the block's linear page to
+ *    the block's frame; the shadow MMU marks the table stale when such a mapping changes,
+ *    and invalidation clears the block's slot in every table.  cc_lookup_insert_page
+ *    relies on it: when the dispatcher enters b (its page just mapped in the window), every
+ *    valid block of the same frame and linear page, mode and base that stays on that page
+ *    meets the same condition, so it may enter too (empty slots only).  Tests:
+ *    test_codecache lookup_insert_page_fills_siblings (other mode, other linear page,
+ *    straddling, slot in use, invalidated sibling), test_translator
+ *    lookup_probe_uses_the_hashed_slot (the inline probe's slot, with and without BMI2).
  * Single-threaded: only the vCPU thread calls in here, never from a signal handler except
  * cc_find_host(), which only reads.
  *
@@ -91,6 +101,10 @@ struct cc_lookup {
 	uint32_t nused;                   /* > CC_LK_TRACK: too many, clear everything */
 	uint16_t used[CC_LK_TRACK];
 } __attribute__((aligned(64)));          /* a size aligned_alloc accepts */
+/* The slot of guest EIP eip: its low 16 bits plus bits 8-23, so that blocks 64 KiB apart
+ * and 16-byte aligned entry points (function starts) spread over every slot; the inline
+ * probe (translator/exit.c) computes the same flag-free. */
+static inline unsigned cc_lk_index(uint32_t eip) { return (eip + (eip >> 8)) & (CC_LK_ENTRIES - 1); }
 #define CC_LK_TAG(mode, cs) (((uint64_t)(cs) << 32) | (uint32_t)(mode))
 #define CC_LK_NOTAG (~0ull)
 
@@ -140,6 +154,8 @@ void cc_block_insert(struct cc_block *b);
 struct cc_block *cc_find_host(uintptr_t host);
 void cc_link(struct cc_exit *e, struct cc_block *to);
 void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b);
+/* b, and the blocks of the same frame, linear page, mode and segment base (empty slots). */
+void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b);
 void cc_invalidate_page(gpa_t page);
 bool cc_page_has_code(gpa_t page);
 void cc_flush(void);

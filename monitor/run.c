@@ -219,7 +219,7 @@ static void link_block(struct vcpu *c, struct loop *l, struct cc_block *b, uint3
 	 * the window (a straddling block's second page included) */
 	if (!(mode & XM_SINGLE) && chaining_allowed() && noted &&
 	    !(b->page[1] == ~1u && (mode & XM_PG)))
-		cc_lookup_insert(lk, b);
+		cc_lookup_insert_page(lk, b);
 }
 
 static void log_entry(struct vcpu *c, const struct cc_block *b)

@@ -18,8 +18,11 @@
  * reason already stored), at 32 the lookup-miss stub (vcpu->eip already stored by the
  * probe: leave with EXIT_LOOKUP and no exit to link).
  */
+bool xl_host_bmi2;
+
 void xl_emit_stubs(void)
 {
+	xl_host_bmi2 = __builtin_cpu_supports("bmi2");
 	static uint8_t code[64];
 	struct xbuf b = { code, code, code + sizeof(code) };
 	e8(&b, 0xFF); e8(&b, 0x25); e32(&b, 0);
@@ -99,7 +102,14 @@ uint8_t *xl_emit_lookup_probe(struct xbuf *b)
 {
 	static const uint8_t movzx16[] = {0x0F, 0xB7}, not_op[] = {0xF7};
 	emit_vcpu_store(b, VC_EIP, H_R14, 0);                    /* for a miss */
-	emit_rr(b, 0, movzx16, 2, H_R8, H_R14);                  /* r8d = eip & 0xffff */
+	/* r8d = cc_lk_index(eip) = (eip + (eip >> 8)) & 0xffff, flag-free: eip >> 8 by RORX
+	 * where the host has BMI2, else as the dword at the EIP just stored plus one byte */
+	if (xl_host_bmi2) {
+		e8(b, 0xC4); e8(b, 0x43); e8(b, 0x7B); e8(b, 0xF0); e8(b, 0xC6); e8(b, 8);   /* rorx r8d, r14d, 8 */
+	} else
+		emit_vcpu_load(b, H_R8, VC_EIP + 1, 0);
+	emit_mem(b, 0, OP_LEA, 1, H_R8, H_R8, H_R14, 1, 0);     /* r8d += eip */
+	emit_rr(b, 0, movzx16, 2, H_R8, H_R8);                   /* r8d &= 0xffff */
 	emit_vcpu_load(b, H_R9, VC_LOOKUP, 1);                   /* r9 = table */
 	emit_mem(b, 0, OP_MOV_LD, 1, H_R10, H_R9, H_R8, 4, 0);   /* r10d = key */
 	emit_rr(b, 0, OP_MOV_ST, 1, H_R14, H_R11);               /* r11d = ~eip */

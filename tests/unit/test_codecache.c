@@ -206,7 +206,7 @@ START_TEST(invalidate_page_leaves_nothing_behind)
 	cc_lookup_insert(t1, x);
 	cc_lookup_insert(t1, z);
 	cc_lookup_insert(t2, x);
-	ck_assert_uint_eq(t1->host[x->eip & (CC_LK_ENTRIES - 1)], (uintptr_t)x->host);
+	ck_assert_uint_eq(t1->host[cc_lk_index(x->eip)], (uintptr_t)x->host);
 	cc_link(&z->exit[0], x);
 	uint64_t inval = cc_stats.invalidations;
 	hook.calls = 0;
@@ -236,7 +236,7 @@ START_TEST(invalidate_page_leaves_nothing_behind)
 	ck_assert_ptr_eq(jump_target(z->exit[0].rel), z->exit[0].stub);
 	ck_assert_ptr_null(x->incoming);
 	/* lookup entries cleared in every table; z's entry stays */
-	unsigned ix = x->eip & (CC_LK_ENTRIES - 1), iz = z->eip & (CC_LK_ENTRIES - 1);
+	unsigned ix = cc_lk_index(x->eip), iz = cc_lk_index(z->eip);
 	ck_assert_uint_eq(t1->key[ix], 0);
 	ck_assert_uint_eq(t1->host[ix], (uintptr_t)cc_miss_stub());
 	ck_assert_uint_eq(t2->host[ix], (uintptr_t)cc_miss_stub());
@@ -260,7 +260,7 @@ START_TEST(lookup_clear_tracked_and_untracked)
 	for (unsigned i = 0; i < 5; i++) {
 		entry.eip = 0x1000 + i;
 		cc_lookup_insert(t, &entry);
-		ck_assert_uint_eq(t->host[0x1000 + i], (uintptr_t)b->host);
+		ck_assert_uint_eq(t->host[cc_lk_index(0x1000 + i)], (uintptr_t)b->host);
 	}
 	ck_assert_uint_eq(t->nused, 5);
 	t->tag = CC_LK_TAG(MODE, 0);
@@ -268,8 +268,8 @@ START_TEST(lookup_clear_tracked_and_untracked)
 	ck_assert_uint_eq(t->nused, 0);
 	ck_assert_uint_eq(t->tag, CC_LK_NOTAG);
 	for (unsigned i = 0; i < 5; i++) {
-		ck_assert_uint_eq(t->key[0x1000 + i], 0);
-		ck_assert_uint_eq(t->host[0x1000 + i], (uintptr_t)cc_miss_stub());
+		ck_assert_uint_eq(t->key[cc_lk_index(0x1000 + i)], 0);
+		ck_assert_uint_eq(t->host[cc_lk_index(0x1000 + i)], (uintptr_t)cc_miss_stub());
 	}
 	/* more slots than it tracks: the clear rewrites the whole table */
 	for (unsigned i = 0; i < CC_LK_TRACK + 10; i++) {
@@ -279,7 +279,45 @@ START_TEST(lookup_clear_tracked_and_untracked)
 	ck_assert_uint_gt(t->nused, CC_LK_TRACK);
 	cc_lookup_clear(t);
 	for (unsigned i = 0; i < CC_LK_TRACK + 10; i++)
-		ck_assert_uint_eq(t->host[(0x20000 + i) & (CC_LK_ENTRIES - 1)], (uintptr_t)cc_miss_stub());
+		ck_assert_uint_eq(t->host[cc_lk_index(0x20000 + i)], (uintptr_t)cc_miss_stub());
+}
+END_TEST
+
+/* A dispatcher entry fills the slots of the other blocks of the same frame and linear
+ * page, in the same mode and segment base, that stay on one page; never a slot in use. */
+START_TEST(lookup_insert_page_fills_siblings)
+{
+	setup();
+	struct cc_lookup *t = cc_lookup_new();
+	ck_assert_ptr_nonnull(t);
+	struct cc_block *a = make_block(0x7000, 0x401000, MODE, ~0u);
+	struct cc_block *sib = make_block(0x7100, 0x401100, MODE, ~0u);       /* filled */
+	struct cc_block *om = make_block(0x7200, 0x401200, MODE | 2, ~0u);   /* other mode */
+	struct cc_block *ol = make_block(0x7300, 0x502300, MODE, ~0u);       /* other linear page */
+	struct cc_block *st = make_block(0x7FF0, 0x401FF0, MODE, 0x9000);    /* straddles */
+	struct cc_block *busy = make_block(0x7400, 0x401400, MODE, ~0u);     /* slot taken */
+	gla_t oe = 0x600000;
+	while (cc_lk_index(oe) != cc_lk_index(busy->eip))
+		oe++;
+	struct cc_block *other = make_block(0xA000 | (oe & 0xFFF), oe, MODE, ~0u);
+	ck_assert_uint_eq(cc_lk_index(other->eip), cc_lk_index(busy->eip));
+	cc_lookup_insert(t, other);
+	cc_lookup_insert_page(t, a);
+	ck_assert_uint_eq(t->host[cc_lk_index(a->eip)], (uintptr_t)a->host);
+	ck_assert_uint_eq(t->host[cc_lk_index(sib->eip)], (uintptr_t)sib->host);
+	ck_assert_uint_eq(t->host[cc_lk_index(om->eip)], (uintptr_t)cc_miss_stub());
+	ck_assert_uint_eq(t->host[cc_lk_index(ol->eip)], (uintptr_t)cc_miss_stub());
+	ck_assert_uint_eq(t->host[cc_lk_index(st->eip)], (uintptr_t)cc_miss_stub());
+	ck_assert_uint_eq(t->key[cc_lk_index(busy->eip)], other->eip);
+	/* an invalid sibling is never entered */
+	cc_lookup_clear(t);
+	cc_invalidate_page(0x7000);
+	struct cc_block *b2 = make_block(0x7000, 0x401000, MODE, ~0u);
+	cc_lookup_insert_page(t, b2);
+	ck_assert_uint_eq(t->host[cc_lk_index(sib->eip)], (uintptr_t)cc_miss_stub());
+	/* 64 KiB apart and 16-byte aligned entry points get different slots */
+	ck_assert_uint_ne(cc_lk_index(0xC1000000), cc_lk_index(0xC1010000));
+	ck_assert_uint_ne(cc_lk_index(0xC1000010) & 15, cc_lk_index(0xC1000110) & 15);
 }
 END_TEST
 
@@ -319,6 +357,7 @@ int main(void)
 	tcase_add_test(t, invalidate_page_leaves_nothing_behind);
 	tcase_add_test(t, lookup_clear_tracked_and_untracked);
 	tcase_add_test(t, flush_empties_the_cache);
+	tcase_add_test(t, lookup_insert_page_fills_siblings);
 	suite_add_tcase(s, t);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -15,6 +15,7 @@
 #include "monitor/run.h"
 #include "translator/xl.h"
 #include "translator/xl_asm.h"
+#include "translator/xl_int.h"
 #include "codecache/cc.h"
 #include "emulation/emu.h"
 
@@ -459,6 +460,37 @@ START_TEST(chain_and_invalidate)
 }
 END_TEST
 
+/* The inline lookup probe finds a block at the slot cc_lk_index gives, with RORX and with
+ * the BMI2-less form (the dword at vcpu->eip + 1). */
+START_TEST(lookup_probe_uses_the_hashed_slot)
+{
+	bool bmi2 = xl_host_bmi2;
+	for (int pass = 0; pass < 2; pass++) {
+		setup();
+		xl_host_bmi2 = pass == 0 ? bmi2 : false;
+		uint32_t target = CODE + 0x1230;
+		wr32(DATA, target);
+		static const uint8_t code[] = { 0xFF, 0x25, 0x00, 0x00, 0x02, 0x00 };   /* jmp [0x20000] */
+		load(code, sizeof(code));
+		vm.ram[target] = 0x40;       /* inc eax */
+		vm.ram[target + 1] = 0xF4;
+		xl_sync_segments(c);
+		struct cc_block *a = xl_translate(c, xl_mode(c));
+		c->eip = target;
+		struct cc_block *t = xl_translate(c, xl_mode(c));
+		ck_assert_uint_ne(cc_lk_index(target), target & 0xFFFF);
+		struct cc_lookup *lk = (struct cc_lookup *)(uintptr_t)c->lookup_table;
+		cc_lookup_insert(lk, t);
+		c->eip = CODE;
+		ck_assert_uint_eq(xl_enter(c, a->host, vm_window()), EXIT_EMULATE);    /* the HLT */
+		ck_assert_uint_eq(c->eip, target + 1);
+		ck_assert_uint_eq(c->regs[R_EAX], 1);
+		cc_lookup_clear(lk);
+	}
+	xl_host_bmi2 = bmi2;
+}
+END_TEST
+
 START_TEST(code_pages_are_write_protected)
 {
 	setup();
@@ -647,6 +679,7 @@ int main(void)
 	TCase *cc = tcase_create("codecache");
 	tcase_add_test(cc, chain_and_invalidate);
 	tcase_add_test(cc, code_pages_are_write_protected);
+	tcase_add_test(cc, lookup_probe_uses_the_hashed_slot);
 	suite_add_tcase(s, cc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

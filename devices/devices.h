@@ -144,6 +144,11 @@ void dev_lapic_set_base_msr(uint64_t val);
 uint64_t dev_lapic_poll(uint64_t now_ns);
 /* An input pin of the I/O APIC changed level (pic.c routes every ISA line here too). */
 void dev_ioapic_set_irq(int pin, int level);
+/* Has the last edge on ISA line irq not been taken by the CPU yet?  Asks the controller that
+ * delivers it: the I/O APIC pin's vector in the LAPIC's IRR when the pin is unmasked, else
+ * the 8259's IRR (the PIT's catch-up waits for this). */
+bool dev_isa_irq_waiting(int irq);
+bool dev_lapic_irr(uint8_t vector);
 /* The LAPIC's EOI of a level-triggered vector (clears remote IRR of matching entries). */
 void dev_ioapic_eoi(uint8_t vector);
 

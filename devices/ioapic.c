@@ -52,7 +52,7 @@ static struct ioapic {
 	uint32_t lo[IOAPIC_PINS], hi[IOAPIC_PINS];
 	bool line[IOAPIC_PINS];
 	uint8_t imcr_sel, imcr;
-} io;
+} io = { .lo = { [0 ... IOAPIC_PINS - 1] = RTE_MASKED } };   /* masked before init too */
 
 static bool asserted(int pin)
 {
@@ -90,6 +90,16 @@ void dev_ioapic_set_irq(int pin, int level)
 	}
 	if (!was && asserted(pin) && !(io.lo[pin] & RTE_MASKED) && deliverable_mode(io.lo[pin]))
 		dev_lapic_accept((uint8_t)(io.lo[pin] & RTE_VECTOR), false);
+}
+
+bool dev_isa_irq_waiting(int irq)
+{
+	int pin = irq == 0 ? 2 : irq;
+
+	if (pin >= 0 && pin < IOAPIC_PINS && !(io.lo[pin] & RTE_MASKED) &&
+	    deliverable_mode(io.lo[pin]))
+		return dev_lapic_irr((uint8_t)(io.lo[pin] & RTE_VECTOR));
+	return dev_pic_irq_latched(irq);
 }
 
 void dev_ioapic_eoi(uint8_t vector)

@@ -128,6 +128,11 @@ static int lapic_best(void)
 	return ((uint32_t)v & 0xF0) > (ppr() & 0xF0) ? v : -1;
 }
 
+bool dev_lapic_irr(uint8_t vector)
+{
+	return vec_test(lapic.irr, vector);
+}
+
 void dev_lapic_accept(uint8_t vector, bool level)
 {
 	if (!sw_enabled())

@@ -244,7 +244,7 @@ uint64_t dev_pit_poll(uint64_t now)
 
 	if (now < c->irq_deadline)
 		return c->irq_deadline;
-	if (dev_pic_irq_latched(0))   /* the last edge is not taken yet: after its EOI */
+	if (dev_isa_irq_waiting(0))   /* the last edge is not taken yet: after its EOI */
 		return now + clocks_to_ns(c->init ? c->init : 65536);
 	dev_pic_set_irq(0, 0);
 	dev_pic_set_irq(0, 1);

@@ -1198,6 +1198,31 @@ START_TEST(ioapic_routing_and_masking)
 }
 END_TEST
 
+/* The PIT's periodic catch-up through the I/O APIC with the 8259 masked, as Linux sets it
+ * up: the 8259's IRR keeps the (undelivered) edge, so the PIT must ask the controller that
+ * delivers the line - the LAPIC - whether the last tick was taken. */
+START_TEST(pit_catchup_through_ioapic)
+{
+	outb(0x21, 0xFF);
+	outb(0xA1, 0xFF);                   /* every 8259 line masked */
+	ioapic_w(0x10 + 2 * 2, 0x30);       /* IRQ0 -> pin 2, edge, unmasked */
+	ioapic_w(0x11 + 2 * 2, 0);
+	pit_program(0, 0x04, 1193);         /* mode 2, about 1 ms */
+	dev_poll(fake_now);
+	fake_now += 10 * PIT_CEIL(1193) + 1000;
+	int taken = 0;
+	for (int i = 0; i < 20; i++) {
+		dev_poll(fake_now);
+		if (dev_intr_pending() < 0)
+			break;
+		ck_assert_int_eq(dev_intr_ack(), 0x30);
+		lapic_w(0xB0, 0);
+		taken++;
+	}
+	ck_assert_int_eq(taken, 10);
+}
+END_TEST
+
 START_TEST(ioapic_level_remote_irr)
 {
 	ioapic_w(0x10 + 2 * 9, (1u << 15) | 0x39);
@@ -1538,6 +1563,7 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, lapic_svr_disable);
 	tcase_add_test(tc, ioapic_routing_and_masking);
 	tcase_add_test(tc, ioapic_level_remote_irr);
+	tcase_add_test(tc, pit_catchup_through_ioapic);
 	tcase_add_test(tc, mptable_checksums_and_bda);
 	suite_add_tcase(s, tc);
 

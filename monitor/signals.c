@@ -33,6 +33,7 @@
 #include "mon_int.h"
 #include "param.h"
 #include "run.h"
+#include "console.h"
 #include "../translator/xl.h"
 #include "../translator/xl_asm.h"
 #include "../codecache/cc.h"
@@ -92,6 +93,7 @@ int vm_requests_init(struct vm *vm)
 static void crash(int sig, siginfo_t *si, ucontext_t *uc)
 {
 	static const char msg[] = "vmm386: monitor crashed\n";
+	con_restore();
 	if (write(2, msg, sizeof(msg) - 1) < 0) { /* nothing to do */ }
 	fprintf(stderr, "vmm386: signal %d (%s) at rip=%#llx, address %p\n", sig, strsignal(sig),
 		(unsigned long long)uc->uc_mcontext.gregs[REG_RIP], si->si_addr);
@@ -225,6 +227,7 @@ static void on_alarm(int sig)
 static void on_abort(int sig)
 {
 	(void)sig;
+	con_restore();
 	vmm_backtrace();
 	signal(SIGABRT, SIG_DFL);
 	raise(SIGABRT);

@@ -25,6 +25,8 @@
 #include "param.h"
 #include "run.h"
 #include "console.h"
+#include "perfmap.h"
+#include "symbols.h"
 #include "../codecache/cc.h"
 #include "../shadow-mmu/smmu.h"
 #include "../pv/pv.h"
@@ -51,6 +53,7 @@ static const struct { const char *name; unsigned bit; const char *help; } log_it
 	{"ioport", LOG_IOPORT, "show port I/O"},
 	{"guest_errors", LOG_GUEST_ERRORS, "show guest errors"},
 	{"stats", LOG_STATS, "print monitor statistics at exit"},
+	{"perfmap", LOG_PERFMAP, "write /tmp/perf-PID.map for perf (as -perfmap)"},
 };
 
 static void usage(FILE *f)
@@ -73,6 +76,8 @@ static void usage(FILE *f)
 		"  -serial DEV    COM1: stdio (default), null, file:PATH,\n"
 		"                 tcp:[HOST]:PORT,server[,nowait]\n"
 		"  -nographic, -display none   accepted (vmm386 has no display)\n"
+		"  -perfmap       write /tmp/perf-PID.map (translated blocks named by guest\n"
+		"                 function from the kernel ELF's .symtab) for perf report/top\n"
 		"  -smp 1         one CPU (the only count vmm386 offers)\n"
 		"Exit status: the guest's isa-debug-exit value v (port 0xf4) gives (v<<1)|1;\n"
 		"  0 guest reset/off, 2 bad usage or input, 3 guest halted forever, 4 guest died.\n",
@@ -187,6 +192,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		if (!strcmp(a, "-h") || !strcmp(a, "-help")) { usage(stdout); exit(0); }
 		if (ignored_option(a, NULL)) continue;
 		if (!strcmp(a, "-stats")) { log |= LOG_STATS; continue; }
+		if (!strcmp(a, "-perfmap")) { log |= LOG_PERFMAP; continue; }
 		if (!strcmp(a, "-no-reboot")) { o->no_reboot = true; continue; }
 		if (!strcmp(a, "-snapshot")) { o->snapshot = true; continue; }
 		if (a[0] != '-') fail("unexpected argument '%s' (see -h)", a);
@@ -312,6 +318,10 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (o.logfile && !(vmm_log_file = fopen(o.logfile, "w")))
 		fail("-D: cannot open '%s': %s", o.logfile, strerror(errno));
+	if (LOG_ON(LOG_PERFMAP) && perfmap_open() < 0)
+		fail("-perfmap: cannot write /tmp/perf-%d.map: %s", (int)getpid(), strerror(errno));
+	if (LOG_ON(LOG_PERFMAP))
+		sym_load_elf(o.kernel);
 	if (vm_mem_init(&vm, o.ram_mib << 20, err, sizeof(err)) < 0)
 		fail("%s", err);
 	if (ld_load_kernel(o.kernel, o.append, o.initrd, vm.ram, vm.ram_size, ACPI_RSDP_ADDR, &boot, err,

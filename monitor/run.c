@@ -20,6 +20,7 @@
 #include "memory.h"
 #include "param.h"
 #include "run.h"
+#include "perfmap.h"
 #include "../translator/xl.h"
 #include "../translator/xl_asm.h"
 #include "../codecache/cc.h"
@@ -134,6 +135,8 @@ static struct cc_block *find_block(struct vcpu *c, uint32_t mode, bool *noted)
 				vmm_panic("translation cache too small for one block");
 		}
 		xl_log_block(c, b);
+		if (LOG_ON(LOG_PERFMAP) && !(mode & XM_SINGLE))
+			perfmap_block(b);
 	}
 	return b;
 }

@@ -27,6 +27,7 @@
 #include "console.h"
 #include "perfmap.h"
 #include "symbols.h"
+#include "profile.h"
 #include "../codecache/cc.h"
 #include "../shadow-mmu/smmu.h"
 #include "../pv/pv.h"
@@ -36,7 +37,7 @@
 #include "../translator/xl.h"
 
 struct options {
-	const char *kernel, *append, *initrd, *logfile;
+	const char *kernel, *append, *initrd, *logfile, *profile;
 	uint32_t ram_mib;
 	bool no_reboot;
 	const char *disk[IDE_DRIVES];   /* image per IDE drive index */
@@ -78,6 +79,8 @@ static void usage(FILE *f)
 		"  -nographic, -display none   accepted (vmm386 has no display)\n"
 		"  -perfmap       write /tmp/perf-PID.map (translated blocks named by guest\n"
 		"                 function from the kernel ELF's .symtab) for perf report/top\n"
+		"  -profile FILE  per guest instruction: exits, fills, their host time; written\n"
+		"                 at exit to FILE (sorted table) and FILE.csv\n"
 		"  -smp 1         one CPU (the only count vmm386 offers)\n"
 		"Exit status: the guest's isa-debug-exit value v (port 0xf4) gives (v<<1)|1;\n"
 		"  0 guest reset/off, 2 bad usage or input, 3 guest halted forever, 4 guest died.\n",
@@ -206,6 +209,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "-d")) log |= parse_log(v);
 		else if (!strcmp(a, "-D")) o->logfile = v;
 		else if (!strcmp(a, "-serial")) parse_serial(v, o);
+		else if (!strcmp(a, "-profile")) o->profile = v;
 		else if (!strcmp(a, "-drive")) parse_drive(v, o);
 		else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb")) {
 			if (o->disk[a[3] - 'a'])
@@ -320,7 +324,9 @@ int main(int argc, char **argv)
 		fail("-D: cannot open '%s': %s", o.logfile, strerror(errno));
 	if (LOG_ON(LOG_PERFMAP) && perfmap_open() < 0)
 		fail("-perfmap: cannot write /tmp/perf-%d.map: %s", (int)getpid(), strerror(errno));
-	if (LOG_ON(LOG_PERFMAP))
+	if (o.profile && profile_open(o.profile) < 0)
+		fail("-profile: cannot write '%s': %s", o.profile, strerror(errno));
+	if (LOG_ON(LOG_PERFMAP) || o.profile)
 		sym_load_elf(o.kernel);
 	if (vm_mem_init(&vm, o.ram_mib << 20, err, sizeof(err)) < 0)
 		fail("%s", err);
@@ -348,6 +354,7 @@ int main(int argc, char **argv)
 			fail("%s", err);
 	dev_init_all(vm.ram, vm.ram_size, con_in, con_out, vm_dev_stop(&vm));
 	int status = vm_run(&vm);
+	profile_write();
 	if (LOG_ON(LOG_STATS)) {
 		print_stats();
 		pv_log_stats();

@@ -34,6 +34,7 @@
 #include "param.h"
 #include "run.h"
 #include "console.h"
+#include "profile.h"
 #include "../translator/xl.h"
 #include "../translator/xl_asm.h"
 #include "../codecache/cc.h"
@@ -160,6 +161,7 @@ static unsigned window_exit(struct vcpu *c, enum smf sf, uint32_t info)
 
 static void on_signal(int sig, siginfo_t *si, void *ctx)
 {
+	uint64_t t0 = __builtin_expect(profile_on, 0) ? profile_tsc() : 0;
 	ucontext_t *uc = ctx;
 	greg_t *gr = uc->uc_mcontext.gregs;
 	uintptr_t rip = (uintptr_t)gr[REG_RIP];
@@ -175,8 +177,11 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	uint32_t info = 0;
 	if ((sig == SIGSEGV || sig == SIGBUS) && si->si_addr != req_fault_page && si->si_code != SI_KERNEL) {
 		sf = smmu_fault(c, (uintptr_t)si->si_addr, write, &info);
-		if (sf == SMF_RETRY)
-			return;         /* a shadow fill: the instruction runs again */
+		if (sf == SMF_RETRY) {  /* a shadow fill: the instruction runs again */
+			if (__builtin_expect(profile_on, 0))
+				profile_fill(c, b, (uint32_t)(rip - (uintptr_t)b->host), t0);
+			return;
+		}
 	}
 	save_guest_regs(c, gr);
 	unsigned reason = EXIT_NONE;

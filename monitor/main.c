@@ -10,8 +10,8 @@
  * that only describe what vmm386 always does (-nographic, the
  * isa-debug-exit device, -display none, -monitor none) are accepted and ignored, so the
  * same command line works for both.  -serial chooses COM1's host side (console.c; with a
- * terminal on stdin: raw mode and the Ctrl-A keys).  -no-reboot is QEMU's too: a guest reset then ends
- * the run with status 0 instead of restarting the machine.
+ * terminal on stdin: raw mode and the Ctrl-A keys).  -no-reboot is QEMU's too: a guest
+ * reset then ends the run with status 0 instead of restarting the machine.
  */
 #include <errno.h>
 #include <stdarg.h>

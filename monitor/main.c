@@ -7,10 +7,11 @@
  *
  * Bad input from the user (unknown option, missing argument, unreadable or malformed
  * kernel, -m out of range) gets one line on stderr and exit status 2.  A few QEMU options
- * that only describe what vmm386 always does (-nographic, -serial stdio, the
+ * that only describe what vmm386 always does (-nographic, the
  * isa-debug-exit device, -display none, -monitor none) are accepted and ignored, so the
- * same command line works for both.  -no-reboot is QEMU's too: a guest reset then ends
- * the run with status 0 instead of restarting the machine.
+ * same command line works for both.  -serial chooses COM1's host side (console.c; with a
+ * terminal on stdin: raw mode and the Ctrl-A keys).  -no-reboot is QEMU's too: a guest
+ * reset then ends the run with status 0 instead of restarting the machine.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +24,10 @@
 #include "mon_int.h"
 #include "param.h"
 #include "run.h"
+#include "console.h"
+#include "perfmap.h"
+#include "symbols.h"
+#include "profile.h"
 #include "../codecache/cc.h"
 #include "../shadow-mmu/smmu.h"
 #include "../pv/pv.h"
@@ -32,11 +37,12 @@
 #include "../translator/xl.h"
 
 struct options {
-	const char *kernel, *append, *initrd, *logfile;
+	const char *kernel, *append, *initrd, *logfile, *profile;
 	uint32_t ram_mib;
 	bool no_reboot;
 	const char *disk[IDE_DRIVES];   /* image per IDE drive index */
 	bool snapshot;
+	struct con_spec serial;        /* -serial (default stdio) */
 };
 
 static const struct { const char *name; unsigned bit; const char *help; } log_items[] = {
@@ -48,6 +54,7 @@ static const struct { const char *name; unsigned bit; const char *help; } log_it
 	{"ioport", LOG_IOPORT, "show port I/O"},
 	{"guest_errors", LOG_GUEST_ERRORS, "show guest errors"},
 	{"stats", LOG_STATS, "print monitor statistics at exit"},
+	{"perfmap", LOG_PERFMAP, "write /tmp/perf-PID.map for perf (as -perfmap)"},
 };
 
 static void usage(FILE *f)
@@ -67,6 +74,13 @@ static void usage(FILE *f)
 		"  -drive file=F,format=raw,index=N[,media=disk][,if=ide]\n"
 		"                 raw IDE disk image as drive N (0-3); -hda F, -hdb F: N = 0, 1\n"
 		"  -snapshot      keep the guest's disk writes in memory, files untouched\n"
+		"  -serial DEV    COM1: stdio (default), null, file:PATH,\n"
+		"                 tcp:[HOST]:PORT,server[,nowait]\n"
+		"  -nographic, -display none   accepted (vmm386 has no display)\n"
+		"  -perfmap       write /tmp/perf-PID.map (translated blocks named by guest\n"
+		"                 function from the kernel ELF's .symtab) for perf report/top\n"
+		"  -profile FILE  per guest instruction: exits, fills, their host time; written\n"
+		"                 at exit to FILE (sorted table) and FILE.csv\n"
 		"  -smp 1         one CPU (the only count vmm386 offers)\n"
 		"Exit status: the guest's isa-debug-exit value v (port 0xf4) gives (v<<1)|1;\n"
 		"  0 guest reset/off, 2 bad usage or input, 3 guest halted forever, 4 guest died.\n",
@@ -132,8 +146,7 @@ static bool ignored_option(const char *o, const char *arg)
 			return true;
 	if (!arg)
 		return false;
-	return (strcmp(o, "-serial") == 0 && strcmp(arg, "stdio") == 0) ||
-	       (strcmp(o, "-display") == 0 && strcmp(arg, "none") == 0) ||
+	return (strcmp(o, "-display") == 0 && strcmp(arg, "none") == 0) ||
 	       (strcmp(o, "-monitor") == 0 && strcmp(arg, "none") == 0) ||
 	       (strcmp(o, "-device") == 0 && strncmp(arg, "isa-debug-exit", 14) == 0);
 }
@@ -165,6 +178,13 @@ static void parse_drive(const char *spec, struct options *o)
 	o->disk[index] = file;          /* dup is kept: the name lives as long as the options */
 }
 
+static void parse_serial(const char *v, struct options *o)
+{
+	char err[256];
+	if (con_parse(v, &o->serial, err, sizeof(err)) < 0)
+		fail("%s", err);
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	unsigned log = 0;
@@ -175,6 +195,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		if (!strcmp(a, "-h") || !strcmp(a, "-help")) { usage(stdout); exit(0); }
 		if (ignored_option(a, NULL)) continue;
 		if (!strcmp(a, "-stats")) { log |= LOG_STATS; continue; }
+		if (!strcmp(a, "-perfmap")) { log |= LOG_PERFMAP; continue; }
 		if (!strcmp(a, "-no-reboot")) { o->no_reboot = true; continue; }
 		if (!strcmp(a, "-snapshot")) { o->snapshot = true; continue; }
 		if (a[0] != '-') fail("unexpected argument '%s' (see -h)", a);
@@ -187,6 +208,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "-m")) o->ram_mib = parse_mib(v);
 		else if (!strcmp(a, "-d")) log |= parse_log(v);
 		else if (!strcmp(a, "-D")) o->logfile = v;
+		else if (!strcmp(a, "-serial")) parse_serial(v, o);
+		else if (!strcmp(a, "-profile")) o->profile = v;
 		else if (!strcmp(a, "-drive")) parse_drive(v, o);
 		else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb")) {
 			if (o->disk[a[3] - 'a'])
@@ -277,8 +300,15 @@ static void reboot(char **argv, bool no_reboot)
 		return;
 	}
 	fflush(NULL);
+	con_restore();
 	execv("/proc/self/exe", argv);
 	fprintf(stderr, "vmm386: guest requested reset; cannot restart: %s\n", strerror(errno));
+}
+
+/* Ctrl-A x, on the console's thread. */
+static void console_quit(void *vm)
+{
+	vm_stop(vm, EXIT_STATUS_OK);
 }
 
 int main(int argc, char **argv)
@@ -287,10 +317,17 @@ int main(int argc, char **argv)
 	struct options o = {0};
 	struct ld_boot boot;
 	char err[512];
+	int con_in, con_out;
 
 	parse_args(argc, argv, &o);
 	if (o.logfile && !(vmm_log_file = fopen(o.logfile, "w")))
 		fail("-D: cannot open '%s': %s", o.logfile, strerror(errno));
+	if (LOG_ON(LOG_PERFMAP) && perfmap_open() < 0)
+		fail("-perfmap: cannot write /tmp/perf-%d.map: %s", (int)getpid(), strerror(errno));
+	if (o.profile && profile_open(o.profile) < 0)
+		fail("-profile: cannot write '%s': %s", o.profile, strerror(errno));
+	if (LOG_ON(LOG_PERFMAP) || o.profile)
+		sym_load_elf(o.kernel);
 	if (vm_mem_init(&vm, o.ram_mib << 20, err, sizeof(err)) < 0)
 		fail("%s", err);
 	if (ld_load_kernel(o.kernel, o.append, o.initrd, vm.ram, vm.ram_size, ACPI_RSDP_ADDR, &boot, err,
@@ -306,14 +343,18 @@ int main(int argc, char **argv)
 	if (boot.cs_sel)
 		emu_boot_selectors(&vm.cpu, boot.cs_sel, boot.ds_sel);
 	vm.cpu.eip = boot.entry;
+	if (con_open(&o.serial, &(struct con_ops){ console_quit, &vm }, &con_in, &con_out, err,
+		     sizeof(err)) < 0)
+		fail("%s", err);
 	xl_init();
-	if (cc_init(vm_protect_page, vm.ram_size) < 0 || vm_run_init(&vm, STDIN_FILENO) < 0)
+	if (cc_init(vm_protect_page, vm.ram_size) < 0 || vm_run_init(&vm, con_in) < 0)
 		fail("cannot set up the monitor: %s", strerror(errno));
 	for (int i = 0; i < IDE_DRIVES; i++)
 		if (o.disk[i] && dev_ide_attach(i, o.disk[i], o.snapshot, err, sizeof(err)) < 0)
 			fail("%s", err);
-	dev_init_all(vm.ram, vm.ram_size, STDIN_FILENO, STDOUT_FILENO, vm_dev_stop(&vm));
+	dev_init_all(vm.ram, vm.ram_size, con_in, con_out, vm_dev_stop(&vm));
 	int status = vm_run(&vm);
+	profile_write();
 	if (LOG_ON(LOG_STATS)) {
 		print_stats();
 		pv_log_stats();

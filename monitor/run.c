@@ -20,6 +20,8 @@
 #include "memory.h"
 #include "param.h"
 #include "run.h"
+#include "perfmap.h"
+#include "profile.h"
 #include "../translator/xl.h"
 #include "../translator/xl_asm.h"
 #include "../codecache/cc.h"
@@ -134,6 +136,8 @@ static struct cc_block *find_block(struct vcpu *c, uint32_t mode, bool *noted)
 				vmm_panic("translation cache too small for one block");
 		}
 		xl_log_block(c, b);
+		if (LOG_ON(LOG_PERFMAP) && !(mode & XM_SINGLE))
+			perfmap_block(b);
 	}
 	return b;
 }
@@ -365,7 +369,9 @@ int vm_run(struct vm *vm)
 		run_stats.exits++;
 		l.poll = reason == EXIT_REQUEST || reason == EXIT_HALT;
 		l.link = reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
-		if (handle_exit(c, reason) < 0)
+		int r = __builtin_expect(profile_on, 0) ? profile_exit(c, reason, handle_exit)
+							  : handle_exit(c, reason);
+		if (r < 0)
 			return stopped(vm, "triple fault: guest shut down", EXIT_STATUS_GUESTDEAD);
 		if (reason == EXIT_EMULATE && pv_enabled())   /* a hypercall may have moved it */
 			c->pv_vif = (uint64_t)(uintptr_t)pv_vif_ptr();

@@ -33,6 +33,8 @@
 #include "mon_int.h"
 #include "param.h"
 #include "run.h"
+#include "console.h"
+#include "profile.h"
 #include "../translator/xl.h"
 #include "../translator/xl_asm.h"
 #include "../codecache/cc.h"
@@ -92,6 +94,7 @@ int vm_requests_init(struct vm *vm)
 static void crash(int sig, siginfo_t *si, ucontext_t *uc)
 {
 	static const char msg[] = "vmm386: monitor crashed\n";
+	con_restore();
 	if (write(2, msg, sizeof(msg) - 1) < 0) { /* nothing to do */ }
 	fprintf(stderr, "vmm386: signal %d (%s) at rip=%#llx, address %p\n", sig, strsignal(sig),
 		(unsigned long long)uc->uc_mcontext.gregs[REG_RIP], si->si_addr);
@@ -158,6 +161,7 @@ static unsigned window_exit(struct vcpu *c, enum smf sf, uint32_t info)
 
 static void on_signal(int sig, siginfo_t *si, void *ctx)
 {
+	uint64_t t0 = __builtin_expect(profile_on, 0) ? profile_tsc() : 0;
 	ucontext_t *uc = ctx;
 	greg_t *gr = uc->uc_mcontext.gregs;
 	uintptr_t rip = (uintptr_t)gr[REG_RIP];
@@ -173,8 +177,11 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	uint32_t info = 0;
 	if ((sig == SIGSEGV || sig == SIGBUS) && si->si_addr != req_fault_page && si->si_code != SI_KERNEL) {
 		sf = smmu_fault(c, (uintptr_t)si->si_addr, write, &info);
-		if (sf == SMF_RETRY)
-			return;         /* a shadow fill: the instruction runs again */
+		if (sf == SMF_RETRY) {  /* a shadow fill: the instruction runs again */
+			if (__builtin_expect(profile_on, 0))
+				profile_fill(c, b, (uint32_t)(rip - (uintptr_t)b->host), t0);
+			return;
+		}
 	}
 	save_guest_regs(c, gr);
 	unsigned reason = EXIT_NONE;
@@ -225,6 +232,7 @@ static void on_alarm(int sig)
 static void on_abort(int sig)
 {
 	(void)sig;
+	con_restore();
 	vmm_backtrace();
 	signal(SIGABRT, SIG_DFL);
 	raise(SIGABRT);

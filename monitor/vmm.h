@@ -153,6 +153,7 @@ enum {
 	LOG_IN_ASM = 1 << 0, LOG_OUT_ASM = 1 << 1, LOG_INT = 1 << 2, LOG_EXEC = 1 << 3,
 	LOG_CPU = 1 << 4, LOG_MMU = 1 << 5, LOG_IOPORT = 1 << 6, LOG_STATS = 1 << 7,
 	LOG_GUEST_ERRORS = 1 << 8,
+	LOG_PERFMAP = 1 << 9,     /* not a log: /tmp/perf-PID.map (monitor/perfmap.c) */
 };
 extern unsigned vmm_log_mask;
 void vmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -30,6 +30,7 @@
 #include "../emulation/emu.h"
 #include "../loader/loader.h"
 #include "../translator/xl.h"
+#include "../gdbstub/gdb.h"
 
 struct options {
 	const char *kernel, *append, *initrd, *logfile;
@@ -37,6 +38,8 @@ struct options {
 	bool no_reboot;
 	const char *disk[IDE_DRIVES];   /* image per IDE drive index */
 	bool snapshot;
+	const char *gdb;                /* -s / -gdb: where the gdb stub listens */
+	bool gdb_wait;                  /* -S */
 };
 
 static const struct { const char *name; unsigned bit; const char *help; } log_items[] = {
@@ -68,6 +71,8 @@ static void usage(FILE *f)
 		"                 raw IDE disk image as drive N (0-3); -hda F, -hdb F: N = 0, 1\n"
 		"  -snapshot      keep the guest's disk writes in memory, files untouched\n"
 		"  -smp 1         one CPU (the only count vmm386 offers)\n"
+		"  -gdb tcp::PORT gdb stub on PORT (tcp:ADDR:PORT: on ADDR); -s: -gdb tcp::1234\n"
+		"  -S             wait for gdb before the first guest instruction\n"
 		"Exit status: the guest's isa-debug-exit value v (port 0xf4) gives (v<<1)|1;\n"
 		"  0 guest reset/off, 2 bad usage or input, 3 guest halted forever, 4 guest died.\n",
 		RAM_MIN_MIB, RAM_MAX_MIB, RAM_DEFAULT_MIB);
@@ -177,6 +182,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		if (!strcmp(a, "-stats")) { log |= LOG_STATS; continue; }
 		if (!strcmp(a, "-no-reboot")) { o->no_reboot = true; continue; }
 		if (!strcmp(a, "-snapshot")) { o->snapshot = true; continue; }
+		if (!strcmp(a, "-s")) { o->gdb = "tcp::1234"; continue; }
+		if (!strcmp(a, "-S")) { o->gdb_wait = true; continue; }
 		if (a[0] != '-') fail("unexpected argument '%s' (see -h)", a);
 		if (i + 1 >= argc) fail("option '%s' needs an argument", a);
 		const char *v = argv[++i];
@@ -188,6 +195,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "-d")) log |= parse_log(v);
 		else if (!strcmp(a, "-D")) o->logfile = v;
 		else if (!strcmp(a, "-drive")) parse_drive(v, o);
+		else if (!strcmp(a, "-gdb")) o->gdb = v;
 		else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb")) {
 			if (o->disk[a[3] - 'a'])
 				fail("%s: drive index %d already in use", a, a[3] - 'a');
@@ -200,6 +208,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	}
 	if (!o->kernel)
 		fail("no kernel given: use -kernel FILE (see -h)");
+	if (o->gdb_wait && !o->gdb)
+		fail("-S waits for gdb: give -s or -gdb tcp::PORT too");
 	vmm_log_mask = log;
 }
 
@@ -313,6 +323,8 @@ int main(int argc, char **argv)
 		if (o.disk[i] && dev_ide_attach(i, o.disk[i], o.snapshot, err, sizeof(err)) < 0)
 			fail("%s", err);
 	dev_init_all(vm.ram, vm.ram_size, STDIN_FILENO, STDOUT_FILENO, vm_dev_stop(&vm));
+	if (o.gdb && gdb_init(&vm, o.gdb, o.gdb_wait, err, sizeof(err)) < 0)
+		fail("%s", err);
 	int status = vm_run(&vm);
 	if (LOG_ON(LOG_STATS)) {
 		print_stats();

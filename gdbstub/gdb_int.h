@@ -15,6 +15,7 @@
 
 #define GDB_PKT_MAX   4096     /* our PacketSize: the largest packet either side sends */
 #define GDB_MAX_BP    64       /* breakpoints (software and hardware together) */
+#define GDB_MAX_WATCH 4        /* write watchpoints, as many as the CPU's debug registers */
 
 /* --- rsp.c ------------------------------------------------------------------------------ */
 int rsp_listen(const char *spec, char *err, size_t errlen);

@@ -26,10 +26,11 @@
 #include "../emulation/emu.h"
 #include "../translator/xl.h"
 
-enum state { GS_RUN, GS_STEP, GS_STOPPED };
+enum state { GS_RUN, GS_STEP, GS_WATCH, GS_STOPPED };
 enum resume { R_STAY, R_CONT, R_STEP, R_DETACH, R_KILL };
 
 struct bp { gla_t addr; int type; };
+struct watch { gla_t addr; uint32_t len; uint8_t old[8]; bool readable; };
 
 static struct {
 	struct vm *vm;
@@ -37,9 +38,15 @@ static struct {
 	bool step_over;          /* this step only gets past a breakpoint: then run */
 	bool hit;                /* EXIT_DEBUG since the last service */
 	bool wait;               /* -S: block for the first connection */
+	bool held;               /* -S: not resumed yet (a gdb that leaves before does not
+				  * release the guest; the next connection is waited for) */
 	int sig;                 /* the last stop's signal, for '?' */
+	bool flip;               /* watching: this iteration may take an interrupt */
+	gla_t watch_hit;         /* the watched address written, for the stop reply */
 	struct bp bp[GDB_MAX_BP];
 	unsigned nbp;
+	struct watch wp[GDB_MAX_WATCH];
+	unsigned nwp;
 } g;
 
 volatile sig_atomic_t gdb_pending;
@@ -167,7 +174,7 @@ static int bp_find(gla_t addr, int type)
 /* The translator's question (xl_debug_break): does a block have to end before la? */
 static bool break_at(gla_t la)
 {
-	return bp_find(la, -1) >= 0;
+	return g.nwp > 0 || bp_find(la, -1) >= 0;
 }
 
 /* Translations of the code at la must be made again: its page's if la is mapped now,
@@ -181,11 +188,74 @@ static void drop_code(struct vcpu *c, gla_t la)
 		cc_flush();
 }
 
+/* ---- write watchpoints ------------------------------------------------------------------
+ *
+ * While a watchpoint is set the guest runs one instruction at a time and the watched bytes
+ * are compared after each; the stop comes after the writing instruction, as on a CPU (and
+ * in QEMU).  So that interrupts still arrive, every other loop iteration is not a step but
+ * lets the loop deliver one, and every cached block then ends before its first instruction
+ * (break_at answers true everywhere): nothing runs unwatched.  The cache is flushed when
+ * the first watchpoint is set and when the last is removed.
+ */
+
+static void watch_snapshot(struct vcpu *c, struct watch *w)
+{
+	w->readable = mem_access(c, w->addr, w->old, w->len, false);
+}
+
+/* Was a watched location written since the last look?  Its address in *addr. */
+static bool watch_changed(struct vcpu *c, gla_t *addr)
+{
+	for (unsigned i = 0; i < g.nwp; i++) {
+		struct watch *w = &g.wp[i];
+		uint8_t now[8];
+		bool ok = mem_access(c, w->addr, now, w->len, false);
+		bool changed = ok != w->readable || (ok && memcmp(now, w->old, w->len));
+		memcpy(w->old, now, w->len);
+		w->readable = ok;
+		if (changed) {
+			*addr = w->addr;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void cmd_watchpoint(struct vcpu *c, const char *args, bool insert, char *out)
+{
+	uint32_t addr, len;
+	const char *rest;
+	if (args[1] != ',' || !parse_addr_len(args + 2, &addr, &len, &rest) || len == 0 || len > 8) {
+		strcpy(out, "E01");
+		return;
+	}
+	unsigned i = 0;
+	while (i < g.nwp && (g.wp[i].addr != addr || g.wp[i].len != len))
+		i++;
+	if (insert && i == g.nwp) {
+		if (g.nwp == GDB_MAX_WATCH) {
+			strcpy(out, "E28");
+			return;
+		}
+		g.wp[g.nwp] = (struct watch){ .addr = addr, .len = len };
+		watch_snapshot(c, &g.wp[g.nwp]);
+		if (g.nwp++ == 0)
+			cc_flush();
+	} else if (!insert && i < g.nwp) {
+		g.wp[i] = g.wp[--g.nwp];
+		if (g.nwp == 0)
+			cc_flush();
+	}
+	strcpy(out, "OK");
+}
+
 static void cmd_breakpoint(struct vcpu *c, const char *args, bool insert, char *out)
 {
 	uint32_t type = (uint32_t)(args[0] - '0'), addr, kind;
 	const char *rest;
 	out[0] = 0;                               /* unsupported kinds: empty reply */
+	if (type == 2)
+		return cmd_watchpoint(c, args, insert, out);
 	if (type > 1 || args[1] != ',')
 		return;
 	if (!parse_addr_len(args + 2, &addr, &kind, &rest)) {
@@ -211,6 +281,9 @@ static void clear_breakpoints(struct vcpu *c)
 {
 	while (g.nbp > 0)
 		drop_code(c, g.bp[--g.nbp].addr);
+	if (g.nwp > 0)
+		cc_flush();
+	g.nwp = 0;
 }
 
 void gdb_break_hit(struct vcpu *c)
@@ -224,7 +297,10 @@ void gdb_break_hit(struct vcpu *c)
 
 static void stop_reply(char *out)
 {
-	snprintf(out, 32, "T%02xthread:01;", g.sig);
+	if (g.watch_hit != ~0u)
+		snprintf(out, 64, "T%02xwatch:%x;thread:01;", g.sig, g.watch_hit);
+	else
+		snprintf(out, 32, "T%02xthread:01;", g.sig);
 }
 
 static void cmd_xfer_features(const char *args, char *out)
@@ -342,6 +418,11 @@ static void converse(struct vcpu *c, bool report)
 	}
 	while (g.state == GS_STOPPED) {
 		if (rsp_get(pkt, sizeof(pkt)) < 0) {
+			if (g.held) {
+				rsp_close();
+				rsp_accept(true);
+				continue;
+			}
 			detach(c);               /* gdb went away: the guest runs on */
 			return;
 		}
@@ -353,8 +434,13 @@ static void converse(struct vcpu *c, bool report)
 		gla_t pc = c->seg[S_CS].base + c->eip;
 		switch (r) {
 		case R_STAY: break;
-		case R_CONT: g.state = break_at(pc) ? GS_STEP : GS_RUN; g.step_over = true; break;
-		case R_STEP: g.state = GS_STEP; g.step_over = false; break;
+		case R_CONT:
+			g.state = g.nwp ? GS_WATCH : break_at(pc) ? GS_STEP : GS_RUN;
+			g.step_over = true;
+			g.flip = false;          /* watching: the first iteration steps */
+			g.held = false;
+			break;
+		case R_STEP: g.state = GS_STEP; g.step_over = false; g.held = false; break;
 		case R_DETACH: detach(c); break;
 		case R_KILL: detach(c); vm_stop(g.vm, EXIT_STATUS_OK); break;
 		}
@@ -370,6 +456,11 @@ static int stop_reason(struct vcpu *c)
 		g.wait = false;
 		return now ? -1 : 0;
 	}
+	if (g.state == GS_WATCH && watch_changed(c, &g.watch_hit))
+		return 5;
+	if (g.state == GS_WATCH && c->exit_reason != EXIT_REQUEST &&
+	    bp_find(c->seg[S_CS].base + c->eip, -1) >= 0)
+		return 5;                /* a breakpoint reached while watching */
 	if (g.state == GS_STEP && c->exit_reason != EXIT_REQUEST) {
 		if (!g.step_over)
 			return 5;
@@ -377,7 +468,8 @@ static int stop_reason(struct vcpu *c)
 	}
 	if (g.hit) {
 		g.hit = false;
-		return 5;
+		if (g.state != GS_WATCH)
+			return 5;
 	}
 	if (rsp_io_seen) {
 		rsp_io_seen = 0;
@@ -393,16 +485,20 @@ static int stop_reason(struct vcpu *c)
 bool gdb_service(struct vcpu *c)
 {
 	gdb_pending = 0;
+	g.watch_hit = ~0u;
 	int why = stop_reason(c);
 	if (why != 0) {
 		g.sig = why < 0 ? 5 : why;
 		converse(c, why > 0);
 	}
-	if (g.state == GS_STEP) {
+	if (g.state == GS_WATCH)
+		g.flip = !g.flip;
+	if (g.state == GS_STEP || (g.state == GS_WATCH && g.flip)) {
 		c->intr_inhibit = true;           /* one instruction, no interrupt first */
 		c->exit_reason = EXIT_REQUEST;    /* "not yet run" */
-		gdb_pending = 1;
 	}
+	if (g.state == GS_STEP || g.state == GS_WATCH)
+		gdb_pending = 1;
 	return why != 0;
 }
 
@@ -428,7 +524,7 @@ int gdb_init(struct vm *vm, const char *spec, bool wait, char *err, size_t errle
 	if (rsp_listen(spec, err, errlen) < 0)
 		return -1;
 	xl_debug_break = break_at;
-	g.wait = wait;
+	g.wait = g.held = wait;
 	gdb_pending = wait;
 	return 0;
 }

@@ -42,6 +42,8 @@ static struct {
 				  * release the guest; the next connection is waited for) */
 	int sig;                 /* the last stop's signal, for '?' */
 	bool flip;               /* watching: this iteration may take an interrupt */
+	bool forced;             /* c->intr_inhibit was set for a step; its own value: */
+	bool inhibit;
 	gla_t watch_hit;         /* the watched address written, for the stop reply */
 	struct bp bp[GDB_MAX_BP];
 	unsigned nbp;
@@ -486,6 +488,9 @@ bool gdb_service(struct vcpu *c)
 {
 	gdb_pending = 0;
 	g.watch_hit = ~0u;
+	if (g.forced && c->exit_reason == EXIT_REQUEST)
+		c->intr_inhibit = g.inhibit;      /* no entry (halted): undo what we forced */
+	g.forced = false;
 	int why = stop_reason(c);
 	if (why != 0) {
 		g.sig = why < 0 ? 5 : why;
@@ -494,6 +499,8 @@ bool gdb_service(struct vcpu *c)
 	if (g.state == GS_WATCH)
 		g.flip = !g.flip;
 	if (g.state == GS_STEP || (g.state == GS_WATCH && g.flip)) {
+		g.forced = true;
+		g.inhibit = c->intr_inhibit;
 		c->intr_inhibit = true;           /* one instruction, no interrupt first */
 		c->exit_reason = EXIT_REQUEST;    /* "not yet run" */
 	}

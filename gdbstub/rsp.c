@@ -210,8 +210,10 @@ void rsp_put(const char *payload)
 		if (noack)
 			return;
 		int ack = get_byte();
-		while (ack >= 0 && ack != '+' && ack != '-')
+		while (ack >= 0 && ack != '+' && ack != '-' && ack != '$')
 			ack = get_byte();
+		if (ack == '$')
+			in_pos--;        /* the next packet came first: taken as the ack */
 		if (ack != '-')
 			return;
 	}

@@ -3,7 +3,7 @@
  *
  *   vmm386 -kernel FILE [-append STR] [-initrd FILE[,FILE...]] [-m MiB] [-d LIST] [-D FILE]
  *          [-drive file=F,format=raw,index=N[,media=disk][,if=ide]] [-hda F] [-hdb F]
- *          [-snapshot] [-smp 1]
+ *          [-snapshot] [-smp 1] [-s | -gdb tcp::PORT] [-S]
  *
  * Bad input from the user (unknown option, missing argument, unreadable or malformed
  * kernel, -m out of range) gets one line on stderr and exit status 2.  A few QEMU options

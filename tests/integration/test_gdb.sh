@@ -116,6 +116,41 @@ if grep -qE 'Remote connection closed|Remote communication error|Ignoring packet
 	echo "FAIL: protocol errors"; fail=1
 fi
 
+# Ctrl-C: gdb's interrupt byte stops a running guest (T02); raw packets, since gdb's
+# batch mode cannot send one.  Also an unmapped address is E14, not a crash.
+if command -v python3 >/dev/null; then
+	port=$(free_port)
+	"$BUILD/vmm386" -kernel "$kernel" -m 128 -gdb "tcp::$port" -S </dev/null >"$out/brk.guest" 2>&1 &
+	pid=$!
+	sleep 0.5
+	got=$(timeout 20 python3 - "$port" <<'EOP'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+def ask(p, reply=True):
+    s.sendall(b"$%s#%02x" % (p, sum(p) & 255))
+    d = b""
+    while reply and not (b"#" in d and len(d.split(b"#")[-1]) >= 2):
+        d += s.recv(4096)
+    if reply:
+        s.sendall(b"+")
+    return d.decode().lstrip("+").split("#")[0]
+print(ask(b"?"))
+ask(b"c", False); time.sleep(1); s.recv(1)
+s.sendall(b"\x03")
+d = b""
+while not (b"#" in d and len(d.split(b"#")[-1]) >= 2):
+    d += s.recv(4096)
+s.sendall(b"+")
+print(d.decode().split("#")[0])
+print(ask(b"m0,4"))
+print(ask(b"D"))
+EOP
+)
+	kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+	echo "--- Ctrl-C:" $got
+	[ "$(echo $got)" = "\$T05thread:01; \$T02thread:01; \$E14 \$OK" ] || { echo "FAIL: Ctrl-C / E14 answers"; fail=1; }
+fi
+
 if command -v qemu-system-i386 >/dev/null; then
 	session qemu qemu-system-i386 -kernel "$kernel" -m 128 -display none -serial stdio \
 		-monitor none -no-reboot || { echo "FAIL: gdb against qemu (reference)"; exit 1; }

@@ -28,9 +28,9 @@ LDFLAGS := $(SANFLAGS)
 
 # Debian packages the build and the tests need.
 DEB_PKGS := gcc make libzydis-dev libcapstone-dev libunwind-dev check pkg-config \
-            gcc-multilib nasm qemu-system-x86 gnuplot-nox clang-14 libclang-rt-14-dev cpio liblzma-dev
+            gcc-multilib nasm qemu-system-x86 gnuplot-nox clang-14 libclang-rt-14-dev cpio liblzma-dev gdb
 
-MON_DIRS := monitor translator codecache shadow-mmu emulation devices loader pv
+MON_DIRS := monitor translator codecache shadow-mmu emulation devices loader pv gdbstub
 MON_SRCS := $(foreach d,$(MON_DIRS),$(wildcard $(d)/*.c))
 MON_ASMS := $(foreach d,$(MON_DIRS),$(wildcard $(d)/*.S))
 MON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(MON_ASMS))

@@ -3,7 +3,7 @@
  *
  *   vmm386 -kernel FILE [-append STR] [-initrd FILE[,FILE...]] [-m MiB] [-d LIST] [-D FILE]
  *          [-drive file=F,format=raw,index=N[,media=disk][,if=ide]] [-hda F] [-hdb F]
- *          [-snapshot] [-smp 1]
+ *          [-snapshot] [-smp 1] [-s | -gdb tcp::PORT] [-S]
  *
  * Bad input from the user (unknown option, missing argument, unreadable or malformed
  * kernel, -m out of range) gets one line on stderr and exit status 2.  A few QEMU options
@@ -35,6 +35,7 @@
 #include "../emulation/emu.h"
 #include "../loader/loader.h"
 #include "../translator/xl.h"
+#include "../gdbstub/gdb.h"
 
 struct options {
 	const char *kernel, *append, *initrd, *logfile, *profile;
@@ -43,6 +44,8 @@ struct options {
 	const char *disk[IDE_DRIVES];   /* image per IDE drive index */
 	bool snapshot;
 	struct con_spec serial;        /* -serial (default stdio) */
+	const char *gdb;                /* -s / -gdb: where the gdb stub listens */
+	bool gdb_wait;                  /* -S */
 };
 
 static const struct { const char *name; unsigned bit; const char *help; } log_items[] = {
@@ -82,6 +85,8 @@ static void usage(FILE *f)
 		"  -profile FILE  per guest instruction: exits, fills, their host time; written\n"
 		"                 at exit to FILE (sorted table) and FILE.csv\n"
 		"  -smp 1         one CPU (the only count vmm386 offers)\n"
+		"  -gdb tcp::PORT gdb stub on PORT (tcp:ADDR:PORT: on ADDR); -s: -gdb tcp::1234\n"
+		"  -S             wait for gdb before the first guest instruction\n"
 		"Exit status: the guest's isa-debug-exit value v (port 0xf4) gives (v<<1)|1;\n"
 		"  0 guest reset/off, 2 bad usage or input, 3 guest halted forever, 4 guest died.\n",
 		RAM_MIN_MIB, RAM_MAX_MIB, RAM_DEFAULT_MIB);
@@ -198,6 +203,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 		if (!strcmp(a, "-perfmap")) { log |= LOG_PERFMAP; continue; }
 		if (!strcmp(a, "-no-reboot")) { o->no_reboot = true; continue; }
 		if (!strcmp(a, "-snapshot")) { o->snapshot = true; continue; }
+		if (!strcmp(a, "-s")) { o->gdb = "tcp::1234"; continue; }
+		if (!strcmp(a, "-S")) { o->gdb_wait = true; continue; }
 		if (a[0] != '-') fail("unexpected argument '%s' (see -h)", a);
 		if (i + 1 >= argc) fail("option '%s' needs an argument", a);
 		const char *v = argv[++i];
@@ -211,6 +218,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "-serial")) parse_serial(v, o);
 		else if (!strcmp(a, "-profile")) o->profile = v;
 		else if (!strcmp(a, "-drive")) parse_drive(v, o);
+		else if (!strcmp(a, "-gdb")) o->gdb = v;
 		else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb")) {
 			if (o->disk[a[3] - 'a'])
 				fail("%s: drive index %d already in use", a, a[3] - 'a');
@@ -223,6 +231,8 @@ static void parse_args(int argc, char **argv, struct options *o)
 	}
 	if (!o->kernel)
 		fail("no kernel given: use -kernel FILE (see -h)");
+	if (o->gdb_wait && !o->gdb)
+		fail("-S waits for gdb: give -s or -gdb tcp::PORT too");
 	vmm_log_mask = log;
 }
 
@@ -353,6 +363,8 @@ int main(int argc, char **argv)
 		if (o.disk[i] && dev_ide_attach(i, o.disk[i], o.snapshot, err, sizeof(err)) < 0)
 			fail("%s", err);
 	dev_init_all(vm.ram, vm.ram_size, con_in, con_out, vm_dev_stop(&vm));
+	if (o.gdb && gdb_init(&vm, o.gdb, o.gdb_wait, err, sizeof(err)) < 0)
+		fail("%s", err);
 	int status = vm_run(&vm);
 	profile_write();
 	if (LOG_ON(LOG_STATS)) {

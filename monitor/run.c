@@ -29,6 +29,7 @@
 #include "../devices/devices.h"
 #include "../shadow-mmu/smmu.h"
 #include "../pv/pv.h"
+#include "../gdbstub/gdb.h"
 
 static int console_in = -1;
 struct run_stats run_stats;
@@ -317,6 +318,9 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 		return single_step(c);
 	case EXIT_PTWRITE:
 		return traced_store(c);
+	case EXIT_DEBUG:
+		gdb_break_hit(c);
+		return 0;
 	default:
 		vmm_panic("unknown exit reason %u", reason);
 	}
@@ -337,6 +341,8 @@ int vm_run(struct vm *vm)
 	for (;;) {
 		vm_requests_clear(c);
 		poll_if_due(&l);
+		if (__builtin_expect(gdb_pending, 0) && gdb_service(c))
+			l.link = NULL;          /* stopped: registers or translations may differ */
 		if (vm->stop)
 			return vm->exit_status;
 		if (take_interrupt(c) < 0)

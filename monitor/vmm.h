@@ -64,6 +64,7 @@ enum exit_reason {
 	EXIT_PF,         /* guest #PF from a shadow fill: CR2 set, exit_info = error code */
 	EXIT_PTWRITE,    /* store to a traced page-table frame: exit_info = frame */
 	EXIT_FETCH_PF,   /* instruction runs into the unmapped page at exit_info */
+	EXIT_DEBUG,      /* a debugger breakpoint at vcpu->eip (gdbstub/), not yet run */
 };
 
 /* exit_info of EXIT_EMULATE: why the monitor runs the instruction. */

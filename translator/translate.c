@@ -22,6 +22,7 @@
 #include "xl_int.h"
 
 struct xl_stats xl_stats;
+bool (*xl_debug_break)(gla_t la);
 ZydisDecoder xl_decoder;
 
 void xl_init(void)
@@ -280,6 +281,11 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 		}
 		if (page_ends_block(&x, &g, pa, lin, lin0))
 			break;
+		if (xl_debug_break && !single && xl_debug_break(lin)) {
+			xl_emit_reason_exit(&x, eip, EXIT_DEBUG, 0);
+			x.n++;
+			break;
+		}
 		if (vmm_adaptive_emulate(pa) && emu_can_step(g.z.mnemonic)) {
 			/* this store kept faulting (a traced page table, device memory):
 			 * a direct monitor call is cheaper than a host signal every time */

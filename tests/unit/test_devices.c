@@ -9,6 +9,8 @@
  * The monitor's stop callback (struct dev_stop) is a recording stub here.
  */
 #include <check.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -1386,6 +1388,37 @@ START_TEST(ide_read_write_sectors)
 }
 END_TEST
 
+/* What the guest flushed is in the file even when the process dies of SIGTERM right after
+ * the FLUSH CACHE: the child plays vmm386 (writes two sectors, flushes, is killed). */
+START_TEST(ide_flushed_sectors_survive_sigterm)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char err[256];
+		if (dev_ide_attach(0, ide_path, false, err, sizeof(err)) < 0)
+			_exit(2);
+		dev_ide_init();
+		ata_cmd(0x30, 2, 2);
+		for (int i = 0; i < 512; i++)
+			dev_pio_out(0x1F0, 2, 0x5A5A);
+		ata_cmd(0xE7, 0, 0);                    /* FLUSH CACHE */
+		signal(SIGTERM, SIG_DFL);               /* not Check's handler: just die */
+		kill(getpid(), SIGTERM);
+		_exit(3);
+	}
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "status %#x", status);
+	uint8_t got[1024];
+	int fd = open(ide_path, O_RDONLY);
+	ck_assert_int_eq(pread(fd, got, sizeof(got), 2 * 512), (ssize_t)sizeof(got));
+	close(fd);
+	for (unsigned i = 0; i < sizeof(got); i++)
+		ck_assert_uint_eq(got[i], 0x5A);
+}
+END_TEST
+
 START_TEST(ide_snapshot_leaves_file)
 {
 	uint8_t buf[512], before[512], after[512];
@@ -1571,6 +1604,7 @@ static Suite *devices_suite(void)
 	tcase_add_test(tc, ide_identify);
 	tcase_add_test(tc, ide_read_write_sectors);
 	tcase_add_test(tc, ide_snapshot_leaves_file);
+	tcase_add_test(tc, ide_flushed_sectors_survive_sigterm);
 	tcase_add_test(tc, ide_bad_images);
 	tcase_add_test(tc, ide_srst_and_nien);
 	suite_add_tcase(s, tc);

@@ -17,7 +17,8 @@
 # and callret checksums must agree across all columns, or the column is marked failed.
 #
 # vmm386 columns also run with `-d stats`; the statistics of their last run are saved in
-# bench/results/vmm-stats-bt.txt and vmm-stats-pv.txt, to explain the differences.
+# bench/results/vmm-stats-bt.txt and vmm-stats-pv.txt, to explain the differences; one more
+# untimed BT boot with -profile writes profile-bt.txt (and .csv): which guest sites cost what.
 #
 # Before that, the older bare-metal section is kept (cheap): the CPU workload on
 # build/guest/bare.elf under vmm386 and qemu, and natively, RUNS times each, median wall
@@ -216,6 +217,11 @@ guest_col() {
 for c in "${cols[@]}"; do CSTATUS[$c]="n/a"; done
 if [ -x "$vmm" ] && [ -f "$BUILD/guest/native.elf" ]; then
 	guest_col bt "$resdir/vmm-stats-bt.txt" "$vmm" -kernel "$BUILD/guest/native.elf" -m 128 -append "$NANO_APPEND"
+	# the per-site overhead profile of the BT column: one more boot, not timed (profiling
+	# reads the clock at every exit); README "Per-site overhead profile" explains it
+	timeout "$TIMEOUT" "$vmm" -kernel "$BUILD/guest/native.elf" -m 128 -append "$NANO_APPEND" \
+		-profile "$resdir/profile-bt.txt" </dev/null >/dev/null 2>&1 ||
+		echo "bench: the profiled BT run failed; no profile-bt.txt" >&2
 else
 	CSTATUS[bt]="n/a: missing $vmm or $BUILD/guest/native.elf"
 fi
@@ -420,6 +426,7 @@ fi
 	for c in "${cols[@]}"; do echo "- ${COLNAME[$c]}: ${CSTATUS[$c]}"; done
 	echo "- checksums: cpu ${RSUM[cpu]}, callret ${RSUM[callret]} (every column that ran agrees unless marked failed)"
 	echo "- vmm386 statistics (-d stats, last run): $resdir/vmm-stats-bt.txt, $resdir/vmm-stats-pv.txt"
+	echo "- BT per-site profile (an extra, untimed run with -profile): $resdir/profile-bt.txt (.csv)"
 	echo "- chart: $chart"
 	echo
 	echo "## CPU workload on bare.elf (wall clock of the whole process)"

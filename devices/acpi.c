@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "devices/devices.h"
+#include "devices/firmware.h"
 #include "monitor/vmm.h"
 
 #define PM1_STS      0
@@ -58,28 +59,18 @@ static struct acpi {
 	uint16_t sts, en, cnt;
 } acpi;
 
-static uint8_t checksum(const uint8_t *p, unsigned n)
-{
-	uint8_t s = 0;
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return (uint8_t)-s;
-}
-
-static void put32(uint8_t *p, unsigned off, uint32_t v) { memcpy(p + off, &v, 4); }
-static void put16(uint8_t *p, unsigned off, uint16_t v) { memcpy(p + off, &v, 2); }
 
 /* The common 36-byte header; the checksum is set by seal() once the body is written. */
 static void header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
-	put32(t, 4, len);
+	fw_put32(t + 4, len);
 	t[8] = rev;
 	memcpy(t + 10, "VMM386", 6);
 	memcpy(t + 16, "VMM386PC", 8);
-	put32(t, 24, 1);              /* OEM revision */
+	fw_put32(t + 24, 1);              /* OEM revision */
 	memcpy(t + 28, "VMMX", 4);    /* creator */
-	put32(t, 32, 1);
+	fw_put32(t + 32, 1);
 }
 
 static void seal(uint8_t *t)
@@ -87,24 +78,24 @@ static void seal(uint8_t *t)
 	uint32_t len;
 	memcpy(&len, t + 4, 4);
 	t[9] = 0;
-	t[9] = checksum(t, len);
+	t[9] = fw_checksum(t, len);
 }
 
 static void build_fadt(uint8_t *t)
 {
 	header(t, "FACP", FADT_LEN, 1);
-	put32(t, 36, FACS_ADDR);
-	put32(t, 40, DSDT_ADDR);
-	put16(t, 46, SCI_IRQ);
-	put32(t, 56, ACPI_PM_BASE + PM1_STS);   /* PM1a event block */
-	put32(t, 64, ACPI_PM_BASE + PM1_CNT);   /* PM1a control block */
-	put32(t, 76, ACPI_PM_BASE + PM_TMR);
+	fw_put32(t + 36, FACS_ADDR);
+	fw_put32(t + 40, DSDT_ADDR);
+	fw_put16(t + 46, SCI_IRQ);
+	fw_put32(t + 56, ACPI_PM_BASE + PM1_STS);   /* PM1a event block */
+	fw_put32(t + 64, ACPI_PM_BASE + PM1_CNT);   /* PM1a control block */
+	fw_put32(t + 76, ACPI_PM_BASE + PM_TMR);
 	t[88] = 4;                              /* PM1 event block length */
 	t[89] = 2;                              /* PM1 control block length */
 	t[91] = 4;                              /* PM timer length */
-	put16(t, 96, 101);                      /* C2 latency > 100: no C2 */
-	put16(t, 98, 1001);                     /* C3 latency > 1000: no C3 */
-	put32(t, 112, 0x1u | 0x4u | 0x10u | 0x20u);  /* WBINVD, C1, power/sleep buttons
+	fw_put16(t + 96, 101);                      /* C2 latency > 100: no C2 */
+	fw_put16(t + 98, 1001);                     /* C3 latency > 1000: no C3 */
+	fw_put32(t + 112, 0x1u | 0x4u | 0x10u | 0x20u);  /* WBINVD, C1, power/sleep buttons
 							  not fixed features */
 	seal(t);
 }
@@ -132,8 +123,8 @@ static void build_madt(uint8_t *t)
 		4, 6, 0xFF, 0, 0, 1,                    /* local APIC NMI on LINT1, all CPUs */
 	};
 	header(t, "APIC", HDR_LEN + 8 + sizeof(entries), 1);
-	put32(t, HDR_LEN, LAPIC_BASE);
-	put32(t, HDR_LEN + 4, 1);               /* PCAT_COMPAT: 8259s present */
+	fw_put32(t + HDR_LEN, LAPIC_BASE);
+	fw_put32(t + HDR_LEN + 4, 1);               /* PCAT_COMPAT: 8259s present */
 	memcpy(t + HDR_LEN + 8, entries, sizeof(entries));
 	seal(t);
 }
@@ -145,16 +136,16 @@ static void build_tables(uint8_t *ram)
 	memset(rsdp, 0, ACPI_END - ACPI_RSDP_ADDR);
 	memcpy(rsdp, "RSD PTR ", 8);
 	memcpy(rsdp + 9, "VMM386", 6);
-	put32(rsdp, 16, RSDT_ADDR);               /* revision 0: ACPI 1.0, 20 bytes */
-	rsdp[8] = checksum(rsdp, 20);
+	fw_put32(rsdp + 16, RSDT_ADDR);               /* revision 0: ACPI 1.0, 20 bytes */
+	rsdp[8] = fw_checksum(rsdp, 20);
 	header(rsdt, "RSDT", HDR_LEN + 8, 1);
-	put32(rsdt, HDR_LEN, FADT_ADDR);
-	put32(rsdt, HDR_LEN + 4, MADT_ADDR);
+	fw_put32(rsdt + HDR_LEN, FADT_ADDR);
+	fw_put32(rsdt + HDR_LEN + 4, MADT_ADDR);
 	seal(rsdt);
 	build_fadt(ram + FADT_ADDR);
 	uint8_t *facs = ram + FACS_ADDR;
 	memcpy(facs, "FACS", 4);
-	put32(facs, 4, 64);
+	fw_put32(facs + 4, 64);
 	build_dsdt(ram + DSDT_ADDR);
 	build_madt(ram + MADT_ADDR);
 }

@@ -20,6 +20,7 @@
  */
 #include <string.h>
 #include "devices/devices.h"
+#include "devices/firmware.h"
 #include "monitor/vmm.h"
 
 #define MPF_LEN        16
@@ -38,25 +39,14 @@ enum { INT_FIXED = 0, INT_NMI = 1, INT_EXTINT = 3 };
 #define EBDA_ADDR      0x9FC00u
 #define BASE_KIB       639
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-
-static uint8_t checksum(const uint8_t *p, unsigned n)
-{
-	uint8_t s = 0;
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return (uint8_t)-s;
-}
-
 static uint8_t *proc_entry(uint8_t *e)
 {
 	e[0] = MP_PROC;
 	e[1] = 0;                  /* local APIC ID */
 	e[2] = 0x14;               /* local APIC version */
 	e[3] = 0x03;               /* enabled, bootstrap processor */
-	put32(e + 4, CPU_SIGNATURE);
-	put32(e + 8, CPU_FEATURES);
+	fw_put32(e + 4, CPU_SIGNATURE);
+	fw_put32(e + 8, CPU_FEATURES);
 	return e + 20;
 }
 
@@ -65,7 +55,7 @@ static uint8_t *int_entry(uint8_t *e, uint8_t type, uint8_t kind, uint8_t irq, u
 {
 	e[0] = type;
 	e[1] = kind;
-	put16(e + 2, 0);           /* polarity and trigger: as the bus says (ISA: edge, high) */
+	fw_put16(e + 2, 0);           /* polarity and trigger: as the bus says (ISA: edge, high) */
 	e[4] = 0;                  /* source bus: ISA */
 	e[5] = irq;
 	e[6] = dest;
@@ -87,7 +77,7 @@ static unsigned build_config(uint8_t *t)
 	e[1] = IOAPIC_MP_ID;
 	e[2] = 0x11;
 	e[3] = 0x01;               /* enabled */
-	put32(e + 4, IOAPIC_BASE);
+	fw_put32(e + 4, IOAPIC_BASE);
 	e += 8, count++;
 	e = int_entry(e, MP_IOINT, INT_EXTINT, 0, IOAPIC_MP_ID, 0), count++;
 	for (uint8_t irq = 0; irq < 16; irq++)
@@ -98,24 +88,24 @@ static unsigned build_config(uint8_t *t)
 
 	unsigned len = (unsigned)(e - t);
 	memcpy(t, "PCMP", 4);
-	put16(t + 4, (uint16_t)len);
+	fw_put16(t + 4, (uint16_t)len);
 	t[6] = MP_SPEC_REV;
 	memcpy(t + 8, "VMM386  ", 8);
 	memcpy(t + 16, "VMM386PC    ", 12);
-	put16(t + 34, (uint16_t)count);
-	put32(t + 36, LAPIC_BASE);
-	t[7] = checksum(t, len);
+	fw_put16(t + 34, (uint16_t)count);
+	fw_put32(t + 36, LAPIC_BASE);
+	t[7] = fw_checksum(t, len);
 	return len;
 }
 
 static void build_floating(uint8_t *f)
 {
 	memcpy(f, "_MP_", 4);
-	put32(f + 4, MPC_ADDR);
+	fw_put32(f + 4, MPC_ADDR);
 	f[8] = 1;                  /* length in 16-byte units */
 	f[9] = MP_SPEC_REV;
 	/* feature bytes 0: a configuration table is present; no IMCR (virtual wire) */
-	f[10] = checksum(f, MPF_LEN);
+	f[10] = fw_checksum(f, MPF_LEN);
 }
 
 void dev_mptable_init(uint8_t *ram, uint32_t ram_bytes)
@@ -125,7 +115,7 @@ void dev_mptable_init(uint8_t *ram, uint32_t ram_bytes)
 	memset(ram + MPTABLE_ADDR, 0, MPTABLE_END - MPTABLE_ADDR);
 	build_config(ram + MPC_ADDR);
 	build_floating(ram + MPTABLE_ADDR);
-	put16(ram + BDA_EBDA_SEG, EBDA_ADDR >> 4);
-	put16(ram + BDA_BASE_KIB, BASE_KIB);
+	fw_put16(ram + BDA_EBDA_SEG, EBDA_ADDR >> 4);
+	fw_put16(ram + BDA_BASE_KIB, BASE_KIB);
 	ram[EBDA_ADDR] = 1;
 }

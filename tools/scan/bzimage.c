@@ -14,20 +14,12 @@
 #include "scan.h"
 
 #define HDR_SETUP_SECTS 0x1F1
-#define HDR_BOOT_FLAG   0x1FE
-#define HDR_MAGIC       0x202
 #define HDR_VERSION     0x206
 #define HDR_PAYLOAD_OFF 0x248
 #define HDR_PAYLOAD_LEN 0x24C
 #define UNPACK_MAX      (512u << 20)
 
 static uint32_t le32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-
-bool scan_is_bzimage(const uint8_t *f, size_t len)
-{
-	return len > HDR_PAYLOAD_LEN + 4 && f[HDR_BOOT_FLAG] == 0x55 && f[HDR_BOOT_FLAG + 1] == 0xAA &&
-	       !memcmp(f + HDR_MAGIC, "HdrS", 4);
-}
 
 static uint8_t *unxz(const uint8_t *in, size_t in_len, size_t *out_len, char *err, size_t errlen)
 {
@@ -65,6 +57,10 @@ static uint8_t *unxz(const uint8_t *in, size_t in_len, size_t *out_len, char *er
 
 uint8_t *scan_unpack_bzimage(const uint8_t *f, size_t len, size_t *out_len, char *err, size_t errlen)
 {
+	if (len < HDR_PAYLOAD_LEN + 4) {
+		snprintf(err, errlen, "truncated bzImage: %zu bytes, no payload fields", len);
+		return NULL;
+	}
 	unsigned version = f[HDR_VERSION] | f[HDR_VERSION + 1] << 8;
 	if (version < 0x0208) {
 		snprintf(err, errlen, "boot protocol %u.%02u has no payload fields (2.08+ needed)",

@@ -6,9 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* bzimage.c: does the file carry a Linux setup header; the vmlinux inside it (malloc'd,
- * *out_len bytes), or NULL with a one-line reason in err. */
-bool scan_is_bzimage(const uint8_t *f, size_t len);
+/* bzimage.c: the vmlinux inside a bzImage (malloc'd, *out_len bytes), or NULL with a
+ * one-line reason in err.  Whether a file is a bzImage is the loader's ld_is_linux. */
 uint8_t *scan_unpack_bzimage(const uint8_t *f, size_t len, size_t *out_len, char *err, size_t errlen);
 
 #endif

@@ -29,6 +29,7 @@
 #include <string.h>
 #include "translator/xl.h"
 #include "scan.h"
+#include "loader/loader.h"
 
 #define NCLASS (XC_INVALID + 1)
 #define MAX_REGIONS 64
@@ -278,7 +279,7 @@ int main(int argc, char **argv)
 	prog_file = path;
 	size_t flen;
 	uint8_t *f = read_file(path, &flen);
-	if (scan_is_bzimage(f, flen)) {
+	if (ld_is_linux(f, flen)) {
 		char err[200];
 		size_t vlen;
 		uint8_t *v = scan_unpack_bzimage(f, flen, &vlen, err, sizeof(err));

@@ -15,7 +15,8 @@
 #
 # Columns: BT (vmm386), qemu (qemu-system-i386, TCG), host (the same static i386 programs
 # run natively, for forkexec, alloc, syscall, pingpong, cpu).  RUNS boots or runs each,
-# medians.  The BT column's last run is also made with -d stats (vmm-stats-linux.txt), and
+# medians.  The BT column's last run is also made with -d stats (vmm-stats-linux.txt; its
+# "counters" lines give the table of counts per operation, bench/counts.sh), and
 # one more untimed BT boot writes the per-site profile (profile-linux.txt and .csv).
 # Appends its table to $RESULTS/latest.md and writes $RESULTS/linux.csv.  Prints n/a and
 # exits 0 when the kernel cannot be fetched, so the rest of the benchmark stands.
@@ -104,5 +105,25 @@ for n in $rows; do
 	echo "| $n | ${bt:-n/a} | ${q:-n/a} | ${h:-n/a} | $(ratio "$bt" "$q") | $(ratio "$bt" "$h") |" >>"$md"
 	for c in BT qemu host; do v=$(med $c "$n"); [ -z "$v" ] || echo "$n,$c,$v" >>"$csv"; done
 done
+# counts per operation of the BT column's last run (the counters port, bench/counts.sh):
+# init.sh brackets each workload with `lxcheck counters begin/end`, so each row also holds
+# the exit of one lxcheck and the fork+exec of the next (the BEGIN and END programs)
+source bench/counts.sh
+load_counts BT "$resdir/vmm-stats-linux.txt"
+{
+	echo
+	echo "Linux, counts per operation (BT, last run; ops: the workload's units - processes,"
+	echo "lines, MiB, page faults, calls, round trips, runs - each row includes one exit and one"
+	echo "fork+exec of the lxcheck that brackets it): host signals, shadow-MMU host mapping"
+	echo "calls, monitor exits, out-of-sync tables resynced, the main exit kinds."
+	echo
+	echo "| workload | ops | signals | maps | exits | resyncs | exits by kind |"
+	echo "|---|---:|---:|---:|---:|---:|---|"
+	for n in $rows; do
+		[ -n "${CNT[BT,$n,ops]:-}" ] || continue
+		echo "| $n | ${CNT[BT,$n,ops]} | $(counts_cell BT "$n" signals) | $(counts_cell BT "$n" maps) |" \
+		     "$(counts_cell BT "$n" exits) | $(counts_cell BT "$n" resyncs) | $(kinds_cell BT "$n") |"
+	done
+} | tee -a "$md"
 echo >>"$md"
 echo "BT's -d stats of the last run: vmm-stats-linux.txt; its per-site profile (an extra, untimed run): profile-linux.txt (.csv)" >>"$md"

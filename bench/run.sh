@@ -17,7 +17,10 @@
 # and callret checksums must agree across all columns, or the column is marked failed.
 #
 # vmm386 columns also run with `-d stats`; the statistics of their last run are saved in
-# bench/results/vmm-stats-bt.txt and vmm-stats-pv.txt, to explain the differences; one more
+# bench/results/vmm-stats-bt.txt and vmm-stats-pv.txt, to explain the differences, and
+# their "counters" lines (one per benchmark: the guest asks vmm386's counters port for the
+# deltas around each timed part, monitor/counters.c) give the table of counts per operation
+# (host signals, host mapping calls, monitor exits by kind, resyncs) in latest.md; one more
 # untimed BT boot with -profile writes profile-bt.txt (and .csv): which guest sites cost what.
 #
 # Before that, the older bare-metal section is kept (cheap): the CPU workload on
@@ -350,6 +353,26 @@ bare_row() { # bare_row <target>: "median_s ns_per_iter ratio startup_s"
 		'BEGIN {printf "%.3f %.0f %s %s\n", m / 1e9, m / n, r, s == "-" ? "-" : sprintf("%.3f", s / 1e9)}'
 }
 
+# --- counts per operation (the counters port, monitor/counters.c) ---------------------------
+# The last run of each vmm386 column logged one "counters NAME OPS key=N ..." line per
+# benchmark in its -d stats file (the guest brackets each timed part with SYS_COUNTERS).
+# counts_cell <col> <name> <key>: that count per operation (2-3 significant figures), or n/a;
+# kinds_cell <col> <name>: the exit kinds that make at least 5% of the row's exits, per op.
+source bench/counts.sh
+for c in bt pv; do load_counts $c "$resdir/vmm-stats-$c.txt"; done
+counts_rows() {
+	local n c
+	for n in "${nano_names[@]}" "${macro_names[@]}"; do
+		printf '| %s | %s |' "$n" "${CNT[bt,$n,ops]:-${CNT[pv,$n,ops]:-n/a}}"
+		for c in bt pv; do
+			printf ' %s | %s | %s | %s | %s |' "$(counts_cell $c "$n" signals)" \
+				"$(counts_cell $c "$n" maps)" "$(counts_cell $c "$n" exits)" \
+				"$(counts_cell $c "$n" resyncs)" "$(kinds_cell $c "$n")"
+		done
+		echo
+	done
+}
+
 # --- chart -----------------------------------------------------------------------------------
 chart="n/a (gnuplot not installed)"
 rm -f "$png"                                   # never leave an older run's chart behind
@@ -428,6 +451,22 @@ fi
 	echo "- vmm386 statistics (-d stats, last run): $resdir/vmm-stats-bt.txt, $resdir/vmm-stats-pv.txt"
 	echo "- BT per-site profile (an extra, untimed run with -profile): $resdir/profile-bt.txt (.csv)"
 	echo "- chart: $chart"
+	echo
+	echo "## Counts per operation, BT and PV"
+	echo
+	echo "What each row cost the monitor, divided by the row's operations (ops: the iterations of a"
+	echo "nanobenchmark, the units of a macro workload), from the last run of each vmm386 column:"
+	echo "the guest brackets each timed part with SYS_COUNTERS, and vmm386's counters port (-d stats,"
+	echo "monitor/counters.c) logs the deltas (the 'counters' lines of vmm-stats-bt.txt and"
+	echo "vmm-stats-pv.txt, which also have fills, traced page-table stores, injected page faults,"
+	echo "port accesses and PV hypercalls).  signals: host signals taken in translated code; maps:"
+	echo "host mmap/munmap/mprotect calls of the shadow MMU; exits: monitor exits; resyncs:"
+	echo "out-of-sync page tables brought back in sync; kinds: the exit kinds that make up at least"
+	echo "5% of the row's exits, per operation (none when the row makes under 0.01 exits per op)."
+	echo
+	echo "| benchmark | ops | BT signals | BT maps | BT exits | BT resyncs | BT exits by kind | PV signals | PV maps | PV exits | PV resyncs | PV exits by kind |"
+	echo "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"
+	counts_rows
 	echo
 	echo "## CPU workload on bare.elf (wall clock of the whole process)"
 	echo

@@ -287,6 +287,11 @@ static void print_stats(void)
 		(unsigned long long)m->map_calls, (unsigned long long)smmu_budget(),
 		(unsigned long long)m->budget_recounts, (unsigned long long)m->budget_evictions,
 		(unsigned long long)m->lookup_clears);
+	vmm_log("  exits by kind         ");
+	for (unsigned k = 0; k < EK_NR; k++)
+		if (run_stats.by_kind[k])
+			vmm_log(" %s %llu", exit_kind_name[k], (unsigned long long)run_stats.by_kind[k]);
+	vmm_log("\n");
 	/* the monitor's interpreter by instruction, most frequent first (at most 12) */
 	static bool shown[EMU_MNEMONIC_COUNT];
 	vmm_log("  interpreted by kind   ");
@@ -366,6 +371,8 @@ int main(int argc, char **argv)
 		if (o.disk[i] && dev_ide_attach(i, o.disk[i], o.snapshot, err, sizeof(err)) < 0)
 			fail("%s", err);
 	dev_init_all(vm.ram, vm.ram_size, con_in, con_out, vm_dev_stop(&vm));
+	if (LOG_ON(LOG_STATS) && counters_init() < 0)
+		fail("-d stats: the counters port %#x is taken", COUNTERS_PORT);
 	if (o.gdb && gdb_init(&vm, o.gdb, o.gdb_wait, err, sizeof(err)) < 0)
 		fail("%s", err);
 	int status = vm_run(&vm);

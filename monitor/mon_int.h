@@ -6,6 +6,7 @@
  *   adaptive.c  adaptive translation: which instructions become monitor calls
  *   memory.c    guest RAM, the flat window, and the emulator's memory/TLB hooks
  *   main.c      options, loading, statistics; log.c the log, host time and panics
+ *   counters.c  exits by kind, and the counters port (per-benchmark deltas, -d stats)
  *
  * All of it runs on the vCPU thread, except the signal handlers in signals.c, which touch
  * only what is marked async-signal-safe below.
@@ -45,4 +46,10 @@ void adapt_touched(void);
 /* -d stats output; never read by the decisions above. */
 struct adapt_stats { uint64_t on, reverts; };
 extern struct adapt_stats adapt_stats;
+
+/* --- counters.c ------------------------------------------------------------------------ */
+/* The counters port (3 byte ports; guest/kernel/syscall.c has the same number): with
+ * -d stats, main() registers it after the devices.  0, or -1 if the ports are taken. */
+#define COUNTERS_PORT 0xFE0
+int counters_init(void);
 #endif

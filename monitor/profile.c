@@ -35,6 +35,7 @@
 #include "profile.h"
 #include "symbols.h"
 #include "mon_int.h"
+#include "run.h"
 #include "../translator/xl.h"
 #include "../devices/devices.h"
 
@@ -42,15 +43,12 @@
 #define PROFILE_TEXT_ROWS 200
 #define OTHER_KEY (~0ull)
 
-enum pk {
-	PK_BLOCK_EXIT, PK_REQUEST, PK_CALL, PK_PORT, PK_MMIO, PK_ADAPTIVE, PK_SREG_MISS,
-	PK_RING_MISS, PK_EXCEPTION, PK_PF, PK_FETCH_PF, PK_SMC, PK_PTWRITE, PK_FILL, PK_NR
-};
-static const char *const pk_name[PK_NR] = {
-	"block-exit", "exit-request", "monitor-call", "port-io", "mmio", "adaptive-call",
-	"sreg-cache-miss", "ring-cache-miss", "exception", "guest-pf", "fetch-pf", "smc-store",
-	"pt-write", "shadow-fill",
-};
+/* the exit kinds of run.h (counters.c names them), then two of the profile's own */
+enum { PK_PORT = EK_NR, PK_FILL, PK_NR };
+static const char *pk_name(unsigned k)
+{
+	return k < EK_NR ? exit_kind_name[k] : k == PK_PORT ? "port-io" : "shadow-fill";
+}
 
 struct site { uint64_t key, count, ticks; };   /* key: la << 8 | kind, 0 = empty slot */
 
@@ -77,7 +75,7 @@ int profile_open(const char *path)
 	return 0;
 }
 
-static struct site *site_of(gla_t la, enum pk k)
+static struct site *site_of(gla_t la, unsigned k)
 {
 	uint64_t key = (uint64_t)la << 8 | (uint64_t)k | 1u << 7;   /* never 0 */
 	unsigned h = (unsigned)((key * 0x9E3779B97F4A7C15ull) >> 48) & (PROFILE_SLOTS - 1);
@@ -94,42 +92,21 @@ static struct site *site_of(gla_t la, enum pk k)
 	}
 }
 
-static void record(gla_t la, enum pk k, uint64_t ticks)
+static void record(gla_t la, unsigned k, uint64_t ticks)
 {
 	struct site *s = site_of(la, k);
 	s->count++;
 	s->ticks += ticks;
 }
 
-static enum pk kind_of(const struct vcpu *c, unsigned reason)
-{
-	uint32_t info = c->exit_info;
-	switch (reason) {
-	case EXIT_LOOKUP: return PK_BLOCK_EXIT;
-	case EXIT_REQUEST: return PK_REQUEST;
-	case EXIT_EXCEPTION: return PK_EXCEPTION;
-	case EXIT_PF: return PK_PF;
-	case EXIT_FETCH_PF: return PK_FETCH_PF;
-	case EXIT_SMC: return PK_SMC;
-	case EXIT_PTWRITE: return PK_PTWRITE;
-	case EXIT_EMULATE:
-		if (info >= XL_INFO_RING) return PK_RING_MISS;
-		if (info >= XL_INFO_SREG) return PK_SREG_MISS;
-		if (info == EMULATE_MMIO) return PK_MMIO;
-		if (info == EMULATE_ADAPTIVE) return PK_ADAPTIVE;
-		return PK_CALL;
-	default: return PK_CALL;
-	}
-}
-
 int profile_exit(struct vcpu *c, unsigned reason, int (*handler)(struct vcpu *, unsigned))
 {
 	gla_t la = c->seg[S_CS].base + c->eip;
-	enum pk k = kind_of(c, reason);
+	unsigned k = exit_kind_of(c, reason);
 	uint64_t pio = dev_pio_count, t0 = profile_tsc();
 	int r = handler(c, reason);
 	uint64_t t = profile_tsc() - t0;
-	if (k == PK_CALL && dev_pio_count != pio)
+	if (k == EK_CALL && dev_pio_count != pio)
 		k = PK_PORT;
 	record(la, k, t);
 	return r;
@@ -186,7 +163,7 @@ static void kind_totals(FILE *f, const struct site *s, unsigned n, uint64_t all)
 	for (unsigned k = 0; k <= PK_NR; k++)
 		if (cnt[k])
 			fprintf(f, "  %-16s %12llu %12s %7s %10llu\n",
-				k == PK_NR ? "(other sites)" : pk_name[k], (unsigned long long)cnt[k],
+				k == PK_NR ? "(other sites)" : pk_name(k), (unsigned long long)cnt[k],
 				ms(to_ns(tk[k]), b1), pct(tk[k], all, b2),
 				(unsigned long long)(to_ns(tk[k]) / cnt[k]));
 }
@@ -201,7 +178,7 @@ static void write_rows(FILE *txt, FILE *csv, const struct site *s, unsigned n, u
 	for (unsigned i = 0; i < n; i++) {
 		bool oth = s[i].key == OTHER_KEY;
 		gla_t la = oth ? 0 : (gla_t)(s[i].key >> 8);
-		const char *kind = oth ? "(other sites)" : pk_name[s[i].key & 0x7f];
+		const char *kind = oth ? "(other sites)" : pk_name((unsigned)(s[i].key & 0x7f));
 		const char *sym = oth ? "-" : sym_describe(la, name, sizeof(name));
 		uint64_t ns = to_ns(s[i].ticks);
 		if (i < PROFILE_TEXT_ROWS)

@@ -373,6 +373,7 @@ int vm_run(struct vm *vm)
 		vm_irq_probe(c, dev_intr_pending() >= 0 || pv_events_pending());
 		unsigned reason = xl_enter(c, b->host, window);
 		run_stats.exits++;
+		run_stats.by_kind[exit_kind_of(c, reason)]++;
 		l.poll = reason == EXIT_REQUEST || reason == EXIT_HALT;
 		l.link = reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
 		int r = __builtin_expect(profile_on, 0) ? profile_exit(c, reason, handle_exit)

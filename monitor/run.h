@@ -7,8 +7,17 @@
 
 struct pv_mon_ops;
 
+/* Why translated code came back, one step finer than enum exit_reason (counters.c). */
+enum exit_kind {
+	EK_BLOCK_EXIT, EK_REQUEST, EK_CALL, EK_MMIO, EK_ADAPTIVE, EK_SREG_MISS, EK_RING_MISS,
+	EK_EXCEPTION, EK_PF, EK_FETCH_PF, EK_SMC, EK_PTWRITE, EK_HALT, EK_NR
+};
+extern const char *const exit_kind_name[EK_NR];
+unsigned exit_kind_of(const struct vcpu *c, unsigned reason);
+
 struct run_stats {
 	uint64_t exits, emulated, exceptions, interrupts, halts, signals, smc_faults, mmio_exits;
+	uint64_t by_kind[EK_NR];      /* exits by kind; they add up to exits */
 };
 extern struct run_stats run_stats;
 extern FILE *vmm_log_file;

@@ -243,6 +243,14 @@ static int32_t hc_console_ring(uint32_t op, uint32_t gpa)
 	return r;
 }
 
+uint64_t pv_hypercall_count(void)
+{
+	uint64_t total = 0;
+	for (unsigned i = 0; i < PV_HC_COUNT; i++)
+		total += pv.hypercalls[i];
+	return total;
+}
+
 /* -stats: hypercalls by kind, multicalls, upcalls. */
 void pv_log_stats(void)
 {
@@ -253,9 +261,7 @@ void pv_log_stats(void)
 	};
 	if (!pv.on)
 		return;
-	uint64_t total = 0;
-	for (unsigned i = 0; i < PV_HC_COUNT; i++)
-		total += pv.hypercalls[i];
+	uint64_t total = pv_hypercall_count();
 	vmm_log("  pv hypercalls          %llu (in multicalls %llu); upcalls %llu; mmu_update entries %llu\n"
 		"  pv by kind            ", (unsigned long long)total,
 		(unsigned long long)pv.multicall_entries, (unsigned long long)pv.upcalls,

@@ -38,6 +38,8 @@ int pv_init(struct vm *vm, const struct ld_boot *boot, const struct pv_mon_ops *
 uint64_t pv_poll(uint64_t now);
 /* -stats: the PV interface's counters (nothing for a native guest). */
 void pv_log_stats(void);
+/* Hypercalls made so far (nested multicall entries included; 0 for a native guest). */
+uint64_t pv_hypercall_count(void);
 /* Deliver one pending event upcall if the guest can take it now.  0, or -1 if the guest
  * cannot continue (triple fault). */
 int pv_take_event(struct vcpu *c);

@@ -189,6 +189,7 @@ void win_empty(struct window *w)
 	if (mmap(w->base, WIN_SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
 		 -1, 0) == MAP_FAILED)
 		vmm_panic("shadow MMU: cannot reset a window: %s", strerror(errno));
+	smmu_stats.map_calls++;
 	sm.vma_est = sm.vma_est > w->vmas ? sm.vma_est - w->vmas : 0;
 	w->vmas = 0;
 	w->lk_valid = false;

@@ -77,6 +77,34 @@ static int sys_iobench(uint32_t n)
 	return v;
 }
 
+/* SYS_COUNTERS: vmm386's counters port (monitor/counters.c has the protocol), present
+ * only under vmm386 with -d stats; elsewhere the probe reads 0xFF and the call is -1.
+ * name 0: BEGIN; otherwise END, then the name and the operation count, then REPORT. */
+#define COUNTERS_PORT 0xFE0
+
+static int sys_counters(uint32_t uname, uint32_t ops)
+{
+	static int present = -1;
+	char name[32];
+	if (present < 0)
+		present = pv_inb(COUNTERS_PORT) == 'V' && pv_inb(COUNTERS_PORT + 1) == 'C';
+	if (!present)
+		return -1;
+	if (!uname) {
+		pv_outb(COUNTERS_PORT, 1);
+		return 0;
+	}
+	pv_outb(COUNTERS_PORT, 2);
+	if (strncpy_from_user(name, uname, sizeof(name)) < 0)
+		return -1;
+	for (const char *p = name; *p; p++)
+		pv_outb(COUNTERS_PORT + 1, (uint8_t)*p);
+	for (int sh = 24; sh >= 0; sh -= 8)
+		pv_outb(COUNTERS_PORT + 2, (uint8_t)(ops >> sh));
+	pv_outb(COUNTERS_PORT, 3);
+	return 0;
+}
+
 static int sys_pipe(uint32_t ufds)
 {
 	struct file *r, *w;
@@ -188,6 +216,9 @@ void syscall_dispatch(struct trap_frame *f)
 		break;
 	case SYS_IOBENCH:
 		r = sys_iobench(a);
+		break;
+	case SYS_COUNTERS:
+		r = sys_counters(a, b);
 		break;
 	case SYS_DIVSKIP:
 		if (a < 16) {

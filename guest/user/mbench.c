@@ -11,6 +11,7 @@
  *             line is printed only if the stream arrived intact
  *   alloc     UNITS page faults: rounds of sbrk(+4 MiB), a write to every new page (each a
  *             demand-zero fault), sbrk(-4 MiB) which unmaps it all again
+ * Each workload is bracketed by counters_begin/counters_end, as in nbench.c.
  * The CPU-bound macro workload is nbench's `cpu` line (bench/workload/cpu.c as a user
  * process); it is not run a second time here.
  *
@@ -36,6 +37,7 @@ static void report(const char *name, uint32_t units, uint64_t cycles)
 static void m_forkexec(uint32_t n)
 {
 	uint32_t bad = 0;
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	for (uint32_t i = 0; i < n; i++) {
 		int pid = fork();
@@ -49,6 +51,7 @@ static void m_forkexec(uint32_t n)
 			bad++;
 	}
 	uint64_t dt = rdtsc() - t0;
+	counters_end("forkexec", n);
 	if (bad) {
 		printf("mbench: forkexec: %u of %u children failed\n", bad, n);
 		return;
@@ -72,6 +75,7 @@ static void m_pipe(uint32_t kib)
 		printf("mbench: pipe failed\n");
 		return;
 	}
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	int pid = fork();
 	if (pid == 0) {                              /* reader */
@@ -102,6 +106,7 @@ static void m_pipe(uint32_t kib)
 	if (pid > 0)
 		wait(pid, &st, 0);
 	uint64_t dt = rdtsc() - t0;
+	counters_end("pipe", kib);
 	if (pid < 0 || sent != total || st != 0) {
 		printf("mbench: pipe: sent %u of %u bytes, reader status %d\n", sent, total, st);
 		return;
@@ -111,6 +116,7 @@ static void m_pipe(uint32_t kib)
 
 static void m_alloc(uint32_t rounds, uint32_t pages)
 {
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	for (uint32_t r = 0; r < rounds; r++) {
 		volatile uint8_t *p = sbrk((int32_t)(pages * 4096u));
@@ -127,7 +133,9 @@ static void m_alloc(uint32_t rounds, uint32_t pages)
 			}
 		sbrk(-(int32_t)(pages * 4096u));
 	}
-	report("alloc", rounds * pages, rdtsc() - t0);
+	uint64_t dt = rdtsc() - t0;
+	counters_end("alloc", rounds * pages);
+	report("alloc", rounds * pages, dt);
 }
 
 int main(int argc, char **argv)

@@ -16,6 +16,9 @@
  *   divzero     a divide error taken and survived: SYS_DIVSKIP makes the kernel resume the
  *               process past the 2-byte DIV ECX instead of killing it (per exception)
  *   cpu         the CPU-bound workload (bench/workload/cpu.c), per iteration; checksum too
+ * Each timed part is bracketed by counters_begin/counters_end (SYS_COUNTERS): under vmm386
+ * with -d stats the monitor logs what the part cost in exits, host signals, mappings and
+ * resyncs (monitor/counters.c), per benchmark; elsewhere the calls do nothing.
  * "quick" divides the iteration counts (tests use it).  Then nbench execs mbench (same
  * argument), the macro workloads, so one boot gives every line bench/run.sh reads.
  */
@@ -33,10 +36,13 @@ static void report(const char *name, uint32_t iters, uint64_t cycles)
 
 static void b_getpid(uint32_t n)
 {
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	for (uint32_t i = 0; i < n; i++)
 		getpid();
-	report("getpid", n, rdtsc() - t0);
+	uint64_t dt = rdtsc() - t0;
+	counters_end("getpid", n);
+	report("getpid", n, dt);
 }
 
 static void b_pgfault(uint32_t n)
@@ -46,10 +52,13 @@ static void b_pgfault(uint32_t n)
 		printf("nbench: sbrk failed\n");
 		return;
 	}
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	for (uint32_t i = 0; i < n; i++)
 		p[i * 4096] = 1;
-	report("pgfault", n, rdtsc() - t0);
+	uint64_t dt = rdtsc() - t0;
+	counters_end("pgfault", n);
+	report("pgfault", n, dt);
 	sbrk(-(int32_t)(n * 4096));
 }
 
@@ -58,9 +67,12 @@ static void b_ptemod(uint32_t n)
 	uint8_t *p = malloc(8192);
 	uint8_t *page = (uint8_t *)(((uint32_t)p + 4095) & ~4095u);
 	page[0] = 1;
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	ptebench(page, n);
-	report("ptemod", n, rdtsc() - t0);
+	uint64_t dt = rdtsc() - t0;
+	counters_end("ptemod", n);
+	report("ptemod", n, dt);
 	page[0] = 2;                                 /* still writable */
 }
 
@@ -83,12 +95,14 @@ static void b_ctxsw(uint32_t n)
 	char c = 'x';
 	write(a[1], &c, 1);                          /* warm up both sides */
 	read(b[0], &c, 1);
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	for (uint32_t i = 0; i < n; i++) {
 		write(a[1], &c, 1);
 		read(b[0], &c, 1);
 	}
 	uint64_t dt = rdtsc() - t0;
+	counters_end("ctxsw", 2 * n);
 	close(a[1]);
 	wait(pid, NULL, 0);
 	close(b[0]);
@@ -97,6 +111,7 @@ static void b_ctxsw(uint32_t n)
 
 static void b_forkexit(uint32_t n)
 {
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	for (uint32_t i = 0; i < n; i++) {
 		int pid = fork();
@@ -104,14 +119,18 @@ static void b_forkexit(uint32_t n)
 			exit(0);
 		wait(pid, NULL, 0);
 	}
-	report("forkexit", n, rdtsc() - t0);
+	uint64_t dt = rdtsc() - t0;
+	counters_end("forkexit", n);
+	report("forkexit", n, dt);
 }
 
 static void b_portio(uint32_t n)
 {
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	int v = iobench(n);
 	uint64_t dt = rdtsc() - t0;
+	counters_end("portio", n);
 	if (v != 0x5A) {                             /* the scratch register must hold it */
 		printf("nbench: port read gave 0x%x, want 0x5a\n", v);
 		return;
@@ -121,9 +140,11 @@ static void b_portio(uint32_t n)
 
 static void b_callret(uint32_t n)
 {
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	uint32_t s = callret_loop(n);
 	uint64_t dt = rdtsc() - t0;
+	counters_end("callret", n);
 	report("callret", n, dt);
 	printf("callret checksum %08x\n", s);
 }
@@ -135,6 +156,7 @@ static void b_divzero(uint32_t n)
 		return;
 	}
 	uint32_t survived = 0;
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t a = 1, d = 0;
@@ -143,6 +165,7 @@ static void b_divzero(uint32_t n)
 		survived += a;
 	}
 	uint64_t dt = rdtsc() - t0;
+	counters_end("divzero", n);
 	divskip(0);
 	if (survived != n) {
 		printf("nbench: divzero: %u of %u divisions resumed untouched\n", survived, n);
@@ -153,9 +176,11 @@ static void b_divzero(uint32_t n)
 
 static void b_cpu(uint32_t n)
 {
+	counters_begin();
 	uint64_t t0 = rdtsc();
 	uint32_t sum = cpu_workload(n);
 	uint64_t dt = rdtsc() - t0;
+	counters_end("cpu", n);
 	report("cpu", n, dt);
 	printf("cpu checksum %08x\n", sum);
 }

@@ -37,6 +37,8 @@ void halt(int code) __attribute__((noreturn));
 uint32_t meminfo(void);
 int iobench(uint32_t n);
 int divskip(uint32_t len);
+int counters_begin(void);
+int counters_end(const char *name, uint32_t ops);
 
 /* library */
 char *strchr(const char *s, int c);

@@ -11,6 +11,10 @@
  *   lxcheck syscall N   N getppid() calls (benchmark)
  *   lxcheck pingpong N  N one-byte round trips over two pipes between two processes (benchmark)
  *   lxcheck alloc MiB   touch MiB of fresh anonymous memory page by page (benchmark)
+ *   lxcheck counters begin | end NAME OPS   vmm386's counters port around a benchmark
+ *                    (monitor/counters.c has the protocol; bench/linux.sh): ioperm for its
+ *                    three ports, then BEGIN, or END with the name and the operation count.
+ *                    Does nothing where the probe fails (QEMU, vmm386 without -d stats).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -192,6 +197,29 @@ static void alloc(long mib)
 	munmap(p, len);
 }
 
+#define COUNTERS_PORT 0xFE0
+
+static int counters(int argc, char **argv)
+{
+	if (ioperm(COUNTERS_PORT, 3, 1) < 0 || inb(COUNTERS_PORT) != 'V' ||
+	    inb(COUNTERS_PORT + 1) != 'C')
+		return 0;
+	if (argc > 2 && !strcmp(argv[2], "begin")) {
+		outb(1, COUNTERS_PORT);
+		return 0;
+	}
+	if (argc < 5 || strcmp(argv[2], "end"))
+		return 2;
+	outb(2, COUNTERS_PORT);
+	for (const char *p = argv[3]; *p; p++)
+		outb((unsigned char)*p, COUNTERS_PORT + 1);
+	unsigned long ops = strtoul(argv[4], NULL, 10);
+	for (int sh = 24; sh >= 0; sh -= 8)
+		outb((unsigned char)(ops >> sh), COUNTERS_PORT + 2);
+	outb(3, COUNTERS_PORT);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 2 ? atol(argv[2]) : 0;
@@ -206,6 +234,8 @@ int main(int argc, char **argv)
 		pingpong(n);
 		return 0;
 	}
+	if (argc > 1 && !strcmp(argv[1], "counters"))
+		return counters(argc, argv);
 	if (argc > 1 && !strcmp(argv[1], "alloc")) {
 		alloc(n);
 		return 0;

@@ -5,6 +5,10 @@
 # with a plausible value (above zero, below one second per operation or one minute per
 # workload), plus the checksum lines.  Only presence and sanity: benchmark figures are never
 # timed assertions.  Calls bad() (the caller's) for each problem.
+# check_counter_lines <log> <stats> <tag> checks the -d stats log of the same boot under
+# vmm386: one "counters NAME OPS ..." line per benchmark (monitor/counters.c), with the
+# benchmark's own operation count, exit kinds that add up to its exits, and at least one
+# port access per operation of portio (each IN is one, however it is run).
 BENCH_NANO="getpid pgfault ptemod ctxsw forkexit portio callret divzero cpu"
 BENCH_MACRO="forkexec pipe alloc"
 
@@ -33,4 +37,27 @@ check_bench_lines() {
 	if grep -qE '^(nbench|mbench): ' "$log"; then
 		bad "$tag: a benchmark reported an error"
 	fi
+}
+
+check_counter_lines() {
+	local log=$1 stats=$2 tag=$3 b line ops want
+	for b in $BENCH_NANO $BENCH_MACRO; do
+		line=$(grep -E "^counters $b [0-9]+ " "$stats" | head -n 1)
+		want=$(grep -E "^(bench|macro) $b [0-9]+ " "$log" | head -n 1 | cut -d' ' -f3)
+		if [ -z "$line" ]; then
+			bad "$tag: no counters line for $b"
+			continue
+		fi
+		ops=$(cut -d' ' -f3 <<<"$line")
+		[ -z "$want" ] || [ "$ops" = "$want" ] || bad "$tag: counters $b has $ops operations, the benchmark $want"
+		awk -v b="$b" '{ e = -1; s = 0
+			for (i = 4; i <= NF; i++) { split($i, kv, "=")
+				if (kv[1] == "exits") e = kv[2]; else if (kv[1] ~ /^exit\./) s += kv[2] }
+			exit !(e >= 0 && s == e) }' <<<"$line" ||
+			bad "$tag: counters $b: the exit kinds do not add up to the exits: $line"
+		if [ "$b" = portio ]; then
+			awk '{ for (i = 4; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "pio") p = kv[2] }
+				exit !(p >= $3) }' <<<"$line" || bad "$tag: counters portio: fewer port accesses than operations: $line"
+		fi
+	done
 }

@@ -32,10 +32,12 @@ fi
 grep '^FAIL ' "$log" | sed 's/^/    /'
 
 # 2. the nanobenchmarks and macro workloads, small iteration counts (bench_lines.sh)
-boot bench 128 /dev/null -append "bench quick"
+# (BENCH_STATS, set by test_os_vmm.sh: vmm386's -d stats log, with the counters lines)
+boot bench 128 /dev/null -append "bench quick" ${BENCH_STATS:+-d stats -D "$BENCH_STATS"}
 [ "$st" = 1 ] || bad "bench: exit status $st, want 1"
 . tests/integration/bench_lines.sh
 check_bench_lines "$log" bench
+[ -z "${BENCH_STATS:-}" ] || check_counter_lines "$log" "$BENCH_STATS" bench
 
 # 3. the shell, with input on stdin
 input=$(mktemp)

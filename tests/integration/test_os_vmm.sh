@@ -14,4 +14,5 @@ run_guest() { # run_guest <mem MiB> [options...]: stdin passed through
 	"$BUILD/vmm386" -kernel "$BUILD/guest/native.elf" -m "$mem" "$@"
 }
 OS_TAG=vmm
+BENCH_STATS=$BUILD/guest/os.vmm.bench.stats    # the counters port's lines (os_checks.sh)
 . tests/integration/os_checks.sh

@@ -3,7 +3,8 @@
 #   1. it carries the vmm386 PV note and passes the same user-level suite under vmm386 as
 #      native.elf ("N passed, 0 failed" with the same N, exit status (0 << 1) | 1);
 #   2. `-append "bench quick"` gives every nanobenchmark and macro line, as native.elf does
-#      (bench_lines.sh; portio goes through PV_HC_PORT_IO);
+#      (bench_lines.sh; portio goes through PV_HC_PORT_IO), and with -d stats a counters
+#      line for each (the counters port, monitor/counters.c; check_counter_lines);
 #   3. its kernel code has no privileged or IOPL-sensitive instruction: vmm386-scan's
 #      monitor-call column holds only INT (all of them `int $0x82`, the hypercall), IRET,
 #      segment-register loads (MOV/POP Sreg, far JMP) and RDTSC, none of them privileged;
@@ -48,11 +49,13 @@ esac
 [ "$st" = 1 ] || bad "pv.elf exit status $st, expected 1 (debug exit 0)"
 
 # --- the benchmarks, quick ---------------------------------------------------------------------
-timeout 120 "$BUILD/vmm386" -kernel "$PV" -append "bench quick" </dev/null 2>&1 | tr -d '\r' >"$BUILD/guest/pv.vmm.bench.log"
+timeout 120 "$BUILD/vmm386" -kernel "$PV" -append "bench quick" -d stats -D "$BUILD/guest/pv.vmm.bench.stats" \
+	</dev/null 2>&1 | tr -d '\r' >"$BUILD/guest/pv.vmm.bench.log"
 st=${PIPESTATUS[0]}
 [ "$st" = 1 ] || bad "pv.elf bench quick: exit status $st, expected 1"
 . tests/integration/bench_lines.sh
 check_bench_lines "$BUILD/guest/pv.vmm.bench.log" "pv bench"
+check_counter_lines "$BUILD/guest/pv.vmm.bench.log" "$BUILD/guest/pv.vmm.bench.stats" "pv bench"
 
 # --- eager shadow mapping, batched updates ----------------------------------------------------
 # stat LOG REGEX: the first number captured by REGEX (sed -E) in LOG, or "none"

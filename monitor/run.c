@@ -110,7 +110,7 @@ static int wait_halted(struct vcpu *c, uint64_t next)
  * the caller delivers it).  Near the end of a page the next page's frame is part of the
  * key, since a block whose first instruction straddles depends on both mappings.
  */
-static struct cc_block *find_block(struct vcpu *c, uint32_t mode, bool *noted)
+struct cc_block *vm_find_block(struct vcpu *c, uint32_t mode, bool *noted)
 {
 	gla_t la = c->seg[S_CS].base + c->eip;
 	gpa_t pa = la, pa2 = ~0u;
@@ -155,7 +155,7 @@ static bool chaining_allowed(void)
  * straddle: blocks are shared by every window, and only the source page's own mapping is
  * known to be the same wherever the source block runs.
  */
-static bool may_chain(const struct cc_exit *e, const struct cc_block *b, uint32_t mode)
+bool vm_may_chain(const struct cc_exit *e, const struct cc_block *b, uint32_t mode)
 {
 	const struct cc_block *a = e->blk;
 	if (!a->valid || !b->valid || (mode & XM_SINGLE) || a->mode != mode || e->target != b->eip ||
@@ -217,7 +217,7 @@ static void link_block(struct vcpu *c, struct loop *l, struct cc_block *b, uint3
 {
 	struct cc_lookup *lk = smmu_lookup(mode & ~XM_SINGLE, c->seg[S_CS].base);
 	c->lookup_table = (uint64_t)(uintptr_t)lk;
-	if (l->link && may_chain(l->link, b, mode) && cc_stats.flushes == flushes && chaining_allowed())
+	if (l->link && vm_may_chain(l->link, b, mode) && cc_stats.flushes == flushes && chaining_allowed())
 		cc_link(l->link, b);
 	/* the window's table goes stale when a code page of the window changes mapping,
 	 * so a block may enter it once every page it was translated from is mapped in
@@ -241,7 +241,7 @@ static int handle_exit(struct vcpu *c, unsigned reason);
 static int single_step(struct vcpu *c)
 {
 	bool noted;
-	struct cc_block *b = find_block(c, xl_mode(c) | XM_SINGLE, &noted);
+	struct cc_block *b = vm_find_block(c, xl_mode(c) | XM_SINGLE, &noted);
 	if (!b)
 		return deliver(c);
 	return handle_exit(c, xl_enter(c, b->host, smmu_base()));
@@ -358,7 +358,7 @@ int vm_run(struct vm *vm)
 		uint64_t flushes = cc_stats.flushes;
 		uint8_t *window = smmu_select(c);
 		bool noted;
-		struct cc_block *b = find_block(c, mode, &noted);
+		struct cc_block *b = vm_find_block(c, mode, &noted);
 		if (!b) {               /* #PF on the instruction fetch */
 			l.link = NULL;
 			if (deliver(c) < 0)

@@ -26,6 +26,15 @@ int vm_run_init(struct vm *vm, int console_in_fd);
 /* Run until the guest stops; returns the process exit status. */
 int vm_run(struct vm *vm);
 
+/* The loop's pieces, shared with the fuzz target's copy of the loop (tests/fuzz/):
+ * the block at CS:EIP for mode, translated if needed (NULL: the fetch raised #PF;
+ * *noted: every page it came from is mapped in the current window), and whether the
+ * direct exit e may jump straight to b from now on. */
+struct cc_block;
+struct cc_exit;
+struct cc_block *vm_find_block(struct vcpu *c, uint32_t mode, bool *noted);
+bool vm_may_chain(const struct cc_exit *e, const struct cc_block *b, uint32_t mode);
+
 /* Leave translated code at the next block head (async-signal-safe; signals.c). */
 void vm_request_exit(struct vm *vm);
 /* Re-read device and PV deadlines before the next entry (a timer was reprogrammed). */

@@ -372,3 +372,15 @@ int smmu_init(struct vm *m, uint8_t *flat, bool pv)
 	sm.cur = &sm.win[0];
 	return 0;
 }
+
+bool smmu_probe(gla_t la, gpa_t *frame, bool *rw)
+{
+	struct window *w = sm.cur;
+	if (!w || w->kind != W_PAGED)
+		return false;
+	gpa_t f = mapped_frame(w, la >> 12, rw);
+	if (f == NOPT)
+		return false;
+	*frame = f;
+	return true;
+}

@@ -77,6 +77,10 @@ void smmu_trace_begin(gla_t la);
 void smmu_trace_end(gla_t la, gpa_t frame, const uint32_t *before);
 /* The linear address of the last SMF_TRACED fault. */
 gla_t smmu_last_fault(void);
+/* Tests (the fuzz target's consistency check): the current paging window's mapping of
+ * linear page la, its guest frame and whether the host lets the guest write it; false if
+ * the page is not mapped there or the current window does not page. */
+bool smmu_probe(gla_t la, gpa_t *frame, bool *rw);
 /* Host mappings the shadow MMU may use (vm.max_map_count minus a margin). */
 uint64_t smmu_budget(void);
 void smmu_set_budget(uint64_t vmas);

@@ -6,58 +6,55 @@
  *   byte 0      flags (FZ_*): start at CPL 3, deliver exceptions through the guest IDT,
  *               CR0.TS/EM/MP, EFLAGS.TF/IF, DS/ES on a non-flat segment;
  *   bytes 1-32  initial EAX..EDI (little-endian; missing bytes keep the defaults);
+ *   bytes 33-65 the paging header (fz.h, fz_paging.c): paging on or off, CR0.WP, CR4.PSE
+ *               and PGE, which directory, tracing instead of out-of-sync tables, chaining,
+ *               and up to 8 page-table entries rewritten; all zero: no paging, no chaining;
  *   the rest    guest code (up to 16 KiB), copied to CODE and run from there.
  * The sandbox guest has 1 MiB of RAM, filled with HLT so that code running off the input
  * stops, holding an IDT (every vector -> a HLT at HANDLER), a GDT with flat ring-0 and
  * ring-3 segments, a TSS and a few odd segments (based, expand-down, 16-bit, read-only,
- * conforming) for the code to load.  The run loop mirrors monitor/run.c's vm_run() without
- * its host timer: every block returns to it (nothing is chained), so a budget of FZ_STEPS
- * block entries bounds each case deterministically; the devices (re-created per case) see
- * a clock that advances a fixed step per iteration.  Every exit reason is handled:
- * LOOKUP/REQUEST go on, EMULATE runs emu_step(), EXCEPTION is delivered through the IDT or
- * ends the case, the self-modifying-code exit invalidates and single-steps as run.c does,
- * HLT/SHUTDOWN/debug-exit/reset end the case.
+ * conforming) for the code to load, and with paging two page directories and their tables
+ * (fz_paging.c), all identity-mapped so the code can store to them, switch CR3 and INVLPG.
+ * The run loop mirrors monitor/run.c's vm_run() without its host timer: the window of the
+ * shadow MMU for the current mode (smmu_select), the block lookup with the fetch walked
+ * through the guest's tables, and every exit reason: LOOKUP/REQUEST go on, EMULATE runs
+ * emu_step(), EXCEPTION and the shadow's guest #PF are delivered through the IDT or end
+ * the case, FETCH_PF walks again, the self-modifying-code exit invalidates and
+ * single-steps, a traced page-table store is single-stepped between smmu_trace_begin and
+ * _end, HLT/SHUTDOWN/debug-exit/reset end the case.  Without chaining every block returns
+ * to the loop, so a budget of FZ_STEPS block entries bounds each case deterministically;
+ * with it (FZP_CHAIN) blocks are linked and entered in the windows' lookup tables as in
+ * run.c, and loops of chained blocks never come back: a watchdog on the main thread
+ * requests an exit after WATCHDOG_MS and ends the case there (the one place where timing
+ * decides how far a case runs).  The devices (re-created per case) see a clock that
+ * advances a fixed step per iteration.  Each case starts with empty shadow windows.
  *
  * What is checked, besides the monitor not crashing (ASan, UBSan, run.c's crash handler):
  *  1. Translated code touches no host memory outside the guest window:
- *     - a host fault in the code cache must hit the window (or its guard pages) or the
- *       exit-request page; run.c itself would treat any other address as device memory;
+ *     - a host fault in the code cache must hit the window the block was entered with (or
+ *       its guard pages) or the exit-request page; run.c would take any other address for
+ *       device memory;
  *     - the host stack below translated code's one legal slot is canaried (fz_enter.S);
  *     - the vCPU fields translated code only reads (lookup table, segment copies, all
- *       monitor-only state) are compared across every entry;
- *     - the code cache's stubs and every block translated in the case are checksummed and
- *       checked again at the end of the case (nothing is chained, so code never changes);
+ *       monitor-only state) are compared across every entry (but CR2, which the signal
+ *       handler sets for a guest #PF exit);
+ *     - the code cache is read-only while translated code runs (arena_guard), so a store
+ *       into it is a fault outside the window; its stubs are checksummed per case;
  *     - the monitor's RAM mapping is moved between guard pages, and ASan's low shadow (the
  *       only host mapping below 4 GiB, where a 32-bit address used without the GS window
  *       would land) is made PROT_NONE.
- *  2. No host system call on the guest's behalf.  Cases run on a worker thread, the only
- *     one under a seccomp-bpf filter (bpf_build).  A system call from the code cache, or
- *     through the 32-bit ABI (int 0x80, sysenter), is the guest reaching the host: abort at
- *     once.  Every other call except rt_sigreturn and futex also goes to a supervisor
- *     thread as a seccomp user notification; during a case it must be one the monitor
- *     legitimately makes while running a guest (fz_monitor_may), else it is reported and
- *     fails the case at its end; then it proceeds unchanged (USER_NOTIF_FLAG_CONTINUE).
- *     A trapping filter (SECCOMP_RET_TRAP, SIGSYS) was tried first and does not work here:
- *     abort(), libFuzzer's crash handler and ASan's reports make system calls with every
- *     signal blocked, and a seccomp SIGSYS that is blocked kills the process before the
- *     input is saved.  What actually happens (FUZZ_SYSCALL_TRACE=1 prints every call):
- *     during cases the monitor calls mprotect inside the window (code pages write-protected
- *     and released again; the bulk), mmap/munmap from ASan's allocator and write(2) for its
- *     diagnostics (emu_stop, "guest requested reset") or to the UART's /dev/null; nothing
- *     else.  One surprise, at the first RTC read of the process: glibc's gmtime_r() opens
- *     and stats /etc/localtime on its first call; the harness makes that call before the
- *     filter goes on.
+ *  2. No host system call on the guest's behalf: a seccomp filter on the worker thread and
+ *     a supervisor thread (fz_seccomp.c tells how, and which calls the monitor may make).
+ *  3. With paging, the shadow MMU agrees with the guest's tables after a flush
+ *     (fz_paging.c).
  *  Crashes: every crash path (ASan/UBSan report, run.c's crash handler, a BUG below) ends
  *  in abort() or ASan's exit, and libFuzzer's handlers save the input.
- * Self tests (FUZZ_SELFTEST=syscall|stack|fault|monitor|asan) plant one fault of each kind
- * and must be caught; FUZZ_NO_SECCOMP=1 runs without the filter; FUZZ_STATS=1 prints
- * translation counts at exit.
+ * Self tests (FUZZ_SELFTEST=syscall|stack|fault|cache|monitor|asan) plant one fault of
+ * each kind and must be caught; FUZZ_NO_SECCOMP=1 runs without the filter; FUZZ_STATS=1
+ * prints translation and shadow-MMU counts at exit.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -66,9 +63,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -81,6 +75,9 @@
 #include "codecache/cc.h"
 #include "emulation/emu.h"
 #include "devices/devices.h"
+#include "shadow-mmu/smmu.h"
+#include "monitor/mon_int.h"
+#include "fz.h"
 
 /* ---- the sandbox guest ------------------------------------------------------------ */
 
@@ -94,6 +91,8 @@
 #define CODE       0x10000u
 #define CODE_MAX   0x4000u        /* 16 KiB */
 #define FZ_STEPS   400           /* block entries + emulated instructions per case */
+#define FZ_HDR     (33 + FZP_HDR) /* flags, registers, the paging header (fz_paging.c) */
+#define WATCHDOG_MS 50           /* a case running longer is asked to end (chained loops) */
 #define CLOCK_STEP 20000u        /* ns of device time per loop iteration */
 #define EXIT_SMC   100           /* run.c's internal exit: store to a page with code */
 
@@ -191,29 +190,24 @@ static void reset_cpu(struct vcpu *c, uint8_t flags, const uint8_t *regs, size_t
 static struct vm vm;
 static uint64_t req_ok, req_fault;       /* vcpu->req_ptr values: run / exit requested */
 static uint8_t *window, *arena;
+static uint8_t *cur_window;              /* the window the running block was entered with */
 static int devnull = -1;
 static uint64_t fake_ns = 1000000000ull;
 static struct sigaction monitor_sa;      /* run.c's handler for SIGSEGV etc. */
-static volatile int in_case;             /* the worker is running a guest case */
-static volatile int violations;          /* unexpected system calls during the case */
-static bool seccomp_on;
 unsigned fz_canary_damage;               /* set by fz_enter.S */
 unsigned fz_enter(struct vcpu *c, const void *code, void *window);
 
-/* Blocks translated in this case, with a checksum of their host code. */
-#define MAX_TRACKED 512
-static struct { const uint8_t *host; uint32_t len; uint64_t sum; } tracked[MAX_TRACKED];
-static unsigned ntracked;
 static uint64_t stubs_sum;
 
 static uint64_t fz_clock(void) { return fake_ns; }
 
-/* A broken invariant: report and abort (libFuzzer saves the input).  in_case is cleared
+/* A broken invariant: report and abort (libFuzzer saves the input).  fz_in_case is cleared
  * before the call, because ASan's instrumentation of a noreturn call makes system calls. */
-#define bug(...) (in_case = 0, bug_report(__VA_ARGS__))
-static void __attribute__((noreturn, format(printf, 1, 2))) bug_report(const char *fmt, ...)
+#define bug(...) (fz_in_case = 0, fz_bug(__VA_ARGS__))
+void fz_bug(const char *fmt, ...)
 {
 	va_list ap;
+	fz_in_case = 0;
 	fprintf(stderr, "\nfuzz_translate: BUG: ");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -231,218 +225,20 @@ static uint64_t checksum(const uint8_t *p, size_t n)
 	return h;
 }
 
-/* ---- system calls: seccomp filter and its supervisor -------------------------------- */
-
-/* Output that does not depend on stdio's state (used from signal handlers too). */
-static void raw_print(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void raw_print(const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	if (n > 0 && write(2, buf, (size_t)n) < 0)
-		return;
-}
-
-static bool in_window(uint64_t a, uint64_t len)
-{
-	uint64_t w = (uint64_t)(uintptr_t)window;
-	return a >= w && a + len <= w + (1ull << 32);
-}
-
-/* May the monitor make this system call while it runs a guest? */
-static bool fz_monitor_may(long nr, const uint64_t *a)
-{
-	switch (nr) {
-	case SYS_write:          /* diagnostics, and the UART's output */
-		return a[0] == 2 || (long)a[0] == devnull;
-	case SYS_mprotect:       /* code pages in the window; never anything executable */
-		return in_window(a[0], a[1]) || !(a[2] & PROT_EXEC);
-	case SYS_mmap:           /* the allocator */
-		return !(a[2] & PROT_EXEC);
-	case SYS_munmap: case SYS_madvise: case SYS_brk: case SYS_clock_gettime:
-	case SYS_gettid: case SYS_getpid: case SYS_sched_yield:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/*
- * The supervisor thread: every system call the worker's filter does not allow outright
- * arrives here as a seccomp user notification, with the worker blocked in the kernel.
- * A call from the code cache or through the 32-bit ABI is the guest reaching the host:
- * report and abort (libFuzzer's SIGABRT handler saves the input; the worker never
- * resumes).  Anything else is checked against fz_monitor_may() during a case and then
- * let through unchanged (SECCOMP_USER_NOTIF_FLAG_CONTINUE).  No signal is involved, so
- * this also works while the worker has every signal blocked (abort(), ASan's reports).
- */
-static int notify_fd = -1;
-static bool trace_syscalls;
-static sem_t supervisor_ready;
-
-static void supervise(const struct seccomp_notif *req)
-{
-	const struct seccomp_data *d = &req->data;
-	if (d->arch != AUDIT_ARCH_X86_64 || cc_is_code((uintptr_t)d->instruction_pointer)) {
-		in_case = 0;
-		raw_print("\nfuzz_translate: BUG: guest code made a host system call: nr %d "
-			  "(%s ABI) at %#llx in the code cache, guest EIP near %08x\n", d->nr,
-			  d->arch == AUDIT_ARCH_X86_64 ? "x86-64" : "i386",
-			  (unsigned long long)d->instruction_pointer, vm.cpu.eip);
-		abort();
-	}
-	if (trace_syscalls)
-		raw_print("fuzz_translate: syscall %d from %#llx%s\n", d->nr,
-			  (unsigned long long)d->instruction_pointer, in_case ? " (during a case)" : "");
-	if (in_case && !fz_monitor_may(d->nr, (const uint64_t *)d->args) && violations++ < 3)
-		raw_print("\nfuzz_translate: BUG: host system call %d (args %llx %llx %llx) from "
-			  "%#llx while running the guest\n", d->nr, (unsigned long long)d->args[0],
-			  (unsigned long long)d->args[1], (unsigned long long)d->args[2],
-			  (unsigned long long)d->instruction_pointer);
-}
-
-static void *supervisor_main(void *arg)
-{
-	struct seccomp_notif req;
-	struct seccomp_notif_resp resp;
-	(void)arg;
-	/* from here on this thread needs no lock another thread could hold while it waits for
-	 * us (ASan's thread registry is taken while a new thread starts, and ASan's error
-	 * report holds it across system calls) */
-	sem_post(&supervisor_ready);
-	for (;;) {
-		memset(&req, 0, sizeof(req));
-		if (ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) {
-			if (errno == EINTR || errno == ENOENT)
-				continue;
-			raw_print("fuzz_translate: seccomp notification: %s\n", strerror(errno));
-			abort();
-		}
-		supervise(&req);
-		resp = (struct seccomp_notif_resp){ .id = req.id,
-						    .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE };
-		ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);   /* ENOENT: caller gone */
-	}
-	return NULL;
-}
-
-/* A small BPF assembler: jumps name labels, resolved when the program is complete. */
-#define L_NEXT (-1)
-struct bpf_prog {
-	struct sock_filter f[96];
-	int jt[96], jf[96];
-	unsigned n;
-	int at[16];          /* label -> instruction index */
-	int nlabels;
-};
-
-static int bpf_new_label(struct bpf_prog *p) { return p->nlabels++; }
-static void bpf_place(struct bpf_prog *p, int l) { p->at[l] = (int)p->n; }
-
-static void bpf_ins(struct bpf_prog *p, uint16_t code, uint32_t k, int jt, int jf)
-{
-	p->f[p->n] = (struct sock_filter)BPF_STMT(code, k);
-	p->jt[p->n] = jt;
-	p->jf[p->n] = jf;
-	p->n++;
-}
-
-static void bpf_resolve(struct bpf_prog *p)
-{
-	for (unsigned i = 0; i < p->n; i++) {
-		if (BPF_CLASS(p->f[i].code) != BPF_JMP)
-			continue;
-		p->f[i].jt = (uint8_t)(p->jt[i] < 0 ? 0 : p->at[p->jt[i]] - (int)i - 1);
-		p->f[i].jf = (uint8_t)(p->jf[i] < 0 ? 0 : p->at[p->jf[i]] - (int)i - 1);
-	}
-}
-
-#define LD(off) bpf_ins(p, BPF_LD | BPF_W | BPF_ABS, (uint32_t)(off), L_NEXT, L_NEXT)
-#define JEQ(k, t, f) bpf_ins(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)(k), t, f)
-#define JGE(k, t, f) bpf_ins(p, BPF_JMP | BPF_JGE | BPF_K, (uint32_t)(k), t, f)
-#define JGT(k, t, f) bpf_ins(p, BPF_JMP | BPF_JGT | BPF_K, (uint32_t)(k), t, f)
-#define IP_LO offsetof(struct seccomp_data, instruction_pointer)
-#define IP_HI (IP_LO + 4)
-
-/* Jump to `hit` when the instruction pointer lies in [lo, hi). */
-static void bpf_ip_range(struct bpf_prog *p, uint64_t lo, uint64_t hi, int hit)
-{
-	for (uint64_t a = lo; a < hi;) {
-		uint64_t end = ((a >> 32) + 1) << 32;          /* pieces within one 4 GiB */
-		if (end > hi)
-			end = hi;
-		int out = bpf_new_label(p);
-		LD(IP_HI);
-		JEQ(a >> 32, L_NEXT, out);
-		LD(IP_LO);
-		JGE((uint32_t)a, L_NEXT, out);
-		JGT((uint32_t)(end - 1), out, hit);
-		bpf_place(p, out);
-		a = end;
-	}
-}
-
-/*
- * The worker's filter:
- *   arch != x86-64 (int 0x80, sysenter from the code cache)  -> USER_NOTIF (guest: abort)
- *   instruction pointer in the code cache                     -> USER_NOTIF (guest: abort)
- *   rt_sigreturn, futex (the hand-over semaphores)            -> ALLOW
- *   anything else                                             -> USER_NOTIF (checked)
- */
-static void bpf_build(struct bpf_prog *p)
-{
-	memset(p, 0, sizeof(*p));
-	int allow = bpf_new_label(p), notify = bpf_new_label(p);
-	LD(offsetof(struct seccomp_data, arch));
-	JEQ(AUDIT_ARCH_X86_64, L_NEXT, notify);
-	bpf_ip_range(p, (uint64_t)(uintptr_t)arena, (uint64_t)(uintptr_t)arena + CC_SIZE, notify);
-	LD(offsetof(struct seccomp_data, nr));
-	JEQ(SYS_rt_sigreturn, allow, L_NEXT);
-	JEQ(SYS_futex, allow, L_NEXT);
-	bpf_place(p, notify);
-	bpf_ins(p, BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF, L_NEXT, L_NEXT);
-	bpf_place(p, allow);
-	bpf_ins(p, BPF_RET | BPF_K, SECCOMP_RET_ALLOW, L_NEXT, L_NEXT);
-	bpf_resolve(p);
-}
-
-/* On the calling thread (the worker) only: no TSYNC.  The supervisor, started by the
- * main thread so that it is not filtered itself, serves the listener fd. */
-static void install_seccomp(void)
-{
-	static struct bpf_prog p;
-	bpf_build(&p);
-	struct sock_fprog prog = { (unsigned short)p.n, p.f };
-	trace_syscalls = getenv("FUZZ_SYSCALL_TRACE") != NULL;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    (notify_fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-				      SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog)) < 0) {
-		fprintf(stderr, "fuzz_translate: cannot install the seccomp filter: %s\n",
-			strerror(errno));
-		exit(1);
-	}
-	seccomp_on = true;
-}
-
 /* ---- host faults from translated code ----------------------------------------------- */
 
-/* A fault in the code cache must be an access to the window (RAM, device memory above it,
- * the guard pages around it) or the exit-request page; anything else is translated code
+/* A fault in the code cache must be an access to the window the block was entered with
+ * (RAM, device memory above it, the guard pages around it) or the exit-request page; anything else is translated code
  * reaching host memory, which run.c would silently treat as device memory. */
 static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
 	greg_t *gr = ((ucontext_t *)ctx)->uc_mcontext.gregs;
-	uint64_t a = (uint64_t)(uintptr_t)si->si_addr, w = (uint64_t)(uintptr_t)window;
+	uint64_t a = (uint64_t)(uintptr_t)si->si_addr, w = (uint64_t)(uintptr_t)cur_window;
 	if (cc_is_code((uintptr_t)gr[REG_RIP]) && si->si_code != SI_KERNEL &&
 	    !(a >= w - GUEST_PAGE && a < w + (1ull << 32) + GUEST_PAGE) &&
 	    (a & ~(uint64_t)(GUEST_PAGE - 1)) != req_fault) {
-		in_case = 0;
-		raw_print("\nfuzz_translate: BUG: translated code at %#llx touched host address "
+		fz_in_case = 0;
+		fz_raw_print("\nfuzz_translate: BUG: translated code at %#llx touched host address "
 			  "%#llx outside the guest window [%#llx, +4 GiB) (signal %d)\n",
 			  (unsigned long long)gr[REG_RIP], (unsigned long long)a,
 			  (unsigned long long)w, sig);
@@ -535,51 +331,50 @@ static void report_low_mappings(void)
 
 /* ---- the run loop ------------------------------------------------------------------- */
 
-static void track_block(const struct cc_block *b)
+/* The code cache is read-only while translated code runs (arena_guard): a store into it
+ * faults outside the window, which on_fault reports; the monitor patches it (chaining,
+ * invalidation) only between entries, with write access back. */
+static void arena_guard(bool ro)
 {
-	if (ntracked < MAX_TRACKED)
-		tracked[ntracked++] = (typeof(tracked[0])){ b->host, b->host_len,
-							    checksum(b->host, b->host_len) };
+	if (mprotect(arena, CC_SIZE, ro ? PROT_READ | PROT_EXEC : PROT_READ | PROT_WRITE | PROT_EXEC) < 0)
+		bug("cannot change the code cache's protection: %s", strerror(errno));
 }
 
-/* run.c's find_block(): cached block for (physical address, EIP, mode) or a new one. */
-static struct cc_block *find_block(struct vcpu *c, uint32_t mode)
+/* run.c's link_block() under FZP_CHAIN: chain the exit that led here, and enter b in the
+ * window's lookup table; without it the table is selected but never filled. */
+static void link_block(struct vcpu *c, struct cc_exit *link, struct cc_block *b, uint32_t mode,
+		       uint64_t flushes, bool noted, bool chain)
 {
-	uint8_t buf[1];
-	gpa_t pa;
-	vmm_fetch_code(c, c->seg[S_CS].base + c->eip, buf, 0, &pa, NULL);
-	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, ~0u, c->eip, mode, c->seg[S_CS].base);
-	if (b)
-		return b;
-	b = xl_translate(c, mode);
-	if (!b) {
-		cc_flush();
-		ntracked = 0;
-		b = xl_translate(c, mode);
-		if (!b)
-			bug("translation cache too small for one block");
-	}
-	if (!(mode & XM_SINGLE))
-		track_block(b);
-	return b;
+	struct cc_lookup *lk = smmu_lookup(mode & ~XM_SINGLE, c->seg[S_CS].base);
+	c->lookup_table = (uint64_t)(uintptr_t)lk;
+	if (!chain)
+		return;
+	if (link && vm_may_chain(link, b, mode) && cc_stats.flushes == flushes)
+		cc_link(link, b);
+	if (!(mode & XM_SINGLE) && noted && !(b->page[1] == ~1u && (mode & XM_PG)))
+		cc_lookup_insert_page(lk, b);
 }
 
 /* Enter a block with the canary and the vCPU invariants checked around it. */
-static unsigned enter(struct vcpu *c, struct cc_block *b)
+static unsigned enter(struct vcpu *c, struct cc_block *b, uint8_t *win)
 {
 	static uint8_t before[offsetof(struct vcpu, fpu) - VC_LOOKUP];
 	const uint8_t *inv = (const uint8_t *)c + VC_LOOKUP;
-	uint64_t sum = (b->mode & XM_SINGLE) ? checksum(b->host, b->host_len) : 0;
 	memcpy(before, inv, sizeof(before));
 	c->spill[0] = 0;
-	unsigned r = fz_enter(c, b->host, window);
+	cur_window = win;
+	arena_guard(true);
+	unsigned r = fz_enter(c, b->host, win);
+	arena_guard(false);
 	if (fz_canary_damage)
 		bug("%u words of the host stack below translated code changed (block at guest "
 		    "%08x, host %p)", fz_canary_damage, b->eip, (void *)b->host);
-	if (memcmp(before, inv, sizeof(before)) != 0)
-		bug("translated code changed monitor-only vCPU state (block at guest %08x)", b->eip);
-	if ((b->mode & XM_SINGLE) && checksum(b->host, b->host_len) != sum)
-		bug("a one-instruction block changed while it ran (guest %08x)", b->eip);
+	if (r == EXIT_PF)                      /* the signal handler set CR2 for it */
+		memcpy(before + offsetof(struct vcpu, cr2) - VC_LOOKUP, &c->cr2, sizeof(c->cr2));
+	for (size_t i = 0; i < sizeof(before); i++)
+		if (before[i] != inv[i])
+			bug("translated code changed monitor-only vCPU state at offset %#zx (block at "
+			    "guest %08x)", VC_LOOKUP + i, b->eip);
 	return r;
 }
 
@@ -587,6 +382,18 @@ static unsigned enter(struct vcpu *c, struct cc_block *b)
 static bool exception(struct vcpu *c, bool deliver)
 {
 	return deliver && emu_deliver_exception(c) != EXIT_SHUTDOWN;
+}
+
+static bool handle(struct vcpu *c, unsigned reason, bool deliver);
+
+/* The instruction at EIP alone, from an uncached translation (run.c's single_step). */
+static bool single_step(struct vcpu *c, bool deliver)
+{
+	bool noted;
+	struct cc_block *b = vm_find_block(c, xl_mode(c) | XM_SINGLE, &noted);
+	if (!b)
+		return exception(c, deliver);
+	return handle(c, enter(c, b, smmu_base()), deliver);
 }
 
 /* One exit reason; returns false when the case is over. */
@@ -605,10 +412,26 @@ static bool handle(struct vcpu *c, unsigned reason, bool deliver)
 	case EXIT_EXCEPTION:
 		emu_raise(c, (int)c->exit_info, 0);
 		return exception(c, deliver);
-	case EXIT_SMC: {
+	case EXIT_PF:
+		emu_raise(c, EXC_PF, c->exit_info);
+		return exception(c, deliver);
+	case EXIT_FETCH_PF: {
+		gpa_t pa;
+		return emu_translate(c, c->exit_info, EMU_ACC_FETCH, &pa) < 0 ? exception(c, deliver) : true;
+	}
+	case EXIT_SMC:
 		cc_invalidate_page(c->exit_info);
-		struct cc_block *b = find_block(c, xl_mode(c) | XM_SINGLE);
-		return handle(c, enter(c, b), deliver);
+		return single_step(c, deliver);
+	case EXIT_PTWRITE: {                   /* run.c's traced_store() */
+		static uint32_t before[GUEST_PAGE / 4];
+		gpa_t frame = c->exit_info;
+		gla_t la = smmu_last_fault();
+		memcpy(before, vm.ram + frame, GUEST_PAGE);
+		adapt_note(c);
+		smmu_trace_begin(la);
+		bool r = single_step(c, deliver);
+		smmu_trace_end(la, frame, before);
+		return r;
 	}
 	case EXIT_HALT: case EXIT_SHUTDOWN: case EXIT_POWEROFF:
 		return false;
@@ -623,18 +446,33 @@ static void take_interrupt(struct vcpu *c)
 		emu_deliver_interrupt(c, dev_pic_ack());
 }
 
-static void run_case(struct vcpu *c, bool deliver)
+static volatile int expired;             /* the watchdog asked the case to end */
+
+static void run_case(struct vcpu *c, bool deliver, bool chain)
 {
-	for (int step = 0; step < FZ_STEPS && !vm.stop; step++) {
+	struct cc_exit *link = NULL;
+	for (int step = 0; step < FZ_STEPS && !vm.stop && !expired; step++) {
 		c->req_ptr = req_ok;
 		fake_ns += CLOCK_STEP;
 		dev_poll(dev_now_ns());
 		take_interrupt(c);
 		xl_sync_segments(c);
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
-		struct cc_block *b = find_block(c, mode);
+		uint64_t flushes = cc_stats.flushes;
+		uint8_t *win = smmu_select(c);
+		bool noted;
+		struct cc_block *b = vm_find_block(c, mode, &noted);
+		if (!b) {                      /* #PF on the instruction fetch */
+			link = NULL;
+			if (!exception(c, deliver))
+				break;
+			continue;
+		}
+		link_block(c, link, b, mode, flushes, noted, chain);
 		c->intr_inhibit = false;
-		if (!handle(c, enter(c, b), deliver))
+		unsigned reason = enter(c, b, win);
+		link = chain && reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
+		if (!handle(c, reason, deliver))
 			break;
 	}
 }
@@ -644,14 +482,11 @@ static void check_code(void)
 {
 	if (checksum(arena, 256) != stubs_sum)
 		bug("the code cache's shared stubs changed");
-	for (unsigned i = 0; i < ntracked; i++)
-		if (checksum(tracked[i].host, tracked[i].len) != tracked[i].sum)
-			bug("translated code at %p changed while the guest ran", (void *)tracked[i].host);
-	if (violations)
-		bug("%d unexpected host system call(s) during the case (see above)", violations);
+	if (fz_violations)
+		bug("%d unexpected host system call(s) during the case (see above)", fz_violations);
 }
 
-/* ---- self tests of the detectors (FUZZ_SELFTEST=syscall|stack|fault|monitor|asan) ---- */
+/* ---- self tests of the detectors (FUZZ_SELFTEST=syscall|stack|fault|cache|monitor|asan) */
 
 /* Run hand-made host code from the code cache's scratch area as if it were a block: each
  * must be caught by the matching detector, which aborts; returning means it was missed. */
@@ -663,21 +498,25 @@ static void selftest(const char *what)
 		0x48, 0x81, 0xC4, 0, 2, 0, 0 };                                 /* add rsp,512 */
 	static const uint8_t fault[] = { 0x48, 0xC7, 0xC0, 0, 0x10, 0, 0,      /* mov rax,4096 */
 		0x8B, 0x00 };                                                   /* mov eax,[rax] */
+	static const uint8_t cache[] = { 0x48, 0x8D, 0x05, 0xF9, 0xFF, 0xFF, 0xFF,  /* lea rax,[rip-7] */
+		0xC6, 0x00, 0x90 };                                             /* mov byte [rax],0x90 */
 	size_t room, n;
 	uint8_t *code = cc_scratch(&room);
-	const uint8_t *body = !strcmp(what, "syscall") ? sys : !strcmp(what, "stack") ? stack : fault;
-	n = body == sys ? sizeof(sys) : body == stack ? sizeof(stack) : sizeof(fault);
+	const uint8_t *body = !strcmp(what, "syscall") ? sys : !strcmp(what, "stack") ? stack :
+			      !strcmp(what, "cache") ? cache : fault;
+	n = body == sys ? sizeof(sys) : body == stack ? sizeof(stack) : body == cache ? sizeof(cache) :
+	    sizeof(fault);
 	if (!strcmp(what, "asan")) {                /* a monitor memory error: ASan's report */
 		volatile char *p = malloc(8);
-		in_case = 1;
+		fz_in_case = 1;
 		p[8] = 1;
 		free((void *)p);
 		return;
 	}
 	if (!strcmp(what, "monitor")) {             /* the monitor doing something odd */
-		in_case = 1;
+		fz_in_case = 1;
 		(void)getppid();
-		in_case = 0;
+		fz_in_case = 0;
 		check_code();
 		return;
 	}
@@ -689,9 +528,9 @@ static void selftest(const char *what)
 	struct cc_block b = { .eip = CODE, .host = code, .host_len = (uint32_t)(n + 14), .mode = 0 };
 	emu_reset_protected(&vm.cpu, GDT_BASE, 0);
 	vm.cpu.exit_reason = EXIT_HALT;
-	in_case = 1;
-	enter(&vm.cpu, &b);
-	in_case = 0;
+	fz_in_case = 1;
+	enter(&vm.cpu, &b, window);
+	fz_in_case = 0;
 }
 
 /* ---- libFuzzer entry points ------------------------------------------------------- */
@@ -717,7 +556,7 @@ const char *__ubsan_default_options(void)
  * and the supervisor thread serving the filter's notifications must not be filtered.
  * The main thread hands each input over and waits.  A crash on the worker ends in abort()
  * there, and libFuzzer's SIGABRT handler saves the input from that thread. */
-static pthread_t worker, supervisor;
+static pthread_t worker;
 static sem_t go, done;
 static const uint8_t *job_data;
 static size_t job_size;
@@ -732,23 +571,27 @@ static void run_one(const uint8_t *data, size_t size)
 {
 	uint8_t flags = size ? data[0] : 0;
 	size_t nregs = size > 1 ? (size - 1 < 32 ? size - 1 : 32) : 0;
-	size_t ncode = size > 33 ? size - 33 : 0;
+	size_t npg = size > 33 ? (size - 33 < FZP_HDR ? size - 33 : FZP_HDR) : 0;
+	size_t ncode = size > FZ_HDR ? size - FZ_HDR : 0;
 	if (ncode > CODE_MAX)
 		ncode = CODE_MAX;
 	cc_flush();
-	ntracked = 0;
+	smmu_tlb_flush(&vm.cpu, 0, true);  /* no window of an earlier case survives */
 	memset(vm.ram, 0xF4, RAM_SIZE);    /* HLT everywhere: running off the input stops */
 	write_tables(&vm);
 	if (ncode)
-		memcpy(vm.ram + CODE, data + 33, ncode);
+		memcpy(vm.ram + CODE, data + FZ_HDR, ncode);
 	dev_pio_reset();
 	dev_init_all(vm.ram, vm.ram_size, -1, devnull, vm_dev_stop(&vm));
 	vm.stop = 0;
 	reset_cpu(&vm.cpu, flags, data + 1, nregs);
-	violations = 0;
-	in_case = 1;
-	run_case(&vm.cpu, (flags & FZ_DELIVER) != 0);
-	in_case = 0;
+	unsigned pg = fz_paging_setup(&vm, &vm.cpu, data + 33, npg);
+	fz_violations = 0;
+	fz_in_case = 1;
+	run_case(&vm.cpu, (flags & FZ_DELIVER) != 0, (pg & FZP_CHAIN) != 0);
+	if (pg & FZP_PG)
+		fz_paging_check(&vm, &vm.cpu);
+	fz_in_case = 0;
 	check_code();
 }
 
@@ -766,13 +609,13 @@ static void *worker_main(void *arg)
 			sigaddset(&async, s);
 	pthread_sigmask(SIG_BLOCK, &async, NULL);
 	if (!getenv("FUZZ_NO_SECCOMP"))
-		install_seccomp();
+		fz_seccomp_install(arena, window, devnull, &vm.cpu.eip);
 	sem_post(&done);
 	for (;;) {
 		sem_wait_all(&go);
 		if (getenv("FUZZ_SELFTEST")) {
 			selftest(getenv("FUZZ_SELFTEST"));
-			raw_print("fuzz_translate: self test '%s' NOT detected\n", getenv("FUZZ_SELFTEST"));
+			fz_raw_print("fuzz_translate: self test '%s' NOT detected\n", getenv("FUZZ_SELFTEST"));
 			exit(3);
 		}
 		run_one(job_data, job_size);
@@ -790,22 +633,19 @@ static void start_worker(void)
 		exit(1);
 	}
 	sem_wait_all(&done);
-	sem_init(&supervisor_ready, 0, 0);
-	if (seccomp_on && pthread_create(&supervisor, NULL, supervisor_main, NULL) != 0) {
+	if (fz_seccomp_on && fz_supervisor_start() < 0) {
 		fprintf(stderr, "fuzz_translate: cannot start the supervisor thread\n");
 		exit(1);
 	}
-	if (seccomp_on)
-		sem_wait_all(&supervisor_ready);
 	fprintf(stderr, "fuzz_translate: seccomp filter on the worker thread: %s\n",
-		seccomp_on ? "on" : "off (FUZZ_NO_SECCOMP)");
+		fz_seccomp_on ? "on" : "off (FUZZ_NO_SECCOMP)");
 }
 
 /* ASan calls this before it reports: its report's own system calls are not the guest's. */
 void __asan_on_error(void);
 void __asan_on_error(void)
 {
-	in_case = 0;
+	fz_in_case = 0;
 }
 
 static uint64_t ncases;
@@ -813,10 +653,16 @@ static uint64_t ncases;
 static void print_stats(void)
 {
 	fprintf(stderr, "fuzz_translate: %llu cases: %llu blocks translated (%llu guest "
-		"instructions), %llu ident, %llu lowered, %llu code invalidations\n",
+		"instructions), %llu ident, %llu lowered, %llu code invalidations, %llu chained; "
+		"shadow: %llu fills, %llu traced stores, %llu tables out of sync, %llu resyncs, "
+		"%llu guest page faults\n",
 		(unsigned long long)ncases, (unsigned long long)cc_stats.blocks,
 		(unsigned long long)cc_stats.insns, (unsigned long long)xl_stats.ident,
-		(unsigned long long)xl_stats.lowered, (unsigned long long)cc_stats.invalidations);
+		(unsigned long long)xl_stats.lowered, (unsigned long long)cc_stats.invalidations,
+		(unsigned long long)cc_stats.chained, (unsigned long long)smmu_stats.fills,
+		(unsigned long long)(smmu_stats.traced_writes + smmu_stats.traced_monitor_writes),
+		(unsigned long long)smmu_stats.unsyncs, (unsigned long long)smmu_stats.resyncs,
+		(unsigned long long)smmu_stats.pf_injected);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -875,7 +721,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	job_data = data;
 	job_size = size;
 	ncases++;
+	expired = 0;
 	sem_post(&go);
-	sem_wait_all(&done);
+	/* the watchdog: chained blocks loop without coming back to the run loop, so a case
+	 * that runs too long is asked to leave (an exit request at the next block head, as
+	 * the host timer does in run.c) and to end there; asked again until it has */
+	for (;;) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += WATCHDOG_MS * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		if (sem_timedwait(&done, &t) == 0)
+			break;
+		if (errno == ETIMEDOUT) {
+			expired = 1;
+			vm_request_exit(&vm);
+		}
+	}
 	return 0;
 }

@@ -19,7 +19,9 @@ FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror=implicit-function-declara
                -fno-strict-aliasing -D_GNU_SOURCE -I. $(FUZZ_SAN)
 FUZZ_MON_OBJS := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(filter-out monitor/main.c,$(MON_SRCS))) \
                  $(patsubst %.S,$(FUZZ_DIR)/obj/%.o,$(MON_ASMS))
-FUZZ_OBJS  := $(FUZZ_DIR)/obj/tests/fuzz/fuzz_translate.o $(FUZZ_DIR)/obj/tests/fuzz/fz_enter.o
+FUZZ_OBJS  := $(FUZZ_DIR)/obj/tests/fuzz/fuzz_translate.o $(FUZZ_DIR)/obj/tests/fuzz/fz_paging.o \
+              $(FUZZ_DIR)/obj/tests/fuzz/fz_seccomp.o \
+              $(FUZZ_DIR)/obj/tests/fuzz/fz_enter.o
 FUZZ_TIME  ?= 600
 # Comparison tracing (libFuzzer's CMP-guided mutation) doubles the cost of the translator
 # and of the emulation layer (which compares decoder fields all the time, and runs REP

@@ -2,8 +2,9 @@
 # tests/fuzz/run.sh - run the libFuzzer target for FUZZ_TIME seconds (default 600).
 #
 # Corpus: $BUILD/fuzz/corpus (kept between runs), seeded with 512-byte slices of the
-# bundled guest's .text behind the 33-byte header (flags 0, ESP = 0x8000) and the inputs
-# in tests/fuzz/seeds/.  Crashes, timeouts and slow units go to $BUILD/fuzz/artifacts/;
+# bundled guest's .text behind the 66-byte header (flags 0, ESP = 0x8000, no paging) and
+# the inputs in tests/fuzz/seeds/ (the paging-* and chain-loop ones exercise page-table
+# stores, CR3 switches, INVLPG, WP/PSE/PGE and chained blocks).  Crashes, timeouts and slow units go to $BUILD/fuzz/artifacts/;
 # copy a crash to tests/fuzz/crashes/ to keep it.  Exit status 0 when nothing was found,
 # 1 when the fuzzer found a crash (libFuzzer's 77 is avoided: it means "skip" in
 # tests/run.sh).  The last line is a summary with executions, coverage and corpus size.
@@ -23,6 +24,7 @@ mkdir -p "$CORPUS" "$SEEDS" "$ART"
 if [ -f "$ELF" ] && [ -z "$(ls -A "$SEEDS")" ]; then
 	for i in $(seq 0 15); do
 		{ printf '\000'; head -c 16 /dev/zero; printf '\000\200\000\000'; head -c 12 /dev/zero
+		  head -c 33 /dev/zero       # the paging header (fz.h): no paging
 		  dd if="$ELF" bs=512 skip=$((8 + i * 4)) count=1 status=none; } >"$SEEDS/guest-$i"
 	done
 fi

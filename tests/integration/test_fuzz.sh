@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test_fuzz.sh - the translator/monitor fuzz target (tests/fuzz/): first each detector of
 # the harness must fire on a planted fault (a system call from the code cache, a write to
-# the host stack, a host access outside the window, an odd system call from the monitor,
-# a heap overflow in monitor code) and the crash input must be saved,
+# the host stack, a host access outside the window, a store into the code cache, an odd
+# system call from the monitor, a heap overflow in monitor code) and the crash input must
+# be saved,
 # then about 60 s of fuzzing must find nothing.  Exit 77 (skip) without clang/libFuzzer.
 set -u
 BUILD=${BUILD:-build}
@@ -13,7 +14,7 @@ if [ ! -x "$BIN" ]; then
 	exit 77
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for t in syscall stack fault monitor asan; do
+for t in syscall stack fault cache monitor asan; do
 	out=$(cd "$tmp" && FUZZ_SELFTEST=$t timeout 120 "$OLDPWD/$BIN" -runs=1 -error_exitcode=1 2>&1); st=$?
 	pat='fuzz_translate: BUG'; [ $t = asan ] && pat='ERROR: AddressSanitizer'
 	if [ $st = 0 ] || [ $st = 3 ] || [ $st = 124 ] || ! grep -q "$pat" <<<"$out" ||

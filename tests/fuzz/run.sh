@@ -35,7 +35,7 @@ log=$BUILD/fuzz/last-run.log
 "$BIN" -max_total_time="$FUZZ_TIME" -timeout=10 -rss_limit_mb=4096 -detect_leaks=0 \
 	-close_fd_mask=1 -error_exitcode=1 -timeout_exitcode=1 -print_final_stats=1 \
 	-artifact_prefix="$ART/" "$CORPUS" "$SEEDS" "${extra[@]}" 2>&1 | tee "$log" |
-	grep -v -E '^#[0-9]+.*(NEW|REDUCE|pulse)' ; st=${PIPESTATUS[0]}
+	grep -v -E '^#[0-9]+.*(NEW|REDUCE|pulse)|^vmm386: guest stopped' ; st=${PIPESTATUS[0]}
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -1)
 echo "fuzz summary: ${FUZZ_TIME}s, ${execs:-?} executions, ${cov:-no coverage line}, status $st"

@@ -51,7 +51,7 @@
 #define SM_RW  2u                    /* mapped writable now */
 #define SM_GW  4u                    /* the guest allows writes and the entry is dirty */
 
-enum { W_FREE, W_FLAT, W_PAGED };
+enum { W_FREE, W_FLAT, W_PAGED, W_RETIRED };   /* W_RETIRED: smmu.c, win_retire */
 
 struct window {
 	uint8_t *base;
@@ -161,6 +161,7 @@ static inline bool region_empty(const struct window *w, uint32_t r)
 
 /* smmu.c */
 void win_empty(struct window *w);
+void win_retire(struct window *w);
 struct window *window_at(uintptr_t addr);
 
 /* smmu_map.c */

@@ -53,8 +53,11 @@ static void unshadow(uint32_t fn)
 	while (sm.pu_head[fn]) {
 		struct node *nd = &sm.pu_pool.n[sm.pu_head[fn]];
 		struct window *w = &sm.win[nd->win];
-		if (nd->val == PD_USE)
-			win_empty(w);       /* its page directory is gone or being rebuilt */
+		if (nd->val == PD_USE && w != sm.cur &&
+		    w->pd != (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1)))
+			win_retire(w);      /* its page directory is gone: keep it for reuse */
+		else if (nd->val == PD_USE)
+			win_empty(w);       /* the current directory being rebuilt */
 		else
 			invalidate_region(w, nd->val);
 	}
@@ -140,7 +143,7 @@ void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
 {
 	if (all) {
 		for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
-			if (sm.win[i].kind == W_PAGED)
+			if (sm.win[i].kind == W_PAGED || sm.win[i].kind == W_RETIRED)
 				win_empty(&sm.win[i]);
 		if (sm.cur && sm.cur->kind == W_FREE)
 			sm.cur = NULL;

@@ -101,6 +101,24 @@ void cc_lookup_clear(struct cc_lookup *t)
 	}
 	t->nused = 0;
 	t->tag = CC_LK_NOTAG;
+	memset(t->filled, 0, sizeof(t->filled));
+}
+
+void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, bool (*drop)(uint32_t la, void *arg),
+		    void *arg)
+{
+	uint64_t miss = (uint64_t)(uintptr_t)miss_stub;
+	bool tracked = t->nused <= CC_LK_TRACK;
+	unsigned n = tracked ? t->nused : CC_LK_ENTRIES;
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = tracked ? t->used[k] : k;
+		if (t->host[i] != miss && drop(cs_base + t->key[i], arg)) {
+			t->key[i] = 0;
+			t->host[i] = miss;
+		}
+	}
+	memset(t->filled, 0, sizeof(t->filled));
+	cc_stats.lookup_drops++;
 }
 
 uint8_t *cc_code_begin(size_t *room)
@@ -229,6 +247,10 @@ void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 	if (pn >= npages)
 		return;
 	gla_t lp = (b->cs_base + b->eip) / GUEST_PAGE;
+	uint32_t *seen = &t->filled[lp % CC_LK_FILLED];
+	if (*seen == (lp << 12 | 1))
+		return;       /* this page's blocks went in already (later ones enter singly) */
+	*seen = lp << 12 | 1;
 	for (struct cc_block *x = page_head[pn]; x; x = x->pnext[x->page[0] == b->page[0] ? 0 : 1]) {
 		if (x == b || !x->valid || x->page[0] != b->page[0] || x->page[1] != ~0u || x->mode != b->mode ||
 		    x->cs_base != b->cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)

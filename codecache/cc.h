@@ -17,7 +17,8 @@
  *  - when the arena is full, everything is flushed at once (no per-block freeing).
  *  - a window's lookup table (keyed by EIP at slot cc_lk_index, tagged with one mode and
  *    segment base) holds a block only while the window maps the block's linear page to
- *    the block's frame; the shadow MMU marks the table stale when such a mapping changes,
+ *    the block's frame; the shadow MMU drops the entries of a page whose mapping changes
+ *    (cc_lookup_drop, before the table is used again),
  *    and invalidation clears the block's slot in every table.  cc_lookup_insert_page
  *    relies on it: when the dispatcher enters b (its page just mapped in the window), every
  *    valid block of the same frame and linear page, mode and base that stays on that page
@@ -90,7 +91,8 @@ struct cc_link { uint8_t *rel; uint8_t *stub; struct cc_link *next; };
 
 /* Indirect-branch lookup cache used inline by translated code (see translator). */
 #define CC_LK_ENTRIES 65536u
-#define CC_LK_TRACK 1024u
+#define CC_LK_TRACK 4096u
+#define CC_LK_FILLED 256u
 struct cc_lookup {
 	uint32_t key[CC_LK_ENTRIES];      /* guest EIP */
 	uint64_t host[CC_LK_ENTRIES];     /* host entry, or the miss stub */
@@ -100,6 +102,10 @@ struct cc_lookup {
 	 * was barely used (a short-lived process's window) does not rewrite 768 KiB */
 	uint32_t nused;                   /* > CC_LK_TRACK: too many, clear everything */
 	uint16_t used[CC_LK_TRACK];
+	/* monitor only: code pages whose blocks cc_lookup_insert_page entered since the last
+	 * clear or drop (linear page << 12 | 1, by the page's low bits; 0 = none), so that it
+	 * walks a page's block list once, not at every dispatcher entry on that page */
+	uint32_t filled[CC_LK_FILLED];
 } __attribute__((aligned(64)));          /* a size aligned_alloc accepts */
 /* The slot of guest EIP eip: its low 16 bits plus bits 8-23, so that blocks 64 KiB apart
  * and 16-byte aligned entry points (function starts) spread over every slot; the inline
@@ -110,7 +116,7 @@ static inline unsigned cc_lk_index(uint32_t eip) { return (eip + (eip >> 8)) & (
 
 struct cc_stats {
 	uint64_t blocks, insns, flushes, invalidations, chained, lookups, lookup_misses;
-	uint64_t xl_ns;
+	uint64_t xl_ns, lookup_drops;
 };
 extern struct cc_stats cc_stats;
 
@@ -160,5 +166,9 @@ void cc_invalidate_page(gpa_t page);
 bool cc_page_has_code(gpa_t page);
 void cc_flush(void);
 void cc_lookup_clear(struct cc_lookup *t);
+/* Drop the entries of t for which drop(linear address of the entry's EIP, arg) says so
+ * (cs_base: the segment base t's entries are for); one pass over the slots in use. */
+void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, bool (*drop)(uint32_t la, void *arg),
+		    void *arg);
 
 #endif

@@ -390,10 +390,17 @@ uint8_t *smmu_base(void)
 struct cc_lookup *smmu_lookup(uint32_t mode, uint32_t cs_base)
 {
 	struct window *w = sm.cur ? sm.cur : &sm.win[0];
-	if (!w->lk_valid || w->lk_stale || w->lk_mode != mode || w->lk_cs != cs_base) {
+	if (w->lk_valid && w->lk_mode == mode && w->lk_cs == cs_base) {
+		if (w->lk_drop_any) {
+			lookup_drops_apply(w);
+			w->lk->tag = CC_LK_TAG(mode, cs_base);
+		}
+	} else {
 		cc_lookup_clear(w->lk);
 		w->lk_valid = true;
-		w->lk_stale = false;
+		w->lk_drop_any = false;
+		w->lk_npages = 0;
+		memset(w->lk_drop_reg, 0, sizeof(w->lk_drop_reg));
 		w->lk_mode = mode;
 		w->lk_cs = cs_base;
 		w->lk->tag = CC_LK_TAG(mode, cs_base);

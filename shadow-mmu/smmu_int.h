@@ -30,7 +30,11 @@
  *  - a frame is out of sync (snap[fn] set) only while it has uses, none of them PD_USE,
  *    and holds no translations; an out-of-sync frame is not protected; every shadow page
  *    derived from entry i of it was made from snap[i] (give or take A and D being set);
- *  - sm.vma_est is at least the number of host mappings the windows hold (2 per call).
+ *  - sm.vma_est is at least the number of host mappings the windows hold (2 per call);
+ *  - a window's lookup table holds a block only while the window maps the block's linear
+ *    page (and, for a block whose first instruction straddles, the next one) to the
+ *    block's frames, once the drops pending (lk_drop_*) are applied - and while any are
+ *    pending, its tag is CC_LK_NOTAG, so no inline ring switch enters it.
  */
 #ifndef SMMU_INT_H
 #define SMMU_INT_H
@@ -47,6 +51,7 @@
 #define PD_USE      NREG             /* pu region value: the frame is the window's PD */
 #define NOPT        0xFFFFFFFFu
 #define SMMU_UNSYNC_IDLE 8u          /* unchanged resyncs in a row: trace the table again */
+#define LK_DROP_PAGES 32u            /* single pages a window's pending lookup drops list */
 #define SM_P   1u                    /* pm entry: mapped */
 #define SM_RW  2u                    /* mapped writable now */
 #define SM_GW  4u                    /* the guest allows writes and the entry is dirty */
@@ -69,7 +74,13 @@ struct window {
 	bool released;            /* PV: the guest released its directory (PV_MMU_RELEASE) */
 	struct cc_lookup *lk;
 	uint32_t lk_mode, lk_cs;
-	bool lk_valid, lk_stale;
+	bool lk_valid;
+	/* lookup entries to drop at the next smmu_lookup (smmu_map.c lookup_drop): regions
+	 * as a bitmap, single pages as a short list; meanwhile the table's tag is NOTAG */
+	bool lk_drop_any;
+	uint8_t lk_npages;
+	uint32_t lk_drop_reg[NREG / 32];
+	uint32_t lk_drop_page[LK_DROP_PAGES];
 };
 
 /* A pool of list nodes: (window, value) pairs hanging off a frame; node 0 is never used,
@@ -165,6 +176,8 @@ void win_retire(struct window *w);
 struct window *window_at(uintptr_t addr);
 
 /* smmu_map.c */
+void lookup_drop(struct window *w, uint32_t lpn, uint32_t npg);
+void lookup_drops_apply(struct window *w);
 void pool_add(struct pool *p, uint32_t *head, uint16_t w, uint32_t val);
 bool pool_del(struct pool *p, uint32_t *head, uint16_t w, uint32_t val);
 void host_map(struct window *w, uint32_t lpn, uint32_t npg, gpa_t frame, bool rw);

@@ -113,10 +113,8 @@ void entry_clear(struct window *w, uint32_t lpn, uint32_t *e)
 {
 	uint32_t fn = *e / GUEST_PAGE;
 	pool_del(&sm.rmap_pool, &sm.rmap_head[fn], widx(w), lpn);
-	if (sm.is_code[fn]) {
-		w->lk_stale = true;
-		w->lk->tag = CC_LK_NOTAG;     /* inline ring switches check the tag */
-	}
+	if (sm.is_code[fn])
+		lookup_drop(w, lpn, 1);
 	*e = 0;
 	w->pm_count[lpn / 1024]--;
 }
@@ -134,11 +132,54 @@ void invalidate_page(struct window *w, uint32_t lpn)
 	host_unmap(w, lpn, 1);
 }
 
-/* The window's lookup table may hold blocks of a page whose mapping went away. */
-static void lookup_stale(struct window *w)
+/*
+ * The window's lookup table may hold blocks of pages whose mapping went away: note them,
+ * and drop their entries in one pass at the next smmu_lookup (lookup_drops_apply), which
+ * the run loop makes before translated code uses the table.  Until then the tag says no
+ * mode, so translated code never switches into the table inline (ring_cache.c checks the
+ * tag).  Only those pages' entries go: the kernel's stay when a process's pages go.
+ */
+void lookup_drop(struct window *w, uint32_t lpn, uint32_t npg)
 {
-	w->lk_stale = true;
+	if (!w->lk_valid)
+		return;
+	w->lk_drop_any = true;
 	w->lk->tag = CC_LK_NOTAG;
+	if (npg == 1 && w->lk_npages < LK_DROP_PAGES) {
+		w->lk_drop_page[w->lk_npages++] = lpn;
+		return;
+	}
+	for (uint32_t r = lpn / 1024; r <= (lpn + npg - 1) / 1024 && r < NREG; r++)
+		w->lk_drop_reg[r / 32] |= 1u << (r % 32);
+}
+
+static bool page_dropped(const struct window *w, uint32_t lpn)
+{
+	uint32_t r = lpn / 1024;
+	if (w->lk_drop_reg[r / 32] & (1u << (r % 32)))
+		return true;
+	for (unsigned k = 0; k < w->lk_npages; k++)
+		if (w->lk_drop_page[k] == lpn)
+			return true;
+	return false;
+}
+
+/* An entry goes if its page went, or the next one and its first instruction may reach
+ * into it (at most 15 bytes long). */
+static bool entry_dropped(uint32_t la, void *arg)
+{
+	const struct window *w = arg;
+	return page_dropped(w, la >> 12) || ((la & 0xFFFu) > 0xFF0u && page_dropped(w, ((la >> 12) + 1) & 0xFFFFFu));
+}
+
+void lookup_drops_apply(struct window *w)
+{
+	if (!w->lk_drop_any)
+		return;
+	cc_lookup_drop(w->lk, w->lk_cs, entry_dropped, w);
+	w->lk_drop_any = false;
+	w->lk_npages = 0;
+	memset(w->lk_drop_reg, 0, sizeof(w->lk_drop_reg));
 }
 
 /* Region r becomes the 4 MiB page at `base` (the caller made the host mapping of its
@@ -179,7 +220,7 @@ void invalidate_region(struct window *w, uint32_t r)
 		uint32_t g = w->lg[r] >> 22;
 		pool_del(&sm.lr_pool, &sm.lr_head[g], widx(w), r);
 		if (sm.ncode[g])
-			lookup_stale(w);
+			lookup_drop(w, r * 1024, 1024);
 		w->lg[r] = 0;
 		host_unmap(w, r * 1024, 1024);
 	}

@@ -104,20 +104,34 @@ void cc_lookup_clear(struct cc_lookup *t)
 	memset(t->filled, 0, sizeof(t->filled));
 }
 
-void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, bool (*drop)(uint32_t la, void *arg),
-		    void *arg)
+static bool page_in(const struct cc_lk_drop *d, uint32_t lpn)
+{
+	if (d->reg[lpn >> 15] & (1u << ((lpn >> 10) & 31)))
+		return true;
+	for (unsigned k = 0; k < d->npages; k++)
+		if (d->page[k] == lpn)
+			return true;
+	return false;
+}
+
+void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, const struct cc_lk_drop *d)
 {
 	uint64_t miss = (uint64_t)(uintptr_t)miss_stub;
 	bool tracked = t->nused <= CC_LK_TRACK;
 	unsigned n = tracked ? t->nused : CC_LK_ENTRIES;
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = tracked ? t->used[k] : k;
-		if (t->host[i] != miss && drop(cs_base + t->key[i], arg)) {
+		if (t->host[i] == miss)
+			continue;
+		uint32_t la = cs_base + t->key[i];
+		if (page_in(d, la >> 12) || ((la & 0xFFFu) > 0xFF0u && page_in(d, ((la >> 12) + 1) & 0xFFFFFu))) {
 			t->key[i] = 0;
 			t->host[i] = miss;
 		}
 	}
-	memset(t->filled, 0, sizeof(t->filled));
+	for (unsigned k = 0; k < CC_LK_FILLED; k++)
+		if (t->filled[k] && page_in(d, t->filled[k] >> 12))
+			t->filled[k] = 0;
 	cc_stats.lookup_drops++;
 }
 

@@ -92,7 +92,7 @@ struct cc_link { uint8_t *rel; uint8_t *stub; struct cc_link *next; };
 /* Indirect-branch lookup cache used inline by translated code (see translator). */
 #define CC_LK_ENTRIES 65536u
 #define CC_LK_TRACK 4096u
-#define CC_LK_FILLED 256u
+#define CC_LK_FILLED 4096u
 struct cc_lookup {
 	uint32_t key[CC_LK_ENTRIES];      /* guest EIP */
 	uint64_t host[CC_LK_ENTRIES];     /* host entry, or the miss stub */
@@ -166,9 +166,17 @@ void cc_invalidate_page(gpa_t page);
 bool cc_page_has_code(gpa_t page);
 void cc_flush(void);
 void cc_lookup_clear(struct cc_lookup *t);
-/* Drop the entries of t for which drop(linear address of the entry's EIP, arg) says so
- * (cs_base: the segment base t's entries are for); one pass over the slots in use. */
-void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, bool (*drop)(uint32_t la, void *arg),
-		    void *arg);
+/* Linear pages whose lookup entries must go: 4 MiB regions as a bitmap, single pages as
+ * a short list. */
+#define CC_DROP_PAGES 32u
+struct cc_lk_drop {
+	uint32_t reg[1024 / 32];
+	uint32_t npages;
+	uint32_t page[CC_DROP_PAGES];
+};
+/* Drop the entries of t (whose EIPs are relative to cs_base) on a page of d, or whose
+ * first instruction may reach into one (within 15 bytes of the page's start); one pass
+ * over the slots in use. */
+void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, const struct cc_lk_drop *d);
 
 #endif

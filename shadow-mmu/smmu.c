@@ -399,8 +399,7 @@ struct cc_lookup *smmu_lookup(uint32_t mode, uint32_t cs_base)
 		cc_lookup_clear(w->lk);
 		w->lk_valid = true;
 		w->lk_drop_any = false;
-		w->lk_npages = 0;
-		memset(w->lk_drop_reg, 0, sizeof(w->lk_drop_reg));
+		memset(&w->lk_drop, 0, sizeof(w->lk_drop));
 		w->lk_mode = mode;
 		w->lk_cs = cs_base;
 		w->lk->tag = CC_LK_TAG(mode, cs_base);

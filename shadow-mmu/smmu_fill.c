@@ -126,7 +126,7 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 /* A store to frame fn, a traced page directory of some windows: retire the windows whose
  * directory it is while another directory is current (smmu.c, win_retire).  True when
  * that left the frame unprotected (writable again where the guest allows). */
-static bool retire_dead_dirs(const struct vcpu *c, uint32_t fn)
+bool retire_dead_dirs(const struct vcpu *c, uint32_t fn)
 {
 	gpa_t cur_pd = c->cr3 & ~(GUEST_PAGE - 1);
 	bool any = false;

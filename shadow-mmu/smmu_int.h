@@ -51,7 +51,6 @@
 #define PD_USE      NREG             /* pu region value: the frame is the window's PD */
 #define NOPT        0xFFFFFFFFu
 #define SMMU_UNSYNC_IDLE 8u          /* unchanged resyncs in a row: trace the table again */
-#define LK_DROP_PAGES 32u            /* single pages a window's pending lookup drops list */
 #define SM_P   1u                    /* pm entry: mapped */
 #define SM_RW  2u                    /* mapped writable now */
 #define SM_GW  4u                    /* the guest allows writes and the entry is dirty */
@@ -78,9 +77,7 @@ struct window {
 	/* lookup entries to drop at the next smmu_lookup (smmu_map.c lookup_drop): regions
 	 * as a bitmap, single pages as a short list; meanwhile the table's tag is NOTAG */
 	bool lk_drop_any;
-	uint8_t lk_npages;
-	uint32_t lk_drop_reg[NREG / 32];
-	uint32_t lk_drop_page[LK_DROP_PAGES];
+	struct cc_lk_drop lk_drop;
 };
 
 /* A pool of list nodes: (window, value) pairs hanging off a frame; node 0 is never used,
@@ -194,6 +191,9 @@ void frame_release(uint32_t fn);
 void pu_add(gpa_t frame, struct window *w, uint32_t region);
 void pu_drop(struct window *w, uint32_t region);
 gpa_t mapped_frame(struct window *w, uint32_t lpn, bool *rw);
+
+/* smmu_fill.c */
+bool retire_dead_dirs(const struct vcpu *c, uint32_t fn);
 
 /* smmu_trace.c */
 void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new);

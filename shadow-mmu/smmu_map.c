@@ -145,41 +145,22 @@ void lookup_drop(struct window *w, uint32_t lpn, uint32_t npg)
 		return;
 	w->lk_drop_any = true;
 	w->lk->tag = CC_LK_NOTAG;
-	if (npg == 1 && w->lk_npages < LK_DROP_PAGES) {
-		w->lk_drop_page[w->lk_npages++] = lpn;
+	struct cc_lk_drop *d = &w->lk_drop;
+	if (npg == 1 && d->npages < CC_DROP_PAGES) {
+		d->page[d->npages++] = lpn;
 		return;
 	}
 	for (uint32_t r = lpn / 1024; r <= (lpn + npg - 1) / 1024 && r < NREG; r++)
-		w->lk_drop_reg[r / 32] |= 1u << (r % 32);
-}
-
-static bool page_dropped(const struct window *w, uint32_t lpn)
-{
-	uint32_t r = lpn / 1024;
-	if (w->lk_drop_reg[r / 32] & (1u << (r % 32)))
-		return true;
-	for (unsigned k = 0; k < w->lk_npages; k++)
-		if (w->lk_drop_page[k] == lpn)
-			return true;
-	return false;
-}
-
-/* An entry goes if its page went, or the next one and its first instruction may reach
- * into it (at most 15 bytes long). */
-static bool entry_dropped(uint32_t la, void *arg)
-{
-	const struct window *w = arg;
-	return page_dropped(w, la >> 12) || ((la & 0xFFFu) > 0xFF0u && page_dropped(w, ((la >> 12) + 1) & 0xFFFFFu));
+		d->reg[r / 32] |= 1u << (r % 32);
 }
 
 void lookup_drops_apply(struct window *w)
 {
 	if (!w->lk_drop_any)
 		return;
-	cc_lookup_drop(w->lk, w->lk_cs, entry_dropped, w);
+	cc_lookup_drop(w->lk, w->lk_cs, &w->lk_drop);
 	w->lk_drop_any = false;
-	w->lk_npages = 0;
-	memset(w->lk_drop_reg, 0, sizeof(w->lk_drop_reg));
+	memset(&w->lk_drop, 0, sizeof(w->lk_drop));
 }
 
 /* Region r becomes the 4 MiB page at `base` (the caller made the host mapping of its

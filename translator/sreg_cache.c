@@ -117,6 +117,54 @@ bool xl_sreg_fast_ok(const struct xl_ctx *x, const struct ginsn *g)
 }
 
 /*
+ * Reads that need no monitor: MOV r, Sreg (8C with a register destination, any CPL: the
+ * selector is the vCPU's; a 32-bit destination is zero-extended as P6 and later processors
+ * do, a 16-bit one keeps its upper half) and MOV r32, CR0/CR2/CR3/CR4 at CPL 0 (the
+ * vCPU's values are what the monitor's MOV would return; other CRs, CPL > 0 and the LOCK
+ * form that some CPUs read as CR8 still go to the monitor for their #UD/#GP).  The
+ * kernel's exception entry reads SS and CR2 on every page fault.
+ */
+bool xl_mov_from_sys_ok(const struct xl_ctx *x, const struct ginsn *g)
+{
+	const ZydisDecodedInstruction *z = &g->z;
+	if (z->mnemonic != ZYDIS_MNEMONIC_MOV || (x->mode & XM_SINGLE) ||
+	    g->op[0].type != ZYDIS_OPERAND_TYPE_REGISTER || g->op[1].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+	    ZydisRegisterGetClass(g->op[0].reg.value) == ZYDIS_REGCLASS_SEGMENT)
+		return false;
+	ZydisRegisterClass rc = ZydisRegisterGetClass(g->op[1].reg.value);
+	if (rc == ZYDIS_REGCLASS_SEGMENT)
+		return g->bytes[g->opc] == 0x8C;
+	if (rc != ZYDIS_REGCLASS_CONTROL || (x->mode & XM_CPL_MASK) || (z->attributes & ZYDIS_ATTRIB_HAS_LOCK))
+		return false;
+	int n = ZydisRegisterGetId(g->op[1].reg.value);
+	return n == 0 || n == 2 || n == 3 || n == 4;
+}
+
+void xl_translate_mov_from_sys(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t OP_MOV_LD32[] = {0x8B};
+	int d = hreg(ZydisRegisterGetId(g->op[0].reg.value) & 7);
+	ZydisRegister src = g->op[1].reg.value;
+	xl_stats.lowered++;
+	if (ZydisRegisterGetClass(src) == ZYDIS_REGCLASS_CONTROL) {
+		int n = ZydisRegisterGetId(src);
+		size_t off = n == 0 ? offsetof(struct vcpu, cr0) : n == 2 ? offsetof(struct vcpu, cr2) :
+			     n == 3 ? offsetof(struct vcpu, cr3) : offsetof(struct vcpu, cr4);
+		emit_mem(&x->b, 0, OP_MOV_LD32, 1, d, H_R13, -1, 0, (int32_t)off);
+		return;
+	}
+	int s = src - ZYDIS_REGISTER_ES;
+	int32_t off = (int32_t)(offsetof(struct vcpu, seg) + (size_t)s * sizeof(struct seg) +
+				offsetof(struct seg, sel));
+	if (ZydisRegisterGetClass(g->op[0].reg.value) == ZYDIS_REGCLASS_GPR32) {
+		emit_mem(&x->b, 0, OP_MOVZX16, 2, d, H_R13, -1, 0, off);
+		return;
+	}
+	emit_mem(&x->b, 0, OP_MOVZX16, 2, H_R14, H_R13, -1, 0, off);
+	emit_rr(&x->b, EM_O16, OP_MOV_ST, 1, H_R14, d);
+}
+
+/*
  * The check every descriptor-cache site makes (host flags already saved): r14d holds the
  * site's key, r9 its slot, whose words at 0x00, 0x04, 0x08 and 0x10 are the cached key, the
  * descriptor's GDT offset, that offset + 7, and the descriptor.  Misses (three jumps added

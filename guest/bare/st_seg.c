@@ -21,6 +21,12 @@ static void sreg_moves(void)
 	uint32_t v = 0xFFFFFFFF;
 	asm volatile("movl %%ds, %0" : "+r"(v));
 	st_eq("mov r32, ds zero-extends the selector", v, SEL_KDATA);
+	v = 0xFFFF1234;
+	asm volatile(".byte 0x66, 0x8c, 0xd0" : "+a"(v));          /* mov %ss, %ax */
+	st_eq("mov r16, ss keeps the upper half", v, 0xFFFF0000u | SEL_KDATA);
+	v = 0xFFFFFFFF;
+	asm volatile("movl %%ss, %0; movl %%cs, %0" : "+r"(v));
+	st_eq("mov r32, cs after mov r32, ss", v, SEL_KCODE);
 	uint16_t cs, ss, es;
 	asm volatile("movw %%cs, %0; movw %%ss, %1; movw %%es, %2" : "=r"(cs), "=r"(ss), "=r"(es));
 	st_check(cs == SEL_KCODE && ss == SEL_KDATA && es == SEL_KDATA, "mov r16 from cs, ss, es",

@@ -8,9 +8,11 @@
  * once: if the selector equals the cached one, lies inside the current GDT limit, and the
  * 8 bytes now in the GDT equal the cached descriptor (read through the window, exactly as
  * the CPU reads them, so a guest that edits its GDT or reloads GDTR is seen at once), the
- * cached hidden part is stored and the block goes on.  Anything else - LDT or null
- * selectors, other CPLs, a descriptor that changed, a segment that would turn a flat block
- * non-flat - leaves through the monitor as before, which refills the slot.
+ * cached hidden part is stored and the block goes on.  A null selector (which Linux
+ * loads into FS or GS on every return to user mode) is cached the same way, as the
+ * unusable register it gives.  Anything else - LDT selectors, other CPLs, a descriptor
+ * that changed, a segment that would turn a flat block non-flat - leaves through the
+ * monitor as before, which refills the slot.
  *
  * The outcome of loading (selector, descriptor) into a data segment register at CPL 0
  * depends on nothing else, so a slot can be shared or reused freely: the pool wraps.
@@ -82,8 +84,18 @@ void xl_sreg_fill(struct vcpu *c, uint32_t info)
 	struct xl_sreg_slot *sl = &sreg_slot[i & (SREG_SLOTS - 1)];
 	const struct seg *sg = &c->seg[sreg];
 	uint64_t raw;
-	if (sreg >= S_NR || c->cpl != 0 || !(c->cr0 & CR0_PE) || (c->eflags & FL_VM) ||
-	    !(sg->sel & 0xFFFC) || !xl_quiet_desc(c, sg->sel, &raw, sg))
+	if (sreg >= S_NR || c->cpl != 0 || !(c->cr0 & CR0_PE) || (c->eflags & FL_VM))
+		return;
+	if (!(sg->sel & 0xFFFC)) {
+		/* a null selector: an unusable register, whatever GDT entry 0 holds (the inline
+		 * check still compares it, and the limit check holds for any real GDT); its
+		 * ranges are empty, so every access through it leaves, and a flat block misses */
+		struct exc_state e = exc_save(c);
+		int r = emu_desc_fetch(c, sg->sel, &raw);
+		exc_restore(c, e);
+		if (r != 0 || sg->attr || sg->base || sg->limit)
+			return;
+	} else if (!xl_quiet_desc(c, sg->sel, &raw, sg))
 		return;                      /* not what a load of this selector gives now */
 	sl->sel = ~0u;
 	sl->idx = sg->sel & ~7u;

@@ -230,16 +230,49 @@ void cc_link(struct cc_exit *e, struct cc_block *to)
 	cc_stats.chained++;
 }
 
-void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
+static void slot_set(struct cc_lookup *t, unsigned i, uint32_t key, uint64_t host)
 {
-	unsigned i = cc_lk_index(b->eip);
 	if (t->host[i] == (uint64_t)(uintptr_t)miss_stub && t->nused <= CC_LK_TRACK) {
 		if (t->nused < CC_LK_TRACK)
 			t->used[t->nused] = (uint16_t)i;
 		t->nused++;                   /* CC_LK_TRACK + 1: untracked, clear it all */
 	}
-	t->key[i] = b->eip;
-	t->host[i] = (uint64_t)(uintptr_t)b->host;
+	t->key[i] = key;
+	t->host[i] = host;
+}
+
+/* b into its first slot; what was there moves to the second (whose entry goes). */
+void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
+{
+	unsigned i = cc_lk_index(b->eip), j = cc_lk_next(i);
+	uint64_t h = (uint64_t)(uintptr_t)b->host, miss = (uint64_t)(uintptr_t)miss_stub;
+	if (t->host[i] == h)
+		return;
+	if (t->host[j] == h)                  /* it is in the second slot: drop that copy */
+		t->host[j] = miss, t->key[j] = 0;
+	if (t->host[i] != miss && t->key[i] != b->eip)
+		slot_set(t, j, t->key[i], t->host[i]);
+	slot_set(t, i, b->eip, h);
+}
+
+/* b into a free slot of its two, if one is free (an entry in use stays). */
+static void insert_if_room(struct cc_lookup *t, struct cc_block *b)
+{
+	unsigned i = cc_lk_index(b->eip), j = cc_lk_next(i);
+	uint64_t h = (uint64_t)(uintptr_t)b->host, miss = (uint64_t)(uintptr_t)miss_stub;
+	if (t->host[i] == h || t->host[j] == h)
+		return;
+	if (t->host[i] == miss)
+		slot_set(t, i, b->eip, h);
+	else if (t->host[j] == miss)
+		slot_set(t, j, b->eip, h);
+}
+
+static bool in_table(const struct cc_lookup *t, const struct cc_block *b)
+{
+	unsigned i = cc_lk_index(b->eip);
+	uint64_t h = (uint64_t)(uintptr_t)b->host;
+	return t->host[i] == h || t->host[cc_lk_next(i)] == h;
 }
 
 /*
@@ -253,7 +286,7 @@ void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
  */
 void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 {
-	bool had = t->host[cc_lk_index(b->eip)] == (uint64_t)(uintptr_t)b->host;
+	bool had = in_table(t, b);
 	cc_lookup_insert(t, b);
 	if (had)
 		return;       /* entered after another kind of exit: its page was seen already */
@@ -269,8 +302,7 @@ void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 		if (x == b || !x->valid || x->page[0] != b->page[0] || x->page[1] != ~0u || x->mode != b->mode ||
 		    x->cs_base != b->cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)
 			continue;
-		if (t->host[cc_lk_index(x->eip)] == (uint64_t)(uintptr_t)miss_stub)
-			cc_lookup_insert(t, x);
+		insert_if_room(t, x);
 	}
 }
 
@@ -308,11 +340,15 @@ static void invalidate(struct cc_block *b)
 	hash_remove(b);
 	page_remove(b, 0);
 	page_remove(b, 1);
-	unsigned i = cc_lk_index(b->eip);
+	unsigned i = cc_lk_index(b->eip), j = cc_lk_next(i);
 	for (unsigned t = 0; t < ntables; t++)
-		if (tables[t]->host[i] == (uint64_t)(uintptr_t)b->host) {
-			tables[t]->key[i] = 0;
-			tables[t]->host[i] = (uint64_t)(uintptr_t)miss_stub;
+		for (unsigned k = i;; k = j) {
+			if (tables[t]->host[k] == (uint64_t)(uintptr_t)b->host) {
+				tables[t]->key[k] = 0;
+				tables[t]->host[k] = (uint64_t)(uintptr_t)miss_stub;
+			}
+			if (k == j)
+				break;
 		}
 	for (struct cc_link *l = b->incoming, *n; l; l = n) {
 		n = l->next;

@@ -109,8 +109,12 @@ struct cc_lookup {
 } __attribute__((aligned(64)));          /* a size aligned_alloc accepts */
 /* The slot of guest EIP eip: its low 16 bits plus bits 8-23, so that blocks 64 KiB apart
  * and 16-byte aligned entry points (function starts) spread over every slot; the inline
- * probe (translator/exit.c) computes the same flag-free. */
+ * probe (translator/exit.c) computes the same flag-free.  The table is two-way: an EIP's
+ * entry is in its slot or the next one (cc_lk_next), the one entered last in the first
+ * (a kernel's hot set is large enough that one way thrashed: about 150 extra exits per
+ * Linux fork+exec). */
 static inline unsigned cc_lk_index(uint32_t eip) { return (eip + (eip >> 8)) & (CC_LK_ENTRIES - 1); }
+static inline unsigned cc_lk_next(unsigned i) { return (i + 1) & (CC_LK_ENTRIES - 1); }
 #define CC_LK_TAG(mode, cs) (((uint64_t)(cs) << 32) | (uint32_t)(mode))
 #define CC_LK_NOTAG (~0ull)
 

@@ -64,11 +64,12 @@ bool pool_del(struct pool *p, uint32_t *head, uint16_t w, uint32_t val)
 
 /* ---- host mappings ------------------------------------------------------------------- */
 
-static void charge(struct window *w)
+static void charge(struct window *w, uint64_t *kind)
 {
 	sm.vma_est += 2;
 	w->vmas += 2;
 	smmu_stats.map_calls++;
+	(*kind)++;
 }
 
 void host_map(struct window *w, uint32_t lpn, uint32_t npg, gpa_t frame, bool rw)
@@ -77,7 +78,7 @@ void host_map(struct window *w, uint32_t lpn, uint32_t npg, gpa_t frame, bool rw
 		       rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED | MAP_FIXED, sm.vm->ram_fd, frame);
 	if (p == MAP_FAILED)
 		vmm_panic("shadow MMU: mmap of %u pages failed: %s", npg, strerror(errno));
-	charge(w);
+	charge(w, &smmu_stats.map_maps);
 }
 
 void host_unmap(struct window *w, uint32_t lpn, uint32_t npg)
@@ -86,7 +87,7 @@ void host_unmap(struct window *w, uint32_t lpn, uint32_t npg)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		vmm_panic("shadow MMU: unmap failed: %s", strerror(errno));
-	charge(w);
+	charge(w, &smmu_stats.map_unmaps);
 }
 
 void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw)
@@ -94,7 +95,7 @@ void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw)
 	if (mprotect(w->base + (uint64_t)lpn * GUEST_PAGE, (size_t)npg * GUEST_PAGE,
 		     rw ? PROT_READ | PROT_WRITE : PROT_READ) < 0)
 		vmm_panic("shadow MMU: mprotect failed: %s", strerror(errno));
-	charge(w);
+	charge(w, &smmu_stats.map_protects);
 }
 
 /* ---- per-window page entries ---------------------------------------------------------- */

@@ -275,7 +275,7 @@ static void print_stats(void)
 		"  adaptive translation   %llu instructions made monitor calls, %llu reverted, %llu call sites translated\n"
 		"  code-page protections  %llu\n"
 		"  windows                %llu switches, %llu hits, %llu created, %llu evicted, %llu retired, %llu reused (%llu regions kept)\n"
-		"  host mappings          %llu calls (%llu map, %llu unmap, %llu protect); budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
+		"  host mappings          %llu calls (%llu map, %llu unmap, %llu protect; %llu page unmaps joined a run); budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
 		(unsigned long long)m->fills, (unsigned long long)m->prefetched,
 		(unsigned long long)m->large_fills, (unsigned long long)m->dirty_upgrades,
 		(unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
@@ -291,6 +291,7 @@ static void print_stats(void)
 		(unsigned long long)m->regions_kept,
 		(unsigned long long)m->map_calls, (unsigned long long)m->map_maps,
 		(unsigned long long)m->map_unmaps, (unsigned long long)m->map_protects,
+		(unsigned long long)m->unmaps_batched,
 		(unsigned long long)smmu_budget(),
 		(unsigned long long)m->budget_recounts, (unsigned long long)m->budget_evictions,
 		(unsigned long long)m->lookup_clears);

@@ -183,6 +183,8 @@ void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw);
 void entry_set(struct window *w, uint32_t lpn, gpa_t frame, uint32_t flags);
 void entry_clear(struct window *w, uint32_t lpn, uint32_t *e);
 void invalidate_page(struct window *w, uint32_t lpn);
+void unmap_batch_begin(void);
+void unmap_batch_end(void);
 void invalidate_region(struct window *w, uint32_t r);
 void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n);
 void map_large(struct window *w, uint32_t r, gpa_t base, bool gw);

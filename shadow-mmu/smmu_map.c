@@ -120,6 +120,38 @@ void entry_clear(struct window *w, uint32_t lpn, uint32_t *e)
 	w->pm_count[lpn / 1024]--;
 }
 
+/*
+ * Unmap batching.  A resync or a traced store that changed many entries of a table (a
+ * process's pages torn down at exit or exec) drops them page by page; between
+ * unmap_batch_begin and unmap_batch_end the host unmaps of dropped pages are deferred, and
+ * each window's run of consecutive ones goes in one call.  Only pages whose entries were
+ * just cleared are ever in a run, and nothing maps a page while a batch is open (the
+ * callers only compare entries and drop), so the host mappings and the page entries agree
+ * again when the batch ends.  Nests.
+ */
+static struct {
+	unsigned depth;
+	uint32_t start[SMMU_WINDOWS + 1], n[SMMU_WINDOWS + 1];
+} ub;
+
+static void ub_flush(unsigned wi)
+{
+	if (ub.n[wi]) {
+		host_unmap(&sm.win[wi], ub.start[wi], ub.n[wi]);
+		ub.n[wi] = 0;
+	}
+}
+
+void unmap_batch_begin(void) { ub.depth++; }
+
+void unmap_batch_end(void)
+{
+	if (--ub.depth)
+		return;
+	for (unsigned wi = 0; wi <= SMMU_WINDOWS; wi++)
+		ub_flush(wi);
+}
+
 void invalidate_page(struct window *w, uint32_t lpn)
 {
 	if (w->lg[lpn / 1024] & SM_P) {           /* a 4 MiB page goes as a whole */
@@ -130,7 +162,19 @@ void invalidate_page(struct window *w, uint32_t lpn)
 	if (!e || !(*e & SM_P))
 		return;
 	entry_clear(w, lpn, e);
-	host_unmap(w, lpn, 1);
+	if (!ub.depth) {
+		host_unmap(w, lpn, 1);
+		return;
+	}
+	unsigned wi = widx(w);
+	if (ub.n[wi] && ub.start[wi] + ub.n[wi] == lpn) {
+		ub.n[wi]++;
+		smmu_stats.unmaps_batched++;
+		return;
+	}
+	ub_flush(wi);
+	ub.start[wi] = lpn;
+	ub.n[wi] = 1;
 }
 
 /*

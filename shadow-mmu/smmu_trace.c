@@ -114,9 +114,11 @@ void smmu_trace_end(gla_t la, gpa_t frame, const uint32_t *before)
 	if (mapped_frame(w, la >> 12, &rw) == frame)
 		host_protect(w, la >> 12, 1, rw);
 	const uint32_t *now = (const uint32_t *)(sm.vm->ram + frame);
+	unmap_batch_begin();
 	for (uint32_t i = 0; i < 1024; i++)
 		if (before[i] != now[i] && sm.pu_head[fn])
 			entry_changed(fn, i, before[i], now[i]);
+	unmap_batch_end();
 	if (sm.pu_head[fn] && ++sm.flood[fn] >= SMMU_FLOOD)
 		unshadow(fn);
 }

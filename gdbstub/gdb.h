@@ -30,6 +30,9 @@ int gdb_init(struct vm *vm, const char *spec, bool wait, char *err, size_t errle
 /* The run loop's hook (gdb_pending set): may stop and converse with gdb.  Returns true if
  * the guest was stopped (translations, registers or the cache may have changed). */
 bool gdb_service(struct vcpu *c);
+/* Does gdb need translated code to stop before linear address la (a breakpoint there, or
+ * a watchpoint anywhere)?  False when no debugger is attached. */
+bool gdb_break_at(gla_t la);
 /* EXIT_DEBUG: translated code reached a breakpoint at c->eip. */
 void gdb_break_hit(struct vcpu *c);
 #endif

@@ -174,7 +174,7 @@ static int bp_find(gla_t addr, int type)
 }
 
 /* The translator's question (xl_debug_break): does a block have to end before la? */
-static bool break_at(gla_t la)
+bool gdb_break_at(gla_t la)
 {
 	return g.nwp > 0 || bp_find(la, -1) >= 0;
 }
@@ -196,7 +196,7 @@ static void drop_code(struct vcpu *c, gla_t la)
  * are compared after each; the stop comes after the writing instruction, as on a CPU (and
  * in QEMU).  So that interrupts still arrive, every other loop iteration is not a step but
  * lets the loop deliver one, and every cached block then ends before its first instruction
- * (break_at answers true everywhere): nothing runs unwatched.  The cache is flushed when
+ * (gdb_break_at answers true everywhere): nothing runs unwatched.  The cache is flushed when
  * the first watchpoint is set and when the last is removed.
  */
 
@@ -437,7 +437,7 @@ static void converse(struct vcpu *c, bool report)
 		switch (r) {
 		case R_STAY: break;
 		case R_CONT:
-			g.state = g.nwp ? GS_WATCH : break_at(pc) ? GS_STEP : GS_RUN;
+			g.state = g.nwp ? GS_WATCH : gdb_break_at(pc) ? GS_STEP : GS_RUN;
 			g.step_over = true;
 			g.flip = false;          /* watching: the first iteration steps */
 			g.held = false;
@@ -530,7 +530,7 @@ int gdb_init(struct vm *vm, const char *spec, bool wait, char *err, size_t errle
 	g.vm = vm;
 	if (rsp_listen(spec, err, errlen) < 0)
 		return -1;
-	xl_debug_break = break_at;
+	xl_debug_break = vm_debug_break;
 	g.wait = g.held = wait;
 	gdb_pending = wait;
 	return 0;

@@ -5,6 +5,7 @@
  *   signals.c   exit requests, host signals (guest state rebuilt from a fault), host timer
  *   adaptive.c  adaptive translation: which instructions become monitor calls
  *   memory.c    guest RAM, the flat window, and the emulator's memory/TLB hooks
+ *   debug.c     the guest's DR0-DR7 breakpoints, TF and RF in the run loop
  *   main.c      options, loading, statistics; log.c the log, host time and panics
  *
  * All of it runs on the vCPU thread, except the signal handlers in signals.c, which touch
@@ -45,4 +46,20 @@ void adapt_touched(void);
 /* -d stats output; never read by the decisions above. */
 struct adapt_stats { uint64_t on, reverts; };
 extern struct adapt_stats adapt_stats;
+/* --- debug.c --------------------------------------------------------------------------- */
+/* DR0-DR3/DR7 may have changed (memory.c's mode-change hook): flushes translations when
+ * the enabled instruction breakpoints differ. */
+void vm_debug_changed(struct vcpu *c);
+/* Does the guest need the loop's attention per instruction (stepping: TF, RF, a data
+ * breakpoint), or at all (also: an instruction breakpoint)? */
+bool dbg_stepping(const struct vcpu *c);
+bool dbg_armed(const struct vcpu *c);
+/* EXIT_DEBUG that is not gdb's: #DB raised (true) if an enabled instruction breakpoint is at
+ * CS:EIP and RF is clear. */
+bool dbg_exec_fault(struct vcpu *c);
+/* Around one stepped instruction.  dbg_before: true if #DB was raised instead (an
+ * instruction breakpoint); dbg_after: true if #DB was raised as a trap after it. */
+struct dbg_step { uint32_t tf; unsigned data; uint64_t exceptions; };
+bool dbg_before(struct vcpu *c, struct dbg_step *s);
+bool dbg_after(struct vcpu *c, const struct dbg_step *s, unsigned reason);
 #endif

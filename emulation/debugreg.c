@@ -93,15 +93,15 @@ static void operand_range(const struct vcpu *c, const struct insn *in, int i, ui
 	*la = c->seg[sreg].base + off;
 }
 
-unsigned emu_dr_data_hits(struct vcpu *c)
+bool emu_insn_accesses(struct vcpu *c, emu_access_fn fn, void *opaque)
 {
 	struct insn in;
 	int vec = c->exc_vector;
 	bool has = c->exc_has_error;
-	uint32_t err = c->exc_error, cr2 = c->cr2, bits = 0;
-	if (emu_insn_decode(c, &in)) {         /* it faults when it runs: nothing to match */
+	uint32_t err = c->exc_error, cr2 = c->cr2;
+	if (emu_insn_decode(c, &in)) {         /* it faults when it runs: nothing to report */
 		c->exc_vector = vec, c->exc_has_error = has, c->exc_error = err, c->cr2 = cr2;
-		return 0;
+		return false;
 	}
 	for (int i = 0; i < in.z.operand_count; i++) {
 		const ZydisDecodedOperand *o = &in.op[i];
@@ -110,9 +110,27 @@ unsigned emu_dr_data_hits(struct vcpu *c)
 		if (o->type != ZYDIS_OPERAND_TYPE_MEMORY || o->mem.type != ZYDIS_MEMOP_TYPE_MEM)
 			continue;
 		operand_range(c, &in, i, &la, &len);
-		bits |= data_hits(c, la, len, (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0);
+		fn(opaque, la, len, (o->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE) != 0);
 	}
-	return bits;
+	return true;
+}
+
+static void add_hits(void *opaque, gla_t la, uint64_t len, bool write)
+{
+	struct { const struct vcpu *c; unsigned bits; } *h = opaque;
+	h->bits |= data_hits(h->c, la, len, write);
+}
+
+unsigned emu_dr_data_hits(struct vcpu *c)
+{
+	struct { const struct vcpu *c; unsigned bits; } h = { c, 0 };
+	emu_insn_accesses(c, add_hits, &h);
+	return h.bits;
+}
+
+unsigned emu_dr_data_match(const struct vcpu *c, gla_t la, uint64_t len, bool write)
+{
+	return data_hits(c, la, len, write);
 }
 
 void emu_dr_report(struct vcpu *c, unsigned bits, uint32_t status)

@@ -134,6 +134,13 @@ unsigned emu_dr_enabled(const struct vcpu *c, bool data);
 unsigned emu_dr_exec_hits(const struct vcpu *c, gla_t la);
 unsigned emu_dr_data_hits(struct vcpu *c);
 void emu_dr_report(struct vcpu *c, unsigned bits, uint32_t status);
+/* The memory accesses of the instruction at CS:EIP, worked out before it runs: fn gets
+ * each operand's linear range (a REP string instruction's remaining elements as one) and
+ * whether it is written.  False (nothing reported) if the instruction cannot be fetched.
+ * emu_dr_data_match: the enabled data breakpoints one such access meets. */
+typedef void (*emu_access_fn)(void *opaque, gla_t la, uint64_t len, bool write);
+bool emu_insn_accesses(struct vcpu *c, emu_access_fn fn, void *opaque);
+unsigned emu_dr_data_match(const struct vcpu *c, gla_t la, uint64_t len, bool write);
 
 /* Guest-visible CPUID (a coherent i686 set: only what the translator supports). */
 void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4]);

@@ -5,30 +5,32 @@
  * file decides where the checks happen.
  *
  * Instruction breakpoints are translated in: while DR7 enables one, the translator's
- * xl_debug_break (shared with the gdb stub) ends every cached block before an enabled
- * breakpoint's linear address with EXIT_DEBUG, and the exit raises #DB as a fault there
- * (EIP of the instruction, DR6.Bn) unless gdb owns the address or RF is set.  Whenever the
- * enabled instruction breakpoints change (a MOV to DR7 or to an enabled DRn, reported as a
- * mode change), the whole translation cache is flushed: such writes are rare, and blocks
- * are shared by every address space, so no page-level invalidation would be exact.
+ * xl_debug_break (shared with the gdb stub) ends every block - one-instruction blocks
+ * included - before an enabled breakpoint's linear address with EXIT_DEBUG, and the exit
+ * raises #DB as a fault there (EIP of the instruction, DR6.Bn) unless gdb owns the
+ * address.  With RF set the breakpoint is not translated in at all, which is exact because
+ * RF only ever reaches a one-instruction translation (below).  Whenever the enabled
+ * instruction breakpoints change (a MOV to DR7 or to an enabled DRn, reported as a mode
+ * change), the whole translation cache is flushed: such writes are rare, and blocks are
+ * shared by every address space, so no page-level invalidation would be exact.
  *
  * Everything else steps the guest one instruction at a time, with uncached one-instruction
- * blocks (XM_SINGLE, which ignore EXIT_DEBUG), around which dbg_before/dbg_after do what
- * the CPU does at instruction boundaries.  The loop steps while
+ * blocks (XM_SINGLE), around which dbg_before/dbg_after do what the CPU does at
+ * instruction boundaries.  The loop steps while
  *  - TF is set (a POPF that sets TF leaves translated code, translator/vif.c; IRET and
  *    everything else that can set it already runs in the monitor): after each instruction
  *    that completes, #DB as a trap with DR6.BS;
  *  - RF is set (an IRET of a #DB handler that wants to restart past a breakpoint): the one
  *    instruction runs without its instruction breakpoint, and RF is cleared once it
  *    completes, so the breakpoint fires again next time;
- *  - a data breakpoint is enabled (R/W 01 or 11): the accesses of each instruction are
- *    worked out before it runs, and if one touches an enabled breakpoint, #DB follows as a
- *    trap after it with DR6.Bn (and BS too under TF).  This is exact for reads and writes
- *    alike and needs no page protection, at the price of running the guest about as fast
- *    as an interpreter while the breakpoint is enabled.  (The gdb stub's watchpoints step
- *    the same way; they compare values instead, as gdb wants to see a change.)
- * A stepped instruction also meets its instruction breakpoint in dbg_before.  An
- * instruction "completes" when it leaves its block with no exception delivered; one the
+ *  - a data breakpoint is enabled (R/W 01 or 11), or gdb has a watchpoint (gdbstub/): the
+ *    accesses of each instruction are worked out before it runs (emu_insn_accesses); one
+ *    that meets an enabled breakpoint raises #DB as a trap after the instruction with
+ *    DR6.Bn (and BS too under TF), one that writes a gdb watchpoint stops the guest for gdb.
+ *    This is exact for reads and writes alike (a store of the value already there counts)
+ *    and needs no page protection, at the price of running the guest about as fast as an
+ *    interpreter while a breakpoint is enabled.  Interrupts are taken between instructions.
+ * An instruction "completes" when it leaves its block with no exception delivered; one the
  * monitor runs itself (EXIT_EMULATE) takes its TF trap in emu_step, which then also wins
  * over a data breakpoint hit by the same instruction (DR6.Bn is not set: a deviation).
  */
@@ -48,9 +50,12 @@ static struct {
 	uint32_t exec_at[4];     /* the addresses of the enabled instruction breakpoints */
 } d;
 
+/* RF only ever reaches a translation of the one-instruction kind (dbg_stepping), so
+ * asking for it here keeps cached blocks independent of it. */
 bool vm_debug_break(gla_t la)
 {
-	return gdb_break_at(la) || (d.c && (emu_dr_exec_hits(d.c, la) & d.exec));
+	return gdb_break_at(la) ||
+	       (d.c && !(d.c->eflags & FL_RF) && (emu_dr_exec_hits(d.c, la) & d.exec));
 }
 
 void vm_debug_changed(struct vcpu *c)
@@ -83,22 +88,25 @@ bool dbg_exec_fault(struct vcpu *c)
 
 bool dbg_stepping(const struct vcpu *c)
 {
-	return (c->eflags & (FL_TF | FL_RF)) || d.data;
+	return (c->eflags & (FL_TF | FL_RF)) || d.data || gdb_watching();
 }
 
-bool dbg_armed(const struct vcpu *c)
+/* One access of the instruction about to run: which data breakpoints, which gdb
+ * watchpoint it meets. */
+static void note_access(void *opaque, gla_t la, uint64_t len, bool write)
 {
-	return d.exec || dbg_stepping(c);
+	struct dbg_step *s = opaque;
+	if (d.data)
+		s->data |= emu_dr_data_match(d.c, la, len, write);
+	if (!s->gdb_hit)
+		s->gdb_hit = gdb_watch_match(la, len, write, &s->gdb_addr);
 }
 
-bool dbg_before(struct vcpu *c, struct dbg_step *s)
+void dbg_before(struct vcpu *c, struct dbg_step *s)
 {
-	s->tf = c->eflags & FL_TF;
-	s->exceptions = run_stats.exceptions;
-	if (d.exec && dbg_exec_fault(c))
-		return true;
-	s->data = d.data ? emu_dr_data_hits(c) : 0;
-	return false;
+	*s = (struct dbg_step){ .tf = c->eflags & FL_TF, .exceptions = run_stats.exceptions };
+	if (d.data || gdb_watching())
+		emu_insn_accesses(c, note_access, s);
 }
 
 bool dbg_after(struct vcpu *c, const struct dbg_step *s, unsigned reason)
@@ -107,6 +115,8 @@ bool dbg_after(struct vcpu *c, const struct dbg_step *s, unsigned reason)
 	    reason == EXIT_DEBUG || reason == EXIT_FETCH_PF)
 		return false;                  /* the instruction did not complete */
 	c->eflags &= ~FL_RF;
+	if (s->gdb_hit)
+		gdb_watch_hit(s->gdb_addr);
 	if (!s->tf && !s->data)
 		return false;
 	emu_dr_report(c, s->data, s->tf ? EMU_DR6_BS : 0);

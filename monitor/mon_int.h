@@ -50,16 +50,22 @@ extern struct adapt_stats adapt_stats;
 /* DR0-DR3/DR7 may have changed (memory.c's mode-change hook): flushes translations when
  * the enabled instruction breakpoints differ. */
 void vm_debug_changed(struct vcpu *c);
-/* Does the guest need the loop's attention per instruction (stepping: TF, RF, a data
- * breakpoint), or at all (also: an instruction breakpoint)? */
+/* Must the loop run the guest an instruction at a time (TF, RF, a data breakpoint of the
+ * guest, a gdb watchpoint)? */
 bool dbg_stepping(const struct vcpu *c);
-bool dbg_armed(const struct vcpu *c);
 /* EXIT_DEBUG that is not gdb's: #DB raised (true) if an enabled instruction breakpoint is at
  * CS:EIP and RF is clear. */
 bool dbg_exec_fault(struct vcpu *c);
-/* Around one stepped instruction.  dbg_before: true if #DB was raised instead (an
- * instruction breakpoint); dbg_after: true if #DB was raised as a trap after it. */
-struct dbg_step { uint32_t tf; unsigned data; uint64_t exceptions; };
-bool dbg_before(struct vcpu *c, struct dbg_step *s);
+/* Around one stepped instruction: dbg_before notes what it will touch; dbg_after, once it
+ * completed, clears RF, reports a gdb watchpoint hit, and returns true if it raised #DB as
+ * a trap (single step, data breakpoint). */
+struct dbg_step {
+	uint32_t tf;
+	unsigned data;           /* the guest's data breakpoints it meets */
+	bool gdb_hit;            /* a gdb watchpoint it writes, at gdb_addr */
+	gla_t gdb_addr;
+	uint64_t exceptions;     /* run_stats.exceptions before it */
+};
+void dbg_before(struct vcpu *c, struct dbg_step *s);
 bool dbg_after(struct vcpu *c, const struct dbg_step *s, unsigned reason);
 #endif

@@ -360,10 +360,12 @@ int vm_run(struct vm *vm)
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit || dbg_stepping(c) ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
 		uint8_t *window = smmu_select(c);
-		bool noted, dbg = (mode & XM_SINGLE) && dbg_armed(c);
+		bool noted, dbg = (mode & XM_SINGLE) && dbg_stepping(c);
 		struct dbg_step ds;
-		struct cc_block *b = dbg && dbg_before(c, &ds) ? NULL : find_block(c, mode, &noted);
-		if (!b) {               /* #PF on the instruction fetch, or #DB before it */
+		if (dbg)
+			dbg_before(c, &ds);
+		struct cc_block *b = find_block(c, mode, &noted);
+		if (!b) {               /* #PF on the instruction fetch */
 			l.link = NULL;
 			if (deliver(c) < 0)
 				return stopped(vm, "triple fault: guest shut down", EXIT_STATUS_GUESTDEAD);

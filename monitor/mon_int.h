@@ -53,9 +53,6 @@ void vm_debug_changed(struct vcpu *c);
 /* Must the loop run the guest an instruction at a time (TF, RF, a data breakpoint of the
  * guest, a gdb watchpoint)? */
 bool dbg_stepping(const struct vcpu *c);
-/* EXIT_DEBUG that is not gdb's: #DB raised (true) if an enabled instruction breakpoint is at
- * CS:EIP and RF is clear. */
-bool dbg_exec_fault(struct vcpu *c);
 /* Around one stepped instruction: dbg_before notes what it will touch; dbg_after, once it
  * completed, clears RF, reports a gdb watchpoint hit, and returns true if it raised #DB as
  * a trap (single step, data breakpoint). */

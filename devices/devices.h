@@ -13,6 +13,7 @@
 #ifndef DEVICES_H
 #define DEVICES_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
@@ -58,6 +59,8 @@ void dev_pit_init(void);
 void dev_uart_init(int in_fd, int out_fd);
 /* Port accesses so far: the run loop polls devices again only after one (or a timer signal). */
 extern uint64_t dev_pio_count;
+/* Write to COM1's host side (-serial): the UART's output, and the PV console's. */
+void dev_console_write(const void *buf, size_t n);
 /* The input descriptor still worth waiting on (-1 after end of file). */
 int dev_uart_input_fd(void);
 /* The PV console ring takes over console input (uart.c); it reached end of file. */

@@ -51,10 +51,11 @@ void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len)
 }
 
 /* Lookup tables are tagged with the (mode, CS base) they were filled under and checked on
- * every entry (smmu_lookup), so a mode change needs no work here. */
+ * every entry (smmu_lookup), so a mode change needs no work for them; the guest's
+ * breakpoints may have changed (debug.c). */
 void vmm_mode_changed(struct vcpu *c)
 {
-	(void)c;
+	vm_debug_changed(c);
 }
 
 static void mmio_touched(struct vm *vm, gpa_t gpa, unsigned len)

@@ -5,6 +5,7 @@
  *   signals.c   exit requests, host signals (guest state rebuilt from a fault), host timer
  *   adaptive.c  adaptive translation: which instructions become monitor calls
  *   memory.c    guest RAM, the flat window, and the emulator's memory/TLB hooks
+ *   debug.c     the guest's DR0-DR7 breakpoints, TF and RF in the run loop
  *   main.c      options, loading, statistics; log.c the log, host time and panics
  *
  * All of it runs on the vCPU thread, except the signal handlers in signals.c, which touch
@@ -45,4 +46,23 @@ void adapt_touched(void);
 /* -d stats output; never read by the decisions above. */
 struct adapt_stats { uint64_t on, reverts; };
 extern struct adapt_stats adapt_stats;
+/* --- debug.c --------------------------------------------------------------------------- */
+/* DR0-DR3/DR7 may have changed (memory.c's mode-change hook): flushes translations when
+ * the enabled instruction breakpoints differ. */
+void vm_debug_changed(struct vcpu *c);
+/* Must the loop run the guest an instruction at a time (TF, RF, a data breakpoint of the
+ * guest, a gdb watchpoint)? */
+bool dbg_stepping(const struct vcpu *c);
+/* Around one stepped instruction: dbg_before notes what it will touch; dbg_after, once it
+ * completed, clears RF, reports a gdb watchpoint hit, and returns true if it raised #DB as
+ * a trap (single step, data breakpoint). */
+struct dbg_step {
+	uint32_t tf;
+	unsigned data;           /* the guest's data breakpoints it meets */
+	bool gdb_hit;            /* a gdb watchpoint it writes, at gdb_addr */
+	gla_t gdb_addr;
+	uint64_t exceptions;     /* run_stats.exceptions before it */
+};
+void dbg_before(struct vcpu *c, struct dbg_step *s);
+bool dbg_after(struct vcpu *c, const struct dbg_step *s, unsigned reason);
 #endif

@@ -318,9 +318,12 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 		return single_step(c);
 	case EXIT_PTWRITE:
 		return traced_store(c);
-	case EXIT_DEBUG:
-		gdb_break_hit(c);
-		return 0;
+	case EXIT_DEBUG:             /* gdb's breakpoint, or the guest's own (debug.c) */
+		if (gdb_break_at(c->seg[S_CS].base + c->eip)) {
+			gdb_break_hit(c);
+			return 0;
+		}
+		return dbg_exec_fault(c) ? deliver(c) : 0;
 	default:
 		vmm_panic("unknown exit reason %u", reason);
 	}
@@ -354,10 +357,13 @@ int vm_run(struct vm *vm)
 			continue;
 		}
 		xl_sync_segments(c);
-		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
+		uint32_t mode = xl_mode(c) | (c->intr_inhibit || dbg_stepping(c) ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
 		uint8_t *window = smmu_select(c);
-		bool noted;
+		bool noted, dbg = (mode & XM_SINGLE) && dbg_stepping(c);
+		struct dbg_step ds;
+		if (dbg)
+			dbg_before(c, &ds);
 		struct cc_block *b = find_block(c, mode, &noted);
 		if (!b) {               /* #PF on the instruction fetch */
 			l.link = NULL;
@@ -374,9 +380,13 @@ int vm_run(struct vm *vm)
 		unsigned reason = xl_enter(c, b->host, window);
 		run_stats.exits++;
 		l.poll = reason == EXIT_REQUEST || reason == EXIT_HALT;
-		l.link = reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
+		/* the one-instruction block is reused by the next translation: never chained from */
+		l.link = reason == EXIT_LOOKUP && !(mode & XM_SINGLE) ? (struct cc_exit *)(uintptr_t)c->spill[0]
+								      : NULL;
 		int r = __builtin_expect(profile_on, 0) ? profile_exit(c, reason, handle_exit)
 							  : handle_exit(c, reason);
+		if (dbg && r >= 0 && dbg_after(c, &ds, reason))
+			r = deliver(c);         /* the single-step or data breakpoint trap */
 		if (r < 0)
 			return stopped(vm, "triple fault: guest shut down", EXIT_STATUS_GUESTDEAD);
 		if (reason == EXIT_EMULATE && pv_enabled())   /* a hypercall may have moved it */

@@ -282,7 +282,7 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 		}
 		if (page_ends_block(&x, &g, pa, lin, lin0))
 			break;
-		if (xl_debug_break && !single && xl_debug_break(lin)) {
+		if (xl_debug_break && xl_debug_break(lin)) {
 			xl_emit_reason_exit(&x, eip, EXIT_DEBUG, 0);
 			x.n++;
 			break;

@@ -49,9 +49,10 @@ unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gp
  * a monitor call because its memory access keeps faulting? */
 bool vmm_adaptive_emulate(gpa_t pa);
 
-/* Debugger breakpoints (gdbstub/ sets it; NULL without a debugger): a cached block ends
- * with EXIT_DEBUG before every guest linear address it answers true for.  The caller
- * invalidates the blocks of a page when that page's answers change. */
+/* Breakpoints (the monitor sets it while gdb or the guest's DR7 has some; NULL otherwise):
+ * a block, one-instruction blocks included, ends with EXIT_DEBUG before every guest linear
+ * address it answers true for.  The caller invalidates the blocks of a page when that
+ * page's answers change. */
 extern bool (*xl_debug_break)(gla_t la);
 
 /* Translation-time counts (every translated instruction or site, not executions). */

@@ -86,6 +86,7 @@ struct trap_rec {
 };
 extern volatile struct trap_rec trap_last;
 extern volatile uint32_t trap_resume;
+extern volatile uint32_t trap_db_restart; /* #DB: record, return with RF set (st_debug.c) */
 extern void (*volatile trap_escape)(void); /* unexpected exceptions go here if set */
 void trap_reset(void);
 

@@ -73,6 +73,7 @@ void st_group_flags(void);
 void st_group_io(void);
 void st_group_timer(void);
 void st_group_cr(void);
+void st_group_debug(void);
 void st_group_tables(void);
 void st_group_cpu(void);
 void st_group_seg(void);

@@ -3,7 +3,8 @@
  *
  * PIC IRQs count timer ticks (IRQ0) and are acknowledged; spurious IRQ 7/15 get no EOI.
  * The self test's software-interrupt vectors are recorded and return.  An exception is either expected by a test (trap_resume set: record it and continue
- * at the resume address), or unexpected inside the self test (trap_escape set: record it and
+ * at the resume address, with TF cleared after a #DB; or, for a #DB with trap_db_restart
+ * set, record it and restart the instruction with RF set), or unexpected inside the self test (trap_escape set: record it and
  * continue at trap_escape, which unwinds to the self test's runner), or a kernel bug, which
  * stops the machine with a report.
  */
@@ -12,6 +13,7 @@
 
 volatile struct trap_rec trap_last;
 volatile uint32_t trap_resume;
+volatile uint32_t trap_db_restart;
 void (*volatile trap_escape)(void);
 volatile uint32_t timer_ticks;
 volatile uint32_t irq0_eflags;
@@ -67,9 +69,16 @@ void trap_dispatch(struct trap_frame *f)
 		record(f);
 		return;
 	}
+	if (f->vector == 1 && trap_db_restart) {   /* st_debug.c: past the breakpoint */
+		record(f);
+		f->eflags |= EFLAGS_RF;
+		return;
+	}
 	if (trap_resume) {
 		record(f);
 		f->eip = trap_resume;
+		if (f->vector == 1)
+			f->eflags &= ~EFLAGS_TF;   /* a single-step trap: stop stepping */
 		trap_resume = 0;
 		return;
 	}

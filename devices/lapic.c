@@ -185,10 +185,8 @@ static void eoi(void)
 	if (v < 0)
 		return;
 	vec_clear(lapic.isr, (unsigned)v);
-	if (vec_test(lapic.tmr, (unsigned)v)) {
-		vec_clear(lapic.tmr, (unsigned)v);
+	if (vec_test(lapic.tmr, (unsigned)v))     /* TMR stays: the next acceptance sets it */
 		dev_ioapic_eoi((uint8_t)v);
-	}
 }
 
 /* --- timer --------------------------------------------------------------------------- */

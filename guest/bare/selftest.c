@@ -142,6 +142,7 @@ static void st_recover(void)
 	pv_lldt(0);
 	ring3_end();
 	pv_write_cr0(pv_read_cr0() & ~0xEu);   /* MP EM TS */
+	st_apic_quiet();
 	pv_outb(0x21, 0xFB);
 	pv_outb(0xA1, 0xFF);
 }
@@ -157,7 +158,8 @@ int selftest_run(void)
 		{ st_group_seg, "seg" }, { st_group_far, "far" }, { st_group_exc, "exc" },
 		{ st_group_insn, "insn" }, { st_group_bcd, "bcd" }, { st_group_string, "string" },
 		{ st_group_16bit, "16bit" }, { st_group_smc, "smc" }, { st_group_ring3, "ring3" },
-		{ st_group_paging, "paging" },
+		{ st_group_mp, "mp" }, { st_group_lapic, "lapic" }, { st_group_ioapic, "ioapic" },
+		{ st_group_ide, "ide" }, { st_group_paging, "paging" },
 	};
 	pv_irq_disable();
 	trap_reset();

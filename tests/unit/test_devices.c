@@ -1237,6 +1237,7 @@ START_TEST(ioapic_level_remote_irr)
 	dev_pic_set_irq(9, 0);
 	lapic_w(0xB0, 0);
 	ck_assert_uint_eq(ioapic_r(0x10 + 2 * 9) & (1u << 14), 0);
+	ck_assert_uint_eq(lapic_r(0x180 + 0x10), 1u << (0x39 - 0x20));   /* TMR kept after EOI */
 	ck_assert_int_eq(dev_intr_pending(), -1);
 	ioapic_w(0x10 + 2 * 9, LVT_MASK | (1u << 15) | 0x39);
 	dev_pic_set_irq(9, 1);              /* masked: waits */

@@ -116,6 +116,10 @@ extern uint64_t emu_mnemonic_count[];
 const char *emu_mnemonic_name(unsigned m);
 /* Accesses the interpreter made to physical addresses that are not RAM. */
 extern uint64_t emu_mmio_count;
+/* The last linear read that landed whole in device memory: its linear and physical address
+ * and size (len 0 until one happens; the monitor clears it to watch one instruction). */
+struct emu_mmio_read { gla_t la; gpa_t gpa; unsigned len; };
+extern struct emu_mmio_read emu_last_mmio_read;
 /* Does the interpreter implement this Zydis mnemonic? */
 bool emu_can_step(unsigned mnemonic);
 

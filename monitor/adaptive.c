@@ -18,6 +18,22 @@
  * State is keyed by the instruction's guest-physical address in a small direct-mapped
  * table; a collision simply forgets the older instruction.  The decisions read only this
  * file's own state; adapt_stats is output for -d stats.
+ *
+ * Device-memory reads without an exit.  A device may keep a read mirror of a register page
+ * (devices/mmio.c; the local APIC does).  An adaptive site that is a plain 32-bit load
+ * (translator/mmio_fast.c) checks inline whether its host address (window base + linear
+ * address) lies in vcpu->mmio_fast_page, the offset is 4-byte aligned and not the one
+ * register the mirror does not follow, and then loads from the mirror; otherwise it makes
+ * its monitor call as before.  mmio_fast_page is one cached translation, learnt here
+ * after the interpreter performed such a read for the vCPU (linear page la -> a mirrored
+ * device page, in the window of the CPL it ran at) and dropped like a TLB entry: at every
+ * INVLPG, CR3/CR0/CR4 write the emulator reports (memory.c: all of them, not only the ones
+ * that name la) and whenever the shadow MMU empties a window (which may then serve another
+ * page directory at the same base).  Why this is exact: between two such events the
+ * architecture lets the CPU keep using the translation it cached (a TLB entry for a read
+ * the guest already made with these rights in this view), and the mirror equals the
+ * device's registers at every instant (devices/lapic.c).  Only reads of the same size at
+ * the same page in the same window hit; any other access falls back to the monitor call.
  */
 #include "vmm.h"
 #include "mon_int.h"
@@ -25,6 +41,8 @@
 #include "../translator/xl.h"
 #include "../codecache/cc.h"
 #include "../emulation/emu.h"
+#include "../shadow-mmu/smmu.h"
+#include "../devices/devices.h"
 
 static struct {
 	gpa_t pa;
@@ -80,7 +98,29 @@ void adapt_note(struct vcpu *c)
 gpa_t adapt_begin(struct vcpu *c)
 {
 	touched = false;
+	emu_last_mmio_read.len = 0;
 	return insn_pa(c);
+}
+
+void adapt_mmio_learn(struct vcpu *c)
+{
+	const struct emu_mmio_read *r = &emu_last_mmio_read;
+	uint32_t skip;
+	const uint32_t *mirror;
+
+	if (r->len != 4 || !(mirror = dev_mmio_mirror(r->gpa, &skip)))
+		return;
+	uint64_t page = (uint64_t)(uintptr_t)smmu_select(c) + (r->la & ~(GUEST_PAGE - 1));
+	adapt_stats.mmio_learnt += page != c->mmio_fast_page;
+	c->mmio_fast_la = r->la & ~(GUEST_PAGE - 1);
+	c->mmio_fast_page = page;
+	c->mmio_fast_mirror = (uint64_t)(uintptr_t)mirror;
+	c->mmio_fast_skip = skip;
+}
+
+void adapt_mmio_forget(struct vcpu *c)
+{
+	c->mmio_fast_page = 0;
 }
 
 void adapt_touched(void)

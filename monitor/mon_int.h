@@ -40,9 +40,14 @@ void adapt_note(struct vcpu *c);
  * what it was made for (adapt_touched, from memory.c's hooks, in between). */
 gpa_t adapt_begin(struct vcpu *c);
 void adapt_end(gpa_t pa);
+/* The device-memory read cache (adaptive.c): after an emulated instruction that read a
+ * mirrored device page (emu_last_mmio_read), remember where; forget it at every TLB flush
+ * (memory.c) and whenever a window is emptied (shadow-mmu/ clears mmio_fast_page). */
+void adapt_mmio_learn(struct vcpu *c);
+void adapt_mmio_forget(struct vcpu *c);
 /* The emulator wrote a traced page table or reached device memory. */
 void adapt_touched(void);
 /* -d stats output; never read by the decisions above. */
-struct adapt_stats { uint64_t on, reverts; };
+struct adapt_stats { uint64_t on, reverts, mmio_learnt; };
 extern struct adapt_stats adapt_stats;
 #endif

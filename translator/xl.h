@@ -63,6 +63,7 @@ struct xl_stats {
 	uint64_t indirect_exits;   /* exits through the inline lookup probe */
 	uint64_t spills;           /* guest registers borrowed for an address */
 	uint64_t adaptive;         /* monitor calls chosen because the access kept faulting */
+	uint64_t mmio_fast_sites;  /* of those, loads that read a device mirror inline */
 	uint64_t direct_probes;    /* direct exits to another page: inline lookup-table probe */
 	uint64_t sreg_sites, sreg_fills;   /* inline segment loads: sites, cache fills */
 	uint64_t ring_sites, ring_fills;   /* inline INT/IRET/SYSENTER/SYSEXIT: sites, fills */

@@ -128,6 +128,9 @@ void dev_mmio_reset(void); /* unregister everything (tests) */
  * register's offset), or NULL. */
 void dev_mmio_set_mirror(uint32_t base, const uint32_t *page, uint32_t volatile_reg);
 const uint32_t *dev_mmio_mirror(uint32_t gpa, uint32_t *volatile_reg);
+/* The part of dev_poll for the memory-mapped devices (the LAPIC timer): what a store to
+ * one that moved its deadline (dev_pio_count) needs when the run loop does not see it. */
+uint64_t dev_mmio_poll(uint64_t now_ns);
 
 /* --- Interrupt controllers of an APIC PC (lapic.c, ioapic.c) --------------------------- */
 

@@ -85,6 +85,11 @@ const uint32_t *dev_mmio_mirror(uint32_t gpa, uint32_t *volatile_reg)
 	return NULL;
 }
 
+uint64_t dev_mmio_poll(uint64_t now_ns)
+{
+	return dev_lapic_poll(now_ns);
+}
+
 void dev_mmio_reset(void)
 {
 	memset(&mbus, 0, sizeof(mbus));

@@ -198,6 +198,7 @@ void win_empty(struct window *w)
 	sm.vm->cpu.win_view[0] = sm.vm->cpu.win_view[1] = 0;   /* recomputed by smmu_select */
 	sm.vm->cpu.lk_view[0] = sm.vm->cpu.lk_view[1] = 0;
 	sm.vm->cpu.mmio_fast_page = 0;     /* a translation cached for this window's base */
+	sm.vm->cpu.mmio_fast_wpage = 0;
 }
 static struct window *win_get(gpa_t pd, bool user)
 {

@@ -304,12 +304,43 @@ static void lapic_hot_site(void)
 		 "%u wrong, 0x%x then 0x%x", bad, first, prev);
 }
 
+/* Hot store sites (the same instructions many times): a self-IPI sent with IF=1 and a
+ * one-shot timer armed with IF=1 must each arrive while the test waits, every time. */
+static void lapic_hot_stores(void)
+{
+	uint32_t late = 0;
+	apic_irq_begin();
+	for (uint32_t i = 1; i <= 300; i++) {
+		pv_irq_enable();
+		self_ipi(VEC_IPI_LO);
+		pv_irq_disable();
+		late += !apic_wait(VEC_IPI_LO, i);
+	}
+	st_check(late == 0 && apic_count(VEC_IPI_LO) == 300,
+		 "one hot ICR store: 300 self-IPIs sent with IF=1 all arrive", "%u late, %u taken",
+		 late, apic_count(VEC_IPI_LO));
+
+	late = 0;
+	lapic_wr(APIC_TDCR, 0xB);
+	lapic_wr(APIC_LVT_TIMER, VEC_ONESHOT);
+	for (uint32_t i = 1; i <= 100; i++) {
+		lapic_wr(APIC_TICR, 20000);                 /* 20 us */
+		late += !apic_wait(VEC_ONESHOT, i);
+	}
+	lapic_wr(APIC_LVT_TIMER, LVT_MASKED | VEC_ONESHOT);
+	st_check(late == 0 && apic_count(VEC_ONESHOT) == 100,
+		 "one hot initial-count store: 100 one-shot interrupts arrive", "%u late, %u taken",
+		 late, apic_count(VEC_ONESHOT));
+	apic_irq_end();
+}
+
 void st_group_lapic(void)
 {
 	lapic_ident();
 	lapic_ipi();
 	lapic_svr_disable();
 	lapic_hot_site();
+	lapic_hot_stores();
 	timer_divide();
 	timer_count();
 	timer_oneshot();

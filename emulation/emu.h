@@ -116,6 +116,11 @@ extern uint64_t emu_mnemonic_count[];
 const char *emu_mnemonic_name(unsigned m);
 /* Accesses the interpreter made to physical addresses that are not RAM. */
 extern uint64_t emu_mmio_count;
+/* The last linear read and write that landed whole in device memory: linear and physical
+ * address and size (len 0 until one happens; the monitor clears them to watch one
+ * instruction). */
+struct emu_mmio_access { gla_t la; gpa_t gpa; unsigned len; };
+extern struct emu_mmio_access emu_last_mmio_read, emu_last_mmio_write;
 /* Does the interpreter implement this Zydis mnemonic? */
 bool emu_can_step(unsigned mnemonic);
 

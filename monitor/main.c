@@ -273,6 +273,7 @@ static void print_stats(void)
 		"  page-table tracing     %llu traced writes (signals), %llu by monitor calls, %llu entries invalidated, %llu frames unshadowed\n"
 		"  out-of-sync tables     %llu made writable, %llu resyncs (%llu entries changed), %llu traced again\n"
 		"  adaptive translation   %llu instructions made monitor calls, %llu reverted, %llu call sites translated\n"
+		"  device memory inline   %llu load sites (mirrors), %llu store sites (%llu stores), %llu translations learnt\n"
 		"  code-page protections  %llu\n"
 		"  windows                %llu switches, %llu hits, %llu created, %llu evicted, %llu retired, %llu reused (%llu regions kept)\n"
 		"  host mappings          %llu calls (%llu map, %llu unmap, %llu protect; %llu page unmaps joined a run); budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
@@ -284,7 +285,9 @@ static void print_stats(void)
 		(unsigned long long)m->unsyncs, (unsigned long long)m->resyncs,
 		(unsigned long long)m->resync_entries, (unsigned long long)m->resync_protects,
 		(unsigned long long)adapt_stats.on, (unsigned long long)adapt_stats.reverts,
-		(unsigned long long)xl_stats.adaptive, (unsigned long long)m->code_protects,
+		(unsigned long long)xl_stats.adaptive, (unsigned long long)xl_stats.mmio_fast_sites,
+		(unsigned long long)xl_stats.mmio_store_sites, (unsigned long long)adapt_stats.mmio_stores,
+		(unsigned long long)adapt_stats.mmio_learnt, (unsigned long long)m->code_protects,
 		(unsigned long long)m->window_switches, (unsigned long long)m->window_hits,
 		(unsigned long long)m->window_creates, (unsigned long long)m->window_evictions,
 		(unsigned long long)m->window_retires, (unsigned long long)m->window_reuses,

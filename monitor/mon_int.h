@@ -41,10 +41,17 @@ void adapt_note(struct vcpu *c);
  * what it was made for (adapt_touched, from memory.c's hooks, in between). */
 gpa_t adapt_begin(struct vcpu *c);
 void adapt_end(gpa_t pa);
+/* The device-memory cache (adaptive.c): after an emulated instruction that read or wrote a
+ * mirrored device page (emu_last_mmio_read/write), remember where; forget it at every TLB
+ * flush (memory.c) and whenever a window is emptied (shadow-mmu/ clears mmio_fast_page and
+ * mmio_fast_wpage).  The stores translated code makes through it: vmm_mmio_store
+ * (translator/xl.h). */
+void adapt_mmio_learn(struct vcpu *c);
+void adapt_mmio_forget(struct vcpu *c);
 /* The emulator wrote a traced page table or reached device memory. */
 void adapt_touched(void);
 /* -d stats output; never read by the decisions above. */
-struct adapt_stats { uint64_t on, reverts; };
+struct adapt_stats { uint64_t on, reverts, mmio_learnt, mmio_stores; };
 extern struct adapt_stats adapt_stats;
 /* --- debug.c --------------------------------------------------------------------------- */
 /* DR0-DR3/DR7 may have changed (memory.c's mode-change hook): flushes translations when

@@ -57,7 +57,7 @@ struct dev_stop vm_dev_stop(struct vm *vm)
 	return (struct dev_stop){ dev_stop_vm, vm };
 }
 
-const struct pv_mon_ops vm_pv_mon = { vm_stop, vm_request_poll, smmu_tlb_flush };
+const struct pv_mon_ops vm_pv_mon = { vm_stop, vm_request_poll, vmm_tlb_flush };
 
 /* ---- events ------------------------------------------------------------------------- */
 
@@ -262,7 +262,10 @@ static int emulate(struct vcpu *c)
 		adapt_note(c);
 	if (info == EMULATE_ADAPTIVE) {
 		gpa_t pa = adapt_begin(c);
-		int r = after_emulation(c, emu_step(c));
+		int e = emu_step(c);
+		if (e == EXIT_NONE && c->cpl == cpl)
+			adapt_mmio_learn(c);
+		int r = after_emulation(c, e);
 		adapt_end(pa);
 		return r;
 	}

@@ -197,6 +197,8 @@ void win_empty(struct window *w)
 	sm.views_gen++;
 	sm.vm->cpu.win_view[0] = sm.vm->cpu.win_view[1] = 0;   /* recomputed by smmu_select */
 	sm.vm->cpu.lk_view[0] = sm.vm->cpu.lk_view[1] = 0;
+	sm.vm->cpu.mmio_fast_page = 0;     /* a translation cached for this window's base */
+	sm.vm->cpu.mmio_fast_wpage = 0;
 }
 /*
  * Retired windows (not PV).  A window whose page directory frame the guest overwrites

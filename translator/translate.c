@@ -290,7 +290,10 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 		if (vmm_adaptive_emulate(pa) && emu_can_step(g.z.mnemonic)) {
 			/* this store kept faulting (a traced page table, device memory):
 			 * a direct monitor call is cheaper than a host signal every time */
-			xl_emit_reason_exit(&x, eip, EXIT_EMULATE, EMULATE_ADAPTIVE);
+			if (xl_mmio_fast_ok(&x, &g))
+				xl_translate_mmio_fast(&x, &g);   /* a load: maybe from a mirror */
+			else
+				xl_emit_reason_exit(&x, eip, EXIT_EMULATE, EMULATE_ADAPTIVE);
 			xl_stats.adaptive++;
 			x.n++;
 			break;

@@ -6,8 +6,8 @@
  * tree that vmm386-scan and the coverage report also use) and handed to one emitter:
  * ident.c (guest bytes copied or lightly re-encoded), stack.c, branch.c, string.c, vif.c
  * (hand lowerings), tsc.c (RDTSC), sreg_cache.c, verify_cache.c and ring_cache.c (inline
- * caches for segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT), or an exit to the
- * monitor (exit.c).  operand.c makes guest memory operands
+ * caches for segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT), mmio_fast.c (adaptive
+ * loads served from a device's read mirror), or an exit to the monitor (exit.c).  operand.c makes guest memory operands
  * host-addressable for all of them.
  *
  * Register convention inside a block (DESIGN.md §2): guest EAX..EDI except ESP live in the
@@ -194,6 +194,10 @@ void xl_verify_fill(struct vcpu *c, uint32_t info);
 /* tsc.c */
 bool xl_rdtsc_inline_ok(const struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_rdtsc(struct xl_ctx *x);
+
+/* mmio_fast.c */
+bool xl_mmio_fast_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_mmio_fast(struct xl_ctx *x, const struct ginsn *g);
 
 /* ring_cache.c */
 enum xk xl_ring_kind(const struct xl_ctx *x, const struct ginsn *g);

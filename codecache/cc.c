@@ -129,9 +129,11 @@ void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, const struct cc_lk_dr
 			t->host[i] = miss;
 		}
 	}
-	for (unsigned k = 0; k < CC_LK_FILLED; k++)
-		if (t->filled[k] && page_in(d, t->filled[k] >> 12))
-			t->filled[k] = 0;
+	for (unsigned r = 0; r < 1024; r++)
+		if (d->reg[r / 32] & (1u << (r % 32)))
+			memset(&t->filled[r * 1024 / 64], 0, 1024 / 8);
+	for (unsigned k = 0; k < d->npages; k++)
+		t->filled[d->page[k] / 64] &= ~(1ull << (d->page[k] % 64));
 	cc_stats.lookup_drops++;
 }
 
@@ -294,10 +296,10 @@ void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 	if (pn >= npages)
 		return;
 	gla_t lp = (b->cs_base + b->eip) / GUEST_PAGE;
-	uint32_t *seen = &t->filled[lp % CC_LK_FILLED];
-	if (*seen == (lp << 12 | 1))
+	uint64_t bit = 1ull << (lp % 64);
+	if (t->filled[lp / 64] & bit)
 		return;       /* this page's blocks went in already (later ones enter singly) */
-	*seen = lp << 12 | 1;
+	t->filled[lp / 64] |= bit;
 	for (struct cc_block *x = page_head[pn]; x; x = x->pnext[x->page[0] == b->page[0] ? 0 : 1]) {
 		if (x == b || !x->valid || x->page[0] != b->page[0] || x->page[1] != ~0u || x->mode != b->mode ||
 		    x->cs_base != b->cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)

@@ -92,7 +92,6 @@ struct cc_link { uint8_t *rel; uint8_t *stub; struct cc_link *next; };
 /* Indirect-branch lookup cache used inline by translated code (see translator). */
 #define CC_LK_ENTRIES 65536u
 #define CC_LK_TRACK 4096u
-#define CC_LK_FILLED 4096u
 struct cc_lookup {
 	uint32_t key[CC_LK_ENTRIES];      /* guest EIP */
 	uint64_t host[CC_LK_ENTRIES];     /* host entry, or the miss stub */
@@ -102,10 +101,10 @@ struct cc_lookup {
 	 * was barely used (a short-lived process's window) does not rewrite 768 KiB */
 	uint32_t nused;                   /* > CC_LK_TRACK: too many, clear everything */
 	uint16_t used[CC_LK_TRACK];
-	/* monitor only: code pages whose blocks cc_lookup_insert_page entered since the last
-	 * clear or drop (linear page << 12 | 1, by the page's low bits; 0 = none), so that it
+	/* monitor only: a bit per linear page, set when cc_lookup_insert_page entered the
+	 * page's blocks (cleared with the table, and for the pages a drop names), so that it
 	 * walks a page's block list once, not at every dispatcher entry on that page */
-	uint32_t filled[CC_LK_FILLED];
+	uint64_t filled[(1u << 20) / 64];
 } __attribute__((aligned(64)));          /* a size aligned_alloc accepts */
 /* The slot of guest EIP eip: its low 16 bits plus bits 8-23, so that blocks 64 KiB apart
  * and 16-byte aligned entry points (function starts) spread over every slot; the inline

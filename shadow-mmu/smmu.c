@@ -238,6 +238,8 @@ void win_retire(struct window *w)
 	sm.views_gen++;
 	sm.vm->cpu.win_view[0] = sm.vm->cpu.win_view[1] = 0;   /* recomputed by smmu_select */
 	sm.vm->cpu.lk_view[0] = sm.vm->cpu.lk_view[1] = 0;
+	sm.vm->cpu.mmio_fast_page = 0;     /* the window may serve another directory next */
+	sm.vm->cpu.mmio_fast_wpage = 0;
 }
 
 /* Hand retired window w to directory pd: keep the regions whose entry is the same. */

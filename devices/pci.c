@@ -23,8 +23,8 @@
  * Subsystem IDs are QEMU's (1af4:1100).
  *
  * Each function is 256 bytes of configuration space with a per-byte write mask (QEMU's model):
- * a write changes only the writable bits, and the status register's error bits are
- * write-one-to-clear.  Writable: command (I/O, memory, bus master, parity, SERR, INTx
+ * a write changes only the writable bits.  The status register is read-only (no function here
+ * ever records an error in it, so its write-one-to-clear bits have nothing to clear).  Writable: command (I/O, memory, bus master, parity, SERR, INTx
  * disable), cache line size, latency timer, interrupt line, the BARs' address bits, and the
  * whole device-specific area 0x40-0xFF (chipset registers such as the i440FX PAM and SMRAM
  * bytes and the PIIX3 PIRQ routing are kept and read back, though RAM and routing here are
@@ -45,7 +45,6 @@
 #define ADDR_MASK      0x80FFFFFCu
 
 #define CMD_WRITABLE   0x0547
-#define STATUS_W1C     0xF900
 
 static struct pci_bus {
 	uint32_t addr;
@@ -80,7 +79,6 @@ void pci_fn_setup(struct pci_fn *f, uint16_t vendor, uint16_t device, uint8_t re
 	put16(&f->cfg[PCI_SUBSYS_VENDOR], 0x1AF4);
 	put16(&f->cfg[PCI_SUBSYS_ID], 0x1100);
 	put16(&f->wmask[PCI_COMMAND], CMD_WRITABLE);
-	put16(&f->w1c[PCI_STATUS], STATUS_W1C);
 	f->wmask[PCI_CACHE_LINE] = 0xFF;
 	f->wmask[PCI_LATENCY] = 0xFF;
 	f->wmask[PCI_INT_LINE] = 0xFF;
@@ -137,7 +135,6 @@ static void data_write(unsigned reg, int size, uint32_t val)
 		uint8_t b = (uint8_t)(val >> (8 * i));
 		uint8_t *c = &f->cfg[reg + i];
 		*c = (uint8_t)((*c & ~f->wmask[reg + i]) | (b & f->wmask[reg + i]));
-		*c &= (uint8_t)~(b & f->w1c[reg + i]);
 	}
 }
 

@@ -36,7 +36,6 @@
 struct pci_fn {
 	uint8_t cfg[256];
 	uint8_t wmask[256];      /* bits a configuration write may change */
-	uint8_t w1c[256];        /* bits a write of one clears (status) */
 };
 
 /* A header-type-0 function: IDs, class code (class << 16 | subclass << 8 | prog-if), header

@@ -172,6 +172,10 @@ EMU_HANDLER(pusha); EMU_HANDLER(popa);
 EMU_HANDLER(in); EMU_HANDLER(out); EMU_HANDLER(ins); EMU_HANDLER(outs);
 /* insn_alu.c */
 EMU_HANDLER(mov); EMU_HANDLER(movx); EMU_HANDLER(alu); EMU_HANDLER(salc);
+/* insn_rmw.c */
+EMU_HANDLER(unary); EMU_HANDLER(bittest); EMU_HANDLER(bitscan); EMU_HANDLER(imul);
+EMU_HANDLER(shiftd); EMU_HANDLER(xchg); EMU_HANDLER(xadd); EMU_HANDLER(cmpxchg);
+EMU_HANDLER(ssemov);
 /* bcd.c */
 EMU_HANDLER(daa); EMU_HANDLER(das); EMU_HANDLER(aaa); EMU_HANDLER(aas);
 EMU_HANDLER(aam); EMU_HANDLER(aad);

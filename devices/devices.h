@@ -152,6 +152,11 @@ bool dev_lapic_irr(uint8_t vector);
 /* The LAPIC's EOI of a level-triggered vector (clears remote IRR of matching entries). */
 void dev_ioapic_eoi(uint8_t vector);
 
+/* The CPU's NMI input (bus.c): a self-NMI IPI raises it; the run loop takes it (once) when
+ * the CPU is not blocking NMIs. */
+void dev_nmi_raise(void);
+bool dev_nmi_take(void);
+
 /* The VGA's CRT controller registers (cursor position), no display (vga.c). */
 void dev_vga_init(void);
 

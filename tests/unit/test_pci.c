@@ -1,7 +1,8 @@
 /*
  * test_pci.c - unit tests for the PCI and QEMU-interface devices of devices/: configuration
  * mechanism #1 with the i440FX/PIIX3 functions (pci.c), fw_cfg (fwcfg.c), pc-testdev
- * (testdev.c) and pci-testdev (pci_testdev.c).  Kept apart from test_devices.c, which covers
+ * (testdev.c), pci-testdev (pci_testdev.c), and the CPU's NMI line a self-NMI IPI raises
+ * (bus.c, lapic.c).  Kept apart from test_devices.c, which covers
  * the ISA and APIC devices and is long enough.
  *
  * Devices are driven through the port and MMIO buses only, the way a guest drives them.  The
@@ -324,6 +325,32 @@ START_TEST(testdev_irq_lines)
 }
 END_TEST
 
+/* --- NMI line -------------------------------------------------------------------------- */
+
+static void icr_write(uint32_t v)
+{
+	dev_mmio_write(LAPIC_BASE + 0x300, &v, 4);
+}
+
+START_TEST(nmi_self_ipi)
+{
+	uint32_t svr = 0x1FF;
+
+	dev_lapic_init();
+	dev_mmio_write(LAPIC_BASE + 0xF0, &svr, 4);               /* software enable */
+	ck_assert(!dev_nmi_take());
+	icr_write(0x00044000u | 0x400);                            /* self, NMI, assert */
+	ck_assert(dev_nmi_take());
+	ck_assert(!dev_nmi_take());                                /* taken once */
+	icr_write(0x00004000u | 0x400);                            /* physical dest 0 = us */
+	icr_write(0x00004000u | 0x400);                            /* a second before taking: one */
+	ck_assert(dev_nmi_take());
+	ck_assert(!dev_nmi_take());
+	icr_write(0x00044000u | 0x30);                             /* a fixed IPI is no NMI */
+	ck_assert(!dev_nmi_take());
+}
+END_TEST
+
 static Suite *pci_suite(void)
 {
 	Suite *s = suite_create("pci");
@@ -341,6 +368,7 @@ static Suite *pci_suite(void)
 	tcase_add_test(tc, fwcfg_no_cmdline);
 	tcase_add_test(tc, testdev_latch_and_memory);
 	tcase_add_test(tc, testdev_irq_lines);
+	tcase_add_test(tc, nmi_self_ipi);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -217,6 +217,29 @@ START_TEST(pci_testdev_protocol)
 }
 END_TEST
 
+/* The ACPI DSDT names the PCI root bridge (an OS that takes its buses from ACPI scans only
+ * the ones named there), with its resources, and still sums to zero. */
+START_TEST(pci_root_in_dsdt)
+{
+	static const uint8_t pnp0a03[] = { 0x0C, 0x41, 0xD0, 0x0A, 0x03 };
+	uint32_t ram_bytes = 2u << 20, dsdt, len;
+	uint8_t *ram = calloc(1, ram_bytes), sum = 0;
+
+	ck_assert_ptr_nonnull(ram);
+	dev_acpi_init(ram, ram_bytes, (struct dev_stop){ record_stop, NULL });
+	memcpy(&dsdt, ram + ACPI_RSDP_ADDR + 0x80 + 40, 4);        /* FADT.DSDT */
+	ck_assert_mem_eq(ram + dsdt, "DSDT", 4);
+	memcpy(&len, ram + dsdt + 4, 4);
+	for (uint32_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + ram[dsdt + i]);
+	ck_assert_uint_eq(sum, 0);
+	ck_assert_ptr_nonnull(memmem(ram + dsdt, len, "PCI0", 4));
+	ck_assert_ptr_nonnull(memmem(ram + dsdt, len, pnp0a03, sizeof(pnp0a03)));
+	ck_assert_ptr_nonnull(memmem(ram + dsdt, len, "_CRS", 4));
+	free(ram);
+}
+END_TEST
+
 /* --- fw_cfg ------------------------------------------------------------------------ */
 
 static void fw_select(uint16_t key)
@@ -364,6 +387,7 @@ static Suite *pci_suite(void)
 	tcase_add_test(tc, pci_reset_control);
 	tcase_add_test(tc, pci_testdev_bars);
 	tcase_add_test(tc, pci_testdev_protocol);
+	tcase_add_test(tc, pci_root_in_dsdt);
 	tcase_add_test(tc, fwcfg_items);
 	tcase_add_test(tc, fwcfg_no_cmdline);
 	tcase_add_test(tc, testdev_latch_and_memory);

@@ -65,13 +65,13 @@ run_one() { # engine test -> "status pass fail skip"
 	echo "$? $(count PASS "$log") $(count FAIL "$log") $(count SKIP "$log")"
 }
 
-printf '%-15s | %-22s | %-22s | %s\n' test "qemu: st pass fail skip" \
-	"vmm386: st pass fail skip" verdict
-printf '%s\n' "----------------+------------------------+------------------------+--------"
+ROW='%-15s %7s %5s %5s %5s   %7s %5s %5s %5s   %s\n'
+# shellcheck disable=SC2059
+printf "$ROW" test qemu:st pass fail skip vmm:st pass fail skip verdict
 bad=0
 for t in $TESTS; do
 	if [ ! -f "$KUT/x86/$t.flat" ]; then
-		printf '%-15s | not built\n' "$t"
+		printf '%-15s not built\n' "$t"
 		continue
 	fi
 	q=(- - - -)
@@ -88,8 +88,8 @@ for t in $TESTS; do
 		verdict=FAIL
 	fi
 	[ "$verdict" = OK ] || bad=$((bad + 1))
-	printf '%-15s | %3s %5s %5s %5s      | %3s %5s %5s %5s      | %s\n' "$t" \
-		"${q[@]}" "${v[@]}" "$verdict"
+	# shellcheck disable=SC2059
+	printf "$ROW" "$t" "${q[@]}" "${v[@]}" "$verdict"
 done
 echo "kvm-unit-tests: $bad test(s) worse under vmm386 (logs in $OUT)"
 [ $bad -eq 0 ]

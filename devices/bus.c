@@ -266,4 +266,5 @@ void dev_init_all(uint8_t *ram, uint32_t ram_bytes, int in_fd, int out_fd, struc
 	dev_ide_init();
 	dev_vga_init();
 	dev_pci_init();
+	dev_hpet_init();
 }

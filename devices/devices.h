@@ -157,6 +157,10 @@ void dev_ioapic_eoi(uint8_t vector);
 void dev_nmi_raise(void);
 bool dev_nmi_take(void);
 
+/* The HPET's main counter (hpet.c) at HPET_BASE; no comparators. */
+#define HPET_BASE 0xFED00000u
+void dev_hpet_init(void);
+
 /* The VGA's CRT controller registers (cursor position), no display (vga.c). */
 void dev_vga_init(void);
 

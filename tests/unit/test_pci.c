@@ -1,7 +1,7 @@
 /*
  * test_pci.c - unit tests for the PCI and QEMU-interface devices of devices/: configuration
  * mechanism #1 with the i440FX/PIIX3 functions (pci.c), fw_cfg (fwcfg.c), pc-testdev
- * (testdev.c), pci-testdev (pci_testdev.c), and the CPU's NMI line a self-NMI IPI raises
+ * (testdev.c), pci-testdev (pci_testdev.c), the HPET's main counter (hpet.c), and the CPU's NMI line a self-NMI IPI raises
  * (bus.c, lapic.c).  Kept apart from test_devices.c, which covers
  * the ISA and APIC devices and is long enough.
  *
@@ -22,8 +22,17 @@ static void record_stop(void *cookie, int status)
 	stop_status = status;
 }
 
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
 static void setup(void)
 {
+	fake_now = 1000000000ull;
+	dev_set_clock(fake_clock);
 	stop_calls = 0;
 	stop_status = 0;
 	dev_pio_reset();
@@ -35,6 +44,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	dev_set_clock(NULL);
 	dev_pio_reset();
 }
 
@@ -348,6 +358,48 @@ START_TEST(testdev_irq_lines)
 }
 END_TEST
 
+/* --- HPET ------------------------------------------------------------------------------ */
+
+static uint32_t hpet_rd(uint32_t off)
+{
+	uint32_t v;
+
+	dev_mmio_read(HPET_BASE + off, &v, 4);
+	return v;
+}
+
+static void hpet_wr(uint32_t off, uint32_t v)
+{
+	dev_mmio_write(HPET_BASE + off, &v, 4);
+}
+
+START_TEST(hpet_counter)
+{
+	dev_hpet_init();
+	ck_assert_uint_eq(hpet_rd(0x00), 0x8086A201u);          /* vendor, legacy, 64-bit, 3 timers */
+	ck_assert_uint_eq(hpet_rd(0x04), 10000000u);            /* 10 ns in fs */
+	ck_assert_uint_eq(hpet_rd(0xF0), 0);
+	fake_now += 1000;
+	ck_assert_uint_eq(hpet_rd(0xF0), 0);                    /* stopped */
+	hpet_wr(0x10, 1);                                       /* ENABLE_CNF */
+	ck_assert_uint_eq(hpet_rd(0x10), 1);
+	fake_now += 1000;
+	ck_assert_uint_eq(hpet_rd(0xF0), 100);                  /* 100 MHz */
+	fake_now += 42949672960ull;                             /* 2^32 ticks later */
+	ck_assert_uint_eq(hpet_rd(0xF0), 100);
+	ck_assert_uint_eq(hpet_rd(0xF4), 1);
+	hpet_wr(0x10, 0);                                       /* stop: the value holds */
+	fake_now += 5000;
+	ck_assert_uint_eq(hpet_rd(0xF0), 100);
+	hpet_wr(0xF0, 7);                                       /* written while stopped */
+	hpet_wr(0xF4, 0);
+	ck_assert_uint_eq(hpet_rd(0xF0), 7);
+	ck_assert_uint_eq(hpet_rd(0xF4), 0);
+	hpet_wr(0x100, 0xFFFFFFFFu);                            /* timer 0: not implemented */
+	ck_assert_uint_eq(hpet_rd(0x100), 0);
+}
+END_TEST
+
 /* --- NMI line -------------------------------------------------------------------------- */
 
 static void icr_write(uint32_t v)
@@ -393,6 +445,7 @@ static Suite *pci_suite(void)
 	tcase_add_test(tc, testdev_latch_and_memory);
 	tcase_add_test(tc, testdev_irq_lines);
 	tcase_add_test(tc, nmi_self_ipi);
+	tcase_add_test(tc, hpet_counter);
 	suite_add_tcase(s, tc);
 	return s;
 }

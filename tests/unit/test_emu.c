@@ -1601,6 +1601,102 @@ START_TEST(test_mov_device_memory)
 }
 END_TEST
 
+/* The read-modify-write, bit, multiply, exchange and SSE forms the interpreter has for device
+ * memory (insn_rmw.c), on RAM where the results can be read back. */
+START_TEST(test_rmw_forms)
+{
+	c->regs[R_EBX] = DATA;
+	put32(DATA, 0x7FFFFFFF);
+	c->eflags |= FL_CF;
+	ck_assert_int_eq(RUN(0xFF, 0x03), EXIT_NONE);                /* inc dword [ebx] */
+	ck_assert_uint_eq(get32(DATA), 0x80000000u);
+	ck_assert_uint_eq(c->eflags & (FL_OF | FL_SF | FL_ZF | FL_CF), FL_OF | FL_SF | FL_CF);
+	put32(DATA, 0);
+	ck_assert_int_eq(RUN(0xFE, 0x0B), EXIT_NONE);                /* dec byte [ebx] */
+	ck_assert_uint_eq(get32(DATA), 0xFF);
+	put32(DATA, 5);
+	ck_assert_int_eq(RUN(0xF7, 0x1B), EXIT_NONE);                /* neg dword [ebx] */
+	ck_assert_uint_eq(get32(DATA), 0xFFFFFFFBu);
+	ck_assert(c->eflags & FL_CF);
+	put32(DATA, 0x00FF);
+	ck_assert_int_eq(RUN(0x66, 0xF7, 0x13), EXIT_NONE);          /* not word [ebx] */
+	ck_assert_uint_eq(get32(DATA), 0xFF00);
+	put32(DATA + 4, 0x8);
+	c->regs[R_EAX] = 35;
+	ck_assert_int_eq(RUN(0x0F, 0xBB, 0x03), EXIT_NONE);          /* btc [ebx], eax: bit string */
+	ck_assert_uint_eq(get32(DATA + 4), 0);
+	ck_assert(c->eflags & FL_CF);
+	put32(DATA - 4, 0);
+	c->regs[R_EAX] = (uint32_t)-1;
+	ck_assert_int_eq(RUN(0x0F, 0xAB, 0x03), EXIT_NONE);          /* bts [ebx], eax: below */
+	ck_assert_uint_eq(get32(DATA - 4), 0x80000000u);
+	ck_assert_int_eq(RUN(0x0F, 0xBA, 0x2B, 33), EXIT_NONE);      /* bts [ebx], 33: bit 1 */
+	ck_assert_uint_eq(get32(DATA), 0xFF02);
+	put32(DATA, 0x00010001);
+	ck_assert_int_eq(RUN(0x0F, 0xBD, 0x03), EXIT_NONE);          /* bsr eax, [ebx] */
+	ck_assert_uint_eq(c->regs[R_EAX], 16);
+	ck_assert_int_eq(RUN(0x0F, 0xBC, 0x03), EXIT_NONE);          /* bsf eax, [ebx] */
+	ck_assert_uint_eq(c->regs[R_EAX], 0);
+	put32(DATA, 0x1234);
+	ck_assert_int_eq(RUN(0x6B, 0x03, 0x33), EXIT_NONE);          /* imul eax, [ebx], 0x33 */
+	ck_assert_uint_eq(c->regs[R_EAX], 0x3A05C);
+	put32(DATA, 0x10000);
+	c->regs[R_EAX] = 0x10000;
+	ck_assert_int_eq(RUN(0x0F, 0xAF, 0x03), EXIT_NONE);          /* imul eax, [ebx] */
+	ck_assert_uint_eq(c->regs[R_EAX], 0);
+	ck_assert_uint_eq(c->eflags & (FL_CF | FL_OF), FL_CF | FL_OF);
+	put32(DATA, 3);
+	c->regs[R_EAX] = (uint32_t)-2;
+	ck_assert_int_eq(RUN(0xF7, 0x2B), EXIT_NONE);                /* imul dword [ebx] */
+	ck_assert_uint_eq(c->regs[R_EAX], 0xFFFFFFFAu);
+	ck_assert_uint_eq(c->regs[R_EDX], 0xFFFFFFFFu);
+	put32(DATA, 0x12345678);
+	c->regs[R_ECX] = 0x9ABCDEF0;
+	ck_assert_int_eq(RUN(0x0F, 0xA4, 0x0B, 4), EXIT_NONE);       /* shld [ebx], ecx, 4 */
+	ck_assert_uint_eq(get32(DATA), 0x23456789);
+	put32(DATA, 5);
+	c->regs[R_EAX] = 7;
+	ck_assert_int_eq(RUN(0x0F, 0xC1, 0x03), EXIT_NONE);          /* xadd [ebx], eax */
+	ck_assert_uint_eq(get32(DATA), 12);
+	ck_assert_uint_eq(c->regs[R_EAX], 5);
+	ck_assert_int_eq(RUN(0x87, 0x03), EXIT_NONE);                /* xchg [ebx], eax */
+	ck_assert_uint_eq(get32(DATA), 5);
+	ck_assert_uint_eq(c->regs[R_EAX], 12);
+	c->regs[R_ECX] = 99;
+	ck_assert_int_eq(RUN(0x0F, 0xB1, 0x0B), EXIT_NONE);          /* cmpxchg [ebx], ecx: differ */
+	ck_assert_uint_eq(c->regs[R_EAX], 5);
+	ck_assert(!(c->eflags & FL_ZF));
+	ck_assert_int_eq(RUN(0x0F, 0xB1, 0x0B), EXIT_NONE);          /* now equal */
+	ck_assert_uint_eq(get32(DATA), 99);
+	ck_assert(c->eflags & FL_ZF);
+	/* device memory: reads all ones, the store is dropped */
+	c->regs[R_EBX] = NOT_RAM;
+	ck_assert_int_eq(RUN(0xFF, 0x03), EXIT_NONE);                /* inc: 0xFFFFFFFF + 1 */
+	ck_assert(c->eflags & FL_ZF);
+}
+END_TEST
+
+START_TEST(test_sse_moves)
+{
+	uint8_t x1[16];
+
+	for (int i = 0; i < 16; i++)
+		x1[i] = (uint8_t)(0x10 + i);
+	memcpy(&c->fpu[160 + 16], x1, 16);                           /* XMM1 */
+	c->regs[R_EBX] = DATA + 4;
+	expect_exc(RUN(0xF3, 0x0F, 0x7F, 0x0B), EXC_UD, 0);          /* movdqu: CR4.OSFXSR clear */
+	c->cr4 |= CR4_OSFXSR;
+	ck_assert_int_eq(RUN(0xF3, 0x0F, 0x7F, 0x0B), EXIT_NONE);    /* movdqu [ebx], xmm1 */
+	ck_assert_mem_eq(vm.ram + DATA + 4, x1, 16);
+	expect_exc(RUN(0x0F, 0x29, 0x0B), EXC_GP, 0);                /* movaps: misaligned */
+	c->regs[R_EBX] = DATA + 4 - 4 + 16;
+	ck_assert_int_eq(RUN(0x0F, 0x28, 0x13), EXIT_NONE);          /* movaps xmm2, [ebx] */
+	ck_assert_mem_eq(&c->fpu[160 + 32], vm.ram + DATA + 16, 16);
+	c->cr0 |= CR0_TS;
+	expect_exc(RUN(0x0F, 0x28, 0x13), EXC_NM, 0);
+}
+END_TEST
+
 /* --- decimal adjust against the host CPU ---------------------------------------------------- */
 static FILE *open_native_table(char *bin)
 {
@@ -1686,6 +1782,8 @@ static Suite *emu_suite(void)
 	tcase_add_test(t, test_stack_fault_chain_shuts_down);
 	tcase_add_test(t, test_interrupt_delivery);
 	tcase_add_test(t, test_task_switch);
+	tcase_add_test(t, test_rmw_forms);
+	tcase_add_test(t, test_sse_moves);
 	tcase_add_test(t, test_call_gate_inner);
 	tcase_add_test(t, test_rdpmc);
 	tcase_add_test(t, test_iret_to_ring3);

@@ -164,6 +164,15 @@ bool dev_lapic_irr(uint8_t vector);
 /* The LAPIC's EOI of a level-triggered vector (clears remote IRR of matching entries). */
 void dev_ioapic_eoi(uint8_t vector);
 
+/* The CPU's NMI input (bus.c): a self-NMI IPI raises it; the run loop takes it (once) when
+ * the CPU is not blocking NMIs. */
+void dev_nmi_raise(void);
+bool dev_nmi_take(void);
+
+/* The HPET's main counter (hpet.c) at HPET_BASE; no comparators. */
+#define HPET_BASE 0xFED00000u
+void dev_hpet_init(void);
+
 /* The VGA's CRT controller registers (cursor position), no display (vga.c). */
 void dev_vga_init(void);
 
@@ -192,5 +201,23 @@ unsigned dev_pio_out_block(uint16_t port, int size, const void *buf, unsigned co
 typedef unsigned (*dev_pio_block_fn)(void *opaque, uint16_t off, int size, void *buf,
 				     unsigned count, bool write);
 void dev_pio_set_block(uint16_t port, dev_pio_block_fn fn, void *opaque);
+
+/* --- QEMU's paravirtual and test devices (fwcfg.c, testdev.c) -------------------------- */
+
+/* fw_cfg at ports 0x510/0x511: what QEMU's PC tells its guests (RAM size, CPUs, the kernel
+ * command line cmdline, which may be NULL). */
+void dev_fwcfg_init(uint32_t ram_bytes, const char *cmdline);
+/* pc-testdev (-device pc-testdev): ports 0xE0-0xEB, the IRQ lines at 0x2000, and device
+ * memory at TESTDEV_MEM_BASE. */
+#define TESTDEV_MEM_BASE 0xFF000000u
+void dev_testdev_init(void);
+
+/* --- PCI (pci.c) ---------------------------------------------------------------------- */
+
+/* Configuration mechanism #1 at 0xCF8/0xCFC with an i440FX host bridge (00:00.0) and a PIIX3
+ * (00:01.0 ISA bridge, 00:01.1 IDE in compatibility mode); the reset control register 0xCF9. */
+void dev_pci_init(void);
+/* QEMU's pci-testdev (-device pci-testdev) at 00:02.0, its BARs placed as firmware would. */
+void dev_pci_testdev_init(void);
 
 #endif

@@ -289,6 +289,10 @@ static void send_ipi(uint32_t icr)
 	if (sh == SH_NONE)
 		self = (icr & ICR_LOGICAL) ? (dest & (lapic.ldr >> 24)) != 0
 					   : dest == (lapic.id >> 24) || dest == 0xFF;
+	if (self && dm == DM_NMI) {
+		dev_nmi_raise();
+		return;
+	}
 	if (!self || dm != DM_FIXED)
 		return;          /* INIT, STARTUP, NMI to other CPUs: there are none */
 	if ((icr & 0xFF) < 16) {

@@ -4,7 +4,7 @@
  * CR0: ET always reads 1 (i486 and later), other reserved bits are ignored; PG without PE
  * and NW without CD are #GP(0).  Clearing PE would enter real mode, which vmm386 does not
  * support: the guest is stopped with a clear message.  CR4 accepts only the bits of features
- * CPUID reports (TSD PSE PGE PCE OSFXSR OSXMMEXCPT); any other bit is #GP(0), so the guest
+ * CPUID reports (TSD PSE PGE PCE OSFXSR OSXMMEXCPT UMIP); any other bit is #GP(0), so the guest
  * cannot turn on PAE, VME or DE behind the translator's back.  CR3 is stored as written.
  * Changes that affect address translation go to the TLB hook (shadow-mmu/ later); any other
  * change of CR0/CR4 is reported with emu_mode_changed().
@@ -19,7 +19,7 @@
 
 #define CR0_VALID (CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | \
 		   CR0_NW | CR0_CD | CR0_PG)
-#define CR4_VALID (CR4_TSD | CR4_PSE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+#define CR4_VALID (CR4_TSD | CR4_PSE | CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_UMIP)
 
 static int write_cr0(struct vcpu *c, uint32_t v)
 {

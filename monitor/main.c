@@ -3,13 +3,14 @@
  *
  *   vmm386 -kernel FILE [-append STR] [-initrd FILE[,FILE...]] [-m MiB] [-d LIST] [-D FILE]
  *          [-drive file=F,format=raw,index=N[,media=disk][,if=ide]] [-hda F] [-hdb F]
- *          [-snapshot] [-smp 1] [-s | -gdb tcp::PORT] [-S]
+ *          [-snapshot] [-smp 1] [-s | -gdb tcp::PORT] [-S] [-device NAME[,PROPS]]
  *
  * Bad input from the user (unknown option, missing argument, unreadable or malformed
- * kernel, -m out of range) gets one line on stderr and exit status 2.  A few QEMU options
- * that only describe what vmm386 always does (-nographic, the
- * isa-debug-exit device, -display none, -monitor none) are accepted and ignored, so the
- * same command line works for both.  -serial chooses COM1's host side (console.c; with a
+ * kernel, -m out of range, a -device vmm386 does not have) gets one line on stderr and exit
+ * status 2.  A few QEMU options that only describe what vmm386 always does (-nographic,
+ * -device isa-debug-exit at 0xf4, -display none, -monitor none) are accepted and ignored, so
+ * the same command line works for both; -device pc-testdev and pci-testdev add QEMU's test
+ * devices, as the kvm-unit-tests expect.  -serial chooses COM1's host side (console.c; with a
  * terminal on stdin: raw mode and the Ctrl-A keys).  -no-reboot is QEMU's too: a guest
  * reset then ends the run with status 0 instead of restarting the machine.
  */
@@ -46,6 +47,7 @@ struct options {
 	struct con_spec serial;        /* -serial (default stdio) */
 	const char *gdb;                /* -s / -gdb: where the gdb stub listens */
 	bool gdb_wait;                  /* -S */
+	bool pc_testdev, pci_testdev;   /* -device pc-testdev, -device pci-testdev */
 };
 
 static const struct { const char *name; unsigned bit; const char *help; } log_items[] = {
@@ -80,6 +82,8 @@ static void usage(FILE *f)
 		"  -serial DEV    COM1: stdio (default), null, file:PATH,\n"
 		"                 tcp:[HOST]:PORT,server[,nowait]\n"
 		"  -nographic, -display none   accepted (vmm386 has no display)\n"
+		"  -device NAME   pc-testdev, pci-testdev (QEMU's test devices),\n"
+		"                 isa-debug-exit[,iobase=0xf4,iosize=0x4] (always present)\n"
 		"  -perfmap       write /tmp/perf-PID.map (translated blocks named by guest\n"
 		"                 function from the kernel ELF's .symtab) for perf report/top\n"
 		"  -profile FILE  per guest instruction: exits, fills, their host time; written\n"
@@ -154,8 +158,37 @@ static bool ignored_option(const char *o, const char *arg)
 	if (!arg)
 		return false;
 	return (strcmp(o, "-display") == 0 && strcmp(arg, "none") == 0) ||
-	       (strcmp(o, "-monitor") == 0 && strcmp(arg, "none") == 0) ||
-	       (strcmp(o, "-device") == 0 && strncmp(arg, "isa-debug-exit", 14) == 0);
+	       (strcmp(o, "-monitor") == 0 && strcmp(arg, "none") == 0);
+}
+
+/* -device NAME[,prop=value...]: the QEMU test devices.  isa-debug-exit is always present at
+ * 0xF4, so only that placement is accepted; the two test devices take no properties. */
+static void parse_device(const char *spec, struct options *o)
+{
+	size_t n = strcspn(spec, ",");
+	const char *props = spec[n] ? spec + n + 1 : "";
+
+	if (n == 14 && !strncmp(spec, "isa-debug-exit", n)) {
+		char *dup = strdup(props), *save = NULL;
+		if (!dup)
+			fail("out of memory");
+		for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			if (strcmp(t, "iobase=0xf4") && strcmp(t, "iosize=0x4") &&
+			    strcmp(t, "iosize=0x1") && strcmp(t, "iosize=1"))
+				fail("-device isa-debug-exit: '%s' not offered (vmm386's is at "
+				     "iobase=0xf4)", t);
+		free(dup);
+		return;
+	}
+	if (*props)
+		fail("-device: '%s' takes no properties", spec);
+	if (!strcmp(spec, "pc-testdev"))
+		o->pc_testdev = true;
+	else if (!strcmp(spec, "pci-testdev"))
+		o->pci_testdev = true;
+	else
+		fail("-device: unknown device '%s' (vmm386 offers isa-debug-exit, pc-testdev, "
+		     "pci-testdev)", spec);
 }
 
 /* -drive file=F,format=raw,index=N[,media=disk][,if=ide]: keys in any order. */
@@ -221,6 +254,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "-profile")) o->profile = v;
 		else if (!strcmp(a, "-symbols")) o->symbols = v;
 		else if (!strcmp(a, "-drive")) parse_drive(v, o);
+		else if (!strcmp(a, "-device")) parse_device(v, o);
 		else if (!strcmp(a, "-gdb")) o->gdb = v;
 		else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb")) {
 			if (o->disk[a[3] - 'a'])
@@ -380,6 +414,11 @@ int main(int argc, char **argv)
 		if (o.disk[i] && dev_ide_attach(i, o.disk[i], o.snapshot, err, sizeof(err)) < 0)
 			fail("%s", err);
 	dev_init_all(vm.ram, vm.ram_size, con_in, con_out, vm_dev_stop(&vm));
+	dev_fwcfg_init(vm.ram_size, o.append);
+	if (o.pc_testdev)
+		dev_testdev_init();
+	if (o.pci_testdev)
+		dev_pci_testdev_init();
 	if (o.gdb && gdb_init(&vm, o.gdb, o.gdb_wait, err, sizeof(err)) < 0)
 		fail("%s", err);
 	int status = vm_run(&vm);

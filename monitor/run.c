@@ -76,6 +76,19 @@ static uint64_t poll_devices(void)
 /* Deliver one external interrupt if the guest can take it.  Returns -1 on shutdown. */
 static int take_interrupt(struct vcpu *c)
 {
+	/* NMI: taken whatever IF says, then blocked until an IRET.  The monitor sees every IRET
+	 * that stays at CPL 0; the translator's inline IRET to CPL 3 it does not, so being at
+	 * CPL 3 counts as having left the handler. */
+	if (c->nmi_blocked && c->cpl == 3)
+		c->nmi_blocked = false;
+	if (!c->nmi_blocked && !c->intr_inhibit && dev_nmi_take()) {
+		if (LOG_ON(LOG_INT))
+			vmm_log("interrupt: NMI at %04x:%08x\n", c->seg[S_CS].sel, c->eip);
+		c->nmi_blocked = true;
+		c->halted = false;
+		run_stats.interrupts++;
+		return emu_deliver_interrupt(c, EXC_NMI) == EXIT_SHUTDOWN ? -1 : 0;
+	}
 	if (pv_enabled())
 		return pv_take_event(c);
 	if (!(c->eflags & FL_IF) || c->intr_inhibit || dev_intr_pending() < 0)

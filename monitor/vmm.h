@@ -102,6 +102,7 @@ struct vcpu {
 	uint32_t dr[8];
 	int cpl;
 	bool intr_inhibit;       /* STI / MOV SS shadow: no interrupt before next instruction */
+	bool nmi_blocked;        /* in an NMI handler: NMIs wait for the next IRET */
 	bool halted;
 	/* exception being raised (EXIT_EXCEPTION) */
 	int exc_vector;

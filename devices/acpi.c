@@ -10,7 +10,11 @@
  *         ACPI_PM_BASE as on QEMU's PIIX4 (0x600, 0x604, 0x608), no GPE blocks, C2/C3 not
  *         supported, 24-bit timer
  *   FACS  64 bytes, no firmware waking vector
- *   DSDT  one object: Name(_S5, Package(4){5, 5, 0, 0}) - the sleep type of soft-off
+ *   DSDT  Name(_S5, Package(4){5, 5, 0, 0}) - the sleep type of soft-off - and the PCI root
+ *         bridge, \_SB.PCI0 (PNP0A03, bus 0; pci.c): an OS that takes its PCI buses from ACPI
+ *         finds the bus through it.  Its _CRS gives bus 0-255, the I/O ports around the
+ *         configuration ports, the VGA window and 0xC0000000-0xFEBFFFFF (above the most RAM
+ *         vmm386 offers, below the I/O APIC) as the bridge's windows.
  *   MADT  the local APIC (ID 0) at LAPIC_BASE, PC-AT compatible (8259s present), the I/O
  *         APIC (ID 1, GSI base 0) at IOAPIC_BASE, the overrides ISA IRQ0 -> GSI 2 and the
  *         SCI (IRQ 9) active high, level - as the line is wired here; without it an OS takes
@@ -100,6 +104,15 @@ static void build_fadt(uint8_t *t)
 	seal(t);
 }
 
+/* Little-endian words and dwords inside the AML byte arrays below. */
+#define W(v) (uint8_t)(v), (uint8_t)((v) >> 8)
+#define D(v) W(v), W((v) >> 16)
+
+/* The PCI root bridge's resources: bus 0-255, the configuration ports, the I/O space around
+ * them, the legacy VGA window and the hole between RAM (at most 3 GiB) and the I/O APIC. */
+#define CRS_LEN 110
+#define PCI_HOLE 0xC0000000u
+
 static void build_dsdt(uint8_t *t)
 {
 	static const uint8_t aml[] = {
@@ -107,7 +120,29 @@ static void build_dsdt(uint8_t *t)
 		0x12, 0x08, 0x04,                     /* Package, length 8, 4 elements */
 		0x0A, SLP_TYP_S5, 0x0A, SLP_TYP_S5,   /* BytePrefix 5, BytePrefix 5 */
 		0x00, 0x00,                           /* Zero, Zero */
+		0x10, 0x4D, 0x09, '\\', '_', 'S', 'B', '_',   /* Scope(\_SB_), length 157 */
+		0x5B, 0x82, 0x44, 0x09, 'P', 'C', 'I', '0',    /* Device(PCI0), length 148 */
+		0x08, '_', 'H', 'I', 'D',             /* Name(_HID, EisaId("PNP0A03")) */
+		0x0C, 0x41, 0xD0, 0x0A, 0x03,
+		0x08, '_', 'A', 'D', 'R', 0x00,       /* Name(_ADR, Zero) */
+		0x08, '_', 'U', 'I', 'D', 0x00,       /* Name(_UID, Zero) */
+		0x08, '_', 'C', 'R', 'S',             /* Name(_CRS, Buffer(110) { */
+		0x11, 0x42, 0x07, 0x0A, CRS_LEN,
+		/* WordBusNumber: producer, fixed, 0-0xFF */
+		0x88, 0x0D, 0x00, 0x02, 0x0C, 0x00, W(0), W(0), W(0xFF), W(0), W(0x100),
+		/* IO(Decode16, 0xCF8, 0xCF8, 1, 8) */
+		0x47, 0x01, W(0xCF8), W(0xCF8), 0x01, 0x08,
+		/* WordIO: 0-0xCF7 and 0xD00-0xFFFF, entire range */
+		0x88, 0x0D, 0x00, 0x01, 0x0C, 0x03, W(0), W(0), W(0xCF7), W(0), W(0xCF8),
+		0x88, 0x0D, 0x00, 0x01, 0x0C, 0x03, W(0), W(0xD00), W(0xFFFF), W(0), W(0xF300),
+		/* DWordMemory, cacheable, read/write: 0xA0000-0xBFFFF and the PCI hole */
+		0x87, 0x17, 0x00, 0x00, 0x0C, 0x03, D(0), D(0xA0000), D(0xBFFFF), D(0), D(0x20000),
+		0x87, 0x17, 0x00, 0x00, 0x0C, 0x03, D(0), D(PCI_HOLE), D(IOAPIC_BASE - 1), D(0),
+		D(IOAPIC_BASE - PCI_HOLE),
+		0x79, 0x00,                           /* EndTag }) */
 	};
+	_Static_assert(sizeof(aml) == 14 + 158, "DSDT package lengths");
+	_Static_assert(HDR_LEN + sizeof(aml) <= MADT_ADDR - DSDT_ADDR, "DSDT overlaps the MADT");
 	header(t, "DSDT", HDR_LEN + sizeof(aml), 1);
 	memcpy(t + HDR_LEN, aml, sizeof(aml));
 	seal(t);

@@ -41,6 +41,10 @@ static struct pio_bus {
 	uint64_t (*clock_ns)(void);
 } bus = { .nregions = 1 };
 
+/* The CPU's NMI input is edge-triggered: one pending NMI at most (a second one raised before
+ * the first was taken is lost, as on the CPU). */
+static bool nmi_pending;
+
 int dev_pio_register(uint16_t base, uint16_t len, dev_pio_read_fn rd, dev_pio_write_fn wr,
 		     void *opaque)
 {
@@ -72,6 +76,7 @@ void dev_pio_claim(uint16_t base, uint16_t len, dev_pio_read_fn rd, dev_pio_writ
 void dev_pio_reset(void)
 {
 	dev_mmio_reset();
+	nmi_pending = false;
 	memset(bus.owner, 0, sizeof(bus.owner));
 	memset(bus.region, 0, sizeof(bus.region));
 	bus.nregions = 1;
@@ -198,6 +203,22 @@ void dev_pio_split_out(dev_pio_write_fn wr, void *opaque, uint16_t off, int size
 		wr(opaque, (uint16_t)(off + i), 1, (val >> (8 * i)) & 0xFF);
 }
 
+/* --- the NMI line --------------------------------------------------------------------- */
+
+
+void dev_nmi_raise(void)
+{
+	nmi_pending = true;
+}
+
+bool dev_nmi_take(void)
+{
+	bool was = nmi_pending;
+
+	nmi_pending = false;
+	return was;
+}
+
 /* --- clock and polling ------------------------------------------------------------- */
 
 void dev_set_clock(uint64_t (*clock_ns)(void))
@@ -244,4 +265,6 @@ void dev_init_all(uint8_t *ram, uint32_t ram_bytes, int in_fd, int out_fd, struc
 	dev_mptable_init(ram, ram_bytes);
 	dev_ide_init();
 	dev_vga_init();
+	dev_pci_init();
+	dev_hpet_init();
 }

@@ -13,6 +13,7 @@
 #ifndef DEVICES_H
 #define DEVICES_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
@@ -58,6 +59,8 @@ void dev_pit_init(void);
 void dev_uart_init(int in_fd, int out_fd);
 /* Port accesses so far: the run loop polls devices again only after one (or a timer signal). */
 extern uint64_t dev_pio_count;
+/* Write to COM1's host side (-serial): the UART's output, and the PV console's. */
+void dev_console_write(const void *buf, size_t n);
 /* The input descriptor still worth waiting on (-1 after end of file). */
 int dev_uart_input_fd(void);
 /* The PV console ring takes over console input (uart.c); it reached end of file. */
@@ -122,6 +125,15 @@ void dev_mmio_register(uint32_t base, uint32_t len, dev_mmio_read_fn rd, dev_mmi
 void dev_mmio_read(uint32_t gpa, void *buf, unsigned len);
 void dev_mmio_write(uint32_t gpa, const void *buf, unsigned len);
 void dev_mmio_reset(void); /* unregister everything (tests) */
+/* The device at base keeps page (4 KiB, 1024 words) equal to what a 4-byte aligned read at
+ * each offset of its first page returns, except for the 16-byte register at offset
+ * volatile_reg (mmio.c).  dev_mmio_mirror: the mirror of the page holding gpa (and that
+ * register's offset), or NULL. */
+void dev_mmio_set_mirror(uint32_t base, const uint32_t *page, uint32_t volatile_reg);
+const uint32_t *dev_mmio_mirror(uint32_t gpa, uint32_t *volatile_reg);
+/* The part of dev_poll for the memory-mapped devices (the LAPIC timer): what a store to
+ * one that moved its deadline (dev_pio_count) needs when the run loop does not see it. */
+uint64_t dev_mmio_poll(uint64_t now_ns);
 
 /* --- Interrupt controllers of an APIC PC (lapic.c, ioapic.c) --------------------------- */
 
@@ -152,6 +164,15 @@ bool dev_lapic_irr(uint8_t vector);
 /* The LAPIC's EOI of a level-triggered vector (clears remote IRR of matching entries). */
 void dev_ioapic_eoi(uint8_t vector);
 
+/* The CPU's NMI input (bus.c): a self-NMI IPI raises it; the run loop takes it (once) when
+ * the CPU is not blocking NMIs. */
+void dev_nmi_raise(void);
+bool dev_nmi_take(void);
+
+/* The HPET's main counter (hpet.c) at HPET_BASE; no comparators. */
+#define HPET_BASE 0xFED00000u
+void dev_hpet_init(void);
+
 /* The VGA's CRT controller registers (cursor position), no display (vga.c). */
 void dev_vga_init(void);
 
@@ -180,5 +201,23 @@ unsigned dev_pio_out_block(uint16_t port, int size, const void *buf, unsigned co
 typedef unsigned (*dev_pio_block_fn)(void *opaque, uint16_t off, int size, void *buf,
 				     unsigned count, bool write);
 void dev_pio_set_block(uint16_t port, dev_pio_block_fn fn, void *opaque);
+
+/* --- QEMU's paravirtual and test devices (fwcfg.c, testdev.c) -------------------------- */
+
+/* fw_cfg at ports 0x510/0x511: what QEMU's PC tells its guests (RAM size, CPUs, the kernel
+ * command line cmdline, which may be NULL). */
+void dev_fwcfg_init(uint32_t ram_bytes, const char *cmdline);
+/* pc-testdev (-device pc-testdev): ports 0xE0-0xEB, the IRQ lines at 0x2000, and device
+ * memory at TESTDEV_MEM_BASE. */
+#define TESTDEV_MEM_BASE 0xFF000000u
+void dev_testdev_init(void);
+
+/* --- PCI (pci.c) ---------------------------------------------------------------------- */
+
+/* Configuration mechanism #1 at 0xCF8/0xCFC with an i440FX host bridge (00:00.0) and a PIIX3
+ * (00:01.0 ISA bridge, 00:01.1 IDE in compatibility mode); the reset control register 0xCF9. */
+void dev_pci_init(void);
+/* QEMU's pci-testdev (-device pci-testdev) at 00:02.0, its BARs placed as firmware would. */
+void dev_pci_testdev_init(void);
 
 #endif

@@ -6,11 +6,14 @@
  * translator and the emulator implement: FPU PSE TSC MSR CX8 APIC SEP PGE CMOV MMX FXSR SSE
  * SSE2 (the local APIC is devices/lapic.c); no VME, DE, PAE, MCE, MTRR, PAT, CLFLUSH; ECX is 0 (no SSE3 and later, and no
  * hypervisor bit).  sysregs.c refuses the CR4 bits of everything not listed here.
+ * Leaf 7 (structured extended features, subleaf 0) reports only UMIP (ECX bit 2: SGDT, SIDT,
+ * SLDT, SMSW and STR are #GP outside CPL 0 once CR4.UMIP is set, insn_sys.c); leaves 2-6
+ * (caches, MONITOR, power) are all zero.
  * A leaf above the maximum returns the highest basic leaf, as Intel CPUs do.
  */
 #include "emu_int.h"
 
-#define CPUID_MAX_BASIC 1u
+#define CPUID_MAX_BASIC 7u
 #define CPUID_MAX_EXT   0x80000004u
 #define CPUID_SIGNATURE 0x00000633u   /* family 6, model 3, stepping 3 */
 
@@ -27,6 +30,7 @@
 #define F_FXSR  (1u << 24)
 #define F_SSE   (1u << 25)
 #define F_SSE2  (1u << 26)
+#define F7_UMIP (1u << 2)   /* leaf 7 ECX */
 #define CPUID_1_EDX (F_FPU | F_PSE | F_TSC | F_MSR | F_CX8 | F_APIC | F_SEP | F_PGE | F_CMOV | \
 		     F_MMX | F_FXSR | F_SSE | F_SSE2)
 
@@ -41,7 +45,6 @@ static void put_string(uint32_t out[4], const char *s)
 
 void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
 {
-	(void)sub;
 	out[0] = out[1] = out[2] = out[3] = 0;
 	if (leaf > CPUID_MAX_EXT || (leaf > CPUID_MAX_BASIC && leaf < 0x80000000u))
 		leaf = CPUID_MAX_BASIC;
@@ -55,6 +58,10 @@ void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4])
 	case 1:
 		out[0] = CPUID_SIGNATURE;
 		out[3] = CPUID_1_EDX;
+		break;
+	case 7:
+		if (sub == 0)
+			out[2] = F7_UMIP;
 		break;
 	case 0x80000000u:
 		out[0] = CPUID_MAX_EXT;

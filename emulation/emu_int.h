@@ -51,7 +51,7 @@
 #define DESC_BUSY (1ull << 41)   /* busy (TSS) */
 
 /* The TF single-step trap status bit in DR6. */
-#define DR6_BS 0x4000u
+#define DR6_BS EMU_DR6_BS
 #define DR6_BD 0x2000u
 #define DR7_GD 0x2000u
 
@@ -89,12 +89,18 @@ int emu_lsl(struct vcpu *c, uint16_t sel, uint32_t *val);
 int emu_verify(struct vcpu *c, uint16_t sel, bool write);
 
 /* transfer.c: far control transfers.  osz is the operand size in bytes (2 or 4). */
-int emu_far_jmp(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz);
+int emu_far_jmp(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz, uint32_t ret);
 int emu_far_call(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz, uint32_t ret);
 int emu_far_ret(struct vcpu *c, unsigned osz, uint16_t imm);
-int emu_iret(struct vcpu *c, unsigned osz);
+int emu_iret(struct vcpu *c, unsigned osz, uint32_t ret);
 int emu_sysenter(struct vcpu *c);
 int emu_sysexit(struct vcpu *c);
+
+/* task.c: a task switch; ret_eip is the old task's EIP to save.  has_err: push err on the
+ * new task's stack (an exception through a task gate).  0, -1 or EXIT_SHUTDOWN. */
+enum emu_task { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT };
+int emu_task_switch(struct vcpu *c, uint16_t sel, enum emu_task why, uint32_t ret_eip,
+		    bool has_err, uint32_t err);
 
 /* exceptions.c */
 enum { DV_SOFT = 1, DV_EXT = 2, DV_ERR = 4, DV_INTR = 8 };
@@ -172,6 +178,10 @@ EMU_HANDLER(pusha); EMU_HANDLER(popa);
 EMU_HANDLER(in); EMU_HANDLER(out); EMU_HANDLER(ins); EMU_HANDLER(outs);
 /* insn_alu.c */
 EMU_HANDLER(mov); EMU_HANDLER(movx); EMU_HANDLER(alu); EMU_HANDLER(salc);
+/* insn_rmw.c */
+EMU_HANDLER(unary); EMU_HANDLER(bittest); EMU_HANDLER(bitscan); EMU_HANDLER(imul);
+EMU_HANDLER(shiftd); EMU_HANDLER(xchg); EMU_HANDLER(xadd); EMU_HANDLER(cmpxchg);
+EMU_HANDLER(ssemov);
 /* bcd.c */
 EMU_HANDLER(daa); EMU_HANDLER(das); EMU_HANDLER(aaa); EMU_HANDLER(aas);
 EMU_HANDLER(aam); EMU_HANDLER(aad);

@@ -229,7 +229,8 @@ int emu_deliver(struct vcpu *c, int vector, uint32_t err, int flags, uint32_t re
 	if (read_gate(c, &e))
 		return -1;
 	if (e.gate_type == GATE_TASK)
-		return emu_stop(c, "event through a task gate (task switches are not supported)");
+		return emu_task_switch(c, (uint16_t)(e.gate_lo >> 16), TASK_INT, ret_eip,
+				       (flags & DV_ERR) != 0, err);
 	if (gate_target(c, &e))
 		return -1;
 	target = e.gate_lo & 0xFFFF;

@@ -77,6 +77,18 @@ static const emu_handler handlers[ZYDIS_MNEMONIC_MAX_VALUE + 1] = {
 	[ZYDIS_MNEMONIC_LODSW] = emu_h_string, [ZYDIS_MNEMONIC_LODSD] = emu_h_string,
 	[ZYDIS_MNEMONIC_SCASB] = emu_h_string, [ZYDIS_MNEMONIC_SCASW] = emu_h_string,
 	[ZYDIS_MNEMONIC_SCASD] = emu_h_string, [ZYDIS_MNEMONIC_FXSAVE] = emu_h_fxsave,
+	/* insn_rmw.c: only ever here for a device-memory operand */
+	[ZYDIS_MNEMONIC_INC] = emu_h_unary, [ZYDIS_MNEMONIC_DEC] = emu_h_unary,
+	[ZYDIS_MNEMONIC_NOT] = emu_h_unary, [ZYDIS_MNEMONIC_NEG] = emu_h_unary,
+	[ZYDIS_MNEMONIC_BT] = emu_h_bittest, [ZYDIS_MNEMONIC_BTS] = emu_h_bittest,
+	[ZYDIS_MNEMONIC_BTR] = emu_h_bittest, [ZYDIS_MNEMONIC_BTC] = emu_h_bittest,
+	[ZYDIS_MNEMONIC_BSF] = emu_h_bitscan, [ZYDIS_MNEMONIC_BSR] = emu_h_bitscan,
+	[ZYDIS_MNEMONIC_IMUL] = emu_h_imul, [ZYDIS_MNEMONIC_SHLD] = emu_h_shiftd,
+	[ZYDIS_MNEMONIC_SHRD] = emu_h_shiftd, [ZYDIS_MNEMONIC_XCHG] = emu_h_xchg,
+	[ZYDIS_MNEMONIC_XADD] = emu_h_xadd, [ZYDIS_MNEMONIC_CMPXCHG] = emu_h_cmpxchg,
+	[ZYDIS_MNEMONIC_MOVDQU] = emu_h_ssemov, [ZYDIS_MNEMONIC_MOVDQA] = emu_h_ssemov,
+	[ZYDIS_MNEMONIC_MOVUPS] = emu_h_ssemov, [ZYDIS_MNEMONIC_MOVAPS] = emu_h_ssemov,
+	[ZYDIS_MNEMONIC_MOVUPD] = emu_h_ssemov, [ZYDIS_MNEMONIC_MOVAPD] = emu_h_ssemov,
 };
 
 /* Instructions after which no single-step trap is taken (their handlers clear TF). */

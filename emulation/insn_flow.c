@@ -57,13 +57,16 @@ EMU_HANDLER(jmp)
 {
 	uint32_t off;
 	uint16_t sel;
+	int r;
 
 	if (!is_far(in))
 		return near_target(c, in, &in->next);
-	if (far_target(c, in, &sel, &off) || emu_far_jmp(c, sel, off, in->osz))
+	if (far_target(c, in, &sel, &off))
 		return -1;
-	in->next = c->eip;
-	return 0;
+	r = emu_far_jmp(c, sel, off, in->osz, in->next);
+	if (r == 0)
+		in->next = c->eip;
+	return r;
 }
 
 EMU_HANDLER(call)
@@ -73,10 +76,12 @@ EMU_HANDLER(call)
 	uint16_t sel;
 
 	if (is_far(in)) {
-		if (far_target(c, in, &sel, &off) || emu_far_call(c, sel, off, in->osz, ret))
+		if (far_target(c, in, &sel, &off))
 			return -1;
-		in->next = c->eip;
-		return 0;
+		int r = emu_far_call(c, sel, off, in->osz, ret);
+		if (r == 0)
+			in->next = c->eip;
+		return r;
 	}
 	if (near_target(c, in, &off) || emu_stk_push(c, &s, &ret, 1, in->osz))
 		return -1;
@@ -111,10 +116,12 @@ EMU_HANDLER(ret)
 
 EMU_HANDLER(iret)
 {
-	int r = emu_iret(c, in->osz);
+	int r = emu_iret(c, in->osz, in->next);
 
-	if (r == 0)
+	if (r == 0) {
 		in->next = c->eip;
+		c->nmi_blocked = false;   /* IRET ends NMI blocking */
+	}
 	return r;
 }
 

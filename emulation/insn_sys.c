@@ -16,6 +16,12 @@ static int need_cpl0(struct vcpu *c)
 	return unlikely(c->cpl != 0) ? emu_raise(c, EXC_GP, 0) : 0;
 }
 
+/* SGDT SIDT SLDT SMSW STR with CR4.UMIP: CPL 0 only. */
+static int umip_check(struct vcpu *c)
+{
+	return (c->cr4 & CR4_UMIP) ? need_cpl0(c) : 0;
+}
+
 EMU_HANDLER(cli)
 {
 	(void)in;
@@ -108,6 +114,8 @@ EMU_HANDLER(lmsw)
 
 EMU_HANDLER(smsw)
 {
+	if (umip_check(c))
+		return -1;
 	return emu_op_write(c, in, 0, c->cr0);
 }
 
@@ -146,6 +154,8 @@ EMU_HANDLER(sgdt)
 	uint32_t off;
 	int sreg;
 
+	if (umip_check(c))
+		return -1;
 	emu_op_addr(c, in, 0, &sreg, &off);
 	return emu_seg_write(c, sreg, off, b, 6);
 }
@@ -170,11 +180,15 @@ EMU_HANDLER(ltr)
 
 EMU_HANDLER(sldt)
 {
+	if (umip_check(c))
+		return -1;
 	return emu_op_write(c, in, 0, c->ldtr.sel);
 }
 
 EMU_HANDLER(str)
 {
+	if (umip_check(c))
+		return -1;
 	return emu_op_write(c, in, 0, c->tr.sel);
 }
 

@@ -7,16 +7,15 @@
  * A call gate (16- or 32-bit; gate DPL >= CPL and >= RPL) is followed to its target, and
  * the gate's offset replaces the instruction's.  CALL through a gate to a more privileged
  * non-conforming segment switches to the TSS stack of the target's DPL and copies the gate's
- * parameter count (call_inner); JMP through a gate stays at the current privilege.  TSS and
- * task-gate descriptors (task switches) are not supported yet: the transfer raises
- * #GP(selector) (logged under -d guest_errors).
+ * parameter count (call_inner); JMP through a gate stays at the current privilege.  A TSS or
+ * task-gate descriptor switches tasks (task.c), as does IRET with NT = 1.
  *
  * RET and IRET may return to the same or an outer (numerically higher) privilege level.
  * To an outer level they also pop SS:ESP, check SS against the new CPL, and afterwards
  * null any of DS/ES/FS/GS holding a data or non-conforming code segment the new CPL may not
  * use.  IRET restores EFLAGS by the rules of the *old* CPL: IOPL only at CPL 0, IF only if
- * CPL <= IOPL, VIF/VIP only at CPL 0.  IRET with NT = 1 (task return) and IRET to
- * virtual-8086 mode stop the guest with a clear message: neither is supported.
+ * CPL <= IOPL, VIF/VIP only at CPL 0.  IRET to virtual-8086 mode stops the guest with a clear
+ * message: it is not supported.
  *
  * Every check happens on private copies (struct stk, struct ret_frame) before the commit,
  * so a fault leaves CS, SS, ESP, EFLAGS and the CPL as they were.
@@ -63,8 +62,8 @@ static int through_gate(struct vcpu *c, uint16_t *sel, uint32_t *off, uint64_t *
 
 	if (unlikely(t != 0xC && t != 0x4)) {
 		if (LOG_ON(LOG_GUEST_ERRORS))
-			vmm_log("far JMP/CALL through system descriptor %#x (type %u): "
-				"task switches are not supported, #GP\n", gsel, t);
+			vmm_log("far JMP/CALL through system descriptor %#x (type %u): #GP\n",
+				gsel, t);
 		return emu_raise(c, EXC_GP, SEL_ERR(gsel));
 	}
 	if (unlikely(dpl < (unsigned)c->cpl || dpl < (gsel & 3u)))
@@ -105,11 +104,34 @@ static int far_target(struct vcpu *c, uint16_t *sel, uint32_t *off, unsigned osz
 	return 0;
 }
 
-int emu_far_jmp(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz)
+/* A far JMP/CALL naming a TSS or a task gate switches tasks (task.c); returns 1 if the
+ * descriptor d of sel is neither, else what the switch returns. */
+static int far_task(struct vcpu *c, uint16_t sel, uint64_t d, enum emu_task why, uint32_t ret)
+{
+	uint16_t a = desc_attr(d);
+	unsigned t = SEGA_TYPE(a), dpl = SEGA_DPL(a);
+
+	if ((a & SEGA_S) || (t != 5 && (t & 5) != 1))      /* task gate, TSS16/32 (busy too) */
+		return 1;
+	if (unlikely(dpl < (unsigned)c->cpl || dpl < (sel & 3u)))
+		return emu_raise(c, EXC_GP, SEL_ERR(sel));
+	if (unlikely(!(a & SEGA_P)))
+		return emu_raise(c, EXC_NP, SEL_ERR(sel));
+	if (t == 5)
+		sel = (uint16_t)(d >> 16);
+	return emu_task_switch(c, sel, why, ret, false, 0);
+}
+
+int emu_far_jmp(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz, uint32_t ret)
 {
 	struct seg cs;
 	uint64_t d;
+	int r;
 
+	if (fetch_named(c, sel, &d))
+		return -1;
+	if ((r = far_task(c, sel, d, TASK_JMP, ret)) != 1)
+		return r;
 	if (far_target(c, &sel, &off, osz, &d, &cs) || emu_desc_mark(c, sel, &d, DESC_A))
 		return -1;
 	emu_cs_set(c, &cs, c->cpl);
@@ -173,11 +195,14 @@ int emu_far_call(struct vcpu *c, uint16_t sel, uint32_t off, unsigned osz, uint3
 	uint32_t v[2] = { c->seg[S_CS].sel, ret };
 	struct seg cs;
 	uint64_t d;
+	int r;
 
 	if (osz == 2)
 		off &= 0xFFFF;
 	if (fetch_named(c, sel, &d))
 		return -1;
+	if ((r = far_task(c, sel, d, TASK_CALL, ret)) != 1)
+		return r;
 	if (!(desc_attr(d) & SEGA_S)) {
 		uint64_t gate = d;
 		uint16_t a;
@@ -342,15 +367,20 @@ static void iret_flags(struct vcpu *c, uint32_t v, unsigned osz)
 	c->eflags = (c->eflags & ~mask) | (v & mask) | FL_FIXED;
 }
 
-int emu_iret(struct vcpu *c, unsigned osz)
+int emu_iret(struct vcpu *c, unsigned osz, uint32_t ret)
 {
 	struct stk s = emu_stk_current(c);
 	struct ret_frame f = { 0 };
-	uint32_t v[3];
+	uint32_t v[3], link = 0;
 	bool outer;
 
-	if (unlikely(c->eflags & FL_NT))
-		return emu_stop(c, "IRET with NT=1 (task return is not supported)");
+	if (unlikely(c->eflags & FL_NT)) {          /* return to the task in the back link */
+		if (unlikely(c->tr.limit < 1))
+			return emu_raise(c, EXC_TS, SEL_ERR(c->tr.sel));
+		if (emu_lin_read_acc(c, c->tr.base, &link, 2, ACC_SYS))
+			return -1;
+		return emu_task_switch(c, (uint16_t)link, TASK_IRET, ret, false, 0);
+	}
 	if (emu_stk_read(c, &s, 0, v, 3, osz))
 		return -1;
 	if (unlikely(osz == 4 && (v[2] & FL_VM) && c->cpl == 0))

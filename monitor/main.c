@@ -3,13 +3,14 @@
  *
  *   vmm386 -kernel FILE [-append STR] [-initrd FILE[,FILE...]] [-m MiB] [-d LIST] [-D FILE]
  *          [-drive file=F,format=raw,index=N[,media=disk][,if=ide]] [-hda F] [-hdb F]
- *          [-snapshot] [-smp 1] [-s | -gdb tcp::PORT] [-S]
+ *          [-snapshot] [-smp 1] [-s | -gdb tcp::PORT] [-S] [-device NAME[,PROPS]]
  *
  * Bad input from the user (unknown option, missing argument, unreadable or malformed
- * kernel, -m out of range) gets one line on stderr and exit status 2.  A few QEMU options
- * that only describe what vmm386 always does (-nographic, the
- * isa-debug-exit device, -display none, -monitor none) are accepted and ignored, so the
- * same command line works for both.  -serial chooses COM1's host side (console.c; with a
+ * kernel, -m out of range, a -device vmm386 does not have) gets one line on stderr and exit
+ * status 2.  A few QEMU options that only describe what vmm386 always does (-nographic,
+ * -device isa-debug-exit at 0xf4, -display none, -monitor none) are accepted and ignored, so
+ * the same command line works for both; -device pc-testdev and pci-testdev add QEMU's test
+ * devices, as the kvm-unit-tests expect.  -serial chooses COM1's host side (console.c; with a
  * terminal on stdin: raw mode and the Ctrl-A keys).  -no-reboot is QEMU's too: a guest
  * reset then ends the run with status 0 instead of restarting the machine.
  */
@@ -38,7 +39,7 @@
 #include "../gdbstub/gdb.h"
 
 struct options {
-	const char *kernel, *append, *initrd, *logfile, *profile;
+	const char *kernel, *append, *initrd, *logfile, *profile, *symbols;
 	uint32_t ram_mib;
 	bool no_reboot;
 	const char *disk[IDE_DRIVES];   /* image per IDE drive index */
@@ -46,6 +47,7 @@ struct options {
 	struct con_spec serial;        /* -serial (default stdio) */
 	const char *gdb;                /* -s / -gdb: where the gdb stub listens */
 	bool gdb_wait;                  /* -S */
+	bool pc_testdev, pci_testdev;   /* -device pc-testdev, -device pci-testdev */
 };
 
 static const struct { const char *name; unsigned bit; const char *help; } log_items[] = {
@@ -80,10 +82,14 @@ static void usage(FILE *f)
 		"  -serial DEV    COM1: stdio (default), null, file:PATH,\n"
 		"                 tcp:[HOST]:PORT,server[,nowait]\n"
 		"  -nographic, -display none   accepted (vmm386 has no display)\n"
+		"  -device NAME   pc-testdev, pci-testdev (QEMU's test devices),\n"
+		"                 isa-debug-exit[,iobase=0xf4,iosize=0x4] (always present)\n"
 		"  -perfmap       write /tmp/perf-PID.map (translated blocks named by guest\n"
 		"                 function from the kernel ELF's .symtab) for perf report/top\n"
 		"  -profile FILE  per guest instruction: exits, fills, their host time; written\n"
 		"                 at exit to FILE (sorted table) and FILE.csv\n"
+		"  -symbols FILE  guest symbols for -perfmap/-profile from an ELF or a System.map\n"
+		"                 (default: the kernel's own .symtab; a bzImage has none)\n"
 		"  -smp 1         one CPU (the only count vmm386 offers)\n"
 		"  -gdb tcp::PORT gdb stub on PORT (tcp:ADDR:PORT: on ADDR); -s: -gdb tcp::1234\n"
 		"  -S             wait for gdb before the first guest instruction\n"
@@ -152,8 +158,37 @@ static bool ignored_option(const char *o, const char *arg)
 	if (!arg)
 		return false;
 	return (strcmp(o, "-display") == 0 && strcmp(arg, "none") == 0) ||
-	       (strcmp(o, "-monitor") == 0 && strcmp(arg, "none") == 0) ||
-	       (strcmp(o, "-device") == 0 && strncmp(arg, "isa-debug-exit", 14) == 0);
+	       (strcmp(o, "-monitor") == 0 && strcmp(arg, "none") == 0);
+}
+
+/* -device NAME[,prop=value...]: the QEMU test devices.  isa-debug-exit is always present at
+ * 0xF4, so only that placement is accepted; the two test devices take no properties. */
+static void parse_device(const char *spec, struct options *o)
+{
+	size_t n = strcspn(spec, ",");
+	const char *props = spec[n] ? spec + n + 1 : "";
+
+	if (n == 14 && !strncmp(spec, "isa-debug-exit", n)) {
+		char *dup = strdup(props), *save = NULL;
+		if (!dup)
+			fail("out of memory");
+		for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			if (strcmp(t, "iobase=0xf4") && strcmp(t, "iosize=0x4") &&
+			    strcmp(t, "iosize=0x1") && strcmp(t, "iosize=1"))
+				fail("-device isa-debug-exit: '%s' not offered (vmm386's is at "
+				     "iobase=0xf4)", t);
+		free(dup);
+		return;
+	}
+	if (*props)
+		fail("-device: '%s' takes no properties", spec);
+	if (!strcmp(spec, "pc-testdev"))
+		o->pc_testdev = true;
+	else if (!strcmp(spec, "pci-testdev"))
+		o->pci_testdev = true;
+	else
+		fail("-device: unknown device '%s' (vmm386 offers isa-debug-exit, pc-testdev, "
+		     "pci-testdev)", spec);
 }
 
 /* -drive file=F,format=raw,index=N[,media=disk][,if=ide]: keys in any order. */
@@ -217,7 +252,9 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "-D")) o->logfile = v;
 		else if (!strcmp(a, "-serial")) parse_serial(v, o);
 		else if (!strcmp(a, "-profile")) o->profile = v;
+		else if (!strcmp(a, "-symbols")) o->symbols = v;
 		else if (!strcmp(a, "-drive")) parse_drive(v, o);
+		else if (!strcmp(a, "-device")) parse_device(v, o);
 		else if (!strcmp(a, "-gdb")) o->gdb = v;
 		else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb")) {
 			if (o->disk[a[3] - 'a'])
@@ -270,9 +307,10 @@ static void print_stats(void)
 		"  page-table tracing     %llu traced writes (signals), %llu by monitor calls, %llu entries invalidated, %llu frames unshadowed\n"
 		"  out-of-sync tables     %llu made writable, %llu resyncs (%llu entries changed), %llu traced again\n"
 		"  adaptive translation   %llu instructions made monitor calls, %llu reverted, %llu call sites translated\n"
+		"  device memory inline   %llu load sites (mirrors), %llu store sites (%llu stores), %llu translations learnt\n"
 		"  code-page protections  %llu\n"
-		"  windows                %llu switches, %llu hits, %llu created, %llu evicted\n"
-		"  host mappings          %llu calls; budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
+		"  windows                %llu switches, %llu hits, %llu created, %llu evicted, %llu retired, %llu reused (%llu regions kept)\n"
+		"  host mappings          %llu calls (%llu map, %llu unmap, %llu protect; %llu page unmaps joined a run); budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
 		(unsigned long long)m->fills, (unsigned long long)m->prefetched,
 		(unsigned long long)m->large_fills, (unsigned long long)m->dirty_upgrades,
 		(unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
@@ -281,10 +319,17 @@ static void print_stats(void)
 		(unsigned long long)m->unsyncs, (unsigned long long)m->resyncs,
 		(unsigned long long)m->resync_entries, (unsigned long long)m->resync_protects,
 		(unsigned long long)adapt_stats.on, (unsigned long long)adapt_stats.reverts,
-		(unsigned long long)xl_stats.adaptive, (unsigned long long)m->code_protects,
+		(unsigned long long)xl_stats.adaptive, (unsigned long long)xl_stats.mmio_fast_sites,
+		(unsigned long long)xl_stats.mmio_store_sites, (unsigned long long)adapt_stats.mmio_stores,
+		(unsigned long long)adapt_stats.mmio_learnt, (unsigned long long)m->code_protects,
 		(unsigned long long)m->window_switches, (unsigned long long)m->window_hits,
 		(unsigned long long)m->window_creates, (unsigned long long)m->window_evictions,
-		(unsigned long long)m->map_calls, (unsigned long long)smmu_budget(),
+		(unsigned long long)m->window_retires, (unsigned long long)m->window_reuses,
+		(unsigned long long)m->regions_kept,
+		(unsigned long long)m->map_calls, (unsigned long long)m->map_maps,
+		(unsigned long long)m->map_unmaps, (unsigned long long)m->map_protects,
+		(unsigned long long)m->unmaps_batched,
+		(unsigned long long)smmu_budget(),
 		(unsigned long long)m->budget_recounts, (unsigned long long)m->budget_evictions,
 		(unsigned long long)m->lookup_clears);
 	vmm_log("  exits by kind         ");
@@ -344,8 +389,11 @@ int main(int argc, char **argv)
 		fail("-perfmap: cannot write /tmp/perf-%d.map: %s", (int)getpid(), strerror(errno));
 	if (o.profile && profile_open(o.profile) < 0)
 		fail("-profile: cannot write '%s': %s", o.profile, strerror(errno));
-	if (LOG_ON(LOG_PERFMAP) || o.profile)
-		sym_load_elf(o.kernel);
+	if (o.symbols && sym_load(o.symbols) <= 0)
+		fail("-symbols: no function symbols in '%s' (an ELF with .symtab or a System.map)",
+		     o.symbols);
+	if (!o.symbols && (LOG_ON(LOG_PERFMAP) || o.profile))
+		sym_load(o.kernel);
 	if (vm_mem_init(&vm, o.ram_mib << 20, err, sizeof(err)) < 0)
 		fail("%s", err);
 	if (ld_load_kernel(o.kernel, o.append, o.initrd, vm.ram, vm.ram_size, ACPI_RSDP_ADDR, &boot, err,
@@ -371,6 +419,11 @@ int main(int argc, char **argv)
 		if (o.disk[i] && dev_ide_attach(i, o.disk[i], o.snapshot, err, sizeof(err)) < 0)
 			fail("%s", err);
 	dev_init_all(vm.ram, vm.ram_size, con_in, con_out, vm_dev_stop(&vm));
+	dev_fwcfg_init(vm.ram_size, o.append);
+	if (o.pc_testdev)
+		dev_testdev_init();
+	if (o.pci_testdev)
+		dev_pci_testdev_init();
 	if (LOG_ON(LOG_STATS) && counters_init() < 0)
 		fail("-d stats: the counters port %#x is taken", COUNTERS_PORT);
 	if (o.gdb && gdb_init(&vm, o.gdb, o.gdb_wait, err, sizeof(err)) < 0)

@@ -54,6 +54,7 @@
 #define CR4_PCE 0x100u
 #define CR4_OSFXSR 0x200u
 #define CR4_OSXMMEXCPT 0x400u
+#define CR4_UMIP 0x800u
 
 /* Page-directory and page-table entry bits (non-PAE). */
 #define PTE_P  0x001u   /* present */

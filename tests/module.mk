@@ -18,3 +18,11 @@ check-integration: all
 
 check: all $(UNIT_BINS) $(TEST_EXTRA)
 	@BUILD=$(BUILD) bash tests/run.sh all
+
+# The i386 kvm-unit-tests under qemu-system-i386 and vmm386, a table of both (not in check:
+# the tests are fetched and built by hand; see tests/kut/run.sh).
+.PHONY: kvm-unit-tests
+kvm-unit-tests: all
+	@test -n "$(KUT)" || { echo "usage: make kvm-unit-tests KUT=/path/to/built/kvm-unit-tests" \
+	  "[KUT_TESTS='sieve emulator ...']" >&2; exit 2; }
+	@BUILD=$(BUILD) bash tests/kut/run.sh $(KUT) $(KUT_TESTS)

@@ -433,6 +433,8 @@ static bool handle(struct vcpu *c, unsigned reason, bool deliver)
 		smmu_trace_end(la, frame, before);
 		return r;
 	}
+	case EXIT_DEBUG:               /* the guest's own instruction breakpoint, as run.c */
+		return dbg_exec_fault(c) ? exception(c, deliver) : true;
 	case EXIT_HALT: case EXIT_SHUTDOWN: case EXIT_POWEROFF:
 		return false;
 	default:

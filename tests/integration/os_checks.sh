@@ -36,8 +36,8 @@ grep '^FAIL ' "$log" | sed 's/^/    /'
 boot bench 128 /dev/null -append "bench quick" ${BENCH_STATS:+-d stats -D "$BENCH_STATS"}
 [ "$st" = 1 ] || bad "bench: exit status $st, want 1"
 . tests/integration/bench_lines.sh
-check_bench_lines "$log" bench
-[ -z "${BENCH_STATS:-}" ] || check_counter_lines "$log" "$BENCH_STATS" bench
+check_bench_lines "$log" bench native
+[ -z "${BENCH_STATS:-}" ] || check_counter_lines "$log" "$BENCH_STATS" bench native
 
 # 3. the shell, with input on stdin
 input=$(mktemp)

@@ -111,6 +111,22 @@ expect_error "-m abc"              -kernel "$GOOD" -m abc
 expect_error "-d bad category"     -kernel "$GOOD" -d nosuchcategory
 expect_error "-append no argument" -kernel "$GOOD" -append
 expect_error "missing -initrd"     -kernel "$GOOD" -initrd "$tmp/no-such-module"
+expect_error "unknown -device"     -kernel "$GOOD" -device nosuchdevice
+expect_error "-device bad iobase"  -kernel "$GOOD" -device isa-debug-exit,iobase=0x501
+expect_error "-device property"    -kernel "$GOOD" -device pc-testdev,iobase=0xe0
+expect_error "-device no argument" -kernel "$GOOD" -device
+
+# The kvm-unit-tests' device options are accepted: the kernel runs to its debug-exit write.
+run -kernel "$GOOD" -device pc-testdev -device isa-debug-exit,iobase=0xf4,iosize=0x4 \
+	-device pci-testdev
+st=$?
+if [ $st -ne 33 ]; then
+	echo "FAIL test devices: exit status $st, want 33"
+	sed 's/^/    stderr: /' "$tmp/err" | head -n 10
+	failed=1
+else
+	echo "PASS test devices accepted"
+fi
 
 run -h
 st=$?

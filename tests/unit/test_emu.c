@@ -113,6 +113,7 @@ __attribute__((weak)) unsigned dev_pio_out_block(uint16_t port, int size, const 
 #define IDT_BASE   0x2000u
 #define TSS_BASE   0x3000u
 #define LDT_BASE   0x4000u
+#define TSS2_BASE  0x5000u
 #define DATA       0x20000u
 #define CODE       0x10000u
 #define HANDLERS   0x30000u   /* handler for vector v at HANDLERS + 16 * v */
@@ -125,7 +126,7 @@ enum {
 	SEL_CODE0 = 0x08, SEL_DATA0 = 0x10, SEL_CODE3 = 0x18, SEL_DATA3 = 0x20, SEL_TSS = 0x28,
 	SEL_NP = 0x30, SEL_RO = 0x38, SEL_XO = 0x40, SEL_EDOWN = 0x48, SEL_LDT = 0x50,
 	SEL_CONF = 0x58, SEL_NP3 = 0x60, SEL_EDOWN16 = 0x68, SEL_GATE = 0x70, SEL_SMALL = 0x78,
-	SEL_CODE16 = 0x80, GDT_ENTRIES = 17,
+	SEL_CODE16 = 0x80, SEL_TSS2 = 0x88, GDT_ENTRIES = 18,
 };
 
 static struct vm vm;
@@ -172,6 +173,7 @@ static void build_gdt(void)
 	set_gdt(SEL_GATE, (uint64_t)(0x8000u | 0xC00u | 3u << 13) << 32 | SEL_CODE0 << 16);
 	set_gdt(SEL_SMALL, mkdesc(DATA, 0xFF, 0x92, 0x4));
 	set_gdt(SEL_CODE16, mkdesc(0, 0xFFFF, 0x9A, 0x0));
+	set_gdt(SEL_TSS2, mkdesc(TSS2_BASE, 0x67, 0x89, 0));
 	put64(LDT_BASE + 8, mkdesc(DATA, 0xFFFF, 0x92, 0x4));
 }
 
@@ -281,7 +283,7 @@ START_TEST(test_reset_and_dump)
 	ck_assert_ptr_nonnull(strstr(buf, "EIP=00010000 EFL=00000002 [-------] CPL=0"));
 	ck_assert_ptr_nonnull(strstr(buf, "\nCS =0008 00000000 ffffffff 00cf9b00 DPL=0 CS32 [-RA]\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\nES =0010 00000000 ffffffff 00cf9300 DPL=0 DS   [-WA]\n"));
-	ck_assert_ptr_nonnull(strstr(buf, "\nGDT=     00001000 00000087\n"));
+	ck_assert_ptr_nonnull(strstr(buf, "\nGDT=     00001000 0000008f\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\nCR0=00000011 CR2=00000000 CR3=00000000 CR4=00000000\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\nDR6=ffff0ff0 DR7=00000400\n"));
 	ck_assert_ptr_nonnull(strstr(buf, "\nTR =0000 00000000 0000ffff 00008b00 DPL=0 TSS32-busy\n"));
@@ -777,10 +779,47 @@ START_TEST(test_interrupt_delivery)
 }
 END_TEST
 
-START_TEST(test_task_gate_stops)
+/* A task switch through a task gate, back with IRET (NT), and the busy-TSS check. */
+START_TEST(test_task_switch)
 {
-	set_gate(0x83, SEL_TSS, 0, 0x5, 0);
-	ck_assert_int_eq(RUN(0xCD, 0x83), EXIT_SHUTDOWN);
+	static const uint32_t segs[6] = { SEL_DATA0, SEL_CODE0, SEL_DATA0, SEL_DATA0, 0, 0 };
+
+	put32(TSS2_BASE + 0x20, HANDLERS);                  /* EIP */
+	put32(TSS2_BASE + 0x24, FL_FIXED | FL_ZF);          /* EFLAGS */
+	put32(TSS2_BASE + 0x28, 0x1234);                    /* EAX */
+	put32(TSS2_BASE + 0x38, STACK3);                    /* ESP */
+	for (int i = 0; i < 6; i++)
+		put32(TSS2_BASE + 0x48 + 4 * i, segs[i]);
+	load_tr();
+	set_gate(0x83, SEL_TSS2, 0, 0x5, 0);
+	c->regs[R_EAX] = 0x99;
+	ck_assert_int_eq(RUN(0xCD, 0x83), EXIT_NONE);       /* int 0x83 */
+	ck_assert_uint_eq(c->tr.sel, SEL_TSS2);
+	ck_assert_uint_eq(c->eip, HANDLERS);
+	ck_assert_uint_eq(c->regs[R_EAX], 0x1234);
+	ck_assert_uint_eq(c->regs[R_ESP], STACK3);
+	ck_assert_uint_eq(c->eflags, FL_FIXED | FL_ZF | FL_NT);
+	ck_assert(c->cr0 & CR0_TS);
+	ck_assert_uint_eq(c->seg[S_FS].sel, 0);
+	ck_assert_uint_eq(get32(TSS2_BASE), SEL_TSS);        /* back link */
+	ck_assert_uint_eq(get32(TSS_BASE + 0x20), CODE + 2); /* the old task's EIP and EAX */
+	ck_assert_uint_eq(get32(TSS_BASE + 0x28), 0x99);
+	ck_assert_int_eq(vm.ram[GDT_BASE + SEL_TSS2 + 5] & 0xF, 0xB);
+	ck_assert_int_eq(vm.ram[GDT_BASE + SEL_TSS + 5] & 0xF, 0xB);
+	/* the old task is busy: a JMP to it is #GP(selector) */
+	expect_exc(RUN(0xEA, 0x00, 0x00, 0x00, 0x00, SEL_TSS, 0x00), EXC_GP, SEL_TSS);
+	ck_assert_int_eq(RUN(0xCF), EXIT_NONE);              /* iret: back through the link */
+	ck_assert_uint_eq(c->tr.sel, SEL_TSS);
+	ck_assert_uint_eq(c->eip, CODE + 2);
+	ck_assert_uint_eq(c->regs[R_EAX], 0x99);
+	ck_assert_uint_eq(get32(TSS2_BASE + 0x20), CODE + 1);
+	ck_assert_uint_eq(get32(TSS2_BASE + 0x24) & FL_NT, 0);
+	ck_assert_int_eq(vm.ram[GDT_BASE + SEL_TSS2 + 5] & 0xF, 0x9);
+	/* a far JMP to the (now available) TSS switches without a link */
+	ck_assert_int_eq(RUN(0xEA, 0x00, 0x00, 0x00, 0x00, SEL_TSS2, 0x00), EXIT_NONE);
+	ck_assert_uint_eq(c->tr.sel, SEL_TSS2);
+	ck_assert_uint_eq(c->eflags & FL_NT, 0);
+	ck_assert_int_eq(vm.ram[GDT_BASE + SEL_TSS + 5] & 0xF, 0x9);
 }
 END_TEST
 
@@ -835,7 +874,7 @@ START_TEST(test_iret_rules)
 	expect_exc(RUN(0xCF), EXC_GP, SEL_CODE0);
 	ck_assert_uint_eq(c->regs[R_ESP], STACK3 - 12);
 	c->eflags |= FL_NT;
-	ck_assert_int_eq(RUN(0xCF), EXIT_SHUTDOWN);            /* task return: unsupported */
+	expect_exc(RUN(0xCF), EXC_TS, 0);                      /* task return: link 0 is #TS */
 }
 END_TEST
 
@@ -1057,7 +1096,7 @@ END_TEST
 
 START_TEST(test_descriptor_tables)
 {
-	uint8_t want[6] = { 0x87, 0x00, 0x00, 0x10, 0x00, 0x00 };
+	uint8_t want[6] = { 0x8F, 0x00, 0x00, 0x10, 0x00, 0x00 };
 
 	c->gdtr.base = 0x00001000;
 	c->regs[R_EBX] = DATA;
@@ -1080,6 +1119,12 @@ START_TEST(test_descriptor_tables)
 	go_ring3(0);
 	ck_assert_int_eq(RUN(0x0F, 0x01, 0x03), EXIT_NONE);        /* sgdt at CPL 3: allowed */
 	expect_exc(RUN(0x0F, 0x01, 0x13), EXC_GP, 0);
+	c->cr4 |= CR4_UMIP;                                          /* ... unless UMIP */
+	expect_exc(RUN(0x0F, 0x01, 0x03), EXC_GP, 0);
+	expect_exc(RUN(0x0F, 0x01, 0x0B), EXC_GP, 0);               /* sidt */
+	expect_exc(RUN(0x0F, 0x01, 0x23), EXC_GP, 0);               /* smsw [ebx] */
+	expect_exc(RUN(0x0F, 0x00, 0x03), EXC_GP, 0);               /* sldt [ebx] */
+	expect_exc(RUN(0x0F, 0x00, 0x0B), EXC_GP, 0);               /* str [ebx] */
 }
 END_TEST
 
@@ -1089,7 +1134,7 @@ START_TEST(test_cpuid)
 	char brand[49];
 
 	emu_cpuid(0, 0, o);
-	ck_assert_uint_eq(o[0], 1);
+	ck_assert_uint_eq(o[0], 7);
 	ck_assert_mem_eq(&o[1], "Genu", 4);
 	ck_assert_mem_eq(&o[3], "ineI", 4);
 	ck_assert_mem_eq(&o[2], "ntel", 4);
@@ -1100,7 +1145,10 @@ START_TEST(test_cpuid)
 	ck_assert_uint_eq(o1[3], 0x0780AB39);   /* FPU PSE TSC MSR CX8 APIC SEP PGE CMOV MMX FXSR SSE SSE2 */
 	ck_assert(!(o1[3] & (1u << 6)));        /* no PAE */
 	ck_assert(o1[3] & (1u << 9));           /* the local APIC (devices/lapic.c) */
-	emu_cpuid(5, 0, o);                     /* above the maximum: the highest basic leaf */
+	emu_cpuid(7, 0, o1);
+	ck_assert_uint_eq(o1[2], 1u << 2);       /* leaf 7: UMIP only */
+	ck_assert_uint_eq(o1[0] | o1[1] | o1[3], 0);
+	emu_cpuid(8, 0, o);                     /* above the maximum: the highest basic leaf */
 	ck_assert_mem_eq(o, o1, 16);
 	emu_cpuid(0x80000000u, 0, o);
 	ck_assert_uint_eq(o[0], 0x80000004u);
@@ -1112,7 +1160,7 @@ START_TEST(test_cpuid)
 	/* through emu_step */
 	c->regs[R_EAX] = 0;
 	ck_assert_int_eq(RUN(0x0F, 0xA2), EXIT_NONE);
-	ck_assert_uint_eq(c->regs[R_EAX], 1);
+	ck_assert_uint_eq(c->regs[R_EAX], 7);
 	ck_assert_uint_eq(c->regs[R_EBX], 0x756E6547);   /* "Genu" */
 }
 END_TEST
@@ -1553,6 +1601,102 @@ START_TEST(test_mov_device_memory)
 }
 END_TEST
 
+/* The read-modify-write, bit, multiply, exchange and SSE forms the interpreter has for device
+ * memory (insn_rmw.c), on RAM where the results can be read back. */
+START_TEST(test_rmw_forms)
+{
+	c->regs[R_EBX] = DATA;
+	put32(DATA, 0x7FFFFFFF);
+	c->eflags |= FL_CF;
+	ck_assert_int_eq(RUN(0xFF, 0x03), EXIT_NONE);                /* inc dword [ebx] */
+	ck_assert_uint_eq(get32(DATA), 0x80000000u);
+	ck_assert_uint_eq(c->eflags & (FL_OF | FL_SF | FL_ZF | FL_CF), FL_OF | FL_SF | FL_CF);
+	put32(DATA, 0);
+	ck_assert_int_eq(RUN(0xFE, 0x0B), EXIT_NONE);                /* dec byte [ebx] */
+	ck_assert_uint_eq(get32(DATA), 0xFF);
+	put32(DATA, 5);
+	ck_assert_int_eq(RUN(0xF7, 0x1B), EXIT_NONE);                /* neg dword [ebx] */
+	ck_assert_uint_eq(get32(DATA), 0xFFFFFFFBu);
+	ck_assert(c->eflags & FL_CF);
+	put32(DATA, 0x00FF);
+	ck_assert_int_eq(RUN(0x66, 0xF7, 0x13), EXIT_NONE);          /* not word [ebx] */
+	ck_assert_uint_eq(get32(DATA), 0xFF00);
+	put32(DATA + 4, 0x8);
+	c->regs[R_EAX] = 35;
+	ck_assert_int_eq(RUN(0x0F, 0xBB, 0x03), EXIT_NONE);          /* btc [ebx], eax: bit string */
+	ck_assert_uint_eq(get32(DATA + 4), 0);
+	ck_assert(c->eflags & FL_CF);
+	put32(DATA - 4, 0);
+	c->regs[R_EAX] = (uint32_t)-1;
+	ck_assert_int_eq(RUN(0x0F, 0xAB, 0x03), EXIT_NONE);          /* bts [ebx], eax: below */
+	ck_assert_uint_eq(get32(DATA - 4), 0x80000000u);
+	ck_assert_int_eq(RUN(0x0F, 0xBA, 0x2B, 33), EXIT_NONE);      /* bts [ebx], 33: bit 1 */
+	ck_assert_uint_eq(get32(DATA), 0xFF02);
+	put32(DATA, 0x00010001);
+	ck_assert_int_eq(RUN(0x0F, 0xBD, 0x03), EXIT_NONE);          /* bsr eax, [ebx] */
+	ck_assert_uint_eq(c->regs[R_EAX], 16);
+	ck_assert_int_eq(RUN(0x0F, 0xBC, 0x03), EXIT_NONE);          /* bsf eax, [ebx] */
+	ck_assert_uint_eq(c->regs[R_EAX], 0);
+	put32(DATA, 0x1234);
+	ck_assert_int_eq(RUN(0x6B, 0x03, 0x33), EXIT_NONE);          /* imul eax, [ebx], 0x33 */
+	ck_assert_uint_eq(c->regs[R_EAX], 0x3A05C);
+	put32(DATA, 0x10000);
+	c->regs[R_EAX] = 0x10000;
+	ck_assert_int_eq(RUN(0x0F, 0xAF, 0x03), EXIT_NONE);          /* imul eax, [ebx] */
+	ck_assert_uint_eq(c->regs[R_EAX], 0);
+	ck_assert_uint_eq(c->eflags & (FL_CF | FL_OF), FL_CF | FL_OF);
+	put32(DATA, 3);
+	c->regs[R_EAX] = (uint32_t)-2;
+	ck_assert_int_eq(RUN(0xF7, 0x2B), EXIT_NONE);                /* imul dword [ebx] */
+	ck_assert_uint_eq(c->regs[R_EAX], 0xFFFFFFFAu);
+	ck_assert_uint_eq(c->regs[R_EDX], 0xFFFFFFFFu);
+	put32(DATA, 0x12345678);
+	c->regs[R_ECX] = 0x9ABCDEF0;
+	ck_assert_int_eq(RUN(0x0F, 0xA4, 0x0B, 4), EXIT_NONE);       /* shld [ebx], ecx, 4 */
+	ck_assert_uint_eq(get32(DATA), 0x23456789);
+	put32(DATA, 5);
+	c->regs[R_EAX] = 7;
+	ck_assert_int_eq(RUN(0x0F, 0xC1, 0x03), EXIT_NONE);          /* xadd [ebx], eax */
+	ck_assert_uint_eq(get32(DATA), 12);
+	ck_assert_uint_eq(c->regs[R_EAX], 5);
+	ck_assert_int_eq(RUN(0x87, 0x03), EXIT_NONE);                /* xchg [ebx], eax */
+	ck_assert_uint_eq(get32(DATA), 5);
+	ck_assert_uint_eq(c->regs[R_EAX], 12);
+	c->regs[R_ECX] = 99;
+	ck_assert_int_eq(RUN(0x0F, 0xB1, 0x0B), EXIT_NONE);          /* cmpxchg [ebx], ecx: differ */
+	ck_assert_uint_eq(c->regs[R_EAX], 5);
+	ck_assert(!(c->eflags & FL_ZF));
+	ck_assert_int_eq(RUN(0x0F, 0xB1, 0x0B), EXIT_NONE);          /* now equal */
+	ck_assert_uint_eq(get32(DATA), 99);
+	ck_assert(c->eflags & FL_ZF);
+	/* device memory: reads all ones, the store is dropped */
+	c->regs[R_EBX] = NOT_RAM;
+	ck_assert_int_eq(RUN(0xFF, 0x03), EXIT_NONE);                /* inc: 0xFFFFFFFF + 1 */
+	ck_assert(c->eflags & FL_ZF);
+}
+END_TEST
+
+START_TEST(test_sse_moves)
+{
+	uint8_t x1[16];
+
+	for (int i = 0; i < 16; i++)
+		x1[i] = (uint8_t)(0x10 + i);
+	memcpy(&c->fpu[160 + 16], x1, 16);                           /* XMM1 */
+	c->regs[R_EBX] = DATA + 4;
+	expect_exc(RUN(0xF3, 0x0F, 0x7F, 0x0B), EXC_UD, 0);          /* movdqu: CR4.OSFXSR clear */
+	c->cr4 |= CR4_OSFXSR;
+	ck_assert_int_eq(RUN(0xF3, 0x0F, 0x7F, 0x0B), EXIT_NONE);    /* movdqu [ebx], xmm1 */
+	ck_assert_mem_eq(vm.ram + DATA + 4, x1, 16);
+	expect_exc(RUN(0x0F, 0x29, 0x0B), EXC_GP, 0);                /* movaps: misaligned */
+	c->regs[R_EBX] = DATA + 4 - 4 + 16;
+	ck_assert_int_eq(RUN(0x0F, 0x28, 0x13), EXIT_NONE);          /* movaps xmm2, [ebx] */
+	ck_assert_mem_eq(&c->fpu[160 + 32], vm.ram + DATA + 16, 16);
+	c->cr0 |= CR0_TS;
+	expect_exc(RUN(0x0F, 0x28, 0x13), EXC_NM, 0);
+}
+END_TEST
+
 /* --- decimal adjust against the host CPU ---------------------------------------------------- */
 static FILE *open_native_table(char *bin)
 {
@@ -1637,7 +1781,9 @@ static Suite *emu_suite(void)
 	tcase_add_test(t, test_triple_fault);
 	tcase_add_test(t, test_stack_fault_chain_shuts_down);
 	tcase_add_test(t, test_interrupt_delivery);
-	tcase_add_test(t, test_task_gate_stops);
+	tcase_add_test(t, test_task_switch);
+	tcase_add_test(t, test_rmw_forms);
+	tcase_add_test(t, test_sse_moves);
 	tcase_add_test(t, test_call_gate_inner);
 	tcase_add_test(t, test_rdpmc);
 	tcase_add_test(t, test_iret_to_ring3);

@@ -21,7 +21,7 @@
 
 static gla_t last_fault;            /* linear address of the last SMF_TRACED */
 
-static bool guest_writable(const struct vcpu *c, const struct window *w, uint32_t perm)
+bool guest_writable(const struct vcpu *c, const struct window *w, uint32_t perm)
 {
 	/* PV: no dirty bits (pv/abi.h), so writable as soon as the guest allows writes */
 	return (sm.pv || (perm & PTE_D)) && emu_gpte_allows(c, perm, w->user, true);

@@ -183,6 +183,7 @@ void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw);
 void entry_set(struct window *w, uint32_t lpn, gpa_t frame, uint32_t flags);
 void entry_clear(struct window *w, uint32_t lpn, uint32_t *e);
 void invalidate_page(struct window *w, uint32_t lpn);
+void lower_page(struct window *w, uint32_t lpn);
 void unmap_batch_begin(void);
 void unmap_batch_end(void);
 void invalidate_region(struct window *w, uint32_t r);
@@ -196,6 +197,7 @@ gpa_t mapped_frame(struct window *w, uint32_t lpn, bool *rw);
 
 /* smmu_fill.c */
 bool retire_dead_dirs(const struct vcpu *c, uint32_t fn);
+bool guest_writable(const struct vcpu *c, const struct window *w, uint32_t perm);
 
 /* smmu_trace.c */
 void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new);

@@ -122,16 +122,18 @@ void entry_clear(struct window *w, uint32_t lpn, uint32_t *e)
 
 /*
  * Unmap batching.  A resync or a traced store that changed many entries of a table (a
- * process's pages torn down at exit or exec) drops them page by page; between
- * unmap_batch_begin and unmap_batch_end the host unmaps of dropped pages are deferred, and
- * each window's run of consecutive ones goes in one call.  Only pages whose entries were
- * just cleared are ever in a run, and nothing maps a page while a batch is open (the
- * callers only compare entries and drop), so the host mappings and the page entries agree
- * again when the batch ends.  Nests.
+ * process's pages torn down at exit or exec, or write-protected by a fork) drops or lowers
+ * them page by page; between unmap_batch_begin and unmap_batch_end the host unmaps of
+ * dropped pages and the mprotects of lowered ones are deferred, and each window's run of
+ * consecutive ones goes in one call.  Only pages whose entries were just cleared (or made
+ * read-only) are ever in a run, and nothing maps or raises a page while a batch is open
+ * (the callers only compare entries, drop and lower), so the host mappings and the page
+ * entries agree again when the batch ends.  Nests.
  */
 static struct {
 	unsigned depth;
-	uint32_t start[SMMU_WINDOWS + 1], n[SMMU_WINDOWS + 1];
+	uint32_t start[SMMU_WINDOWS + 1], n[SMMU_WINDOWS + 1];     /* pages to unmap */
+	uint32_t pstart[SMMU_WINDOWS + 1], pn[SMMU_WINDOWS + 1];   /* pages to make read-only */
 } ub;
 
 static void ub_flush(unsigned wi)
@@ -140,6 +142,30 @@ static void ub_flush(unsigned wi)
 		host_unmap(&sm.win[wi], ub.start[wi], ub.n[wi]);
 		ub.n[wi] = 0;
 	}
+	if (ub.pn[wi]) {
+		host_protect(&sm.win[wi], ub.pstart[wi], ub.pn[wi], false);
+		ub.pn[wi] = 0;
+	}
+}
+
+/* Page lpn of w, mapped writable, becomes read-only (its entry already says so); in a
+ * batch, runs of consecutive pages go in one call. */
+void lower_page(struct window *w, uint32_t lpn)
+{
+	if (!ub.depth) {
+		host_protect(w, lpn, 1, false);
+		return;
+	}
+	unsigned wi = widx(w);
+	if (ub.pn[wi] && ub.pstart[wi] + ub.pn[wi] == lpn) {
+		ub.pn[wi]++;
+		smmu_stats.unmaps_batched++;
+		return;
+	}
+	if (ub.pn[wi])
+		host_protect(w, ub.pstart[wi], ub.pn[wi], false);
+	ub.pstart[wi] = lpn;
+	ub.pn[wi] = 1;
 }
 
 void unmap_batch_begin(void) { ub.depth++; }

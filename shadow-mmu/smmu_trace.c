@@ -28,6 +28,39 @@
 #include <sys/mman.h>
 #include "smmu_int.h"
 
+/*
+ * A page-table entry that maps window page lpn changed from old to new: keep the page if
+ * the new entry still gives what the mapping gives - the same frame, present, accessed,
+ * reachable from the view - lowering the mapping to read-only when the entry no longer
+ * lets the view write (or is no longer dirty), and drop it otherwise.  What stays is then
+ * exactly what a fill from the new entry would map, or less (a write upgrade is left to
+ * the first store, as for a clean page), so the lookup entries of the page stay valid too.
+ * A fork write-protecting its parent's pages thus costs one mprotect per page instead of
+ * an unmap now and a fault and a mapping at the next read.
+ */
+static void page_changed(struct window *w, uint32_t lpn, uint32_t old, uint32_t new)
+{
+	uint32_t *e = pm_slot(w, lpn, false);
+	if (!e || !(*e & SM_P))
+		return;
+	gpa_t frame = *e & ~(GUEST_PAGE - 1);
+	uint32_t pde = pde_now(w, lpn / 1024);
+	uint32_t perm = (pde & new & (PTE_U | PTE_W)) | (new & ~(uint32_t)(PTE_U | PTE_W));
+	if (old == ~new || (new & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || (new & ~0xFFFu) != frame ||
+	    (w->user && !(perm & PTE_U))) {
+		invalidate_page(w, lpn);
+		return;
+	}
+	bool gw = guest_writable(&sm.vm->cpu, w, perm);
+	if ((*e & SM_RW) && !gw) {
+		lower_page(w, lpn);
+		*e &= ~SM_RW;
+		smmu_stats.pages_lowered++;
+	} else
+		smmu_stats.pages_kept++;
+	*e = (*e & ~SM_GW) | (gw ? SM_GW : 0);
+}
+
 /* Entry idx of table frame fn changed from old to new (old = ~new: unknown). */
 void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
 {
@@ -42,7 +75,7 @@ void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
 		if (use[k].r == PD_USE)
 			invalidate_region(w, idx);
 		else
-			invalidate_page(w, use[k].r * 1024 + idx);
+			page_changed(w, use[k].r * 1024 + idx, old, new);
 	}
 	smmu_stats.trace_invalidations++;
 }

@@ -502,8 +502,9 @@ START_TEST(unsync_downgrade_then_cr3_reload)
 	pt_store(s, 4, 0x204000 | PTE_P | PTE_A | PTE_D | PTE_W);       /* supervisor only */
 	ck_assert(writable(u + 0x4000));                                  /* not flushed yet */
 	ck_assert_ptr_eq(mov_cr3(PD1), s);                               /* the same window */
-	/* both views of the directory are current: the user view faults to the guest */
-	ck_assert(!readable(u + 0x4000) && !readable(s + 0x4000));
+	/* both views of the directory are current: the user view faults to the guest; the
+	 * supervisor view keeps the page, which the new entry still gives it */
+	ck_assert(!readable(u + 0x4000) && readable(s + 0x4000) && writable(s + 0x4000));
 	sel(PD1, 3);
 	ck_assert_int_eq(fault(u, 0x4000, false, &info), SMF_PF);
 	ck_assert_uint_eq(info, PFEC_P | PFEC_U);
@@ -582,10 +583,48 @@ START_TEST(unsync_dirty_cleared_then_flushed)
 	ck_assert(writable(s + 0x4000));
 	pt_store(s, 4, 0x204000 | PTE_P | PTE_W | PTE_U | PTE_A);
 	s = mov_cr3(PD1);
-	ck_assert(!readable(s + 0x4000));
-	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
-	ck_assert(!writable(s + 0x4000));
+	/* D cleared, A kept: the page stays, read-only until a store sets D again */
+	ck_assert(readable(s + 0x4000) && !writable(s + 0x4000));
+	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(get32(PT + 4 * 4) & PTE_D);
+	ck_assert(writable(s + 0x4000));
 }
+
+START_TEST(unsync_changed_entry_keeps_or_drops_the_page)
+{
+	uint32_t info;
+	uint64_t kept = smmu_stats.pages_kept, low = smmu_stats.pages_lowered;
+	uint8_t *s = sel(PD1, 0), *u = sel(PD1, 3);
+	ck_assert_int_eq(fault(u, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(writable(u + 0x4000));
+	/* write-protected (a fork's copy-on-write): read-only in place, no fault to read */
+	pt_store(s, 4, 0x204000 | PTE_P | PTE_U | PTE_A | PTE_D);
+	invlpg(0x4000);
+	ck_assert(readable(u + 0x4000) && !writable(u + 0x4000));
+	ck_assert_uint_eq(smmu_stats.pages_lowered - low, 1);
+	ck_assert_int_eq(fault(u, 0x4000, true, &info), SMF_PF);
+	ck_assert_uint_eq(info, PFEC_P | PFEC_W | PFEC_U);
+	/* writable again: the page stays read-only until the first store, which fills */
+	pt_store(s, 4, 0x204000 | UWAD);
+	invlpg(0x4000);
+	ck_assert(readable(u + 0x4000) && !writable(u + 0x4000));
+	ck_assert_uint_eq(smmu_stats.pages_kept - kept, 1);
+	ck_assert_int_eq(fault(u, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(writable(u + 0x4000));
+	/* accessed bit cleared, another frame, not present: each drops the page */
+	static const uint32_t drop[] = { 0x204000 | PTE_P | PTE_W | PTE_U | PTE_D, 0x205000 | UWAD, 0 };
+	for (unsigned k = 0; k < 3; k++) {
+		if (!readable(u + 0x4000))
+			ck_assert_int_eq(fault(u, 0x4000, false, &info), SMF_RETRY);
+		ck_assert(readable(u + 0x4000));
+		pt_store(s, 4, drop[k]);
+		mov_cr3(PD1);
+		u = sel(PD1, 3);
+		ck_assert_msg(!readable(u + 0x4000), "case %u", k);
+		pt_store(s, 4, 0x204000 | UWAD);
+	}
+}
+END_TEST
 END_TEST
 
 START_TEST(unsync_table_that_is_code)
@@ -883,7 +922,8 @@ static Suite *smmu_suite(void)
 	ADD_CASE(s, "unsync", unsync_first_store_makes_the_table_writable,
 		 unsync_downgrade_not_flushed_stays_usable, unsync_downgrade_then_invlpg,
 		 unsync_downgrade_then_cr3_reload, unsync_new_frame_seen_after_flush,
-		 unsync_dirty_cleared_then_flushed, unsync_code_lookup_follows_the_tables,
+		 unsync_dirty_cleared_then_flushed, unsync_changed_entry_keeps_or_drops_the_page,
+		 unsync_code_lookup_follows_the_tables,
 		 unsync_table_that_is_code,
 		 unsync_table_shared_by_two_directories, unsync_quiet_table_is_traced_again,
 		 unsync_forgotten_with_its_last_use);

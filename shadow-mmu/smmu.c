@@ -190,6 +190,7 @@ void win_empty(struct window *w)
 		 -1, 0) == MAP_FAILED)
 		vmm_panic("shadow MMU: cannot reset a window: %s", strerror(errno));
 	smmu_stats.map_calls++;
+	smmu_stats.map_unmaps++;
 	sm.vma_est = sm.vma_est > w->vmas ? sm.vma_est - w->vmas : 0;
 	w->vmas = 0;
 	w->lk_valid = false;

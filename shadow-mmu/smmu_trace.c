@@ -173,6 +173,7 @@ void smmu_protect_code(gpa_t frame, bool protect)
 	if (mprotect(sm.win[0].base + frame, GUEST_PAGE, protect ? PROT_READ : PROT_READ | PROT_WRITE) < 0)
 		vmm_panic("mprotect of guest page %08x failed: %s", frame, strerror(errno));
 	smmu_stats.map_calls++;
+	smmu_stats.map_protects++;
 	if (protect) {
 		smmu_stats.code_protects++;
 		frame_protect(fn);

@@ -473,7 +473,9 @@ static void run_case(struct vcpu *c, bool deliver, bool chain)
 		link_block(c, link, b, mode, flushes, noted, chain);
 		c->intr_inhibit = false;
 		unsigned reason = enter(c, b, win);
-		link = chain && reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
+		/* as run.c: the one-instruction block is reused by the next one, never chained from */
+		link = chain && reason == EXIT_LOOKUP && !(mode & XM_SINGLE) ?
+		       (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
 		if (!handle(c, reason, deliver))
 			break;
 	}

@@ -394,6 +394,11 @@ void smmu_set_unsync(bool on)
 	sm.unsync_on = on && !sm.pv;
 }
 
+bool smmu_lookup_pending(void)
+{
+	return sm.cur && sm.cur->lk_drop_any;
+}
+
 uint8_t *smmu_base(void)
 {
 	return sm.cur ? sm.cur->base : sm.win[0].base;

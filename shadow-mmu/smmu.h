@@ -45,6 +45,8 @@ extern struct smmu_stats smmu_stats;
  * page table is traced.  Both are handed in so that shadow-mmu/ calls nothing in monitor/. */
 int smmu_init(struct vm *vm, uint8_t *flat, bool pv);
 /* Select the window for the vCPU's current CR0.PG/CR3/CPL; returns its base. */
+/* Does the current window's lookup table wait for drops (applied by smmu_lookup)? */
+bool smmu_lookup_pending(void);
 uint8_t *smmu_select(struct vcpu *c);
 /* The current window's base (for fault fix-ups of host pointers). */
 uint8_t *smmu_base(void);

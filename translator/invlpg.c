@@ -1,0 +1,66 @@
+/*
+ * invlpg.c - INVLPG at CPL 0 without leaving translated code.
+ *
+ * A kernel flushes one page after every page-table store that takes rights away (a
+ * copy-on-write fork, an munmap, mprotect), so INVLPG is frequent; as a monitor exit it
+ * cost a run-loop pass and a decode each time.  What the monitor does for it needs no
+ * guest state beyond the address and the vCPU: vmm_invlpg (monitor/memory.c) syncs the
+ * page's entry in the current directory's windows (the shadow MMU: an unchanged entry
+ * keeps its page, a changed one drops or lowers it) and drops the device-memory
+ * translation cached by adaptive sites, exactly as the interpreted INVLPG does.  So the
+ * site is translated as a call:
+ *
+ *     r14d = effective address            flat segments only: the linear address
+ *     pushfq; save EAX ECX EDX ESI EDI    what the C convention may clobber; DF cleared
+ *     vmm_invlpg(la, vcpu)
+ *     restore; popfq
+ *     non-zero answer: leave for the run loop at the next instruction (EXIT_REQUEST)
+ *
+ * The answer is non-zero when the call dropped lookup entries of the running window: the
+ * table must not be used before the run loop applies the drop (shadow-mmu: a lookup entry
+ * lives only while its page is mapped), so translated code must not go on through an
+ * indirect jump first.  The next instruction is reached by a chained direct exit, which is
+ * not a lookup.  Only at CPL 0 (elsewhere INVLPG is #GP, left to the monitor), with flat
+ * data segments, and not in one-instruction blocks (single steps, debug stepping).
+ * Called from translate_insn; classified by xl_kind.
+ */
+#include "xl_int.h"
+
+bool xl_invlpg_inline_ok(const struct xl_ctx *x, const struct ginsn *g)
+{
+	return g->z.mnemonic == ZYDIS_MNEMONIC_INVLPG && !(x->mode & (XM_CPL_MASK | XM_NONFLAT | XM_SINGLE)) &&
+	       (x->mode & XM_PROT) && !g->a16 && g->seg != S_FS && g->seg != S_GS && g->seg != S_CS;
+}
+
+void xl_translate_invlpg(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t push[] = {0x50, 0x51, 0x52, 0x56, 0x57}, pop[] = {0x5F, 0x5E, 0x5A, 0x59, 0x58};
+	static const uint8_t pushf[] = {0x9C}, popf[] = {0x9D}, cld[] = {0xFC};
+	static const uint8_t and_rsp[] = {0x48, 0x83, 0xE4, 0xF0}, call_rax[] = {0xFF, 0xD0};
+	static const uint8_t test32[] = {0x85};
+	struct xbuf *b = &x->b;
+	xl_emit_offset(x, g, H_R14, 0);                              /* flat: linear */
+	ebytes(b, pushf, 1);
+	ebytes(b, push, sizeof(push));
+	ebytes(b, cld, 1);
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R14, H_RDI);                   /* la */
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R13, H_RSI);                /* vcpu */
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_RSP, H_R14);                /* RSP kept in r14 */
+	ebytes(b, and_rsp, sizeof(and_rsp));
+	emit_mov_imm64(b, H_RAX, (uint64_t)(uintptr_t)vmm_invlpg);
+	ebytes(b, call_rax, sizeof(call_rax));
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R14, H_RSP);
+	emit_rr(b, 0, OP_MOV_ST, 1, H_RAX, H_R11);
+	ebytes(b, pop, sizeof(pop));
+	emit_rr(b, 0, test32, 1, H_R11, H_R11);                      /* test r11d, r11d */
+	e8(b, 0x0F); e8(b, 0x85);                                    /* jne look */
+	uint8_t *look = b->p;
+	e32(b, 0);
+	ebytes(b, popf, 1);
+	xl_emit_direct_exit(x, next_eip(g));
+	patch_rel32(look, b->p);
+	ebytes(b, popf, 1);
+	xl_emit_reason_exit(x, next_eip(g), EXIT_REQUEST, 0);
+	x->ended = true;
+	xl_stats.invlpg_sites++;
+}

@@ -10,10 +10,10 @@
  * translation cached by adaptive sites, exactly as the interpreted INVLPG does.  So the
  * site is translated as a call:
  *
- *     r14d = effective address            flat segments only: the linear address
- *     pushfq; save EAX ECX EDX ESI EDI    what the C convention may clobber; DF cleared
- *     vmm_invlpg(la, vcpu)
- *     restore; popfq
+ *     r10d = effective address            flat segments only: the linear address
+ *     xl_emit_call_enter                  flags, caller-saved guest registers, XMM0-7,
+ *     vmm_invlpg(la, vcpu)                on a stack of its own (hostcall.c)
+ *     xl_emit_call_leave; popfq
  *     non-zero answer: leave for the run loop at the next instruction (EXIT_REQUEST)
  *
  * The answer is non-zero when the call dropped lookup entries of the running window: the
@@ -34,24 +34,15 @@ bool xl_invlpg_inline_ok(const struct xl_ctx *x, const struct ginsn *g)
 
 void xl_translate_invlpg(struct xl_ctx *x, const struct ginsn *g)
 {
-	static const uint8_t push[] = {0x50, 0x51, 0x52, 0x56, 0x57}, pop[] = {0x5F, 0x5E, 0x5A, 0x59, 0x58};
-	static const uint8_t pushf[] = {0x9C}, popf[] = {0x9D}, cld[] = {0xFC};
-	static const uint8_t and_rsp[] = {0x48, 0x83, 0xE4, 0xF0}, call_rax[] = {0xFF, 0xD0};
-	static const uint8_t test32[] = {0x85};
+	static const uint8_t popf[] = {0x9D}, call_rax[] = {0xFF, 0xD0}, test32[] = {0x85};
 	struct xbuf *b = &x->b;
-	xl_emit_offset(x, g, H_R14, 0);                              /* flat: linear */
-	ebytes(b, pushf, 1);
-	ebytes(b, push, sizeof(push));
-	ebytes(b, cld, 1);
-	emit_rr(b, 0, OP_MOV_ST, 1, H_R14, H_RDI);                   /* la */
+	xl_emit_offset(x, g, H_R10, 0);                              /* flat: linear */
+	xl_emit_call_enter(b, false);
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R10, H_RDI);                   /* la */
 	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R13, H_RSI);                /* vcpu */
-	emit_rr(b, EM_W, OP_MOV_ST, 1, H_RSP, H_R14);                /* RSP kept in r14 */
-	ebytes(b, and_rsp, sizeof(and_rsp));
 	emit_mov_imm64(b, H_RAX, (uint64_t)(uintptr_t)vmm_invlpg);
 	ebytes(b, call_rax, sizeof(call_rax));
-	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R14, H_RSP);
-	emit_rr(b, 0, OP_MOV_ST, 1, H_RAX, H_R11);
-	ebytes(b, pop, sizeof(pop));
+	xl_emit_call_leave(b);
 	emit_rr(b, 0, test32, 1, H_R11, H_R11);                      /* test r11d, r11d */
 	e8(b, 0x0F); e8(b, 0x85);                                    /* jne look */
 	uint8_t *look = b->p;

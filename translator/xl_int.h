@@ -184,6 +184,8 @@ void xl_emit_gdt_match(struct xbuf *b, uint8_t **miss, unsigned *nmiss);
 bool xl_sreg_fast_ok(const struct xl_ctx *x, const struct ginsn *g);
 bool xl_mov_from_sys_ok(const struct xl_ctx *x, const struct ginsn *g);
 bool xl_invlpg_inline_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_emit_call_enter(struct xbuf *b, bool flags_pushed);
+void xl_emit_call_leave(struct xbuf *b);
 void xl_translate_invlpg(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_mov_from_sys(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sreg_fast(struct xl_ctx *x, const struct ginsn *g);

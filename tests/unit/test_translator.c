@@ -663,10 +663,14 @@ static uint32_t dev_rd(void *opaque, uint32_t off, int size)
 	return dev_mirror[off / 4];
 }
 
+static bool dev_clobbers_simd;
+
 static void dev_wr(void *opaque, uint32_t off, int size, uint32_t val)
 {
 	(void)opaque; (void)size;
 	dev_last_off = off, dev_last_val = val, dev_writes++;
+	if (dev_clobbers_simd)     /* as libc's string functions may (translator/hostcall.c) */
+		asm volatile("pxor %%xmm0, %%xmm0\n\tpcmpeqd %%xmm7, %%xmm7" ::: "xmm0", "xmm7");
 }
 
 /* A device page at DEV_PAGE, the cache pointing at it in the flat window (paging off), and
@@ -762,6 +766,26 @@ START_TEST(mmio_fast_store_calls_the_device)
 }
 END_TEST
 
+START_TEST(mmio_fast_store_keeps_the_guest_xmm)
+{
+	/* movd xmm0, eax; movd xmm7, edx; mov [ecx + 0xB0], edx; movd esi, xmm0; movd edi, xmm7 */
+	static const uint8_t code[] = {0x66, 0x0F, 0x6E, 0xC0, 0x66, 0x0F, 0x6E, 0xFA,
+				       0x89, 0x91, 0xB0, 0x00, 0x00, 0x00,
+				       0x66, 0x0F, 0x7E, 0xC6, 0x66, 0x0F, 0x7E, 0xFF};
+	mmio_site(code, sizeof(code), 8);
+	c->regs[R_ECX] = DEV_PAGE;
+	c->regs[R_EAX] = 0x5A5A5A5A, c->regs[R_EDX] = 0x1234;
+	uint32_t writes = dev_writes;
+	dev_clobbers_simd = true;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	dev_clobbers_simd = false;
+	ck_assert_uint_eq(c->eip, CODE + sizeof(code));
+	ck_assert_uint_eq(dev_writes, writes + 1);
+	ck_assert_uint_eq(c->regs[R_ESI], 0x5A5A5A5A);          /* XMM0 and XMM7 kept */
+	ck_assert_uint_eq(c->regs[R_EDI], 0x1234);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("translator");
@@ -794,6 +818,7 @@ int main(void)
 	tcase_add_test(t, mmio_fast_load_reads_the_mirror);
 	tcase_add_test(t, mmio_fast_load_skips_the_volatile_register);
 	tcase_add_test(t, mmio_fast_store_calls_the_device);
+	tcase_add_test(t, mmio_fast_store_keeps_the_guest_xmm);
 	suite_add_tcase(s, t);
 	TCase *cc = tcase_create("codecache");
 	tcase_add_test(cc, chain_and_invalidate);

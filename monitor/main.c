@@ -281,7 +281,7 @@ static void print_stats(void)
 		"  direct / indirect exits %llu / %llu emitted (%llu probe the lookup table), %llu chained\n"
 		"  inline segment loads   %llu sites, %llu cache fills\n"
 		"  inline INT/IRET        %llu sites, %llu cache fills (SYSENTER/SYSEXIT included)\n"
-		"  inline VERR/VERW       %llu sites, %llu cache fills; inline RDTSC %llu sites; INVLPG calls %llu sites, %llu calls\n"
+		"  inline VERR/VERW       %llu sites, %llu cache fills; inline RDTSC %llu sites; INVLPG calls %llu sites, %llu calls; CPUID calls %llu sites\n"
 		"  monitor exits          %llu (emulated %llu, exceptions %llu, interrupts %llu)\n"
 		"  host signals           %llu (self-modifying stores %llu, device memory %llu)\n"
 		"  code invalidations     %llu, cache flushes %llu, halts %llu\n",
@@ -297,6 +297,7 @@ static void print_stats(void)
 		(unsigned long long)xl_stats.verify_sites, (unsigned long long)xl_stats.verify_fills,
 		(unsigned long long)xl_stats.tsc_sites,
 		(unsigned long long)xl_stats.invlpg_sites, (unsigned long long)vmm_invlpg_calls,
+		(unsigned long long)xl_stats.cpuid_sites,
 		(unsigned long long)run_stats.exits, (unsigned long long)run_stats.emulated,
 		(unsigned long long)run_stats.exceptions, (unsigned long long)run_stats.interrupts,
 		(unsigned long long)run_stats.signals, (unsigned long long)run_stats.smc_faults,

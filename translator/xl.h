@@ -52,7 +52,7 @@ bool vmm_adaptive_emulate(gpa_t pa);
  * translator/mmio_fast.c calls it from translated code): non-zero when the run loop must
  * look before the next instruction. */
 uint32_t vmm_mmio_store(uint32_t off, uint32_t val, struct vcpu *c);
-/* INVLPG of linear address la at CPL 0, called from translated code (translator/invlpg.c;
+/* INVLPG of linear address la at CPL 0, called from translated code (translator/moncall.c;
  * monitor/memory.c): non-zero when the running window's lookup table must be brought up to
  * date by the run loop before it is used again. */
 uint32_t vmm_invlpg(uint32_t la, struct vcpu *c);
@@ -74,7 +74,8 @@ struct xl_stats {
 	uint64_t adaptive;         /* monitor calls chosen because the access kept faulting */
 	uint64_t mmio_fast_sites;  /* of those, loads that read a device mirror inline */
 	uint64_t mmio_store_sites; /* and stores that call the device without an exit */
-	uint64_t invlpg_sites;     /* INVLPG translated as a call (invlpg.c) */
+	uint64_t invlpg_sites;     /* INVLPG translated as a call (moncall.c) */
+	uint64_t cpuid_sites;      /* and CPUID */
 	uint64_t direct_probes;    /* direct exits to another page: inline lookup-table probe */
 	uint64_t sreg_sites, sreg_fills;   /* inline segment loads: sites, cache fills */
 	uint64_t ring_sites, ring_fills;   /* inline INT/IRET/SYSENTER/SYSEXIT: sites, fills */

@@ -647,6 +647,31 @@ START_TEST(verw_cache_follows_the_gdt)
 }
 END_TEST
 
+/* CPUID runs as a call (moncall.c): the four registers as the monitor's CPUID gives them,
+ * flags and the other registers kept, no exit before the HLT. */
+START_TEST(cpuid_is_a_call)
+{
+	static const uint32_t leaves[][2] = { {0, 0}, {1, 0}, {7, 0}, {7, 1}, {0x80000003u, 0}, {0x40, 0} };
+	for (unsigned k = 0; k < sizeof(leaves) / sizeof(leaves[0]); k++) {
+		setup();
+		c->regs[R_EAX] = leaves[k][0], c->regs[R_ECX] = leaves[k][1];
+		c->regs[R_ESI] = 0x5151, c->regs[R_EDI] = 0x7171, c->regs[R_EBP] = 0x8181;
+		RUN(0xF9, 0x0F, 0xA2, 0x0F, 0x92, 0xC2 | 0x0);   /* stc; cpuid; setc dl */
+		uint32_t want[4];
+		emu_cpuid(leaves[k][0], leaves[k][1], want);
+		ck_assert_uint_eq(c->eip, CODE + 6);
+		ck_assert_uint_eq(c->regs[R_EAX], want[0]);
+		ck_assert_uint_eq(c->regs[R_EBX], want[1]);
+		ck_assert_uint_eq(c->regs[R_ECX], want[2]);
+		ck_assert_uint_eq(c->regs[R_EDX], (want[3] & ~0xFFu) | 1);   /* CF kept */
+		ck_assert_uint_eq(c->regs[R_ESI], 0x5151);
+		ck_assert_uint_eq(c->regs[R_EDI], 0x7171);
+		ck_assert_uint_eq(c->regs[R_EBP], 0x8181);
+	}
+	ck_assert_uint_gt(xl_stats.cpuid_sites, 0);
+}
+END_TEST
+
 /* --- adaptive device-memory sites (translator/mmio_fast.c) ------------------------------- */
 
 /* What the run loop does after a device-memory fault (monitor/adaptive.c; mon_int.h is the
@@ -819,6 +844,7 @@ int main(void)
 	tcase_add_test(t, mmio_fast_load_skips_the_volatile_register);
 	tcase_add_test(t, mmio_fast_store_calls_the_device);
 	tcase_add_test(t, mmio_fast_store_keeps_the_guest_xmm);
+	tcase_add_test(t, cpuid_is_a_call);
 	suite_add_tcase(s, t);
 	TCase *cc = tcase_create("codecache");
 	tcase_add_test(cc, chain_and_invalidate);

@@ -23,6 +23,7 @@
 
 struct xl_stats xl_stats;
 bool (*xl_debug_break)(gla_t la);
+bool xl_rf_matters;
 ZydisDecoder xl_decoder;
 
 void xl_init(void)

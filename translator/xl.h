@@ -62,6 +62,11 @@ uint32_t vmm_invlpg(uint32_t la, struct vcpu *c);
  * address it answers true for.  The caller invalidates the blocks of a page when that
  * page's answers change. */
 extern bool (*xl_debug_break)(gla_t la);
+/* The guest's DR7 enables an instruction breakpoint, so EFLAGS.RF matters: an inline IRET
+ * whose frame has RF set leaves for the monitor (which steps past the breakpoint).  When
+ * false, the inline IRET clears RF instead.  The monitor flushes the cache when it changes
+ * (monitor/debug.c). */
+extern bool xl_rf_matters;
 
 /* Translation-time counts (every translated instruction or site, not executions). */
 struct xl_stats {

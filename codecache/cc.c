@@ -101,13 +101,18 @@ void cc_lookup_clear(struct cc_lookup *t)
 	}
 	t->nused = 0;
 	t->tag = CC_LK_NOTAG;
+	memset(t->regions, 0, sizeof(t->regions));
 	memset(t->filled, 0, sizeof(t->filled));
 }
 
-static bool page_in(const struct cc_lk_drop *d, uint32_t lpn)
+/* Is linear page lpn one of d's?  pmask: the regions of d's single pages. */
+static inline bool page_in(const struct cc_lk_drop *d, const uint32_t *pmask, uint32_t lpn)
 {
-	if (d->reg[lpn >> 15] & (1u << ((lpn >> 10) & 31)))
+	uint32_t r = lpn >> 10, bit = 1u << (r & 31);
+	if (d->reg[r >> 5] & bit)
 		return true;
+	if (!(pmask[r >> 5] & bit))
+		return false;
 	for (unsigned k = 0; k < d->npages; k++)
 		if (d->page[k] == lpn)
 			return true;
@@ -117,14 +122,25 @@ static bool page_in(const struct cc_lk_drop *d, uint32_t lpn)
 void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, const struct cc_lk_drop *d)
 {
 	uint64_t miss = (uint64_t)(uintptr_t)miss_stub;
+	uint32_t pmask[1024 / 32] = {0};
+	bool any = false;
+	for (unsigned k = 0; k < d->npages; k++)
+		pmask[d->page[k] >> 15] |= 1u << ((d->page[k] >> 10) & 31);
+	for (unsigned k = 0; k < 1024 / 32 && !any; k++)
+		any = ((d->reg[k] | pmask[k]) & t->regions[k]) != 0;
+	if (!any) {
+		cc_stats.lookup_drops_skipped++;
+		return;                       /* no entry can be on those pages */
+	}
 	bool tracked = t->nused <= CC_LK_TRACK;
 	unsigned n = tracked ? t->nused : CC_LK_ENTRIES;
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = tracked ? t->used[k] : k;
-		if (t->host[i] == miss)
+		uint32_t la = cs_base + t->key[i];        /* keys first: half the bytes of hosts */
+		if (!page_in(d, pmask, la >> 12) &&
+		    ((la & 0xFFFu) <= 0xFF0u || !page_in(d, pmask, ((la >> 12) + 1) & 0xFFFFFu)))
 			continue;
-		uint32_t la = cs_base + t->key[i];
-		if (page_in(d, la >> 12) || ((la & 0xFFFu) > 0xFF0u && page_in(d, ((la >> 12) + 1) & 0xFFFFFu))) {
+		if (t->host[i] != miss) {
 			t->key[i] = 0;
 			t->host[i] = miss;
 		}
@@ -243,6 +259,14 @@ static void slot_set(struct cc_lookup *t, unsigned i, uint32_t key, uint64_t hos
 	t->host[i] = host;
 }
 
+/* Note the region of linear address la as possibly holding entries of t. */
+static void region_used(struct cc_lookup *t, uint32_t la)
+{
+	uint32_t r = la >> 22, r2 = (la + 15) >> 22 & 1023;   /* (a straddling first insn) */
+	t->regions[r / 32] |= 1u << (r % 32);
+	t->regions[r2 / 32] |= 1u << (r2 % 32);
+}
+
 /* b into its first slot; what was there moves to the second (whose entry goes). */
 void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
 {
@@ -255,6 +279,7 @@ void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
 	if (t->host[i] != miss && t->key[i] != b->eip)
 		slot_set(t, j, t->key[i], t->host[i]);
 	slot_set(t, i, b->eip, h);
+	region_used(t, b->cs_base + b->eip);
 }
 
 /* b into a free slot of its two, if one is free (an entry in use stays). */
@@ -268,6 +293,9 @@ static void insert_if_room(struct cc_lookup *t, struct cc_block *b)
 		slot_set(t, i, b->eip, h);
 	else if (t->host[j] == miss)
 		slot_set(t, j, b->eip, h);
+	else
+		return;
+	region_used(t, b->cs_base + b->eip);
 }
 
 static bool in_table(const struct cc_lookup *t, const struct cc_block *b)

@@ -105,6 +105,9 @@ struct cc_lookup {
 	 * page's blocks (cleared with the table, and for the pages a drop names), so that it
 	 * walks a page's block list once, not at every dispatcher entry on that page */
 	uint64_t filled[(1u << 20) / 64];
+	/* monitor only: the 4 MiB regions that may hold an entry (set when one is entered,
+	 * cleared with the table), so that a drop naming none of them scans nothing */
+	uint32_t regions[1024 / 32];
 } __attribute__((aligned(64)));          /* a size aligned_alloc accepts */
 /* The slot of guest EIP eip: its low 16 bits plus bits 8-23, so that blocks 64 KiB apart
  * and 16-byte aligned entry points (function starts) spread over every slot; the inline
@@ -119,7 +122,7 @@ static inline unsigned cc_lk_next(unsigned i) { return (i + 1) & (CC_LK_ENTRIES 
 
 struct cc_stats {
 	uint64_t blocks, insns, flushes, invalidations, chained, lookups, lookup_misses;
-	uint64_t xl_ns, lookup_drops;
+	uint64_t xl_ns, lookup_drops, lookup_drops_skipped;
 };
 extern struct cc_stats cc_stats;
 

@@ -160,6 +160,9 @@ void dev_ioapic_set_irq(int pin, int level);
  * delivers it: the I/O APIC pin's vector in the LAPIC's IRR when the pin is unmasked, else
  * the 8259's IRR (the PIT's catch-up waits for this). */
 bool dev_isa_irq_waiting(int irq);
+/* Is ISA line irq masked on every path to the CPU (the I/O APIC pin and the 8259)? */
+bool dev_isa_irq_masked(int irq);
+bool dev_pic_irq_masked(int irq);
 bool dev_lapic_irr(uint8_t vector);
 /* The LAPIC's EOI of a level-triggered vector (clears remote IRR of matching entries). */
 void dev_ioapic_eoi(uint8_t vector);

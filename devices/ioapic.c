@@ -102,6 +102,16 @@ bool dev_isa_irq_waiting(int irq)
 	return dev_pic_irq_latched(irq);
 }
 
+bool dev_isa_irq_masked(int irq)
+{
+	int pin = irq == 0 ? 2 : irq;
+
+	if (pin >= 0 && pin < IOAPIC_PINS && !(io.lo[pin] & RTE_MASKED) &&
+	    deliverable_mode(io.lo[pin]))
+		return false;
+	return dev_pic_irq_masked(irq);
+}
+
 void dev_ioapic_eoi(uint8_t vector)
 {
 	for (int pin = 0; pin < IOAPIC_PINS; pin++) {

@@ -161,6 +161,15 @@ bool dev_pic_irq_latched(int irq)
 	return pics[irq >> 3].irr & (1u << (irq & 7));
 }
 
+bool dev_pic_irq_masked(int irq)
+{
+	if (irq < 0 || irq > 15)
+		return true;
+	if (irq >= 8 && (pics[0].imr & (1u << PIC_CASCADE_IR)))
+		return true;
+	return pics[irq >> 3].imr & (1u << (irq & 7));
+}
+
 int dev_pic_pending(void)
 {
 	const struct pic *m = &pics[0], *s = &pics[1];

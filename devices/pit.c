@@ -221,7 +221,8 @@ static void pit_irq0_rearm(void)
  * interrupt would have come at every one of them: each rising edge is delivered once the
  * previous one has been taken by the CPU (IRR clear), so a guest that counts ticks (its
  * jiffies) does not lose time to a host that ran it late.  The backlog is bounded by
- * PIT_CATCHUP periods; older ones are dropped.
+ * PIT_CATCHUP periods; older ones are dropped, and none is kept while the guest has the line
+ * masked (dev_pit_poll).
  */
 #define PIT_CATCHUP 250u
 
@@ -244,8 +245,17 @@ uint64_t dev_pit_poll(uint64_t now)
 
 	if (now < c->irq_deadline)
 		return c->irq_deadline;
-	if (dev_isa_irq_waiting(0))   /* the last edge is not taken yet: after its EOI */
-		return now + clocks_to_ns(c->init ? c->init : 65536);
+	if (dev_isa_irq_waiting(0)) {
+		if (dev_isa_irq_masked(0)) {
+			/* masked by the guest: the edges it is not taking are lost, as on a PC -
+			 * no backlog, or the unmask would bring a burst of ticks (a kernel's
+			 * jiffies racing ahead of its TSC, which it then calls unstable) */
+			c->irq_next = pit_next_edge(c, pit_elapsed(c, now));
+			c->irq_deadline = pit_irq0_deadline(c);
+			return c->irq_deadline;
+		}
+		return now + clocks_to_ns(c->init ? c->init : 65536);   /* after its EOI */
+	}
 	dev_pic_set_irq(0, 0);
 	dev_pic_set_irq(0, 1);
 	c->irq_next = pit_advance_edge(c, now);

@@ -149,6 +149,8 @@ unsigned emu_dr_data_match(const struct vcpu *c, gla_t la, uint64_t len, bool wr
 
 /* Guest-visible CPUID (a coherent i686 set: only what the translator supports). */
 void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4]);
+/* The guest TSC's frequency for CPUID leaf 0x15 (0: unknown, the leaf is zero). */
+void emu_set_tsc_khz(uint32_t khz);
 
 
 /*

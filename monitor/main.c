@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "vmm.h"
 #include "memory.h"
@@ -281,7 +282,7 @@ static void print_stats(void)
 		"  direct / indirect exits %llu / %llu emitted (%llu probe the lookup table), %llu chained\n"
 		"  inline segment loads   %llu sites, %llu cache fills\n"
 		"  inline INT/IRET        %llu sites, %llu cache fills (SYSENTER/SYSEXIT included)\n"
-		"  inline VERR/VERW       %llu sites, %llu cache fills; inline RDTSC %llu sites\n"
+		"  inline VERR/VERW       %llu sites, %llu cache fills; inline RDTSC %llu sites; INVLPG calls %llu sites, %llu calls; CPUID calls %llu sites\n"
 		"  monitor exits          %llu (emulated %llu, exceptions %llu, interrupts %llu)\n"
 		"  host signals           %llu (self-modifying stores %llu, device memory %llu)\n"
 		"  code invalidations     %llu, cache flushes %llu, halts %llu\n",
@@ -296,6 +297,8 @@ static void print_stats(void)
 		(unsigned long long)xl_stats.ring_sites, (unsigned long long)xl_stats.ring_fills,
 		(unsigned long long)xl_stats.verify_sites, (unsigned long long)xl_stats.verify_fills,
 		(unsigned long long)xl_stats.tsc_sites,
+		(unsigned long long)xl_stats.invlpg_sites, (unsigned long long)vmm_invlpg_calls,
+		(unsigned long long)xl_stats.cpuid_sites,
 		(unsigned long long)run_stats.exits, (unsigned long long)run_stats.emulated,
 		(unsigned long long)run_stats.exceptions, (unsigned long long)run_stats.interrupts,
 		(unsigned long long)run_stats.signals, (unsigned long long)run_stats.smc_faults,
@@ -369,6 +372,40 @@ static void reboot(char **argv, bool no_reboot)
 	fprintf(stderr, "vmm386: guest requested reset; cannot restart: %s\n", strerror(errno));
 }
 
+/* One (monotonic ns, TSC) pair read close together: the retry keeps a pair whose two
+ * clock reads are less than 5 us apart, so a preemption cannot land between them. */
+static bool tsc_pair(uint64_t *ns, uint64_t *tsc)
+{
+	for (int k = 0; k < 20; k++) {
+		struct timespec a, b;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		uint64_t t = __builtin_ia32_rdtsc();
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		uint64_t na = (uint64_t)a.tv_sec * 1000000000u + (uint64_t)a.tv_nsec;
+		uint64_t nb = (uint64_t)b.tv_sec * 1000000000u + (uint64_t)b.tv_nsec;
+		if (nb - na < 5000) {
+			*ns = na + (nb - na) / 2, *tsc = t;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The host TSC's frequency in kHz, measured against CLOCK_MONOTONIC over 10 ms (the guest's
+ * TSC is the host's plus an offset, and CPUID leaf 0x15 tells the guest its rate): to
+ * about 0.05%, or 0 if the clocks could not be read cleanly. */
+static uint32_t host_tsc_khz(void)
+{
+	uint64_t n0, t0, n1, t1;
+	if (!tsc_pair(&n0, &t0))
+		return 0;
+	nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	if (!tsc_pair(&n1, &t1) || n1 <= n0 || t1 <= t0)
+		return 0;
+	uint64_t khz = (t1 - t0) * 1000000u / (n1 - n0);
+	return khz < 100000 || khz > 0xFFFFFFFFu / 1000 ? 0 : (uint32_t)khz;
+}
+
 /* Ctrl-A x, on the console's thread. */
 static void console_quit(void *vm)
 {
@@ -403,6 +440,7 @@ int main(int argc, char **argv)
 	vm.cpu.vm = &vm;
 	if (pv_init(&vm, &boot, &vm_pv_mon, err, sizeof(err)) < 0)
 		fail("%s", err);
+	emu_set_tsc_khz(host_tsc_khz());
 	emu_reset_protected(&vm.cpu, boot.gdt_base, boot.gdt_limit);
 	vm.cpu.regs[R_EAX] = boot.eax;
 	vm.cpu.regs[R_EBX] = boot.ebx;

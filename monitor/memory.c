@@ -72,6 +72,15 @@ void vmm_tlb_flush(struct vcpu *c, gla_t la, bool all)
 	smmu_tlb_flush(c, la, all);
 }
 
+uint64_t vmm_invlpg_calls;
+
+uint32_t vmm_invlpg(uint32_t la, struct vcpu *c)
+{
+	vmm_tlb_flush(c, la, false);
+	vmm_invlpg_calls++;
+	return smmu_lookup_pending();
+}
+
 static const struct emu_mon_ops mem_hooks = {
 	vmm_ram_written, mmio_touched, vmm_mode_changed, vmm_tlb_flush,
 };

@@ -14,4 +14,6 @@ void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len);
 void vmm_tlb_flush(struct vcpu *c, gla_t la, bool all);
 /* Translation-relevant vCPU state changed (the emulator's hook; nothing to do today). */
 void vmm_mode_changed(struct vcpu *c);
+/* INVLPGs translated code made through vmm_invlpg (translator/moncall.c). */
+extern uint64_t vmm_invlpg_calls;
 #endif

@@ -373,6 +373,7 @@ int vm_run(struct vm *vm)
 			continue;
 		}
 		xl_sync_segments(c);
+		dbg_rf_settle(c);
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit || dbg_stepping(c) ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
 		uint8_t *window = smmu_select(c);

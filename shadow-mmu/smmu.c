@@ -155,7 +155,7 @@
 #include "smmu_int.h"
 
 struct smmu_stats smmu_stats;
-struct smmu_state sm = { .last_pd = ~0u };
+struct smmu_state sm = { .last_pd = ~0u, .live_pd = ~0u };
 static uint64_t lru_clock;
 
 /* ---- windows -------------------------------------------------------------------------- */
@@ -180,6 +180,7 @@ void win_empty(struct window *w)
 			pu_drop(w, r);
 	}
 	w->eager = false;
+	large_forget(w);
 	if (w->released) {
 		w->released = false;
 		sm.nreleased--;
@@ -375,6 +376,13 @@ uint8_t *smmu_select(struct vcpu *c)
 		smmu_stats.window_switches++;
 		sm.cur = w;
 	}
+	if (w->kind == W_PAGED && (w->pd != sm.live_pd || w->npend)) {
+		/* the directory's windows can run now: their holes catch up (smmu_map.c) */
+		sm.live_pd = w->pd;
+		for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
+			if (sm.win[i].kind == W_PAGED && sm.win[i].pd == w->pd && sm.win[i].npend)
+				large_pending_apply(&sm.win[i]);
+	}
 	w->last_use = ++lru_clock;
 	views_update(c, w);
 	return w->base;
@@ -386,6 +394,11 @@ void smmu_set_unsync(bool on)
 		while (sm.nunsync)
 			unsync_end(sm.unsync_list[sm.nunsync - 1]);
 	sm.unsync_on = on && !sm.pv;
+}
+
+bool smmu_lookup_pending(void)
+{
+	return sm.cur && sm.cur->lk_drop_any;
 }
 
 uint8_t *smmu_base(void)

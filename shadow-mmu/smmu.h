@@ -33,6 +33,7 @@ struct smmu_stats {
 	uint64_t budget_recounts, budget_evictions, map_calls, lookup_clears;
 	uint64_t map_maps, map_unmaps, map_protects;   /* map_calls by kind */
 	uint64_t unmaps_batched;                        /* page unmaps that joined a run */
+	uint64_t holes_deferred;              /* 4 MiB-region hole changes left for later */
 	uint64_t pages_kept, pages_lowered;   /* a changed entry left its page mapped (smmu_trace.c) */
 	uint64_t eager_builds, eager_pages, pv_entry_writes, pv_rechecks, pv_releases;  /* PV */
 };
@@ -44,6 +45,8 @@ extern struct smmu_stats smmu_stats;
  * page table is traced.  Both are handed in so that shadow-mmu/ calls nothing in monitor/. */
 int smmu_init(struct vm *vm, uint8_t *flat, bool pv);
 /* Select the window for the vCPU's current CR0.PG/CR3/CPL; returns its base. */
+/* Does the current window's lookup table wait for drops (applied by smmu_lookup)? */
+bool smmu_lookup_pending(void);
 uint8_t *smmu_select(struct vcpu *c);
 /* The current window's base (for fault fix-ups of host pointers). */
 uint8_t *smmu_base(void);

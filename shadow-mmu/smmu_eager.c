@@ -59,8 +59,11 @@ static void run_flush(struct window *w, struct run *u)
 	else if (u->kind == RUN_MAP) {
 		host_map(w, u->lpn, u->n, u->frame, u->rw);
 		smmu_stats.eager_pages += u->n;
-	} else if (u->kind == RUN_PROT)
+	} else if (u->kind == RUN_PROT) {
 		host_protect(w, u->lpn, u->n, u->rw);
+		for (uint32_t k = 0; k < u->n; k++)
+			large_note_rw(w, u->lpn + k, u->rw);
+	}
 	u->kind = RUN_NONE;
 }
 

@@ -54,8 +54,10 @@ static void fill_large(struct vcpu *c, struct window *w, gla_t la, const struct 
 	bool gw = guest_writable(c, w, wk->perm);
 	if (w->lg[r] == (base | SM_P | (gw ? SM_GW : 0))) {
 		/* mapped already: a page left read-only for a protection since lifted */
-		if (gw && !frame_protected(wk->gpa / GUEST_PAGE))
+		if (gw && !frame_protected(wk->gpa / GUEST_PAGE)) {
 			host_protect(w, la >> 12, 1, true);
+			large_note_rw(w, la >> 12, true);
+		}
 		smmu_stats.dirty_upgrades++;
 		return;
 	}

@@ -31,6 +31,10 @@
  *    and holds no translations; an out-of-sync frame is not protected; every shadow page
  *    derived from entry i of it was made from snap[i] (give or take A and D being set);
  *  - sm.vma_est is at least the number of host mappings the windows hold (2 per call);
+ *  - a window that translated code may run in (one of the current directory's, or cur)
+ *    has a read-only hole in a writable 4 MiB region exactly at its protected frames, and
+ *    its ro bits say where the holes are; another window's holes may lag, for the frames
+ *    on its pend list only (smmu_map.c, frame_set_rw);
  *  - a window's lookup table holds a block only while the window maps the block's linear
  *    page (and, for a block whose first instruction straddles, the next one) to the
  *    block's frames, once the drops pending (lk_drop_*) are applied - and while any are
@@ -78,6 +82,12 @@ struct window {
 	 * as a bitmap, single pages as a short list; meanwhile the table's tag is NOTAG */
 	bool lk_drop_any;
 	struct cc_lk_drop lk_drop;
+	/* 4 MiB regions' read-only holes (smmu_map.c): a bit per linear page, set while the
+	 * host has the page read-only inside a writable region (allocated with the first) */
+	uint64_t *ro;
+	/* frames whose protection changed while the window could not run (not of the current
+	 * directory): their holes are brought up to date when it can (large_pending_apply) */
+	uint32_t *pend, npend, cappend;
 };
 
 /* A pool of list nodes: (window, value) pairs hanging off a frame; node 0 is never used,
@@ -112,6 +122,8 @@ struct smmu_state {
 	struct pool lr_pool;
 	uint32_t *lr_head;        /* -> (window, region) mapping it as one 4 MiB page */
 	uint16_t *ncode;          /* code frames in it */
+
+	gpa_t live_pd;            /* the directory whose windows' holes are up to date */
 
 	/* PV (smmu_eager.c, read by smmu_select) */
 	gpa_t last_pd;            /* the directory of the last smmu_select */
@@ -188,6 +200,9 @@ void unmap_batch_begin(void);
 void unmap_batch_end(void);
 void invalidate_region(struct window *w, uint32_t r);
 void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n);
+void large_note_rw(struct window *w, uint32_t lpn, bool rw);
+void large_pending_apply(struct window *w);
+void large_forget(struct window *w);
 void map_large(struct window *w, uint32_t r, gpa_t base, bool gw);
 void frame_protect(uint32_t fn);
 void frame_release(uint32_t fn);

@@ -236,10 +236,101 @@ void lookup_drops_apply(struct window *w)
 
 /* Region r becomes the 4 MiB page at `base` (the caller made the host mapping of its
  * n pages): read-only holes for the protected frames in it when it is writable. */
+/*
+ * Read-only holes in writable 4 MiB regions.  Every supervisor window of a kernel that maps
+ * its RAM with 4 MiB pages holds the same regions, so a frame that becomes a traced table
+ * or code (or stops being one) would cost an mprotect in each of them.  Only the windows
+ * of the current directory (and the current window) can be run in, so the others are
+ * brought up to date later: the frame goes on their pend list, and when their directory
+ * becomes current (smmu_select) each pending frame's hole is made what frame_protected
+ * says then - nothing at all for a frame that was protected and released meanwhile.  The
+ * ro bits (a bit per linear page) say where the host has a hole now, so that no call is
+ * made to reach the state a page is already in.
+ */
+static bool window_live(const struct window *w)
+{
+	return sm.pv || w == sm.cur || (w->kind == W_PAGED && w->pd == (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1)));
+}
+
+static bool ro_get(const struct window *w, uint32_t lpn)
+{
+	return w->ro && (w->ro[lpn / 64] >> (lpn % 64) & 1);
+}
+
+static void ro_put(struct window *w, uint32_t lpn, bool ro)
+{
+	if (!w->ro) {
+		if (!ro)
+			return;
+		w->ro = calloc((1u << 20) / 64, sizeof(uint64_t));
+		if (!w->ro)
+			vmm_panic("shadow MMU: out of memory");
+	}
+	if (ro)
+		w->ro[lpn / 64] |= 1ull << (lpn % 64);
+	else
+		w->ro[lpn / 64] &= ~(1ull << (lpn % 64));
+}
+
+/* The host state of page lpn (of a 4 MiB region of w) was just set to rw. */
+void large_note_rw(struct window *w, uint32_t lpn, bool rw)
+{
+	if (w->lg[lpn / 1024] & SM_P)
+		ro_put(w, lpn, !rw);
+}
+
+/* Make the hole of frame fn in region r of w what its protection says now. */
+static void hole_update(struct window *w, uint32_t r, uint32_t fn)
+{
+	if (!(w->lg[r] & SM_GW))
+		return;
+	uint32_t lpn = r * 1024 + fn % 1024;
+	bool ro = frame_protected(fn);
+	if (ro_get(w, lpn) == ro)
+		return;
+	host_protect(w, lpn, 1, !ro);
+	ro_put(w, lpn, ro);
+}
+
+void large_pending_apply(struct window *w)
+{
+	for (uint32_t k = 0; k < w->npend; k++) {
+		uint32_t fn = w->pend[k];
+		for (uint32_t i = sm.lr_head[fn >> 10]; i; i = sm.lr_pool.n[i].next)
+			if (&sm.win[sm.lr_pool.n[i].win] == w)
+				hole_update(w, sm.lr_pool.n[i].val, fn);
+	}
+	w->npend = 0;
+}
+
+/* The window lost its mappings (win_empty). */
+void large_forget(struct window *w)
+{
+	if (w->ro)
+		memset(w->ro, 0, (1u << 20) / 8);
+	w->npend = 0;
+}
+
+static void pend_add(struct window *w, uint32_t fn)
+{
+	if (w->npend && w->pend[w->npend - 1] == fn)
+		return;
+	if (w->npend == w->cappend) {
+		w->cappend = w->cappend ? w->cappend * 2 : 256;
+		w->pend = realloc(w->pend, w->cappend * sizeof(uint32_t));
+		if (!w->pend)
+			vmm_panic("shadow MMU: out of memory");
+	}
+	w->pend[w->npend++] = fn;
+	smmu_stats.holes_deferred++;
+}
+
 void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n)
 {
 	w->lg[r] = base | SM_P | (gw ? SM_GW : 0);
 	pool_add(&sm.lr_pool, &sm.lr_head[base >> 22], widx(w), r);
+	if (w->ro)
+		memset(&w->ro[r * 1024 / 64], 0, 1024 / 8);   /* mapped whole: no hole yet */
 	if (!gw || (sm.pv && !sm.ncode[base >> 22]))
 		return;
 	uint32_t fn0 = base / GUEST_PAGE;
@@ -252,6 +343,8 @@ void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n)
 		while (j < n && frame_protected(fn0 + j))
 			j++;
 		host_protect(w, r * 1024 + i, j - i, false);
+		for (uint32_t k = i; k < j; k++)
+			ro_put(w, r * 1024 + k, true);
 		i = j;
 	}
 }
@@ -303,8 +396,12 @@ static void frame_set_rw(uint32_t fn, bool rw)
 	for (uint32_t i = sm.lr_head[fn >> 10]; i; i = sm.lr_pool.n[i].next) {
 		struct window *w = &sm.win[sm.lr_pool.n[i].win];
 		uint32_t r = sm.lr_pool.n[i].val;
-		if (w->lg[r] & SM_GW)
-			host_protect(w, r * 1024 + fn % 1024, 1, rw);
+		if (!(w->lg[r] & SM_GW))
+			continue;
+		if (window_live(w))
+			hole_update(w, r, fn);
+		else
+			pend_add(w, fn);
 	}
 }
 

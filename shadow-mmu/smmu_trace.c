@@ -134,8 +134,10 @@ static struct window *trace_win;
 void smmu_trace_begin(gla_t la)
 {
 	trace_win = sm.cur;
-	if (mapped_frame(sm.cur, la >> 12, NULL) != NOPT)
+	if (mapped_frame(sm.cur, la >> 12, NULL) != NOPT) {
 		host_protect(sm.cur, la >> 12, 1, true);
+		large_note_rw(sm.cur, la >> 12, true);
+	}
 }
 
 void smmu_trace_end(gla_t la, gpa_t frame, const uint32_t *before)
@@ -144,8 +146,10 @@ void smmu_trace_end(gla_t la, gpa_t frame, const uint32_t *before)
 	uint32_t fn = frame / GUEST_PAGE;
 	bool rw;
 	/* put the read-only mapping back unless the step itself dropped it */
-	if (mapped_frame(w, la >> 12, &rw) == frame)
+	if (mapped_frame(w, la >> 12, &rw) == frame) {
 		host_protect(w, la >> 12, 1, rw);
+		large_note_rw(w, la >> 12, rw);
+	}
 	const uint32_t *now = (const uint32_t *)(sm.vm->ram + frame);
 	unmap_batch_begin();
 	for (uint32_t i = 0; i < 1024; i++)

@@ -4,7 +4,8 @@
  * xl_kind() picks the emitter for a decoded instruction in a mode: #UD for what the guest's
  * CPUID does not advertise, #NM/#UD for x87/SSE under CR0.TS/EM, the inline caches for
  * segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT where they apply, reads of a
- * segment selector into a register and of CR0/2/3/4 at CPL 0 as loads, RDTSC inline
+ * segment selector into a register and of CR0/2/3/4 at CPL 0 as loads, INVLPG at CPL 0
+ * and CPUID as calls (moncall.c), RDTSC inline
  * where CR4.TSD does not make it fault (XM_TSD), the monitor for every instruction in the
  * project's own table of sensitive and privileged instructions (xl_sensitive; Zydis's
  * privilege flag misses LGDT, CLI, STI, IN, OUT, POPF and IRET), hand lowerings for what
@@ -146,6 +147,8 @@ enum xk xl_kind(const struct xl_ctx *x, const struct ginsn *g)
 	}
 	if (xl_sreg_fast_ok(x, g)) return K_SREG;
 	if (xl_mov_from_sys_ok(x, g)) return K_MOV_FROM_SYS;
+	if (xl_invlpg_inline_ok(x, g)) return K_INVLPG;
+	if (xl_cpuid_inline_ok(x, g)) return K_CPUID;
 	enum xk rk = xl_ring_kind(x, g);
 	if (rk != K_EMULATE) return rk;
 	if (xl_verify_fast_ok(x, g)) return K_VERIFY;
@@ -203,7 +206,7 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	case K_FPU_FAULT: case K_EMULATE: return XC_MONITOR;
 	case K_INCDEC: case K_OP82: return XC_REENCODED;
 	case K_CLI: case K_STI: case K_PUSHF: case K_POPF: return XC_LOWERED;
-	case K_PUSHA: case K_POPA: case K_PUSH_SREG: case K_SREG: case K_MOV_FROM_SYS: return XC_LOWERED;
+	case K_PUSHA: case K_POPA: case K_PUSH_SREG: case K_SREG: case K_MOV_FROM_SYS: case K_INVLPG: case K_CPUID: return XC_LOWERED;
 	case K_INT_FAST: case K_IRET_FAST: case K_SYSENTER_FAST: case K_SYSEXIT_FAST:
 	case K_VERIFY:
 		return XC_MONITOR;                              /* inline only while cached */

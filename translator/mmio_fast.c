@@ -14,9 +14,8 @@
  *     (r14 & 0xFF0) != vcpu->mmio_fast_skip     not the register the mirror does not follow
  *     popfq; reg = [vcpu->mmio_fast_mirror + (r14 & 0xFFF)]; jump to the next instruction
  *   store, MOV [mem], r32 / imm32:
- *     the guest registers the C calling convention may clobber (EAX ECX EDX ESI EDI) are
- *     pushed, DF cleared, the stack aligned, and vmm_mmio_store(offset, value, vcpu)
- *     called; popfq; the next instruction, or a return to the run loop (EXIT_REQUEST at
+ *     vmm_mmio_store(offset, value, vcpu) called as hostcall.c says (its own stack; the
+ *     guest registers the C convention may clobber and XMM0-7 kept, DF cleared); popfq; the next instruction, or a return to the run loop (EXIT_REQUEST at
  *     the next instruction) when vmm_mmio_store says an interrupt is waiting
  *   otherwise:
  *     popfq; the monitor call, as before (which may learn the translation for next time)
@@ -74,23 +73,17 @@ static uint8_t *jcc32(struct xbuf *b, uint8_t cc)
 static const uint8_t pushf[] = {0x9C}, popf[] = {0x9D};
 
 /* The store: r10d = value, r11d = offset, guest flags pushed.  Leaves r11d = the helper's
- * answer.  RSP is kept in r14 (callee-saved) across the call. */
+ * answer (hostcall.c: own stack, guest registers and XMM0-7 kept). */
 static void emit_store_call(struct xbuf *b)
 {
-	static const uint8_t push[] = {0x50, 0x51, 0x52, 0x56, 0x57}, pop[] = {0x5F, 0x5E, 0x5A, 0x59, 0x58};
-	static const uint8_t cld[] = {0xFC}, and_rsp[] = {0x48, 0x83, 0xE4, 0xF0}, call_rax[] = {0xFF, 0xD0};
-	ebytes(b, push, sizeof(push));
-	ebytes(b, cld, 1);
-	emit_rr(b, EM_W, OP_MOV_ST, 1, H_RSP, H_R14);
-	ebytes(b, and_rsp, sizeof(and_rsp));
+	static const uint8_t call_rax[] = {0xFF, 0xD0};
+	xl_emit_call_enter(b, true);
 	emit_rr(b, 0, OP_MOV_ST, 1, H_R11, H_RDI);
 	emit_rr(b, 0, OP_MOV_ST, 1, H_R10, H_RSI);
 	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R13, H_RDX);
 	emit_mov_imm64(b, H_RAX, (uint64_t)(uintptr_t)vmm_mmio_store);
 	ebytes(b, call_rax, sizeof(call_rax));
-	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R14, H_RSP);
-	emit_rr(b, 0, OP_MOV_ST, 1, H_RAX, H_R11);
-	ebytes(b, pop, sizeof(pop));
+	xl_emit_call_leave(b);
 }
 
 void xl_translate_mmio_fast(struct xl_ctx *x, const struct ginsn *g)

@@ -15,8 +15,10 @@
  * is the virtual IF, which an interrupt gate clears (pv/abi.h), as the monitor does.
  *
  * IRET at CPL 0 to CPL 3: the frame is read from the kernel stack, the CS and SS selectors
- * and their descriptors must be the cached ones, NT, VM, TF and RF must be clear (the run
- * loop steps the guest while TF or RF is set, monitor/debug.c), and no data
+ * and their descriptors must be the cached ones, NT, VM and TF must be clear (the run loop
+ * steps the guest while TF is set, monitor/debug.c), RF too while an instruction
+ * breakpoint is enabled (xl_rf_matters; otherwise RF is dropped, as the run loop drops
+ * it), and no data
  * segment register may hold a DPL < 3 segment (IRET would null it); then the same switch
  * the other way.  If the new IF is 1 and an interrupt is pending, it leaves for the
  * dispatcher at the new EIP instead.
@@ -332,10 +334,13 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	}
 	emit_ring_gdt_checks(b, -1, miss, &nm);
 	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R8, H_R12, -1, 0, 8);         /* EFLAGS, kept in r8d */
-	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT | FL_RF);
+	/* RF: with no instruction breakpoint enabled it has nothing to suppress and is left
+	 * clear (monitor/debug.c dbg_rf_settle: the monitor's own IRET gets the same) */
+	uint32_t rf = xl_rf_matters ? FL_RF : 0;
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT | rf);
 	miss[nm++] = jcc32(b, CC_NE);
-	/* commit: EFLAGS as IRET at CPL 0 loads them */
-	const uint32_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_RF | FL_AC | FL_ID | FL_IF | FL_IOPL |
+	/* commit: EFLAGS as IRET at CPL 0 loads them (RF stays clear: the test above) */
+	const uint32_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_AC | FL_ID | FL_IF | FL_IOPL |
 			      FL_VIF | FL_VIP;
 	emit_rr(b, 0, OP_MOV_ST, 1, H_R8, H_R11);
 	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, mask);

@@ -23,6 +23,7 @@
 
 struct xl_stats xl_stats;
 bool (*xl_debug_break)(gla_t la);
+bool xl_rf_matters;
 ZydisDecoder xl_decoder;
 
 void xl_init(void)
@@ -135,6 +136,8 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_PUSH_SREG: return xl_translate_push_sreg(x, g);
 	case K_SREG: return xl_translate_sreg_fast(x, g);
 	case K_MOV_FROM_SYS: return xl_translate_mov_from_sys(x, g);
+	case K_INVLPG: return xl_translate_invlpg(x, g);
+	case K_CPUID: return xl_translate_cpuid(x);
 	case K_INT_FAST: return xl_translate_int_fast(x, g);
 	case K_IRET_FAST: return xl_translate_iret_fast(x, g);
 	case K_SYSENTER_FAST: return xl_translate_sysenter_fast(x, g);

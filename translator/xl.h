@@ -52,12 +52,21 @@ bool vmm_adaptive_emulate(gpa_t pa);
  * translator/mmio_fast.c calls it from translated code): non-zero when the run loop must
  * look before the next instruction. */
 uint32_t vmm_mmio_store(uint32_t off, uint32_t val, struct vcpu *c);
+/* INVLPG of linear address la at CPL 0, called from translated code (translator/moncall.c;
+ * monitor/memory.c): non-zero when the running window's lookup table must be brought up to
+ * date by the run loop before it is used again. */
+uint32_t vmm_invlpg(uint32_t la, struct vcpu *c);
 
 /* Breakpoints (the monitor sets it while gdb or the guest's DR7 has some; NULL otherwise):
  * a block, one-instruction blocks included, ends with EXIT_DEBUG before every guest linear
  * address it answers true for.  The caller invalidates the blocks of a page when that
  * page's answers change. */
 extern bool (*xl_debug_break)(gla_t la);
+/* The guest's DR7 enables an instruction breakpoint, so EFLAGS.RF matters: an inline IRET
+ * whose frame has RF set leaves for the monitor (which steps past the breakpoint).  When
+ * false, the inline IRET clears RF instead.  The monitor flushes the cache when it changes
+ * (monitor/debug.c). */
+extern bool xl_rf_matters;
 
 /* Translation-time counts (every translated instruction or site, not executions). */
 struct xl_stats {
@@ -70,6 +79,8 @@ struct xl_stats {
 	uint64_t adaptive;         /* monitor calls chosen because the access kept faulting */
 	uint64_t mmio_fast_sites;  /* of those, loads that read a device mirror inline */
 	uint64_t mmio_store_sites; /* and stores that call the device without an exit */
+	uint64_t invlpg_sites;     /* INVLPG translated as a call (moncall.c) */
+	uint64_t cpuid_sites;      /* and CPUID */
 	uint64_t direct_probes;    /* direct exits to another page: inline lookup-table probe */
 	uint64_t sreg_sites, sreg_fills;   /* inline segment loads: sites, cache fills */
 	uint64_t ring_sites, ring_fills;   /* inline INT/IRET/SYSENTER/SYSEXIT: sites, fills */

@@ -78,7 +78,7 @@ enum xk {
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
 	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG, K_PUSHA, K_POPA,
 	K_PUSH_SREG, K_SREG, K_INT_FAST, K_IRET_FAST, K_SYSENTER_FAST, K_SYSEXIT_FAST, K_VERIFY,
-	K_RDTSC, K_MOV_FROM_SYS,
+	K_RDTSC, K_MOV_FROM_SYS, K_INVLPG, K_CPUID,
 };
 
 /* The mode bits a CPL switch keeps (the inline ring transitions' target mode). */
@@ -183,6 +183,12 @@ bool xl_quiet_desc(struct vcpu *c, uint16_t sel, uint64_t *raw, const struct seg
 void xl_emit_gdt_match(struct xbuf *b, uint8_t **miss, unsigned *nmiss);
 bool xl_sreg_fast_ok(const struct xl_ctx *x, const struct ginsn *g);
 bool xl_mov_from_sys_ok(const struct xl_ctx *x, const struct ginsn *g);
+bool xl_invlpg_inline_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_emit_call_enter(struct xbuf *b, bool flags_pushed);
+void xl_emit_call_leave(struct xbuf *b);
+void xl_translate_invlpg(struct xl_ctx *x, const struct ginsn *g);
+bool xl_cpuid_inline_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_cpuid(struct xl_ctx *x);
 void xl_translate_mov_from_sys(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sreg_fast(struct xl_ctx *x, const struct ginsn *g);
 

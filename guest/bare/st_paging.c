@@ -551,6 +551,15 @@ static void tlb_tests(void)
 
 /* --- instruction fetch, REP MOVS, page-table aliases ---------------------------------- */
 
+/* One indirect call site for every call below: what a translator remembers per site or
+ * per target must follow the page tables and their flushes. */
+static __attribute__((noinline)) uint32_t call_at(uint32_t va)
+{
+	uint32_t v;
+	asm volatile("call *%1" : "=a"(v) : "r"(va) : "ecx", "edx", "memory");
+	return v;
+}
+
 static void fetch_tests(void)
 {
 	static const uint8_t code[] = { 0xB8, 0x78, 0x56, 0x34, 0x12, 0xC3 };   /* mov eax, imm; ret */
@@ -562,6 +571,21 @@ static void fetch_tests(void)
 	asm volatile(ST_ARM "call *%1" ST_DISARM : "=a"(v) : "r"(TB + 0x9000) : "ecx", "edx", "memory");
 	st_check(trap_last.count == 0 && v == 0x12345678, "code runs from a test page", "eax 0x%x exceptions %u",
 		 v, trap_last.count);
+	/* the page remapped to other code and flushed: the same call site runs the new code,
+	 * and the old code again once the old mapping is back and flushed */
+	static const uint8_t code2[] = { 0xB8, 0x21, 0x43, 0x65, 0x87, 0xC3 };
+	uint32_t old = pt_test[9], r1, r2, r3;
+	memcpy(tp[7], code2, sizeof(code2));
+	r1 = call_at(TB + 0x9000);
+	pt_test[9] = pa(tp[7]) | PG_P | PG_RW;     /* (stores of their own, not map()'s) */
+	invlpg(TB + 0x9000);
+	r2 = call_at(TB + 0x9000);
+	pt_test[9] = old;
+	invlpg(TB + 0x9000);
+	r3 = call_at(TB + 0x9000);
+	st_check(r1 == 0x12345678 && r2 == 0x87654321 && r3 == 0x12345678,
+		 "a code page remapped and flushed by INVLPG: the same call site follows it",
+		 "0x%x 0x%x 0x%x", r1, r2, r3);
 	trap_reset();
 	asm volatile(ST_ARM "jmp *%0" ST_DISARM :: "r"(TB + 0xA000) : "memory");
 	pf_check("fetch from a not-present page: #PF error 0, CR2 = EIP", 0, TB + 0xA000, TB + 0xA000);

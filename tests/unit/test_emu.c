@@ -1134,7 +1134,7 @@ START_TEST(test_cpuid)
 	char brand[49];
 
 	emu_cpuid(0, 0, o);
-	ck_assert_uint_eq(o[0], 7);
+	ck_assert_uint_eq(o[0], 0x15);          /* the highest basic leaf: 0x15, the TSC ratio */
 	ck_assert_mem_eq(&o[1], "Genu", 4);
 	ck_assert_mem_eq(&o[3], "ineI", 4);
 	ck_assert_mem_eq(&o[2], "ntel", 4);
@@ -1148,8 +1148,22 @@ START_TEST(test_cpuid)
 	emu_cpuid(7, 0, o1);
 	ck_assert_uint_eq(o1[2], 1u << 2);       /* leaf 7: UMIP only */
 	ck_assert_uint_eq(o1[0] | o1[1] | o1[3], 0);
-	emu_cpuid(8, 0, o);                     /* above the maximum: the highest basic leaf */
+	emu_cpuid(8, 0, o);                     /* inside the range, nothing to say */
+	ck_assert_uint_eq(o[0] | o[1] | o[2] | o[3], 0);
+	emu_cpuid(0, 0, o);
+	ck_assert_uint_eq(o[0], 0x15);
+	emu_set_tsc_khz(2596138);               /* leaf 0x15: Linux's crystal_khz * EBX / EAX */
+	emu_cpuid(0x15, 0, o1);
+	ck_assert_uint_eq(o1[2], 1000000000u);  /* the LAPIC timer's clock */
+	uint64_t prod = o1[2] / 1000 * (uint64_t)o1[1];
+	ck_assert_uint_le(prod, 0xFFFFFFFFu);
+	ck_assert_uint_ge(prod / o1[0], 2596138 - 3);
+	ck_assert_uint_le(prod / o1[0], 2596138 + 3);
+	emu_cpuid(0x16, 0, o);                  /* above the maximum: the highest basic leaf */
 	ck_assert_mem_eq(o, o1, 16);
+	emu_set_tsc_khz(0);
+	emu_cpuid(0x15, 0, o1);
+	ck_assert_uint_eq(o1[0] | o1[1] | o1[2] | o1[3], 0);
 	emu_cpuid(0x80000000u, 0, o);
 	ck_assert_uint_eq(o[0], 0x80000004u);
 	for (unsigned i = 0; i < 3; i++)
@@ -1160,7 +1174,7 @@ START_TEST(test_cpuid)
 	/* through emu_step */
 	c->regs[R_EAX] = 0;
 	ck_assert_int_eq(RUN(0x0F, 0xA2), EXIT_NONE);
-	ck_assert_uint_eq(c->regs[R_EAX], 7);
+	ck_assert_uint_eq(c->regs[R_EAX], 0x15);
 	ck_assert_uint_eq(c->regs[R_EBX], 0x756E6547);   /* "Genu" */
 }
 END_TEST

@@ -294,9 +294,26 @@ START_TEST(code_protection_changes_every_mapping)
 	sel(PD2, 0);
 	ck_assert_int_eq(fault(s2, 0x0010, true, &info), SMF_SMC);
 	ck_assert_uint_eq(info, F);
-	/* released: writable again everywhere the guest allows it */
+	/* released: writable again everywhere the guest allows it - PD1's 4 MiB page (a
+	 * window that cannot run while PD2 is current) once PD1 is current again */
+	uint64_t deferred = smmu_stats.holes_deferred;
 	smmu_protect_code(F, false);
-	ck_assert(writable(s1) && writable(s2) && writable(s1 + KB + F) && writable(flat + F));
+	ck_assert(writable(s1) && writable(s2) && writable(flat + F));
+	ck_assert(!writable(s1 + KB + F));
+	ck_assert_uint_eq(smmu_stats.holes_deferred - deferred, 1);
+	ck_assert_ptr_eq(sel(PD1, 0), s1);
+	ck_assert(writable(s1 + KB + F));
+	/* protected and released while PD1 is not current: nothing left to do for it */
+	sel(PD2, 0);
+	smmu_protect_code(F, true);
+	smmu_protect_code(F, false);
+	sel(PD1, 0);
+	ck_assert(writable(s1 + KB + F) && writable(s1 + KB + F + 0x1000));
+	smmu_protect_code(F, true);
+	sel(PD2, 0);
+	ck_assert(!writable(s1 + KB + F));               /* (made while PD1 was current) */
+	smmu_protect_code(F, false);
+	sel(PD1, 0);
 	ck_assert(!writable(s1 + 0x2000));       /* the guest's own read-only page stays so */
 }
 END_TEST

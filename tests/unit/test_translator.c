@@ -647,6 +647,31 @@ START_TEST(verw_cache_follows_the_gdt)
 }
 END_TEST
 
+/* CPUID runs as a call (moncall.c): the four registers as the monitor's CPUID gives them,
+ * flags and the other registers kept, no exit before the HLT. */
+START_TEST(cpuid_is_a_call)
+{
+	static const uint32_t leaves[][2] = { {0, 0}, {1, 0}, {7, 0}, {7, 1}, {0x80000003u, 0}, {0x40, 0} };
+	for (unsigned k = 0; k < sizeof(leaves) / sizeof(leaves[0]); k++) {
+		setup();
+		c->regs[R_EAX] = leaves[k][0], c->regs[R_ECX] = leaves[k][1];
+		c->regs[R_ESI] = 0x5151, c->regs[R_EDI] = 0x7171, c->regs[R_EBP] = 0x8181;
+		RUN(0xF9, 0x0F, 0xA2, 0x0F, 0x92, 0xC2 | 0x0);   /* stc; cpuid; setc dl */
+		uint32_t want[4];
+		emu_cpuid(leaves[k][0], leaves[k][1], want);
+		ck_assert_uint_eq(c->eip, CODE + 6);
+		ck_assert_uint_eq(c->regs[R_EAX], want[0]);
+		ck_assert_uint_eq(c->regs[R_EBX], want[1]);
+		ck_assert_uint_eq(c->regs[R_ECX], want[2]);
+		ck_assert_uint_eq(c->regs[R_EDX], (want[3] & ~0xFFu) | 1);   /* CF kept */
+		ck_assert_uint_eq(c->regs[R_ESI], 0x5151);
+		ck_assert_uint_eq(c->regs[R_EDI], 0x7171);
+		ck_assert_uint_eq(c->regs[R_EBP], 0x8181);
+	}
+	ck_assert_uint_gt(xl_stats.cpuid_sites, 0);
+}
+END_TEST
+
 /* --- adaptive device-memory sites (translator/mmio_fast.c) ------------------------------- */
 
 /* What the run loop does after a device-memory fault (monitor/adaptive.c; mon_int.h is the
@@ -663,10 +688,14 @@ static uint32_t dev_rd(void *opaque, uint32_t off, int size)
 	return dev_mirror[off / 4];
 }
 
+static bool dev_clobbers_simd;
+
 static void dev_wr(void *opaque, uint32_t off, int size, uint32_t val)
 {
 	(void)opaque; (void)size;
 	dev_last_off = off, dev_last_val = val, dev_writes++;
+	if (dev_clobbers_simd)     /* as libc's string functions may (translator/hostcall.c) */
+		asm volatile("pxor %%xmm0, %%xmm0\n\tpcmpeqd %%xmm7, %%xmm7" ::: "xmm0", "xmm7");
 }
 
 /* A device page at DEV_PAGE, the cache pointing at it in the flat window (paging off), and
@@ -762,6 +791,26 @@ START_TEST(mmio_fast_store_calls_the_device)
 }
 END_TEST
 
+START_TEST(mmio_fast_store_keeps_the_guest_xmm)
+{
+	/* movd xmm0, eax; movd xmm7, edx; mov [ecx + 0xB0], edx; movd esi, xmm0; movd edi, xmm7 */
+	static const uint8_t code[] = {0x66, 0x0F, 0x6E, 0xC0, 0x66, 0x0F, 0x6E, 0xFA,
+				       0x89, 0x91, 0xB0, 0x00, 0x00, 0x00,
+				       0x66, 0x0F, 0x7E, 0xC6, 0x66, 0x0F, 0x7E, 0xFF};
+	mmio_site(code, sizeof(code), 8);
+	c->regs[R_ECX] = DEV_PAGE;
+	c->regs[R_EAX] = 0x5A5A5A5A, c->regs[R_EDX] = 0x1234;
+	uint32_t writes = dev_writes;
+	dev_clobbers_simd = true;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	dev_clobbers_simd = false;
+	ck_assert_uint_eq(c->eip, CODE + sizeof(code));
+	ck_assert_uint_eq(dev_writes, writes + 1);
+	ck_assert_uint_eq(c->regs[R_ESI], 0x5A5A5A5A);          /* XMM0 and XMM7 kept */
+	ck_assert_uint_eq(c->regs[R_EDI], 0x1234);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("translator");
@@ -794,6 +843,8 @@ int main(void)
 	tcase_add_test(t, mmio_fast_load_reads_the_mirror);
 	tcase_add_test(t, mmio_fast_load_skips_the_volatile_register);
 	tcase_add_test(t, mmio_fast_store_calls_the_device);
+	tcase_add_test(t, mmio_fast_store_keeps_the_guest_xmm);
+	tcase_add_test(t, cpuid_is_a_call);
 	suite_add_tcase(s, t);
 	TCase *cc = tcase_create("codecache");
 	tcase_add_test(cc, chain_and_invalidate);

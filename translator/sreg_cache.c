@@ -2,8 +2,8 @@
  * sreg_cache.c - segment-register loads in kernel code: a descriptor cache per site.
  *
  * A kernel's trap entry and exit load DS/ES/FS/GS on every system call and interrupt
- * (MOV Sreg from a register, POP Sreg); as monitor calls these were 8 of the 10 exits of a
- * null system call.  At CPL 0 in protected mode such a site is translated inline against a
+ * (MOV Sreg from a register or, in flat code, from memory; POP Sreg); as monitor calls
+ * these were 8 of the 10 exits of a null system call.  At CPL 0 in protected mode such a site is translated inline against a
  * one-entry cache (struct xl_sreg_slot) filled by the monitor after it emulated the site
  * once: if the selector equals the cached one, lies inside the current GDT limit, and the
  * 8 bytes now in the GDT equal the cached descriptor (read through the window, exactly as
@@ -116,7 +116,9 @@ bool xl_sreg_fast_ok(const struct xl_ctx *x, const struct ginsn *g)
 	const ZydisDecodedInstruction *z = &g->z;
 	int s;
 	if (z->mnemonic == ZYDIS_MNEMONIC_MOV && g->op[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
-	    g->op[1].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+	    (g->op[1].type == ZYDIS_OPERAND_TYPE_REGISTER ||
+	     (g->op[1].type == ZYDIS_OPERAND_TYPE_MEMORY && !(x->mode & XM_NONFLAT) && !g->a16 &&
+	      g->seg != S_FS && g->seg != S_GS && g->seg != S_CS)) &&
 	    ZydisRegisterGetClass(g->op[0].reg.value) == ZYDIS_REGCLASS_SEGMENT)
 		s = g->op[0].reg.value - ZYDIS_REGISTER_ES;
 	else if (z->mnemonic == ZYDIS_MNEMONIC_POP && !(x->mode & XM_NONFLAT) && !g->a16 &&
@@ -215,7 +217,10 @@ void xl_translate_sreg_fast(struct xl_ctx *x, const struct ginsn *g)
 	ebytes(b, pushf, 1);
 	if (pop)                                                 /* movzx r14d, word gs:[r12d] */
 		emit_mem(b, EM_GUEST, OP_MOVZX16, 2, H_R14, H_R12, -1, 0, 0);
-	else
+	else if (g->op[1].type == ZYDIS_OPERAND_TYPE_MEMORY) {  /* flat: the offset is linear */
+		xl_emit_offset(x, g, H_R14, 0);
+		emit_mem(b, EM_GUEST, OP_MOVZX16, 2, H_R14, H_R14, -1, 0, 0);
+	} else
 		emit_rr(b, 0, OP_MOVZX16, 2, H_R14, hreg(xl_gpr_of(g->op[1].reg.value)));
 	emit_mov_imm64(b, H_R9, (uint64_t)(uintptr_t)sl);
 	uint8_t *miss[4];

@@ -144,6 +144,14 @@ static __attribute__((noinline)) uint32_t fs_site(uint16_t sel)
 	return v;
 }
 
+static __attribute__((noinline)) uint32_t fs_site_mem(const volatile uint16_t *sel)
+{
+	uint32_t v = 0;
+	asm volatile(ST_ARM "8: movw (%1), %%fs\n\tmovl %%fs:0, %0" ST_DISARM
+		     : "+r"(v) : "r"(sel) : "memory");
+	return v;
+}
+
 static __attribute__((noinline)) uint32_t ds_site(uint16_t sel, uint32_t off)
 {
 	uint32_t v;
@@ -164,6 +172,17 @@ static void sreg_cache(void)
 	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)&segbuf[3], 0xFFFFF, 0x93, 0xC);
 	b = fs_site(SEL_TBASE);
 	st_eq("the same mov fs after the descriptor's base changed", b, segbuf[3]);
+	/* MOV FS from memory: the same checks at its own site */
+	static volatile uint16_t selmem = SEL_TBASE;
+	a = 0;
+	for (int i = 0; i < 3; i++)
+		a |= fs_site_mem(&selmem) ^ segbuf[3];
+	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)&segbuf[4], 0xFFFFF, 0x93, 0xC);
+	b = fs_site_mem(&selmem);
+	set_fs(SEL_KDATA);
+	st_check(a == 0 && b == segbuf[4], "mov fs from memory, three times, then after the base changed",
+		 "0x%x 0x%x", a, b);
+	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)&segbuf[3], 0xFFFFF, 0x93, 0xC);
 	set_fs(SEL_KDATA);           /* the trap handler reloads the FS it interrupted */
 	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)&segbuf[3], 0xFFFFF, 0x13, 0xC);  /* not present */
 	trap_reset();

@@ -4,7 +4,8 @@
 # by kind and at least ten sites named by kernel symbol, FILE.csv one well-formed row per
 # site; the events the run loop handled add up to -d stats's "monitor exits" (within 2%),
 # the shadow fills the signal handler settled are no more than its "host signals"; the
-# fork path (as_fork) is among the sites; an unwritable FILE is one error line, status 2.
+# fork path (as_fork) is among the sites; -symbols with a System.map-style list names them
+# from it; an unwritable FILE, or -symbols without symbols, is one error line, status 2.
 set -u
 BUILD=${BUILD:-build}
 VMM=$BUILD/vmm386
@@ -41,6 +42,17 @@ named=$(awk '/^sites/ { on = 1; next } on && $1 ~ /^[0-9]+$/ && $1 <= 10 && $NF 
 	bad "fewer than ten sites in the table"
 grep -q ' as_fork+0x' "$tmp/p.txt" || bad "the fork path (as_fork) is not among the sites"
 sed -n '1,30p' "$tmp/p.txt"
+
+# -symbols with a System.map-style list (nm's output of the same kernel, names renamed):
+# the sites take those names instead of the ELF's
+nm "$KERNEL" | awk '$2 ~ /^[tTwW]$/ { print $1, $2, "map_" $3 }' >"$tmp/map"
+"$VMM" -kernel "$KERNEL" -append "bench quick" -profile "$tmp/q.txt" -symbols "$tmp/map" </dev/null \
+	>/dev/null 2>&1
+grep -q ' map_as_fork+0x' "$tmp/q.txt" || bad "-symbols MAP: the fork path is not named from the map"
+grep -q ' as_fork+0x' "$tmp/q.txt" && bad "-symbols MAP: names from the ELF still used"
+printf 'not a symbol list\n' >"$tmp/junk"
+"$VMM" -kernel "$KERNEL" -profile "$tmp/r.txt" -symbols "$tmp/junk" </dev/null >"$tmp/bad" 2>&1; st=$?
+[ $st = 2 ] && [ "$(wc -l <"$tmp/bad")" = 1 ] || bad "-symbols with no symbols: status $st, $(cat "$tmp/bad")"
 
 "$VMM" -kernel "$KERNEL" -profile /nonexistent/dir/p </dev/null >"$tmp/bad" 2>&1; st=$?
 [ $st = 2 ] && [ "$(wc -l <"$tmp/bad")" = 1 ] || bad "unwritable -profile FILE: status $st, $(cat "$tmp/bad")"

@@ -321,6 +321,8 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 	case EXIT_DEBUG:
 		gdb_break_hit(c);
 		return 0;
+	case EXIT_SHUTDOWN:         /* a delivery in the signal handler shut the guest down */
+		return -1;
 	default:
 		vmm_panic("unknown exit reason %u", reason);
 	}

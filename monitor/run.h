@@ -9,6 +9,7 @@ struct pv_mon_ops;
 
 struct run_stats {
 	uint64_t exits, emulated, exceptions, interrupts, halts, signals, smc_faults, mmio_exits;
+	uint64_t handler_exceptions;   /* of exceptions: delivered in the signal handler (signals.c) */
 };
 extern struct run_stats run_stats;
 extern FILE *vmm_log_file;

@@ -68,6 +68,7 @@ struct xl_stats {
 	uint64_t ring_sites, ring_fills;   /* inline INT/IRET/SYSENTER/SYSEXIT: sites, fills */
 	uint64_t verify_sites, verify_fills;   /* inline VERR/VERW: sites, cache fills */
 	uint64_t tsc_sites;                /* inline RDTSC */
+	uint64_t exc_sites;                /* inline exceptions from CPL 3 (#DE, #BP, #UD) */
 };
 extern struct xl_stats xl_stats;
 

@@ -266,6 +266,14 @@ static int emulate(struct vcpu *c)
 		adapt_end(pa);
 		return r;
 	}
+	int vec = xl_ring_exc_vector(info);
+	if (vec >= 0) {                       /* inline exception (#DE, #UD) from CPL 3 */
+		emu_raise(c, vec, 0);
+		int r = deliver(c);
+		if (r == 0 && c->cpl != cpl)
+			xl_ring_fill(c, info, cpl, eip);
+		return r;
+	}
 	int e = emu_step(c);
 	if (info >= XL_INFO_RING) {           /* inline INT/IRET */
 		if (e == 0 && c->cpl != cpl)

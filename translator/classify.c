@@ -125,7 +125,7 @@ enum xk xl_kind(const struct xl_ctx *x, const struct ginsn *g)
 
 	if (!xl_isa_ok(z) || z->mnemonic == ZYDIS_MNEMONIC_UD0 || z->mnemonic == ZYDIS_MNEMONIC_UD1 ||
 	    z->mnemonic == ZYDIS_MNEMONIC_UD2)
-		return K_UD;
+		return xl_exc_kind(x, g) == K_UD_FAST ? K_UD_FAST : K_UD;
 	if (xl_fpu_fault(x, z) >= 0) return K_FPU_FAULT;
 	/* not sensitive, only awkward: lowered inline rather than sent to the monitor */
 	switch (z->mnemonic) {
@@ -175,6 +175,7 @@ enum xk xl_kind(const struct xl_ctx *x, const struct ginsn *g)
 	if (z->opcode_map == ZYDIS_OPCODE_MAP_0F && (z->opcode & 0xE7) == 0xA3 &&
 	    z->raw.modrm.mod != 3 && (g->a16 || xl_seg_needs_base(x, xl_mem_seg(g))))
 		return K_BT_REG;          /* 0F A3/AB/B3/BB with a memory operand, lowered path */
+	if (xl_exc_kind(x, g) == K_DIV_FAST) return K_DIV_FAST;
 	return K_IDENT;
 }
 
@@ -197,7 +198,8 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	struct rewrite rw;
 	xl_analyse(&g, &rw);
 	switch (xl_kind(&x, &g)) {
-	case K_UD: return XC_UNSUPPORTED;
+	case K_UD: case K_UD_FAST: return XC_UNSUPPORTED;
+	case K_DIV_FAST: return XC_IDENT;          /* the instruction itself, after a check */
 	case K_FPU_FAULT: case K_EMULATE: return XC_MONITOR;
 	case K_INCDEC: case K_OP82: return XC_REENCODED;
 	case K_CLI: case K_STI: case K_PUSHF: case K_POPF: return XC_LOWERED;

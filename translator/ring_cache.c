@@ -55,9 +55,10 @@ struct xl_ring_slot {
 	uint64_t tag;         /* 0x88 CC_LK_TAG of the mode after the switch */
 	uint32_t kind;        /* 0x90 RK_*: the kind of site that filled it */
 	uint32_t msr_cs;      /* 0x94 SYSENTER/SYSEXIT: IA32_SYSENTER_CS at the fill */
+	uint32_t ret_off;     /* INT/exception: the frame's EIP minus the site's (2, 1, 0) */
 };
 /* Site kinds, also in bits 12-13 of the exit info (XL_INFO_RING + (kind << 12) + slot). */
-enum { RK_INT_IRET, RK_SYSENTER, RK_SYSEXIT };
+enum { RK_INT_IRET, RK_SYSENTER, RK_SYSEXIT, RK_EXC };
 _Static_assert(offsetof(struct xl_ring_slot, cs) == 0x48 && offsetof(struct xl_ring_slot, valid) == 0x60 &&
 	       offsetof(struct xl_ring_slot, cs_end_r) == 0x68 && offsetof(struct xl_ring_slot, tag) == 0x88 &&
 	       offsetof(struct xl_ring_slot, kind) == 0x90 && offsetof(struct xl_ring_slot, msr_cs) == 0x94,
@@ -193,7 +194,8 @@ enum xk xl_ring_kind(const struct xl_ctx *x, const struct ginsn *g)
 		return K_EMULATE;
 	switch (g->z.mnemonic) {
 	case ZYDIS_MNEMONIC_INT:
-		return g->bytes[g->opc] == 0xCD && cpl == 3 ? K_INT_FAST : K_EMULATE;
+	case ZYDIS_MNEMONIC_INT3:
+		return (g->bytes[g->opc] == 0xCD || g->bytes[g->opc] == 0xCC) && cpl == 3 ? K_INT_FAST : K_EMULATE;
 	case ZYDIS_MNEMONIC_IRETD: return cpl == 0 ? K_IRET_FAST : K_EMULATE;
 	case ZYDIS_MNEMONIC_SYSENTER: return cpl == 3 ? K_SYSENTER_FAST : K_EMULATE;
 	case ZYDIS_MNEMONIC_SYSEXIT: return cpl == 0 ? K_SYSEXIT_FAST : K_EMULATE;
@@ -201,20 +203,19 @@ enum xk xl_ring_kind(const struct xl_ctx *x, const struct ginsn *g)
 	}
 }
 
-void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
+/*
+ * The delivery of vector sl->vector from CPL 3 through the slot's cached gate, TSS and
+ * descriptors (after emit_ring_head): the 5-dword frame with return EIP ret_eip below
+ * ESP0 (EFLAGS.RF set in it for a fault, as emulation/exceptions.c pushes it), then the
+ * switch to CPL 0 and a jump to the handler.  Every miss leaves through *miss.
+ */
+static void emit_user_event(struct xl_ctx *x, struct xl_ring_slot *sl, uint32_t ret_eip, bool fault,
+			    uint8_t **miss, unsigned *nmiss)
 {
 	struct xbuf *b = &x->b;
-	uint32_t n = (uint32_t)g->z.raw.imm[0].value.u & 0xFF, next = g->eip + g->z.length;
-	uint32_t kmode = x->mode & XM_KEEP;
-	uint32_t info;
-	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_TAG(kmode, 0), RK_INT_IRET);
-	uint8_t *miss[24];
-	unsigned nm = 0;
+	uint32_t n = sl->vector;
+	unsigned nm = *nmiss;
 	bool pv = emu_pv != NULL;
-	sl->vector = n;
-	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
-
-	emit_ring_head(x, sl, info, 0, miss, &nm);
 	emit_mem(b, 0, OP_TEST_IMM, 1, 0, H_R13, -1, 0, VC_EFLAGS); e32(b, FL_TF);
 	miss[nm++] = jcc32(b, CC_NE);
 	if (pv) {
@@ -222,7 +223,9 @@ void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
 		emit_rr(b, EM_W, OP_TEST_RR, 1, H_R11, H_R11);
 		miss[nm++] = jcc32(b, CC_E);
 	}
-	/* IDT entry n */
+	/* IDT entry n (a slot the pool gave another site since is filled for another n) */
+	emit_mem(b, 0, OP_GRP1_IMM, 1, 7, H_R9, -1, 0, 0x24); e32(b, 8 * n + 7);
+	miss[nm++] = jcc32(b, CC_NE);
 	emit_mem(b, 0, OP_MOVZX16, 2, H_R8, H_R13, -1, 0, VCO(idtr.limit));
 	cmp_slot(b, 0, H_R8, 0x24);
 	miss[nm++] = jcc32(b, CC_B);
@@ -259,6 +262,9 @@ void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
 	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_RSP, -1, 0, 0);       /* guest flags pushed */
 	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, FL_HOST);
 	emit_rr(b, 0, OP_OR_RR, 1, H_R11, H_R8);
+	if (fault) {
+		emit_rr(b, 0, OP_GRP1_IMM, 1, 1, H_R8); e32(b, FL_RF);
+	}
 	if (pv) {                                       /* pushed IF = virtual IF */
 		emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R8); e32(b, ~(uint32_t)FL_IF);
 		emit_vcpu_load(b, H_R11, VCO(pv_vif), 1);
@@ -270,7 +276,7 @@ void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
 	emit_mem(b, 0, OP_MOV_ST, 1, H_R8, H_R10, H_R14, 1, -12);
 	emit_mem(b, 0, OP_MOVZX16, 2, H_R8, H_R13, -1, 0, SEGO(S_CS, sel));
 	emit_mem(b, 0, OP_MOV_ST, 1, H_R8, H_R10, H_R14, 1, -16);
-	emit_mem(b, 0, OP_MOV_IMM, 1, 0, H_R10, H_R14, 1, -20); e32(b, next);
+	emit_mem(b, 0, OP_MOV_IMM, 1, 0, H_R10, H_R14, 1, -20); e32(b, ret_eip);
 	/* commit */
 	emit_vcpu_load(b, H_R8, VC_EFLAGS, 0);
 	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R8); e32(b, ~(uint32_t)(FL_TF | FL_NT | FL_RF | FL_VM));
@@ -291,7 +297,99 @@ void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
 	ebytes(b, OP_POPF, 1);
 	emit_mem(b, 0, OP_MOV_LD, 1, H_R14, H_R9, -1, 0, 0x40);
 	xl_emit_lookup_probe(b);
+	*nmiss = nm;
+}
+
+/* INT n (CD ib) or INT3 (CC) from CPL 3: a software interrupt, the frame's EIP after it. */
+void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
+{
+	bool int3 = g->bytes[g->opc] == 0xCC;
+	uint32_t info;
+	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_TAG(x->mode & XM_KEEP, 0), RK_INT_IRET);
+	uint8_t *miss[24];
+	unsigned nm = 0;
+	sl->vector = int3 ? 3 : (uint32_t)g->z.raw.imm[0].value.u & 0xFF;
+	sl->ret_off = g->z.length;
+	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
+	emit_ring_head(x, sl, info, 0, miss, &nm);
+	emit_user_event(x, sl, next_eip(g), false, miss, &nm);
 	emit_ring_miss(x, g, info, miss, nm);
+}
+
+/*
+ * An exception that instruction g raises from CPL 3 whenever this code runs (UD2: #UD), or
+ * when the check emitted before it sends it here (a zero divisor: #DE), delivered through
+ * the slot's gate like INT n; a miss leaves with the slot's info and the monitor raises the
+ * vector at g (run.c: emulate) and refills the slot.  The code gets its own instruction-map
+ * entry (EIP of g, pushed flags): a fault while pushing the frame is a miss too.
+ */
+static void emit_exc_fast(struct xl_ctx *x, const struct ginsn *g, uint32_t vector)
+{
+	uint32_t info;
+	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_TAG(x->mode & XM_KEEP, 0), RK_EXC);
+	uint8_t *miss[24];
+	unsigned nm = 0;
+	sl->vector = vector;
+	sl->ret_off = 0;
+	xl_stats.exc_sites++;
+	emit_ring_head(x, sl, info, 0, miss, &nm);
+	emit_user_event(x, sl, g->eip, true, miss, &nm);
+	emit_ring_miss(x, g, info, miss, nm);
+}
+
+/* New instruction-map entry for g from here on, with fix-ups fix. */
+static void new_imap_entry(struct xl_ctx *x, const struct ginsn *g, uint16_t fix)
+{
+	x->n++;
+	x->imap[x->n] = (struct xl_imap){ .eip = g->eip, .host_off = (uint16_t)(x->b.p - x->b.start),
+		.fix = fix, .spill = -1 };
+}
+
+/* Which inline exception g may raise in this mode: K_UD_FAST (UD2), K_DIV_FAST (DIV/IDIV by
+ * a 32- or 16-bit register, #DE on a zero divisor) or K_EMULATE for none. */
+enum xk xl_exc_kind(const struct xl_ctx *x, const struct ginsn *g)
+{
+	if ((x->mode & (XM_PROT | XM_PG | XM_SINGLE | XM_NONFLAT | XM_CPL_MASK)) != (XM_PROT | XM_PG | 3))
+		return K_EMULATE;
+	if (g->z.mnemonic == ZYDIS_MNEMONIC_UD2)
+		return K_UD_FAST;
+	if ((g->z.mnemonic == ZYDIS_MNEMONIC_DIV || g->z.mnemonic == ZYDIS_MNEMONIC_IDIV) &&
+	    g->bytes[g->opc] == 0xF7 && g->z.raw.modrm.mod == 3)
+		return K_DIV_FAST;
+	return K_EMULATE;
+}
+
+void xl_translate_ud_fast(struct xl_ctx *x, const struct ginsn *g)
+{
+	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
+	emit_exc_fast(x, g, EXC_UD);
+}
+
+/*
+ * DIV/IDIV r32 or r16: a flag-free test of the divisor (JRCXZ on a copy in ECX, RCX kept
+ * in R11), the #DE delivery for zero out of the way, then the instruction itself (whose
+ * own #DE on an overflow still comes as SIGFPE).  Three map entries, all at g's EIP.
+ */
+void xl_translate_div_fast(struct xl_ctx *x, const struct ginsn *g)
+{
+	struct xbuf *b = &x->b;
+	static const uint8_t movzx16[] = {0x0F, 0xB7};
+	int src = hreg(g->z.raw.modrm.rm);
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_RCX, H_R11);               /* mov r11, rcx */
+	if (g->o16)
+		emit_rr(b, 0, movzx16, 2, H_RCX, src);              /* movzx ecx, src16 */
+	else
+		emit_rr(b, 0, OP_MOV_ST, 1, src, H_RCX);            /* mov ecx, src32 */
+	e8(b, 0xE3); e8(b, 3 + 5);                                  /* jrcxz zero */
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);               /* mov rcx, r11 */
+	uint8_t *over = emit_jmp32(b, b->p + 5);
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);               /* zero: mov rcx, r11 */
+	new_imap_entry(x, g, XI_PUSHF | XI_FASTRING);
+	emit_exc_fast(x, g, EXC_DE);
+	x->ended = false;
+	patch_rel32(over, b->p);
+	new_imap_entry(x, g, 0);
+	xl_translate_ident(x, g);
 }
 
 void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
@@ -461,7 +559,7 @@ static bool ring_fill_int(struct xl_ring_slot *sl, struct vcpu *c, uint32_t old_
 {
 	uint32_t frame[5];
 	if (c->regs[R_ESP] > 0xFFFFFFFFu - 20 ||
-	    !xl_quiet_read(c, c->regs[R_ESP], frame, sizeof(frame)) || frame[0] != old_eip + 2)
+	    !xl_quiet_read(c, c->regs[R_ESP], frame, sizeof(frame)) || frame[0] != old_eip + sl->ret_off)
 		return false;
 	uint32_t n = sl->vector;
 	gla_t ga = c->idtr.base + 8 * n;
@@ -470,7 +568,8 @@ static bool ring_fill_int(struct xl_ring_slot *sl, struct vcpu *c, uint32_t old_
 	    !xl_quiet_read(c, c->tr.base + 8, &ss0, 2) || ss0 != c->seg[S_SS].sel)
 		return false;
 	unsigned type = (unsigned)(sl->gate_raw >> 40) & 0x1F;
-	if (type != 0x0E && type != 0x0F)
+	uint32_t off = (uint32_t)(sl->gate_raw & 0xFFFF) | ((uint32_t)(sl->gate_raw >> 32) & 0xFFFF0000u);
+	if ((type != 0x0E && type != 0x0F) || off != c->eip || (uint16_t)(sl->gate_raw >> 16) != (c->seg[S_CS].sel & ~3u))
 		return false;
 	sl->idt7 = 8 * n + 7;
 	sl->int_gate = type == 0x0E;
@@ -530,8 +629,18 @@ void xl_ring_fill(struct vcpu *c, uint32_t info, int old_cpl, uint32_t old_eip)
 		return;
 	ring_fill_segs(sl, c);
 	sl->kind = kind;
-	if (!(kind == RK_INT_IRET ? ring_fill_int_iret(sl, c, old_cpl, old_eip) : ring_fill_sys(sl, c, kind, old_cpl)))
+	if (!(kind == RK_INT_IRET || kind == RK_EXC ? ring_fill_int_iret(sl, c, old_cpl, old_eip)
+					     : ring_fill_sys(sl, c, kind, old_cpl)))
 		return;
 	sl->valid = 1;
 	xl_stats.ring_fills++;
+}
+
+/* The vector an inline exception site raises (its slot's info), or -1 for another site. */
+int xl_ring_exc_vector(uint32_t info)
+{
+	uint32_t i = info - XL_INFO_RING;
+	if (info < XL_INFO_RING || (i >> 12) != RK_EXC)
+		return -1;
+	return (int)ring_slot[i & (RING_SLOTS - 1)].vector;
 }

@@ -140,6 +140,8 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_SYSEXIT_FAST: return xl_translate_sysexit_fast(x, g);
 	case K_VERIFY: return xl_translate_verify_fast(x, g);
 	case K_RDTSC: return xl_translate_rdtsc(x);
+	case K_UD_FAST: return xl_translate_ud_fast(x, g);
+	case K_DIV_FAST: return xl_translate_div_fast(x, g);
 	case K_JCC: return xl_translate_jcc(x, g);
 	case K_STRING: return xl_translate_string(x, g);
 	case K_XLAT: return xl_translate_xlat(x, g);

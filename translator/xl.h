@@ -87,6 +87,9 @@ void xl_sreg_fill(struct vcpu *c, uint32_t info);
  * xl_ring_fill refills the site's slot. */
 #define XL_INFO_RING 0x20000u
 void xl_ring_fill(struct vcpu *c, uint32_t info, int old_cpl, uint32_t old_eip);
+/* An inline exception site from CPL 3 (#DE, #UD) that missed: the vector for the monitor to
+ * raise at vcpu->eip before it refills the slot; -1 for any other info. */
+int xl_ring_exc_vector(uint32_t info);
 
 /* How the translator handles an instruction (vmm386-scan and the coverage report). */
 enum xl_class {

@@ -78,7 +78,7 @@ enum xk {
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
 	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG, K_PUSHA, K_POPA,
 	K_PUSH_SREG, K_SREG, K_INT_FAST, K_IRET_FAST, K_SYSENTER_FAST, K_SYSEXIT_FAST, K_VERIFY,
-	K_RDTSC,
+	K_RDTSC, K_UD_FAST, K_DIV_FAST,
 };
 
 /* The mode bits a CPL switch keeps (the inline ring transitions' target mode). */
@@ -199,5 +199,8 @@ void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sysenter_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sysexit_fast(struct xl_ctx *x, const struct ginsn *g);
+enum xk xl_exc_kind(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_ud_fast(struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_div_fast(struct xl_ctx *x, const struct ginsn *g);
 
 #endif

@@ -275,8 +275,8 @@ static int emulate(struct vcpu *c)
 		return r;
 	}
 	int e = emu_step(c);
-	if (info >= XL_INFO_RING) {           /* inline INT/IRET */
-		if (e == 0 && c->cpl != cpl)
+	if (info >= XL_INFO_RING) {           /* inline INT/IRET (IRET to CPL 0: no change) */
+		if (e == 0)
 			xl_ring_fill(c, info, cpl, eip);
 	} else if (info >= XL_INFO_SREG) {    /* inline segment load */
 		if (e == 0 && c->eip != eip)

@@ -1,5 +1,6 @@
 /*
- * ring_cache.c - INT n and SYSENTER from CPL 3, IRET and SYSEXIT to CPL 3 without the monitor.
+ * ring_cache.c - INT n, INT3, #DE, #UD and SYSENTER from CPL 3, IRET and SYSEXIT to CPL 3 and
+ * IRET at CPL 0 back to CPL 0, without the monitor.
  *
  * A system call is INT 0x80 from user mode, then IRET back; as monitor calls they were the
  * last two exits of a null system call.  Like the segment loads (sreg_cache.c), each such
@@ -14,11 +15,27 @@
  * table if its tag says it holds blocks of the kernel's mode.  For a PV guest the pushed IF
  * is the virtual IF, which an interrupt gate clears (pv/abi.h), as the monitor does.
  *
+ * Exceptions from CPL 3 that the translator can see coming are delivered the same way, each
+ * site with its own slot (kind RK_EXC): UD2 (#UD), and DIV/IDIV by a 32/16-bit register,
+ * which first tests the divisor flag-free and jumps to the #DE delivery when it is zero
+ * (an overflow still traps to the host: monitor/signals.c delivers it without an exit, as
+ * it does #PF).  A fault pushes the EIP of the instruction itself and sets RF in the pushed
+ * EFLAGS, as emulation/exceptions.c does; the slot's IDT offset is compared with the
+ * site's vector, so a slot the pool handed to another site never delivers the wrong gate.
+ * A miss raises the vector in the monitor (run.c: emulate), whose delivery does every
+ * check (not-present gate: #NP, and #DF since #DE and #NP are contributory), then refills
+ * the slot only if the frame's EIP and the handler are the ones this site delivers.
+ *
  * IRET at CPL 0 to CPL 3: the frame is read from the kernel stack, the CS and SS selectors
  * and their descriptors must be the cached ones, NT, VM and TF must be clear, and no data
  * segment register may hold a DPL < 3 segment (IRET would null it); then the same switch
  * the other way.  If the new IF is 1 and an interrupt is pending, it leaves for the
  * dispatcher at the new EIP instead.
+ *
+ * IRET at CPL 0 whose frame's CS has RPL 0 (an interrupt taken in kernel mode returns)
+ * branches to a second slot of the site (RK_IRET0): the CS selector and its GDT entry must be
+ * the cached ones (flat, DPL 0), NT clear, the new EFLAGS without VM, TF, NT; only EIP, CS
+ * and EFLAGS change, so the window and the lookup table stay.
  *
  * SYSENTER at CPL 3 and SYSEXIT at CPL 0: the same switch, against the MSR IA32_SYSENTER_CS
  * that the slot was filled with (see emit_sys_checks); nothing is read from guest memory.
@@ -58,7 +75,7 @@ struct xl_ring_slot {
 	uint32_t ret_off;     /* INT/exception: the frame's EIP minus the site's (2, 1, 0) */
 };
 /* Site kinds, also in bits 12-13 of the exit info (XL_INFO_RING + (kind << 12) + slot). */
-enum { RK_INT_IRET, RK_SYSENTER, RK_SYSEXIT, RK_EXC };
+enum { RK_INT_IRET, RK_SYSENTER, RK_SYSEXIT, RK_EXC, RK_IRET0 };
 _Static_assert(offsetof(struct xl_ring_slot, cs) == 0x48 && offsetof(struct xl_ring_slot, valid) == 0x60 &&
 	       offsetof(struct xl_ring_slot, cs_end_r) == 0x68 && offsetof(struct xl_ring_slot, tag) == 0x88 &&
 	       offsetof(struct xl_ring_slot, kind) == 0x90 && offsetof(struct xl_ring_slot, msr_cs) == 0x94,
@@ -80,7 +97,7 @@ static uint8_t *jcc32(struct xbuf *b, uint8_t cc)
 enum { CC_B = 2, CC_E = 4, CC_NE = 5 };
 static const uint8_t OP_CMP_LD[] = {0x3B}, OP_ADD_LD[] = {0x03}, OP_GRP1_IMM[] = {0x81};
 static const uint8_t OP_TEST_IMM[] = {0xF7}, OP_TEST_RR[] = {0x85}, OP_OR_RR[] = {0x09};
-static const uint8_t OP_CMP_IMM8[] = {0x83};
+static const uint8_t OP_CMP_IMM8[] = {0x83}, OP_TEST_IMM8[] = {0xF6};
 
 /* r = slot field at off compared with r (cmp r, [r9+off]) */
 static void cmp_slot(struct xbuf *b, unsigned w, int r, int off)
@@ -116,13 +133,11 @@ static void emit_ring_commit_segs(struct xbuf *b, int cpl)
 	}
 }
 
-/* Common head: pushfq, r9 = slot, slot valid, view v's window in r10 and its table tagged. */
-static void emit_ring_head(struct xl_ctx *x, struct xl_ring_slot *sl, uint32_t info, int view,
-			   uint8_t **miss, unsigned *nm)
+/* The head after pushfq: r9 = slot, slot valid, view v's window in r10 and its table tagged. */
+static void emit_ring_head_rest(struct xl_ctx *x, struct xl_ring_slot *sl, int view, uint8_t **miss,
+				unsigned *nm)
 {
 	struct xbuf *b = &x->b;
-	emit_vcpu_imm32(b, VC_EXIT_INFO, info);                  /* for the signal handler */
-	ebytes(b, OP_PUSHF, 1);
 	emit_mov_imm64(b, H_R9, (uint64_t)(uintptr_t)sl);
 	emit_mem(b, 0, OP_CMP_IMM8, 1, 7, H_R9, -1, 0, 0x60); e8(b, 1);
 	miss[(*nm)++] = jcc32(b, CC_NE);
@@ -135,6 +150,15 @@ static void emit_ring_head(struct xl_ctx *x, struct xl_ring_slot *sl, uint32_t i
 	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_R11, -1, 0, (int32_t)offsetof(struct cc_lookup, tag));
 	cmp_slot(b, 1, H_R11, 0x88);
 	miss[(*nm)++] = jcc32(b, CC_NE);
+}
+
+/* Common head: exit info, pushfq, then emit_ring_head_rest. */
+static void emit_ring_head(struct xl_ctx *x, struct xl_ring_slot *sl, uint32_t info, int view,
+			   uint8_t **miss, unsigned *nm)
+{
+	emit_vcpu_imm32(&x->b, VC_EXIT_INFO, info);              /* for the signal handler */
+	ebytes(&x->b, OP_PUSHF, 1);
+	emit_ring_head_rest(x, sl, view, miss, nm);
 }
 
 /* GDT limit and descriptor checks of the slot's CS and SS, reading through window register wr
@@ -392,6 +416,99 @@ void xl_translate_div_fast(struct xl_ctx *x, const struct ginsn *g)
 	xl_translate_ident(x, g);
 }
 
+/* IRET commit, new EFLAGS in r8d: vcpu->eflags gets what IRET at CPL 0 loads, the guest
+ * flags pushed at [rsp] (popped at the end) the arithmetic ones and DF. */
+static void emit_iret_eflags(struct xbuf *b)
+{
+	const uint32_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_RF | FL_AC | FL_ID | FL_IF | FL_IOPL |
+			      FL_VIF | FL_VIP;
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R8, H_R11);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, mask);
+	emit_vcpu_load(b, H_R14, VC_EFLAGS, 0);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R14); e32(b, ~mask);
+	emit_rr(b, 0, OP_OR_RR, 1, H_R11, H_R14);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 1, H_R14); e32(b, FL_FIXED);
+	emit_vcpu_store(b, VC_EFLAGS, H_R14, 0);
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_RSP, -1, 0, 0);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, ~(uint32_t)FL_HOST);
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R8, H_R14);
+	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R14); e32(b, FL_HOST);
+	emit_rr(b, 0, OP_OR_RR, 1, H_R14, H_R11);
+	emit_mem(b, EM_W, OP_MOV_ST, 1, H_R11, H_RSP, -1, 0, 0);
+}
+
+/* Go on at the new EIP in r14d (new EFLAGS in r8d): if IF is now 1 with an interrupt
+ * pending, through the dispatcher, which delivers it first; else through the lookup table. */
+static void emit_iret_go(struct xbuf *b)
+{
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_IF);
+	e8(b, 0x74); uint8_t *noif = b->p; e8(b, 0);
+	emit_vcpu_load(b, H_R11, VC_IRQ_PTR, 1);
+	emit_mem(b, EM_W, OP_CMP_LD, 1, H_R11, H_R13, -1, 0, VC_REQ_PTR);
+	e8(b, 0x74); uint8_t *noirq = b->p; e8(b, 0);
+	ebytes(b, OP_POPF, 1);
+	emit_vcpu_store(b, VC_EIP, H_R14, 0);
+	emit_jmp32(b, cc_miss_stub());
+	*noif = (uint8_t)(b->p - noif - 1);
+	*noirq = (uint8_t)(b->p - noirq - 1);
+	ebytes(b, OP_POPF, 1);
+	xl_emit_lookup_probe(b);
+}
+
+/*
+ * IRET at CPL 0 back to CPL 0 (an interrupt or exception taken in kernel mode): its own
+ * slot (kind RK_IRET0), filled with the CS it returned to.  The frame's CS selector must be
+ * the slot's and its GDT entry the cached one (flat, DPL 0); NT clear; the new EFLAGS
+ * without VM, TF or NT.  EIP, CS, EFLAGS are popped; SS, the data segments, the window and
+ * the lookup table stay (same mode).  Reached from the IRET site when the frame's CS has
+ * RPL 0; guest flags already pushed.
+ */
+static void emit_iret0(struct xl_ctx *x, const struct ginsn *g)
+{
+	struct xbuf *b = &x->b;
+	uint32_t info;
+	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_NOTAG, RK_IRET0);
+	uint8_t *miss[12];
+	unsigned nm = 0;
+	emit_vcpu_imm32(b, VC_EXIT_INFO, info);
+	emit_mov_imm64(b, H_R9, (uint64_t)(uintptr_t)sl);
+	emit_mem(b, 0, OP_CMP_IMM8, 1, 7, H_R9, -1, 0, 0x60); e8(b, 1);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_mem(b, 0, OP_CMP_IMM8, 1, 7, H_R9, -1, 0, 0x90); e8(b, RK_IRET0);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_mem(b, 0, OP_TEST_IMM, 1, 0, H_R13, -1, 0, VC_EFLAGS); e32(b, FL_NT);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_mem(b, EM_GUEST, OP_MOVZX16, 2, H_R8, H_R12, -1, 0, 4);
+	cmp_slot(b, 0, H_R8, 0x38);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_mem(b, 0, OP_MOVZX16, 2, H_R8, H_R13, -1, 0, VCO(gdtr.limit));
+	cmp_slot(b, 0, H_R8, 0x2c);
+	miss[nm++] = jcc32(b, CC_B);
+	emit_vcpu_load(b, H_R8, VCO(gdtr.base), 0);
+	emit_mem(b, 0, OP_ADD_LD, 1, H_R8, H_R9, -1, 0, 0x28);
+	emit_mem(b, EM_GUEST | EM_W, OP_MOV_LD, 1, H_R8, H_R8, -1, 0, 0);
+	cmp_slot(b, 1, H_R8, 0x08);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R8, H_R12, -1, 0, 8);         /* EFLAGS, kept in r8d */
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT);
+	miss[nm++] = jcc32(b, CC_NE);
+	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R10, H_R12, -1, 0, 0);        /* new EIP in r10d */
+	/* commit */
+	emit_iret_eflags(b);
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_R9, -1, 0, 0x48);
+	emit_vcpu_store(b, SEGO(S_CS, sel), H_R11, 1);
+	emit_mem(b, 0, OP_MOV_LD, 1, H_R11, H_R9, -1, 0, 0x50);
+	emit_vcpu_store(b, SEGO(S_CS, limit), H_R11, 0);
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_R9, -1, 0, 0x68);
+	emit_vcpu_store(b, VC_SEG_END_R + 8 * S_CS, H_R11, 1);
+	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_R9, -1, 0, 0x70);
+	emit_vcpu_store(b, VC_SEG_END_W + 8 * S_CS, H_R11, 1);
+	emit_lea32(b, H_R12, H_R12, -1, 12);
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R10, H_R14);
+	emit_iret_go(b);
+	emit_ring_miss(x, g, info, miss, nm);
+}
+
 void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 {
 	struct xbuf *b = &x->b;
@@ -402,7 +519,12 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	unsigned nm = 0;
 	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
 
-	emit_ring_head(x, sl, info, 1, miss, &nm);
+	/* RPL of the frame's CS: 0 goes to emit_iret0, anything else here */
+	emit_vcpu_imm32(b, VC_EXIT_INFO, info);
+	ebytes(b, OP_PUSHF, 1);
+	emit_mem(b, EM_GUEST, OP_TEST_IMM8, 1, 0, H_R12, -1, 0, 4); e8(b, 3);
+	uint8_t *to0 = jcc32(b, CC_E);
+	emit_ring_head_rest(x, sl, 1, miss, &nm);
 	emit_mem(b, 0, OP_TEST_IMM, 1, 0, H_R13, -1, 0, VC_EFLAGS); e32(b, FL_NT);
 	miss[nm++] = jcc32(b, CC_NE);
 	/* the frame, through the running (kernel) window: faults here are the guest's */
@@ -432,41 +554,17 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT);
 	miss[nm++] = jcc32(b, CC_NE);
 	/* commit: EFLAGS as IRET at CPL 0 loads them */
-	const uint32_t mask = FL_ARITH | FL_TF | FL_DF | FL_NT | FL_RF | FL_AC | FL_ID | FL_IF | FL_IOPL |
-			      FL_VIF | FL_VIP;
-	emit_rr(b, 0, OP_MOV_ST, 1, H_R8, H_R11);
-	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, mask);
-	emit_vcpu_load(b, H_R14, VC_EFLAGS, 0);
-	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R14); e32(b, ~mask);
-	emit_rr(b, 0, OP_OR_RR, 1, H_R11, H_R14);
-	emit_rr(b, 0, OP_GRP1_IMM, 1, 1, H_R14); e32(b, FL_FIXED);
-	emit_vcpu_store(b, VC_EFLAGS, H_R14, 0);
-	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_RSP, -1, 0, 0);
-	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R11); e32(b, ~(uint32_t)FL_HOST);
-	emit_rr(b, 0, OP_MOV_ST, 1, H_R8, H_R14);
-	emit_rr(b, 0, OP_GRP1_IMM, 1, 4, H_R14); e32(b, FL_HOST);
-	emit_rr(b, 0, OP_OR_RR, 1, H_R14, H_R11);
-	emit_mem(b, EM_W, OP_MOV_ST, 1, H_R11, H_RSP, -1, 0, 0);
+	emit_iret_eflags(b);
 	emit_ring_commit_segs(b, 3);
 	emit_vcpu_load(b, H_R11, VCO(lk_view[1]), 1);
 	emit_vcpu_store(b, VC_LOOKUP, H_R11, 1);
 	emit_switch_window(b, H_R10);
 	emit_vcpu_load(b, H_R12, VC_SPILL + 16, 0);
 	emit_vcpu_load(b, H_R14, VC_SPILL + 24, 0);
-	/* IF now 1 with an interrupt pending: the dispatcher delivers it before user code */
-	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_IF);
-	e8(b, 0x74); uint8_t *noif = b->p; e8(b, 0);
-	emit_vcpu_load(b, H_R11, VC_IRQ_PTR, 1);
-	emit_mem(b, EM_W, OP_CMP_LD, 1, H_R11, H_R13, -1, 0, VC_REQ_PTR);
-	e8(b, 0x74); uint8_t *noirq = b->p; e8(b, 0);
-	ebytes(b, OP_POPF, 1);
-	emit_vcpu_store(b, VC_EIP, H_R14, 0);
-	emit_jmp32(b, cc_miss_stub());
-	*noif = (uint8_t)(b->p - noif - 1);
-	*noirq = (uint8_t)(b->p - noirq - 1);
-	ebytes(b, OP_POPF, 1);
-	xl_emit_lookup_probe(b);
+	emit_iret_go(b);
 	emit_ring_miss(x, g, info, miss, nm);
+	patch_rel32(to0, b->p);
+	emit_iret0(x, g);
 }
 
 /*
@@ -629,8 +727,16 @@ void xl_ring_fill(struct vcpu *c, uint32_t info, int old_cpl, uint32_t old_eip)
 		return;
 	ring_fill_segs(sl, c);
 	sl->kind = kind;
-	if (!(kind == RK_INT_IRET || kind == RK_EXC ? ring_fill_int_iret(sl, c, old_cpl, old_eip)
-					     : ring_fill_sys(sl, c, kind, old_cpl)))
+	bool ok;
+	if (kind == RK_IRET0)           /* IRET at CPL 0 to CPL 0: the CS it loaded */
+		ok = old_cpl == 0 && c->cpl == 0 && (c->seg[S_CS].sel & 3) == 0 &&
+		     xl_quiet_desc(c, c->seg[S_CS].sel, &sl->cs_raw, &c->seg[S_CS]) &&
+		     (sl->cs_sel = c->seg[S_CS].sel, true);
+	else if (kind == RK_INT_IRET || kind == RK_EXC)
+		ok = ring_fill_int_iret(sl, c, old_cpl, old_eip);
+	else
+		ok = ring_fill_sys(sl, c, kind, old_cpl);
+	if (!ok)
 		return;
 	sl->valid = 1;
 	xl_stats.ring_fills++;

@@ -21,7 +21,8 @@
  *    depend on changes (gate, TSS, the SYSENTER MSRs, CR4.TSD, the GDT): each change is seen
  *    at the next execution (vmm386 runs these inline against caches);
  *  - the same for exceptions from CPL 3 (#DE by zero and by overflow, #UD, #BP): saved EIP,
- *    registers kept, the TSS stack, and a gate whose handler, P bit or DPL changed.
+ *    registers kept, the TSS stack, and a gate whose handler, P bit or DPL changed; and for
+ *    IRET at CPL 0 back to CPL 0 when the descriptor of the CS it returns to changes.
  * At the end paging is off again, CR3 and CR4 as they were.
  */
 #include "selftest.h"
@@ -277,6 +278,55 @@ static void exc_cache_tests(void)
 	u_at -= 1;
 	exc_check("paging, CPL 3: the same int3 after the gate's DPL became 0 again: #GP(3*8+2)", 1, 13,
 		  3 * 8 + 2, top);
+}
+
+/*
+ * IRET at CPL 0 back to CPL 0 (vmm386 runs it inline against a cache of the CS descriptor):
+ * INT VEC_TEST_INT `times` times from code running on SEL_KCODE2, whose handler's IRET
+ * returns there; an exception resumes at label 9 (CS = SEL_KCODE) and the stack is reset.
+ * Returns CS after the last one.
+ */
+static uint32_t k2_saved_esp __attribute__((used));
+static uint64_t k2_desc_then __attribute__((used));   /* if not 0: GDT entry of SEL_KCODE2 once on it */
+
+static uint32_t iret0_site(uint32_t times)
+{
+	uint32_t cs;
+	trap_reset();
+	asm volatile("movl %%esp, k2_saved_esp\n\t"
+		     "ljmp %[k2], $1f\n"
+		     "1:\tcmpl $0, k2_desc_then+4\n\tje 4f\n\t"
+		     "movl k2_desc_then, %%eax\n\tmovl %%eax, gdt+%c[k2]\n\t"
+		     "movl k2_desc_then+4, %%eax\n\tmovl %%eax, gdt+%c[k2]+4\n"
+		     "4:\t" ST_ARM
+		     "2:\tint %[v]\n\tdecl %%ecx\n\tjnz 2b\n\t" ST_DISARM
+		     "movl k2_saved_esp, %%esp\n\t"
+		     "movl %%cs, %%eax\n\t"
+		     "ljmp %[k1], $3f\n"
+		     "3:\n"
+		     : "=a"(cs), "+c"(times)
+		     : [k2] "i"(SEL_KCODE2), [k1] "i"(SEL_KCODE), [v] "i"(VEC_TEST_INT) : "memory", "cc");
+	return cs & 0xFFFF;
+}
+
+static void iret0_tests(void)
+{
+	uint64_t saved = gdt[SEL_KCODE2 / 8];
+	uint32_t cs = iret0_site(6);
+	st_check(trap_last.count == 6 && trap_last.vector == VEC_TEST_INT && trap_last.cs == SEL_KCODE2 &&
+		 cs == SEL_KCODE2, "paging, CPL 0: the same iret back to CPL 0 six times", "count %u vector %d "
+		 "cs %x, after %x", trap_last.count, trap_last.vector, trap_last.cs, cs);
+	k2_desc_then = seg_desc(0, 0xFFFFF, 0x1B, 0xC);   /* not present (qemu skips CS limits) */
+	cs = iret0_site(1);
+	k2_desc_then = 0;
+	gdt[SEL_KCODE2 / 8] = saved;
+	st_check(trap_last.count == 2 && trap_last.vector == 11 && trap_last.err == SEL_KCODE2 && cs == SEL_KCODE,
+		 "paging, CPL 0: the same iret after its CS became not present: #NP(selector)",
+		 "count %u vector %d error 0x%x, cs after %x", trap_last.count, trap_last.vector, trap_last.err, cs);
+	cs = iret0_site(3);
+	st_check(trap_last.count == 3 && trap_last.vector == VEC_TEST_INT && cs == SEL_KCODE2,
+		 "paging, CPL 0: and again with the descriptor restored", "count %u vector %d cs after %x",
+		 trap_last.count, trap_last.vector, cs);
 }
 
 /*
@@ -714,6 +764,7 @@ void st_group_paging(void)
 	alias_tests();
 	int_cache_tests();
 	exc_cache_tests();
+	iret0_tests();
 	sysenter_cache_tests();
 	rdtsc_tests();
 	verify_tests();

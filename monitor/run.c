@@ -402,6 +402,7 @@ int vm_run_init(struct vm *vm, int in_fd)
 	if (smmu_init(vm, vm_window(), pv_enabled()) < 0)
 		return -1;
 	vm->cpu.lookup_table = (uint64_t)(uintptr_t)smmu_lookup(0, 0);
+	xl_pio_in_hook = dev_pio_in;        /* IN at CPL 0 without an exit (translator/pio.c) */
 	/* clean FPU images: the host's for the monitor, and the guest's power-on state */
 	__asm__ volatile("fninit; fxsave64 %0" : "=m"(xl_host_fpu));
 	memcpy(vm->cpu.fpu, xl_host_fpu, 512);

@@ -4,7 +4,7 @@
  * xl_kind() picks the emitter for a decoded instruction in a mode: #UD for what the guest's
  * CPUID does not advertise, #NM/#UD for x87/SSE under CR0.TS/EM, the inline caches for
  * segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT where they apply, RDTSC inline
- * where CR4.TSD does not make it fault (XM_TSD), MOV r32, CRn at CPL 0, #DE/#UD/#BP from
+ * where CR4.TSD does not make it fault (XM_TSD), MOV r32, CRn and IN at CPL 0, #DE/#UD/#BP from
  * CPL 3 delivered inline (ring_cache.c), the monitor for every instruction in the
  * project's own table of sensitive and privileged instructions (xl_sensitive; Zydis's
  * privilege flag misses LGDT, CLI, STI, IN, OUT, POPF and IRET), hand lowerings for what
@@ -150,6 +150,7 @@ enum xk xl_kind(const struct xl_ctx *x, const struct ginsn *g)
 	if (xl_verify_fast_ok(x, g)) return K_VERIFY;
 	if (xl_rdtsc_inline_ok(x, g)) return K_RDTSC;
 	if (xl_mov_from_cr_ok(x, g)) return K_MOV_FROM_CR;
+	if (xl_pio_in_ok(x, g)) return K_PIO_IN;
 	if (xl_sensitive(g)) return vif_kind(x, g);
 	if (z->mnemonic == ZYDIS_MNEMONIC_FXSAVE) return K_EMULATE;  /* 64-bit form adds XMM8-15 */
 	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32) return K_NOP;
@@ -209,7 +210,7 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	case K_INT_FAST: case K_IRET_FAST: case K_SYSENTER_FAST: case K_SYSEXIT_FAST:
 	case K_VERIFY:
 		return XC_MONITOR;                              /* inline only while cached */
-	case K_RDTSC: case K_MOV_FROM_CR: return XC_LOWERED;
+	case K_RDTSC: case K_MOV_FROM_CR: case K_PIO_IN: return XC_LOWERED;
 	case K_NOP: return XC_IDENT;
 	case K_IDENT: {
 		bool disp32 = rw.has_modrm_mem && g.z.raw.modrm.mod == 0 && g.z.raw.modrm.rm == 5 && !g.a16;

@@ -143,6 +143,7 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_UD_FAST: return xl_translate_ud_fast(x, g);
 	case K_DIV_FAST: return xl_translate_div_fast(x, g);
 	case K_MOV_FROM_CR: return xl_translate_mov_from_cr(x, g);
+	case K_PIO_IN: return xl_translate_pio_in(x, g);
 	case K_JCC: return xl_translate_jcc(x, g);
 	case K_STRING: return xl_translate_string(x, g);
 	case K_XLAT: return xl_translate_xlat(x, g);

@@ -69,8 +69,13 @@ struct xl_stats {
 	uint64_t verify_sites, verify_fills;   /* inline VERR/VERW: sites, cache fills */
 	uint64_t tsc_sites;                /* inline RDTSC */
 	uint64_t exc_sites;                /* inline exceptions from CPL 3 (#DE, #BP, #UD) */
+	uint64_t pio_sites;                /* IN at CPL 0 as a direct call (pio.c) */
 };
 extern struct xl_stats xl_stats;
+
+/* The port bus for IN at CPL 0 called from translated code (pio.c; NULL: IN exits). */
+extern uint32_t (*xl_pio_in_hook)(uint16_t port, int size);
+extern uint64_t xl_pio_calls;        /* such INs run */
 
 /* Set up the decoder and hand the code cache its shared stubs: call before cc_init(). */
 void xl_init(void);

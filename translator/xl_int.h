@@ -78,7 +78,7 @@ enum xk {
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
 	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG, K_PUSHA, K_POPA,
 	K_PUSH_SREG, K_SREG, K_INT_FAST, K_IRET_FAST, K_SYSENTER_FAST, K_SYSEXIT_FAST, K_VERIFY,
-	K_RDTSC, K_UD_FAST, K_DIV_FAST, K_MOV_FROM_CR,
+	K_RDTSC, K_UD_FAST, K_DIV_FAST, K_MOV_FROM_CR, K_PIO_IN,
 };
 
 /* The mode bits a CPL switch keeps (the inline ring transitions' target mode). */
@@ -193,6 +193,10 @@ void xl_verify_fill(struct vcpu *c, uint32_t info);
 bool xl_rdtsc_inline_ok(const struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_rdtsc(struct xl_ctx *x);
 bool xl_mov_from_cr_ok(const struct xl_ctx *x, const struct ginsn *g);
+
+/* pio.c */
+bool xl_pio_in_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_pio_in(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_mov_from_cr(struct xl_ctx *x, const struct ginsn *g);
 
 /* ring_cache.c */

@@ -251,7 +251,8 @@ static int single_step(struct vcpu *c)
 /*
  * EXIT_EMULATE: the monitor runs the instruction at EIP.  exit_info says why: enum
  * emulate_info, or an inline cache site (XL_INFO_RING / XL_INFO_SREG) that missed and is
- * refilled once the monitor has run the instruction.
+ * refilled once the monitor has run the instruction.  An inline exception site (#DE for a
+ * zero divisor, #UD) is not run: the monitor raises its vector there and delivers it.
  */
 static int emulate(struct vcpu *c)
 {

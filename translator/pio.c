@@ -8,9 +8,11 @@
  * descriptor made at translation time (port or "DX", size) to xl_pio_in_call, which asks
  * the port bus (xl_pio_in_hook: the monitor sets it to devices/ dev_pio_in) and merges the
  * value into EAX as IN does (AL, AX or EAX).  Around the call: the guest's RFLAGS pushed
- * (DF cleared for the C ABI), the caller-saved registers that hold guest state (RAX, RCX,
- * RDX, RSI, RDI) pushed, the stack 16-byte aligned (six pushes below the block-level RSP,
- * which xl_enter aligns), and the guest's XMM0-7 saved around the bus call, since a device
+ * (the one host-stack slot translated code may use; DF cleared for the C ABI), then a
+ * switch to a private stack (RSP kept in R14, callee-saved), where the caller-saved
+ * registers that hold guest state (RAX, RCX, RDX, RSI, RDI) are pushed (five pushes from 8
+ * below a 16-byte aligned top: the call is aligned as the ABI wants), and the guest's XMM0-7
+ * saved around the bus call, since a device
  * may call libc functions that use SIMD registers (the monitor itself is built without
  * them; libc's string functions touch neither x87 nor MXCSR and end with VZEROUPPER).
  * FXSAVE/FXRSTOR instead cost 300 ns a call here.  Nothing can fault.
@@ -25,6 +27,9 @@
 
 uint32_t (*xl_pio_in_hook)(uint16_t port, int size);
 uint64_t xl_pio_calls;
+/* The call's own stack: translated code may use one slot of the host stack, no more
+ * (tests/fuzz checks it with a canary). */
+static uint8_t pio_stack[64 * 1024] __attribute__((aligned(16)));
 
 #define PIO_DX 0x10000u     /* descriptor: the port is DX */
 
@@ -64,6 +69,8 @@ void xl_translate_pio_in(struct xl_ctx *x, const struct ginsn *g)
 	uint32_t desc = (size << 20) | (op == 0xEC || op == 0xED ? PIO_DX : (uint32_t)g->z.raw.imm[0].value.u & 0xFF);
 	ebytes(b, OP_PUSHF, 1);
 	ebytes(b, cld, 1);
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_RSP, H_R14);            /* r14 = rsp (callee-saved) */
+	emit_mov_imm64(b, H_RSP, (uint64_t)(uintptr_t)(pio_stack + sizeof(pio_stack) - 8));
 	for (int i = 0; i < 5; i++)
 		e8(b, (uint8_t)(push[0] + saved[i]));
 	emit_rr(b, 0, OP_MOV_ST, 1, H_RAX, H_RSI);              /* esi = EAX */
@@ -72,7 +79,7 @@ void xl_translate_pio_in(struct xl_ctx *x, const struct ginsn *g)
 	ebytes(b, call_rax, 2);
 	for (int i = 4; i >= 1; i--)
 		e8(b, (uint8_t)(pop[0] + saved[i]));
-	emit_mem(b, EM_W, OP_LEA, 1, H_RSP, H_RSP, -1, 0, 8);   /* the old EAX */
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R14, H_RSP);            /* back on the block's stack */
 	ebytes(b, OP_POPF, 1);
 	xl_stats.pio_sites++;
 }

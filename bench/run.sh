@@ -163,7 +163,7 @@ fi
 # --- 2. the head-to-head --------------------------------------------------------------------
 cols=(bt pv qemu host)
 declare -A COLNAME=([bt]=BT [pv]=PV [qemu]=qemu [host]=host)
-nano_names=(getpid pgfault ptemod ctxsw forkexit portio callret divzero)
+nano_names=(getpid pgfault ptemod ctxsw forkexit portio apiceoi apictimer apicread callret divzero)
 macro_names=(forkexec pipe alloc cpu)
 declare -A VALS IT CSTATUS CSUM RSUM V   # VALS: one figure per run; V: their median
 
@@ -415,7 +415,9 @@ fi
 	echo "same i386 user code (bench/workload/cpu.c) as a native Linux process; CPU-bound rows only."
 	echo "Nanobenchmarks in ns per operation, measured by the guest with RDTSC; ctxsw is one"
 	echo "one-way switch of a pipe ping-pong; portio one IN (PV: one PV_HC_PORT_IO) of a batch"
-	echo "inside one system call; divzero one #DE taken and resumed.  Macro workloads in ms for"
+	echo "inside one system call; apiceoi, apictimer, apicread one LAPIC EOI write, timer reprogram"
+	echo "or ID read of a batch inside one system call (native kernel only: PV has no LAPIC);"
+	echo "divzero one #DE taken and resumed.  Macro workloads in ms for"
 	echo "the whole job.  Ratios are time/time: above 1, the left-hand system is slower."
 	echo
 	echo "| benchmark | unit | iterations | BT | PV | qemu | host | BT/PV | BT/qemu | PV/host | BT/host |"

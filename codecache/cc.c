@@ -101,6 +101,40 @@ void cc_lookup_clear(struct cc_lookup *t)
 	}
 	t->nused = 0;
 	t->tag = CC_LK_NOTAG;
+	memset(t->filled, 0, sizeof(t->filled));
+}
+
+static bool page_in(const struct cc_lk_drop *d, uint32_t lpn)
+{
+	if (d->reg[lpn >> 15] & (1u << ((lpn >> 10) & 31)))
+		return true;
+	for (unsigned k = 0; k < d->npages; k++)
+		if (d->page[k] == lpn)
+			return true;
+	return false;
+}
+
+void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, const struct cc_lk_drop *d)
+{
+	uint64_t miss = (uint64_t)(uintptr_t)miss_stub;
+	bool tracked = t->nused <= CC_LK_TRACK;
+	unsigned n = tracked ? t->nused : CC_LK_ENTRIES;
+	for (unsigned k = 0; k < n; k++) {
+		unsigned i = tracked ? t->used[k] : k;
+		if (t->host[i] == miss)
+			continue;
+		uint32_t la = cs_base + t->key[i];
+		if (page_in(d, la >> 12) || ((la & 0xFFFu) > 0xFF0u && page_in(d, ((la >> 12) + 1) & 0xFFFFFu))) {
+			t->key[i] = 0;
+			t->host[i] = miss;
+		}
+	}
+	for (unsigned r = 0; r < 1024; r++)
+		if (d->reg[r / 32] & (1u << (r % 32)))
+			memset(&t->filled[r * 1024 / 64], 0, 1024 / 8);
+	for (unsigned k = 0; k < d->npages; k++)
+		t->filled[d->page[k] / 64] &= ~(1ull << (d->page[k] % 64));
+	cc_stats.lookup_drops++;
 }
 
 uint8_t *cc_code_begin(size_t *room)
@@ -198,16 +232,49 @@ void cc_link(struct cc_exit *e, struct cc_block *to)
 	cc_stats.chained++;
 }
 
-void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
+static void slot_set(struct cc_lookup *t, unsigned i, uint32_t key, uint64_t host)
 {
-	unsigned i = cc_lk_index(b->eip);
 	if (t->host[i] == (uint64_t)(uintptr_t)miss_stub && t->nused <= CC_LK_TRACK) {
 		if (t->nused < CC_LK_TRACK)
 			t->used[t->nused] = (uint16_t)i;
 		t->nused++;                   /* CC_LK_TRACK + 1: untracked, clear it all */
 	}
-	t->key[i] = b->eip;
-	t->host[i] = (uint64_t)(uintptr_t)b->host;
+	t->key[i] = key;
+	t->host[i] = host;
+}
+
+/* b into its first slot; what was there moves to the second (whose entry goes). */
+void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
+{
+	unsigned i = cc_lk_index(b->eip), j = cc_lk_next(i);
+	uint64_t h = (uint64_t)(uintptr_t)b->host, miss = (uint64_t)(uintptr_t)miss_stub;
+	if (t->host[i] == h)
+		return;
+	if (t->host[j] == h)                  /* it is in the second slot: drop that copy */
+		t->host[j] = miss, t->key[j] = 0;
+	if (t->host[i] != miss && t->key[i] != b->eip)
+		slot_set(t, j, t->key[i], t->host[i]);
+	slot_set(t, i, b->eip, h);
+}
+
+/* b into a free slot of its two, if one is free (an entry in use stays). */
+static void insert_if_room(struct cc_lookup *t, struct cc_block *b)
+{
+	unsigned i = cc_lk_index(b->eip), j = cc_lk_next(i);
+	uint64_t h = (uint64_t)(uintptr_t)b->host, miss = (uint64_t)(uintptr_t)miss_stub;
+	if (t->host[i] == h || t->host[j] == h)
+		return;
+	if (t->host[i] == miss)
+		slot_set(t, i, b->eip, h);
+	else if (t->host[j] == miss)
+		slot_set(t, j, b->eip, h);
+}
+
+static bool in_table(const struct cc_lookup *t, const struct cc_block *b)
+{
+	unsigned i = cc_lk_index(b->eip);
+	uint64_t h = (uint64_t)(uintptr_t)b->host;
+	return t->host[i] == h || t->host[cc_lk_next(i)] == h;
 }
 
 /*
@@ -221,7 +288,7 @@ void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b)
  */
 void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 {
-	bool had = t->host[cc_lk_index(b->eip)] == (uint64_t)(uintptr_t)b->host;
+	bool had = in_table(t, b);
 	cc_lookup_insert(t, b);
 	if (had)
 		return;       /* entered after another kind of exit: its page was seen already */
@@ -229,12 +296,15 @@ void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 	if (pn >= npages)
 		return;
 	gla_t lp = (b->cs_base + b->eip) / GUEST_PAGE;
+	uint64_t bit = 1ull << (lp % 64);
+	if (t->filled[lp / 64] & bit)
+		return;       /* this page's blocks went in already (later ones enter singly) */
+	t->filled[lp / 64] |= bit;
 	for (struct cc_block *x = page_head[pn]; x; x = x->pnext[x->page[0] == b->page[0] ? 0 : 1]) {
 		if (x == b || !x->valid || x->page[0] != b->page[0] || x->page[1] != ~0u || x->mode != b->mode ||
 		    x->cs_base != b->cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)
 			continue;
-		if (t->host[cc_lk_index(x->eip)] == (uint64_t)(uintptr_t)miss_stub)
-			cc_lookup_insert(t, x);
+		insert_if_room(t, x);
 	}
 }
 
@@ -272,11 +342,15 @@ static void invalidate(struct cc_block *b)
 	hash_remove(b);
 	page_remove(b, 0);
 	page_remove(b, 1);
-	unsigned i = cc_lk_index(b->eip);
+	unsigned i = cc_lk_index(b->eip), j = cc_lk_next(i);
 	for (unsigned t = 0; t < ntables; t++)
-		if (tables[t]->host[i] == (uint64_t)(uintptr_t)b->host) {
-			tables[t]->key[i] = 0;
-			tables[t]->host[i] = (uint64_t)(uintptr_t)miss_stub;
+		for (unsigned k = i;; k = j) {
+			if (tables[t]->host[k] == (uint64_t)(uintptr_t)b->host) {
+				tables[t]->key[k] = 0;
+				tables[t]->host[k] = (uint64_t)(uintptr_t)miss_stub;
+			}
+			if (k == j)
+				break;
 		}
 	for (struct cc_link *l = b->incoming, *n; l; l = n) {
 		n = l->next;

@@ -17,7 +17,8 @@
  *  - when the arena is full, everything is flushed at once (no per-block freeing).
  *  - a window's lookup table (keyed by EIP at slot cc_lk_index, tagged with one mode and
  *    segment base) holds a block only while the window maps the block's linear page to
- *    the block's frame; the shadow MMU marks the table stale when such a mapping changes,
+ *    the block's frame; the shadow MMU drops the entries of a page whose mapping changes
+ *    (cc_lookup_drop, before the table is used again),
  *    and invalidation clears the block's slot in every table.  cc_lookup_insert_page
  *    relies on it: when the dispatcher enters b (its page just mapped in the window), every
  *    valid block of the same frame and linear page, mode and base that stays on that page
@@ -90,7 +91,7 @@ struct cc_link { uint8_t *rel; uint8_t *stub; struct cc_link *next; };
 
 /* Indirect-branch lookup cache used inline by translated code (see translator). */
 #define CC_LK_ENTRIES 65536u
-#define CC_LK_TRACK 1024u
+#define CC_LK_TRACK 4096u
 struct cc_lookup {
 	uint32_t key[CC_LK_ENTRIES];      /* guest EIP */
 	uint64_t host[CC_LK_ENTRIES];     /* host entry, or the miss stub */
@@ -100,17 +101,25 @@ struct cc_lookup {
 	 * was barely used (a short-lived process's window) does not rewrite 768 KiB */
 	uint32_t nused;                   /* > CC_LK_TRACK: too many, clear everything */
 	uint16_t used[CC_LK_TRACK];
+	/* monitor only: a bit per linear page, set when cc_lookup_insert_page entered the
+	 * page's blocks (cleared with the table, and for the pages a drop names), so that it
+	 * walks a page's block list once, not at every dispatcher entry on that page */
+	uint64_t filled[(1u << 20) / 64];
 } __attribute__((aligned(64)));          /* a size aligned_alloc accepts */
 /* The slot of guest EIP eip: its low 16 bits plus bits 8-23, so that blocks 64 KiB apart
  * and 16-byte aligned entry points (function starts) spread over every slot; the inline
- * probe (translator/exit.c) computes the same flag-free. */
+ * probe (translator/exit.c) computes the same flag-free.  The table is two-way: an EIP's
+ * entry is in its slot or the next one (cc_lk_next), the one entered last in the first
+ * (a kernel's hot set is large enough that one way thrashed: about 150 extra exits per
+ * Linux fork+exec). */
 static inline unsigned cc_lk_index(uint32_t eip) { return (eip + (eip >> 8)) & (CC_LK_ENTRIES - 1); }
+static inline unsigned cc_lk_next(unsigned i) { return (i + 1) & (CC_LK_ENTRIES - 1); }
 #define CC_LK_TAG(mode, cs) (((uint64_t)(cs) << 32) | (uint32_t)(mode))
 #define CC_LK_NOTAG (~0ull)
 
 struct cc_stats {
 	uint64_t blocks, insns, flushes, invalidations, chained, lookups, lookup_misses;
-	uint64_t xl_ns;
+	uint64_t xl_ns, lookup_drops;
 };
 extern struct cc_stats cc_stats;
 
@@ -160,5 +169,17 @@ void cc_invalidate_page(gpa_t page);
 bool cc_page_has_code(gpa_t page);
 void cc_flush(void);
 void cc_lookup_clear(struct cc_lookup *t);
+/* Linear pages whose lookup entries must go: 4 MiB regions as a bitmap, single pages as
+ * a short list. */
+#define CC_DROP_PAGES 32u
+struct cc_lk_drop {
+	uint32_t reg[1024 / 32];
+	uint32_t npages;
+	uint32_t page[CC_DROP_PAGES];
+};
+/* Drop the entries of t (whose EIPs are relative to cs_base) on a page of d, or whose
+ * first instruction may reach into one (within 15 bytes of the page's start); one pass
+ * over the slots in use. */
+void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, const struct cc_lk_drop *d);
 
 #endif

@@ -13,6 +13,7 @@
 #ifndef DEVICES_H
 #define DEVICES_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
@@ -58,6 +59,8 @@ void dev_pit_init(void);
 void dev_uart_init(int in_fd, int out_fd);
 /* Port accesses so far: the run loop polls devices again only after one (or a timer signal). */
 extern uint64_t dev_pio_count;
+/* Write to COM1's host side (-serial): the UART's output, and the PV console's. */
+void dev_console_write(const void *buf, size_t n);
 /* The input descriptor still worth waiting on (-1 after end of file). */
 int dev_uart_input_fd(void);
 /* The PV console ring takes over console input (uart.c); it reached end of file. */
@@ -122,6 +125,15 @@ void dev_mmio_register(uint32_t base, uint32_t len, dev_mmio_read_fn rd, dev_mmi
 void dev_mmio_read(uint32_t gpa, void *buf, unsigned len);
 void dev_mmio_write(uint32_t gpa, const void *buf, unsigned len);
 void dev_mmio_reset(void); /* unregister everything (tests) */
+/* The device at base keeps page (4 KiB, 1024 words) equal to what a 4-byte aligned read at
+ * each offset of its first page returns, except for the 16-byte register at offset
+ * volatile_reg (mmio.c).  dev_mmio_mirror: the mirror of the page holding gpa (and that
+ * register's offset), or NULL. */
+void dev_mmio_set_mirror(uint32_t base, const uint32_t *page, uint32_t volatile_reg);
+const uint32_t *dev_mmio_mirror(uint32_t gpa, uint32_t *volatile_reg);
+/* The part of dev_poll for the memory-mapped devices (the LAPIC timer): what a store to
+ * one that moved its deadline (dev_pio_count) needs when the run loop does not see it. */
+uint64_t dev_mmio_poll(uint64_t now_ns);
 
 /* --- Interrupt controllers of an APIC PC (lapic.c, ioapic.c) --------------------------- */
 

@@ -25,6 +25,23 @@
  * QEMU's BSP and lets the 8259 through before the guest touches the APIC).  INIT and STARTUP IPIs
  * address other processors, and there are none, so they are dropped, as is an INIT level
  * de-assert.  Runs on the vCPU thread.
+ *
+ * Reads without an exit.  xv6 reads the ID register on every lock it takes, and a kernel
+ * reads ISR/IRR/TPR/PPR/ICR around its interrupts; each read used to be a monitor exit.  So
+ * the LAPIC keeps a read mirror (mmio.c): a host page whose word at each 4-byte aligned
+ * offset is what reg_read returns there now.  Rule: every function here that changes what a
+ * register reads (a register write, an accepted interrupt, an INTA, an EOI, SVR masking the
+ * LVTs) rewrites the affected words before it returns, so the mirror equals the registers
+ * at every instant the guest can run.  The one exception is the timer's current count
+ * (TCCR, 0x390-0x39F), which moves with host time and never through a call here: the
+ * mirror holds 0 there and the inline path never serves it.  Why that is exact: a read has
+ * no side effect on this LAPIC (reg_read changes nothing; the ESR latches on a write,
+ * not a read), so serving it from a copy that is equal at that instant gives the guest the
+ * same value the exit would have; the timer's expiry reaches IRR only through
+ * dev_lapic_poll (at an exit), in both paths alike.  Writes (EOI, TPR, ICR, timer, LVTs)
+ * still exit.  The monitor decides where translated code may use the mirror
+ * (monitor/adaptive.c: instructions that kept reading this page, through a translation
+ * cached like a TLB entry).
  */
 #include <string.h>
 #include "devices/devices.h"
@@ -80,6 +97,28 @@
 #define MSR_ENABLE   (1ull << 11)
 
 static const uint16_t lvt_off[LVT_COUNT] = { 0x320, 0x330, 0x340, 0x350, 0x360, 0x370 };
+
+/* The read mirror (see the header): 1024 words for the register page's 4 KiB. */
+static uint32_t mirror[1024] __attribute__((aligned(4096)));
+static uint32_t reg_read(uint32_t reg);
+
+/* Rewrite register reg's four words (a 4-byte read at reg + 0, 4, 8, 12 sees reg). */
+static void mirror_reg(uint32_t reg)
+{
+	uint32_t v = reg == APIC_TCCR ? 0 : reg_read(reg);
+	uint32_t *m = &mirror[reg / 4];
+	m[0] = m[1] = m[2] = m[3] = v;
+}
+
+/* The ISR, TMR and IRR words holding vector v, and PPR. */
+static void mirror_vec(unsigned v)
+{
+	uint32_t w = (v >> 5) * 0x10;
+	mirror_reg(APIC_ISR + w);
+	mirror_reg(APIC_TMR + w);
+	mirror_reg(APIC_IRR + w);
+	mirror_reg(APIC_PPR);
+}
 
 static struct lapic {
 	uint32_t id, tpr, ldr, dfr, svr, esr, esr_pending, icr_hi;
@@ -146,6 +185,7 @@ void dev_lapic_accept(uint8_t vector, bool level)
 		vec_set(lapic.tmr, vector);
 	else
 		vec_clear(lapic.tmr, vector);
+	mirror_vec(vector);
 }
 
 /* Does the 8259's INTR reach the CPU (virtual wire through LINT0, or no APIC)? */
@@ -175,6 +215,7 @@ int dev_intr_ack(void)
 		return dev_pic_ack();
 	vec_clear(lapic.irr, (unsigned)v);
 	vec_set(lapic.isr, (unsigned)v);
+	mirror_vec((unsigned)v);
 	return v;
 }
 
@@ -185,10 +226,9 @@ static void eoi(void)
 	if (v < 0)
 		return;
 	vec_clear(lapic.isr, (unsigned)v);
-	if (vec_test(lapic.tmr, (unsigned)v)) {
-		vec_clear(lapic.tmr, (unsigned)v);
+	mirror_vec((unsigned)v);
+	if (vec_test(lapic.tmr, (unsigned)v))     /* TMR stays: the next acceptance sets it */
 		dev_ioapic_eoi((uint8_t)v);
-	}
 }
 
 /* --- timer --------------------------------------------------------------------------- */
@@ -324,6 +364,7 @@ static void reg_write(uint32_t reg, uint32_t v)
 	if (lvt >= 0) {
 		set_lvt(lvt, v);
 		dev_pio_count += lvt == LVT_TIMER;
+		mirror_reg(reg);
 		return;
 	}
 	switch (reg) {
@@ -343,8 +384,13 @@ static void reg_write(uint32_t reg, uint32_t v)
 		lapic.timer_start = dev_now_ns();
 		break;
 	case APIC_TDCR:   set_divide(v); dev_pio_count++; break;
-	default:          break;     /* read-only or reserved */
+	default:          return;    /* read-only or reserved */
 	}
+	mirror_reg(reg);
+	mirror_reg(APIC_PPR);         /* TPR */
+	if (reg == APIC_SVR)
+		for (int i = 0; i < LVT_COUNT; i++)
+			mirror_reg(lvt_off[i]);
 }
 
 /* Registers are 32-bit; a narrower read sees its bytes of the word, narrower writes are
@@ -386,4 +432,8 @@ void dev_lapic_init(void)
 	lapic.lvt[LVT_LINT1] = DM_NMI << 8;
 	set_divide(0);
 	dev_mmio_register(LAPIC_BASE, APIC_LEN, lapic_read, lapic_write, NULL);
+	memset(mirror, 0, sizeof(mirror));
+	for (uint32_t reg = 0; reg < 0x400; reg += 0x10)
+		mirror_reg(reg);
+	dev_mmio_set_mirror(LAPIC_BASE, mirror, APIC_TCCR);
 }

@@ -13,7 +13,14 @@
  * Regions are few (two today), so lookup is a short linear scan.  Unlike a port access, an
  * MMIO access does not make the run loop poll the time-driven devices (the local APIC's ID
  * is read on every lock xv6 takes); a device whose deadline an access moves says so itself
- * (dev_pio_count).  vCPU thread only.
+ * (dev_pio_count).
+ *
+ * Read mirrors (dev_mmio_set_mirror): a device may keep, for the first page of its range, a
+ * host page holding what a 4-byte aligned read at each offset returns now, rewritten by the
+ * device whenever that changes - except for one 16-byte register (volatile_reg) whose
+ * value moves on its own (a timer's count), which the mirror does not follow.  The monitor
+ * lets translated code serve such reads from the mirror with no exit (monitor/adaptive.c
+ * says when); everything else, writes included, still comes here.  vCPU thread only.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +34,8 @@ struct mmio_region {
 	dev_mmio_read_fn rd;
 	dev_mmio_write_fn wr;
 	void *opaque;
+	const uint32_t *mirror;   /* dev_mmio_set_mirror: the first page's read image, or NULL */
+	uint32_t volatile_reg;
 };
 
 static struct mmio_bus {
@@ -51,7 +60,34 @@ void dev_mmio_register(uint32_t base, uint32_t len, dev_mmio_read_fn rd, dev_mmi
 		fprintf(stderr, "vmm386: internal error: bad MMIO region %#x+%#x\n", base, len);
 		abort();
 	}
-	mbus.region[mbus.nregions++] = (struct mmio_region){ base, len, rd, wr, opaque };
+	mbus.region[mbus.nregions++] = (struct mmio_region){ .base = base, .len = len, .rd = rd, .wr = wr,
+								.opaque = opaque };
+}
+
+void dev_mmio_set_mirror(uint32_t base, const uint32_t *page, uint32_t volatile_reg)
+{
+	for (int i = 0; i < mbus.nregions; i++)
+		if (mbus.region[i].base == base) {
+			mbus.region[i].mirror = page;
+			mbus.region[i].volatile_reg = volatile_reg;
+		}
+}
+
+const uint32_t *dev_mmio_mirror(uint32_t gpa, uint32_t *volatile_reg)
+{
+	for (int i = 0; i < mbus.nregions; i++) {
+		const struct mmio_region *r = &mbus.region[i];
+		if (r->mirror && gpa - r->base < 0x1000 && gpa - r->base < r->len) {
+			*volatile_reg = r->volatile_reg;
+			return r->mirror;
+		}
+	}
+	return NULL;
+}
+
+uint64_t dev_mmio_poll(uint64_t now_ns)
+{
+	return dev_lapic_poll(now_ns);
 }
 
 void dev_mmio_reset(void)

@@ -152,18 +152,23 @@ static void rx_clear(void)
 
 /* --- host side ----------------------------------------------------------------- */
 
-static void uart_output(uint8_t b)
+/* Bytes for COM1's host side (the UART's THR, and the PV console, pv/pv.c, which shares
+ * -serial's backend): written whole unless out_fd breaks, then dropped from then on. */
+void dev_console_write(const void *buf, size_t n)
 {
 	struct pollfd pfd = { .fd = uart.out_fd, .events = POLLOUT };
-	ssize_t n;
+	const uint8_t *p = buf;
 
-	while (uart.out_fd >= 0) {
-		n = write(uart.out_fd, &b, 1);
-		if (n == 1)
-			return;
-		if (n < 0 && errno == EINTR)
+	while (n > 0 && uart.out_fd >= 0) {
+		ssize_t k = write(uart.out_fd, p, n);
+		if (k > 0) {
+			p += k;
+			n -= (size_t)k;
 			continue;
-		if (n < 0 && errno == EAGAIN) {
+		}
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0 && errno == EAGAIN) {
 			poll(&pfd, 1, -1);
 			continue;
 		}
@@ -257,7 +262,7 @@ static void uart_write_thr(uint8_t b)
 	if (uart.mcr & MCR_LOOP)
 		rx_push(b);
 	else
-		uart_output(b);
+		dev_console_write(&b, 1);
 	uart.thr_ipending = true; /* sent at once: THR is empty again */
 }
 

@@ -116,8 +116,36 @@ extern uint64_t emu_mnemonic_count[];
 const char *emu_mnemonic_name(unsigned m);
 /* Accesses the interpreter made to physical addresses that are not RAM. */
 extern uint64_t emu_mmio_count;
+/* The last linear read and write that landed whole in device memory: linear and physical
+ * address and size (len 0 until one happens; the monitor clears them to watch one
+ * instruction). */
+struct emu_mmio_access { gla_t la; gpa_t gpa; unsigned len; };
+extern struct emu_mmio_access emu_last_mmio_read, emu_last_mmio_write;
 /* Does the interpreter implement this Zydis mnemonic? */
 bool emu_can_step(unsigned mnemonic);
+
+/*
+ * The guest's breakpoints, DR0-DR3 as DR7 enables them (debugreg.c).  Bit n of a result
+ * stands for DRn.  emu_dr_enabled: the enabled instruction (data = false) or data write and
+ * read/write (data = true) breakpoints.  emu_dr_exec_hits: the instruction breakpoints at
+ * linear address la, enabled or not (DR6 reports both).  emu_dr_data_hits: the enabled data
+ * breakpoints the instruction at CS:EIP will touch, computed before it runs (0 if it cannot
+ * be fetched).  emu_dr_report: DR6 after a #DB: B0-B3 replaced by bits (if any), status
+ * (EMU_DR6_BS) added; the caller raises the exception.  A write to DR0-DR3 or DR7 is
+ * reported as a mode change (emu_mon->mode_changed).
+ */
+#define EMU_DR6_BS 0x4000u
+unsigned emu_dr_enabled(const struct vcpu *c, bool data);
+unsigned emu_dr_exec_hits(const struct vcpu *c, gla_t la);
+unsigned emu_dr_data_hits(struct vcpu *c);
+void emu_dr_report(struct vcpu *c, unsigned bits, uint32_t status);
+/* The memory accesses of the instruction at CS:EIP, worked out before it runs: fn gets
+ * each operand's linear range (a REP string instruction's remaining elements as one) and
+ * whether it is written.  False (nothing reported) if the instruction cannot be fetched.
+ * emu_dr_data_match: the enabled data breakpoints one such access meets. */
+typedef void (*emu_access_fn)(void *opaque, gla_t la, uint64_t len, bool write);
+bool emu_insn_accesses(struct vcpu *c, emu_access_fn fn, void *opaque);
+unsigned emu_dr_data_match(const struct vcpu *c, gla_t la, uint64_t len, bool write);
 
 /* Guest-visible CPUID (a coherent i686 set: only what the translator supports). */
 void emu_cpuid(uint32_t leaf, uint32_t sub, uint32_t out[4]);

@@ -51,7 +51,7 @@
 #define DESC_BUSY (1ull << 41)   /* busy (TSS) */
 
 /* The TF single-step trap status bit in DR6. */
-#define DR6_BS 0x4000u
+#define DR6_BS EMU_DR6_BS
 #define DR6_BD 0x2000u
 #define DR7_GD 0x2000u
 

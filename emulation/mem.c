@@ -2,7 +2,8 @@
  * mem.c - guest memory as the emulation layer sees it: physical, linear, segment-relative.
  *
  * Physical: RAM through vm_gpa_ptr(); every other address is device memory.  Device memory
- * goes through mmio_read/mmio_write below to the MMIO bus (devices/mmio.c); an address
+ * goes through mmio_read/mmio_write below to the MMIO bus (devices/mmio.c), and a linear
+ * access to it is remembered in emu_last_mmio_read/write (monitor/adaptive.c reads them); an address
  * no device claims reads as all ones and ignores writes.  The monitor hears of each
  * access (emu_mon->mmio), and every write that lands in RAM is reported with
  * emu_mon->ram_written, so translations of that code (and shadows of those page tables)
@@ -30,6 +31,7 @@ const struct emu_mon_ops *emu_mon = &no_mon;
 
 /* --- device memory hook (MMIO bus goes here) --- */
 uint64_t emu_mmio_count;
+struct emu_mmio_access emu_last_mmio_read, emu_last_mmio_write;
 
 static void mmio_read(struct vm *vm, gpa_t gpa, void *buf, unsigned len)
 {
@@ -91,6 +93,8 @@ int emu_lin_read_acc(struct vcpu *c, gla_t la, void *buf, unsigned len, int acc)
 		return 0;
 	if (lin_map(c, la, len, acc & ~ACC_W, gpa, &first))
 		return -1;
+	if (first == len && !vm_gpa_ptr(c->vm, gpa[0], len))
+		emu_last_mmio_read = (struct emu_mmio_access){ la, gpa[0], len };
 	emu_phys_read(c->vm, gpa[0], buf, first);
 	if (first < len)
 		emu_phys_read(c->vm, gpa[1], (uint8_t *)buf + first, len - first);
@@ -106,6 +110,8 @@ int emu_lin_write_acc(struct vcpu *c, gla_t la, const void *buf, unsigned len, i
 		return 0;
 	if (lin_map(c, la, len, acc | ACC_W, gpa, &first))
 		return -1;
+	if (first == len && !vm_gpa_ptr(c->vm, gpa[0], len))
+		emu_last_mmio_write = (struct emu_mmio_access){ la, gpa[0], len };
 	emu_phys_write(c->vm, gpa[0], buf, first);
 	if (first < len)
 		emu_phys_write(c->vm, gpa[1], (const uint8_t *)buf + first, len - first);

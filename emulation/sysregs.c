@@ -9,8 +9,11 @@
  * Changes that affect address translation go to the TLB hook (shadow-mmu/ later); any other
  * change of CR0/CR4 is reported with emu_mode_changed().
  *
- * Debug registers: DR4/DR5 alias DR6/DR7 (CR4.DE cannot be set); DR6 and DR7 keep their
- * fixed bits.  Breakpoints themselves are not implemented; DR7.GD is (#DB on the next access).
+ * Debug registers: DR4/DR5 alias DR6/DR7 (CR4.DE cannot be set: CPUID has no DE, so the
+ * #UD that DR4/DR5 give under CR4.DE never applies); DR6 and DR7 keep their fixed bits.
+ * DR7.GD makes the next access #DB (insn_sys.c).  A write to DR0-DR3 or DR7 may change the
+ * breakpoints, which translations depend on: it is reported as a mode change, and the
+ * monitor decides what to drop (monitor/debug.c); what matches is debugreg.c.
  */
 #include "emu_int.h"
 
@@ -85,5 +88,7 @@ int emu_write_dr(struct vcpu *c, int n, uint32_t v)
 	else if (n == 7)
 		v = (v & 0xFFFF23FFu) | 0x400u;
 	c->dr[n & 7] = v;
+	if (n != 6)
+		emu_mode_changed(c);
 	return 0;
 }

@@ -30,6 +30,15 @@ int gdb_init(struct vm *vm, const char *spec, bool wait, char *err, size_t errle
 /* The run loop's hook (gdb_pending set): may stop and converse with gdb.  Returns true if
  * the guest was stopped (translations, registers or the cache may have changed). */
 bool gdb_service(struct vcpu *c);
+/* Does gdb need translated code to stop before linear address la (a breakpoint there, or
+ * a watchpoint anywhere)?  False when no debugger is attached. */
+bool gdb_break_at(gla_t la);
+/* Write watchpoints, for the run loop (monitor/debug.c), which steps the guest while any
+ * is set: does an access of the next instruction meet one (its address in *hit)?  After
+ * the instruction, gdb_watch_hit(hit) stops the guest. */
+bool gdb_watching(void);
+bool gdb_watch_match(gla_t la, uint64_t len, bool write, gla_t *hit);
+void gdb_watch_hit(gla_t hit);
 /* EXIT_DEBUG: translated code reached a breakpoint at c->eip. */
 void gdb_break_hit(struct vcpu *c);
 #endif

@@ -8,7 +8,7 @@
  * translated code for any reason but an exit request (a request comes before the
  * instruction ran); EXIT_REQUEST is written into c->exit_reason as "not yet" when a step
  * begins.  Continuing from an address that has a breakpoint steps that one instruction
- * first (one-instruction blocks ignore breakpoints), then runs.
+ * first (gdb_break_at does not answer for the address a step starts at), then runs.
  *
  * Guest memory is read and written by linear address through the guest's page tables,
  * page by page, as a supervisor; an unmapped page or an address outside RAM is E14.
@@ -26,11 +26,11 @@
 #include "../emulation/emu.h"
 #include "../translator/xl.h"
 
-enum state { GS_RUN, GS_STEP, GS_WATCH, GS_STOPPED };
+enum state { GS_RUN, GS_STEP, GS_STOPPED };
 enum resume { R_STAY, R_CONT, R_STEP, R_DETACH, R_KILL };
 
 struct bp { gla_t addr; int type; };
-struct watch { gla_t addr; uint32_t len; uint8_t old[8]; bool readable; };
+struct watch { gla_t addr; uint32_t len; };
 
 static struct {
 	struct vm *vm;
@@ -41,10 +41,11 @@ static struct {
 	bool held;               /* -S: not resumed yet (a gdb that leaves before does not
 				  * release the guest; the next connection is waited for) */
 	int sig;                 /* the last stop's signal, for '?' */
-	bool flip;               /* watching: this iteration may take an interrupt */
 	bool forced;             /* c->intr_inhibit was set for a step; its own value: */
 	bool inhibit;
+	gla_t step_from;         /* stepping: where the step began (its breakpoint is passed) */
 	gla_t watch_hit;         /* the watched address written, for the stop reply */
+	gla_t watch_pending;     /* a watchpoint hit reported by the run loop, or ~0 */
 	struct bp bp[GDB_MAX_BP];
 	unsigned nbp;
 	struct watch wp[GDB_MAX_WATCH];
@@ -174,9 +175,9 @@ static int bp_find(gla_t addr, int type)
 }
 
 /* The translator's question (xl_debug_break): does a block have to end before la? */
-static bool break_at(gla_t la)
+bool gdb_break_at(gla_t la)
 {
-	return g.nwp > 0 || bp_find(la, -1) >= 0;
+	return bp_find(la, -1) >= 0 && !(g.state == GS_STEP && la == g.step_from);
 }
 
 /* Translations of the code at la must be made again: its page's if la is mapped now,
@@ -192,38 +193,36 @@ static void drop_code(struct vcpu *c, gla_t la)
 
 /* ---- write watchpoints ------------------------------------------------------------------
  *
- * While a watchpoint is set the guest runs one instruction at a time and the watched bytes
- * are compared after each; the stop comes after the writing instruction, as on a CPU (and
- * in QEMU).  So that interrupts still arrive, every other loop iteration is not a step but
- * lets the loop deliver one, and every cached block then ends before its first instruction
- * (break_at answers true everywhere): nothing runs unwatched.  The cache is flushed when
- * the first watchpoint is set and when the last is removed.
+ * Matched by address, as the CPU's debug registers are: while a watchpoint is set the run
+ * loop steps the guest an instruction at a time (monitor/debug.c, which steps the same way
+ * for the guest's own data breakpoints), works out each instruction's accesses before it
+ * runs and asks gdb_watch_match; after an instruction that wrote watched bytes, even with
+ * the value they had, the guest stops (gdb_watch_hit), as on a CPU and in QEMU.
+ * Interrupts are taken between instructions as usual.
  */
 
-static void watch_snapshot(struct vcpu *c, struct watch *w)
+bool gdb_watching(void)
 {
-	w->readable = mem_access(c, w->addr, w->old, w->len, false);
+	return g.nwp > 0;
 }
 
-/* Was a watched location written since the last look?  Its address in *addr. */
-static bool watch_changed(struct vcpu *c, gla_t *addr)
+bool gdb_watch_match(gla_t la, uint64_t len, bool write, gla_t *hit)
 {
-	for (unsigned i = 0; i < g.nwp; i++) {
-		struct watch *w = &g.wp[i];
-		uint8_t now[8];
-		bool ok = mem_access(c, w->addr, now, w->len, false);
-		bool changed = ok != w->readable || (ok && memcmp(now, w->old, w->len));
-		memcpy(w->old, now, w->len);
-		w->readable = ok;
-		if (changed) {
-			*addr = w->addr;
+	for (unsigned i = 0; write && i < g.nwp; i++)
+		if ((uint64_t)la < (uint64_t)g.wp[i].addr + g.wp[i].len && g.wp[i].addr < la + len) {
+			*hit = g.wp[i].addr;
 			return true;
 		}
-	}
 	return false;
 }
 
-static void cmd_watchpoint(struct vcpu *c, const char *args, bool insert, char *out)
+void gdb_watch_hit(gla_t addr)
+{
+	g.watch_pending = addr;
+	gdb_pending = 1;
+}
+
+static void cmd_watchpoint(const char *args, bool insert, char *out)
 {
 	uint32_t addr, len;
 	const char *rest;
@@ -239,14 +238,9 @@ static void cmd_watchpoint(struct vcpu *c, const char *args, bool insert, char *
 			strcpy(out, "E28");
 			return;
 		}
-		g.wp[g.nwp] = (struct watch){ .addr = addr, .len = len };
-		watch_snapshot(c, &g.wp[g.nwp]);
-		if (g.nwp++ == 0)
-			cc_flush();
+		g.wp[g.nwp++] = (struct watch){ .addr = addr, .len = len };
 	} else if (!insert && i < g.nwp) {
 		g.wp[i] = g.wp[--g.nwp];
-		if (g.nwp == 0)
-			cc_flush();
 	}
 	strcpy(out, "OK");
 }
@@ -257,7 +251,7 @@ static void cmd_breakpoint(struct vcpu *c, const char *args, bool insert, char *
 	const char *rest;
 	out[0] = 0;                               /* unsupported kinds: empty reply */
 	if (type == 2)
-		return cmd_watchpoint(c, args, insert, out);
+		return cmd_watchpoint(args, insert, out);
 	if (type > 1 || args[1] != ',')
 		return;
 	if (!parse_addr_len(args + 2, &addr, &kind, &rest)) {
@@ -283,9 +277,8 @@ static void clear_breakpoints(struct vcpu *c)
 {
 	while (g.nbp > 0)
 		drop_code(c, g.bp[--g.nbp].addr);
-	if (g.nwp > 0)
-		cc_flush();
 	g.nwp = 0;
+	g.watch_pending = ~0u;
 }
 
 void gdb_break_hit(struct vcpu *c)
@@ -437,12 +430,17 @@ static void converse(struct vcpu *c, bool report)
 		switch (r) {
 		case R_STAY: break;
 		case R_CONT:
-			g.state = g.nwp ? GS_WATCH : break_at(pc) ? GS_STEP : GS_RUN;
+			g.state = bp_find(pc, -1) >= 0 ? GS_STEP : GS_RUN;
 			g.step_over = true;
-			g.flip = false;          /* watching: the first iteration steps */
+			g.step_from = pc;
 			g.held = false;
 			break;
-		case R_STEP: g.state = GS_STEP; g.step_over = false; g.held = false; break;
+		case R_STEP:
+			g.state = GS_STEP;
+			g.step_over = false;
+			g.step_from = pc;
+			g.held = false;
+			break;
 		case R_DETACH: detach(c); break;
 		case R_KILL: detach(c); vm_stop(g.vm, EXIT_STATUS_OK); break;
 		}
@@ -458,11 +456,11 @@ static int stop_reason(struct vcpu *c)
 		g.wait = false;
 		return now ? -1 : 0;
 	}
-	if (g.state == GS_WATCH && watch_changed(c, &g.watch_hit))
+	if (g.watch_pending != ~0u) {
+		g.watch_hit = g.watch_pending;
+		g.watch_pending = ~0u;
 		return 5;
-	if (g.state == GS_WATCH && c->exit_reason != EXIT_REQUEST &&
-	    bp_find(c->seg[S_CS].base + c->eip, -1) >= 0)
-		return 5;                /* a breakpoint reached while watching */
+	}
 	if (g.state == GS_STEP && c->exit_reason != EXIT_REQUEST) {
 		if (!g.step_over)
 			return 5;
@@ -470,8 +468,7 @@ static int stop_reason(struct vcpu *c)
 	}
 	if (g.hit) {
 		g.hit = false;
-		if (g.state != GS_WATCH)
-			return 5;
+		return 5;
 	}
 	if (rsp_io_seen) {
 		rsp_io_seen = 0;
@@ -496,15 +493,13 @@ bool gdb_service(struct vcpu *c)
 		g.sig = why < 0 ? 5 : why;
 		converse(c, why > 0);
 	}
-	if (g.state == GS_WATCH)
-		g.flip = !g.flip;
-	if (g.state == GS_STEP || (g.state == GS_WATCH && g.flip)) {
+	if (g.state == GS_STEP) {
 		g.forced = true;
 		g.inhibit = c->intr_inhibit;
 		c->intr_inhibit = true;           /* one instruction, no interrupt first */
 		c->exit_reason = EXIT_REQUEST;    /* "not yet run" */
 	}
-	if (g.state == GS_STEP || g.state == GS_WATCH)
+	if (g.state == GS_STEP)
 		gdb_pending = 1;
 	return why != 0;
 }
@@ -530,8 +525,9 @@ int gdb_init(struct vm *vm, const char *spec, bool wait, char *err, size_t errle
 	g.vm = vm;
 	if (rsp_listen(spec, err, errlen) < 0)
 		return -1;
-	xl_debug_break = break_at;
+	xl_debug_break = vm_debug_break;
 	g.wait = g.held = wait;
+	g.watch_pending = ~0u;
 	gdb_pending = wait;
 	return 0;
 }

@@ -38,7 +38,7 @@
 #include "../gdbstub/gdb.h"
 
 struct options {
-	const char *kernel, *append, *initrd, *logfile, *profile;
+	const char *kernel, *append, *initrd, *logfile, *profile, *symbols;
 	uint32_t ram_mib;
 	bool no_reboot;
 	const char *disk[IDE_DRIVES];   /* image per IDE drive index */
@@ -84,6 +84,8 @@ static void usage(FILE *f)
 		"                 function from the kernel ELF's .symtab) for perf report/top\n"
 		"  -profile FILE  per guest instruction: exits, fills, their host time; written\n"
 		"                 at exit to FILE (sorted table) and FILE.csv\n"
+		"  -symbols FILE  guest symbols for -perfmap/-profile from an ELF or a System.map\n"
+		"                 (default: the kernel's own .symtab; a bzImage has none)\n"
 		"  -smp 1         one CPU (the only count vmm386 offers)\n"
 		"  -gdb tcp::PORT gdb stub on PORT (tcp:ADDR:PORT: on ADDR); -s: -gdb tcp::1234\n"
 		"  -S             wait for gdb before the first guest instruction\n"
@@ -217,6 +219,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		else if (!strcmp(a, "-D")) o->logfile = v;
 		else if (!strcmp(a, "-serial")) parse_serial(v, o);
 		else if (!strcmp(a, "-profile")) o->profile = v;
+		else if (!strcmp(a, "-symbols")) o->symbols = v;
 		else if (!strcmp(a, "-drive")) parse_drive(v, o);
 		else if (!strcmp(a, "-gdb")) o->gdb = v;
 		else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb")) {
@@ -274,9 +277,10 @@ static void print_stats(void)
 		"  page-table tracing     %llu traced writes (signals), %llu by monitor calls, %llu entries invalidated, %llu frames unshadowed\n"
 		"  out-of-sync tables     %llu made writable, %llu resyncs (%llu entries changed), %llu traced again\n"
 		"  adaptive translation   %llu instructions made monitor calls, %llu reverted, %llu call sites translated\n"
+		"  device memory inline   %llu load sites (mirrors), %llu store sites (%llu stores), %llu translations learnt\n"
 		"  code-page protections  %llu\n"
-		"  windows                %llu switches, %llu hits, %llu created, %llu evicted\n"
-		"  host mappings          %llu calls; budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
+		"  windows                %llu switches, %llu hits, %llu created, %llu evicted, %llu retired, %llu reused (%llu regions kept)\n"
+		"  host mappings          %llu calls (%llu map, %llu unmap, %llu protect; %llu page unmaps joined a run); budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
 		(unsigned long long)m->fills, (unsigned long long)m->prefetched,
 		(unsigned long long)m->large_fills, (unsigned long long)m->dirty_upgrades,
 		(unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
@@ -285,10 +289,17 @@ static void print_stats(void)
 		(unsigned long long)m->unsyncs, (unsigned long long)m->resyncs,
 		(unsigned long long)m->resync_entries, (unsigned long long)m->resync_protects,
 		(unsigned long long)adapt_stats.on, (unsigned long long)adapt_stats.reverts,
-		(unsigned long long)xl_stats.adaptive, (unsigned long long)m->code_protects,
+		(unsigned long long)xl_stats.adaptive, (unsigned long long)xl_stats.mmio_fast_sites,
+		(unsigned long long)xl_stats.mmio_store_sites, (unsigned long long)adapt_stats.mmio_stores,
+		(unsigned long long)adapt_stats.mmio_learnt, (unsigned long long)m->code_protects,
 		(unsigned long long)m->window_switches, (unsigned long long)m->window_hits,
 		(unsigned long long)m->window_creates, (unsigned long long)m->window_evictions,
-		(unsigned long long)m->map_calls, (unsigned long long)smmu_budget(),
+		(unsigned long long)m->window_retires, (unsigned long long)m->window_reuses,
+		(unsigned long long)m->regions_kept,
+		(unsigned long long)m->map_calls, (unsigned long long)m->map_maps,
+		(unsigned long long)m->map_unmaps, (unsigned long long)m->map_protects,
+		(unsigned long long)m->unmaps_batched,
+		(unsigned long long)smmu_budget(),
 		(unsigned long long)m->budget_recounts, (unsigned long long)m->budget_evictions,
 		(unsigned long long)m->lookup_clears);
 	/* the monitor's interpreter by instruction, most frequent first (at most 12) */
@@ -343,8 +354,11 @@ int main(int argc, char **argv)
 		fail("-perfmap: cannot write /tmp/perf-%d.map: %s", (int)getpid(), strerror(errno));
 	if (o.profile && profile_open(o.profile) < 0)
 		fail("-profile: cannot write '%s': %s", o.profile, strerror(errno));
-	if (LOG_ON(LOG_PERFMAP) || o.profile)
-		sym_load_elf(o.kernel);
+	if (o.symbols && sym_load(o.symbols) <= 0)
+		fail("-symbols: no function symbols in '%s' (an ELF with .symtab or a System.map)",
+		     o.symbols);
+	if (!o.symbols && (LOG_ON(LOG_PERFMAP) || o.profile))
+		sym_load(o.kernel);
 	if (vm_mem_init(&vm, o.ram_mib << 20, err, sizeof(err)) < 0)
 		fail("%s", err);
 	if (ld_load_kernel(o.kernel, o.append, o.initrd, vm.ram, vm.ram_size, ACPI_RSDP_ADDR, &boot, err,

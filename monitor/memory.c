@@ -12,7 +12,8 @@
  * The emulator's side effects arrive here too (emu_mon, installed by vm_mem_init): a
  * monitor write to RAM reaches the shadow MMU and the code cache, a TLB flush the shadow
  * MMU, and what adaptive translation counts as a hit (a traced page table written, device
- * memory touched) is passed on to adaptive.c.  And the translator fetches code bytes
+ * memory touched) is passed on to adaptive.c, as is every TLB flush (its device-memory read
+ * cache is a TLB entry).  And the translator fetches code bytes
  * through vmm_fetch_code.
  */
 #include <errno.h>
@@ -51,10 +52,11 @@ void vmm_ram_written(struct vm *vm, gpa_t gpa, uint32_t len)
 }
 
 /* Lookup tables are tagged with the (mode, CS base) they were filled under and checked on
- * every entry (smmu_lookup), so a mode change needs no work here. */
+ * every entry (smmu_lookup), so a mode change needs no work for them; the guest's
+ * breakpoints may have changed (debug.c). */
 void vmm_mode_changed(struct vcpu *c)
 {
-	(void)c;
+	vm_debug_changed(c);
 }
 
 static void mmio_touched(struct vm *vm, gpa_t gpa, unsigned len)
@@ -63,8 +65,15 @@ static void mmio_touched(struct vm *vm, gpa_t gpa, unsigned len)
 	adapt_touched();
 }
 
+/* Every TLB flush (the emulator's, a PV guest's) also drops the device-memory read cache. */
+void vmm_tlb_flush(struct vcpu *c, gla_t la, bool all)
+{
+	adapt_mmio_forget(c);
+	smmu_tlb_flush(c, la, all);
+}
+
 static const struct emu_mon_ops mem_hooks = {
-	vmm_ram_written, mmio_touched, vmm_mode_changed, smmu_tlb_flush,
+	vmm_ram_written, mmio_touched, vmm_mode_changed, vmm_tlb_flush,
 };
 
 int vm_mem_init(struct vm *vm, uint32_t bytes, char *err, size_t errlen)

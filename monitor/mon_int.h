@@ -5,6 +5,7 @@
  *   signals.c   exit requests, host signals (guest state rebuilt from a fault), host timer
  *   adaptive.c  adaptive translation: which instructions become monitor calls
  *   memory.c    guest RAM, the flat window, and the emulator's memory/TLB hooks
+ *   debug.c     the guest's DR0-DR7 breakpoints, TF and RF in the run loop
  *   main.c      options, loading, statistics; log.c the log, host time and panics
  *
  * All of it runs on the vCPU thread, except the signal handlers in signals.c, which touch
@@ -40,9 +41,35 @@ void adapt_note(struct vcpu *c);
  * what it was made for (adapt_touched, from memory.c's hooks, in between). */
 gpa_t adapt_begin(struct vcpu *c);
 void adapt_end(gpa_t pa);
+/* The device-memory cache (adaptive.c): after an emulated instruction that read or wrote a
+ * mirrored device page (emu_last_mmio_read/write), remember where; forget it at every TLB
+ * flush (memory.c) and whenever a window is emptied (shadow-mmu/ clears mmio_fast_page and
+ * mmio_fast_wpage).  The stores translated code makes through it: vmm_mmio_store
+ * (translator/xl.h). */
+void adapt_mmio_learn(struct vcpu *c);
+void adapt_mmio_forget(struct vcpu *c);
 /* The emulator wrote a traced page table or reached device memory. */
 void adapt_touched(void);
 /* -d stats output; never read by the decisions above. */
-struct adapt_stats { uint64_t on, reverts; };
+struct adapt_stats { uint64_t on, reverts, mmio_learnt, mmio_stores; };
 extern struct adapt_stats adapt_stats;
+/* --- debug.c --------------------------------------------------------------------------- */
+/* DR0-DR3/DR7 may have changed (memory.c's mode-change hook): flushes translations when
+ * the enabled instruction breakpoints differ. */
+void vm_debug_changed(struct vcpu *c);
+/* Must the loop run the guest an instruction at a time (TF, RF, a data breakpoint of the
+ * guest, a gdb watchpoint)? */
+bool dbg_stepping(const struct vcpu *c);
+/* Around one stepped instruction: dbg_before notes what it will touch; dbg_after, once it
+ * completed, clears RF, reports a gdb watchpoint hit, and returns true if it raised #DB as
+ * a trap (single step, data breakpoint). */
+struct dbg_step {
+	uint32_t tf;
+	unsigned data;           /* the guest's data breakpoints it meets */
+	bool gdb_hit;            /* a gdb watchpoint it writes, at gdb_addr */
+	gla_t gdb_addr;
+	uint64_t exceptions;     /* run_stats.exceptions before it */
+};
+void dbg_before(struct vcpu *c, struct dbg_step *s);
+bool dbg_after(struct vcpu *c, const struct dbg_step *s, unsigned reason);
 #endif

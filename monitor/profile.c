@@ -38,7 +38,7 @@
 #include "../translator/xl.h"
 #include "../devices/devices.h"
 
-#define PROFILE_SLOTS (1u << 16)
+#define PROFILE_SLOTS (1u << 18)
 #define PROFILE_TEXT_ROWS 200
 #define OTHER_KEY (~0ull)
 

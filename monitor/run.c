@@ -57,7 +57,7 @@ struct dev_stop vm_dev_stop(struct vm *vm)
 	return (struct dev_stop){ dev_stop_vm, vm };
 }
 
-const struct pv_mon_ops vm_pv_mon = { vm_stop, vm_request_poll, smmu_tlb_flush };
+const struct pv_mon_ops vm_pv_mon = { vm_stop, vm_request_poll, vmm_tlb_flush };
 
 /* ---- events ------------------------------------------------------------------------- */
 
@@ -263,7 +263,10 @@ static int emulate(struct vcpu *c)
 		adapt_note(c);
 	if (info == EMULATE_ADAPTIVE) {
 		gpa_t pa = adapt_begin(c);
-		int r = after_emulation(c, emu_step(c));
+		int e = emu_step(c);
+		if (e == EXIT_NONE && c->cpl == cpl)
+			adapt_mmio_learn(c);
+		int r = after_emulation(c, e);
 		adapt_end(pa);
 		return r;
 	}
@@ -327,9 +330,12 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 		return single_step(c);
 	case EXIT_PTWRITE:
 		return traced_store(c);
-	case EXIT_DEBUG:
-		gdb_break_hit(c);
-		return 0;
+	case EXIT_DEBUG:             /* gdb's breakpoint, or the guest's own (debug.c) */
+		if (gdb_break_at(c->seg[S_CS].base + c->eip)) {
+			gdb_break_hit(c);
+			return 0;
+		}
+		return dbg_exec_fault(c) ? deliver(c) : 0;
 	case EXIT_SHUTDOWN:         /* a delivery in the signal handler shut the guest down */
 		return -1;
 	default:
@@ -365,10 +371,13 @@ int vm_run(struct vm *vm)
 			continue;
 		}
 		xl_sync_segments(c);
-		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
+		uint32_t mode = xl_mode(c) | (c->intr_inhibit || dbg_stepping(c) ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
 		uint8_t *window = smmu_select(c);
-		bool noted;
+		bool noted, dbg = (mode & XM_SINGLE) && dbg_stepping(c);
+		struct dbg_step ds;
+		if (dbg)
+			dbg_before(c, &ds);
 		struct cc_block *b = find_block(c, mode, &noted);
 		if (!b) {               /* #PF on the instruction fetch */
 			l.link = NULL;
@@ -385,9 +394,13 @@ int vm_run(struct vm *vm)
 		unsigned reason = xl_enter(c, b->host, window);
 		run_stats.exits++;
 		l.poll = reason == EXIT_REQUEST || reason == EXIT_HALT;
-		l.link = reason == EXIT_LOOKUP ? (struct cc_exit *)(uintptr_t)c->spill[0] : NULL;
+		/* the one-instruction block is reused by the next translation: never chained from */
+		l.link = reason == EXIT_LOOKUP && !(mode & XM_SINGLE) ? (struct cc_exit *)(uintptr_t)c->spill[0]
+								      : NULL;
 		int r = __builtin_expect(profile_on, 0) ? profile_exit(c, reason, handle_exit)
 							  : handle_exit(c, reason);
+		if (dbg && r >= 0 && dbg_after(c, &ds, reason))
+			r = deliver(c);         /* the single-step or data breakpoint trap */
 		if (r < 0)
 			return stopped(vm, "triple fault: guest shut down", EXIT_STATUS_GUESTDEAD);
 		if (reason == EXIT_EMULATE && pv_enabled())   /* a hypercall may have moved it */

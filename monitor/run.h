@@ -27,4 +27,10 @@ void vm_stop(struct vm *vm, int status);
 /* The same, for devices (dev_init_all) and for pv/ (pv_init). */
 struct dev_stop vm_dev_stop(struct vm *vm);
 extern const struct pv_mon_ops vm_pv_mon;
+/* The translator's xl_debug_break while a debugger (gdbstub/) or the guest's DR7 has
+ * breakpoints: gdb's, or an enabled instruction breakpoint of the guest (debug.c). */
+bool vm_debug_break(gla_t la);
+/* EXIT_DEBUG that is not gdb's: #DB raised (true) if an enabled instruction breakpoint of
+ * the guest is at CS:EIP and RF is clear (the caller delivers it). */
+bool dbg_exec_fault(struct vcpu *c);
 #endif

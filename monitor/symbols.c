@@ -2,8 +2,9 @@
  * symbols.c - the guest kernel's function symbols, for naming guest code on the host side
  * (perfmap.c, profile.c).  Never used to run the guest.
  *
- * sym_load_elf reads the .symtab of an ELF32 i386 file: STT_FUNC symbols, and STT_NOTYPE
- * ones defined in an executable section (assembly labels such as entry stubs).  They are
+ * sym_load reads the .symtab of an ELF32 i386 file: STT_FUNC symbols, and STT_NOTYPE
+ * ones defined in an executable section (assembly labels such as entry stubs); or a
+ * System.map (text symbols, no sizes), for kernels booted from a bzImage.  They are
  * kept sorted by address; a lookup takes the last symbol at or below the address and
  * accepts it when the address is inside its size, or, for a symbol without a size, when no
  * other symbol starts in between (which the sort already says) and it is within
@@ -91,7 +92,37 @@ static int take_symtab(const uint8_t *f, size_t len, const Elf32_Shdr *sh, unsig
 	return (int)nsyms;
 }
 
-int sym_load_elf(const char *path)
+/* A System.map: "c1000000 T _text" lines.  Text symbols only (t, T, and weak w, W); the
+ * names are copied into one buffer that `strings` keeps. */
+static int take_map(const uint8_t *f, size_t len)
+{
+	unsigned cap = 1;
+	for (size_t i = 0; i < len; i++)
+		cap += f[i] == '\n';
+	syms = calloc(cap, sizeof(*syms));
+	strings = malloc(len + 1);
+	if (!syms || !strings)
+		return 0;
+	memcpy(strings, f, len);
+	strings[len] = 0;
+	for (char *line = strings, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		char *end, type, *name;
+		unsigned long a = strtoul(line, &end, 16);
+		if (end == line || end - line > 8 || *end != ' ' || !end[1] || end[2] != ' ')
+			continue;
+		type = end[1];
+		name = end + 3;
+		if (a && *name && strchr("tTwW", type) && nsyms < cap)
+			syms[nsyms++] = (struct gsym){ (gla_t)a, 0, name };
+	}
+	qsort(syms, nsyms, sizeof(*syms), by_addr);
+	return (int)nsyms;
+}
+
+int sym_load(const char *path)
 {
 	size_t len = 0;
 	uint8_t *f = read_file(path, &len);
@@ -100,7 +131,12 @@ int sym_load_elf(const char *path)
 	if (!f || len < sizeof(eh))
 		goto out;
 	memcpy(&eh, f, sizeof(eh));
-	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS32 ||
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG)) {
+		if (memchr(f, 0, len) == NULL)         /* text: a System.map */
+			n = take_map(f, len);
+		goto out;
+	}
+	if (eh.e_ident[EI_CLASS] != ELFCLASS32 ||
 	    eh.e_shentsize != sizeof(Elf32_Shdr) || !in_file(len, eh.e_shoff, (uint64_t)eh.e_shnum * sizeof(Elf32_Shdr)))
 		goto out;
 	Elf32_Shdr *sh = malloc((eh.e_shnum ? eh.e_shnum : 1) * sizeof(*sh));

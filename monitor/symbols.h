@@ -4,9 +4,10 @@
 #include <stdint.h>
 #include "vmm.h"
 
-/* Read the function symbols of `path` if it is an ELF32 file with a .symtab (a bzImage
- * or a stripped kernel gives none, which is not an error).  Returns how many were read. */
-int sym_load_elf(const char *path);
+/* Read the function symbols of `path`: an ELF32 file with a .symtab, or a System.map
+ * (nm's "address type name" lines; text symbols, types t/T/w/W).  A bzImage or a stripped
+ * kernel gives none, which is not an error here.  Returns how many were read. */
+int sym_load(const char *path);
 /* The function holding guest linear address `la`: its name, and la's offset in it in
  * *off; NULL when no symbol covers la. */
 const char *sym_lookup(gla_t la, uint32_t *off);

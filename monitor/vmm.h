@@ -120,6 +120,17 @@ struct vcpu {
 	uint64_t win_view[2];
 	uint64_t lk_view[2];
 	uint64_t pv_vif;         /* host address of a PV guest's virtual IF, or 0 */
+	/* read by translated code (offsetof): the device-memory cache of adaptive load and
+	 * store sites (monitor/adaptive.c): the host address, in the window of the view that
+	 * learnt it, of a linear page that maps a device page with a read mirror (0: none),
+	 * and the same for stores (0 until a store went through it); the mirror; the one
+	 * 16-byte register it does not follow; the linear page and the device page */
+	uint64_t mmio_fast_page;
+	uint64_t mmio_fast_wpage;
+	uint64_t mmio_fast_mirror;
+	uint32_t mmio_fast_skip;
+	uint32_t mmio_fast_la;
+	uint32_t mmio_fast_gpa;
 };
 
 /* The machine: RAM and what the run loop needs to stop. */

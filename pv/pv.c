@@ -157,8 +157,9 @@ int pv_take_event(struct vcpu *c)
  * guest can write anything into the page at any time, so each index is read once and the
  * amount it implies is checked against the ring size before a byte is copied: a guest
  * that breaks the rules loses its output or input, the monitor never reads or writes
- * outside the page.  Output is drained on PV_CONSRING_NOTIFY, straight to stdout (flushed
- * behind the monitor's own stdio, as PV_HC_CONSOLE_IO does).  Input: the UART never reads
+ * outside the page.  Output is drained on PV_CONSRING_NOTIFY to COM1's host side, wherever
+ * -serial puts it (dev_console_write; flushed behind the monitor's own stdio, as
+ * PV_HC_CONSOLE_IO does).  Input: the UART never reads
  * stdin for a PV guest (dev_uart_divert_input at pv_init, so nothing typed before the ring
  * exists is lost); once the guest has set the ring up, pv_poll and each notify
  * read what stdin has, as much as fits, at most once per TIMER_MIN_NS, and raise
@@ -187,12 +188,7 @@ static int32_t cons_drain(void)
 		buf[i] = cr->out[(cons + i) % PV_CONS_OUT_SIZE];
 	__atomic_store_n(&cr->out_cons, prod, __ATOMIC_RELEASE);
 	fflush(stdout);
-	for (uint32_t w = 0; w < n;) {
-		ssize_t r = write(STDOUT_FILENO, buf + w, n - w);
-		if (r <= 0)
-			break;                     /* stdout is gone: output is dropped */
-		w += (uint32_t)r;
-	}
+	dev_console_write(buf, n);
 	pv.cons_out += n;
 	return (int32_t)n;
 }
@@ -376,12 +372,7 @@ static int32_t hc_console(struct vcpu *c, uint32_t op, uint32_t n, uint32_t buf)
 		if (guest_read(c, buf + done, tmp, k))
 			return -PV_EFAULT;
 		fflush(stdout);
-		for (uint32_t w = 0; w < k;) {
-			ssize_t r = write(STDOUT_FILENO, tmp + w, k - w);
-			if (r <= 0)
-				return (int32_t)done;
-			w += (uint32_t)r;
-		}
+		dev_console_write(tmp, k);
 		done += k;
 	}
 	return (int32_t)done;

@@ -184,7 +184,7 @@ void win_empty(struct window *w)
 		w->released = false;
 		sm.nreleased--;
 	} else if (w->kind == W_PAGED)
-		pu_drop(w, PD_USE);
+		pu_drop(w, PD_USE);           /* (a retired window's went when it retired) */
 	/* one call replaces every mapping of the window with the reservation again */
 	if (mmap(w->base, WIN_SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
 		 -1, 0) == MAP_FAILED)
@@ -197,10 +197,74 @@ void win_empty(struct window *w)
 	sm.views_gen++;
 	sm.vm->cpu.win_view[0] = sm.vm->cpu.win_view[1] = 0;   /* recomputed by smmu_select */
 	sm.vm->cpu.lk_view[0] = sm.vm->cpu.lk_view[1] = 0;
+	sm.vm->cpu.mmio_fast_page = 0;     /* a translation cached for this window's base */
+	sm.vm->cpu.mmio_fast_wpage = 0;
 }
+/*
+ * Retired windows (not PV).  A window whose page directory frame the guest overwrites
+ * while another directory is current is most likely an address space that has gone (a
+ * process that exited, or an mm that exec replaced: the kernel frees the directory and
+ * zeroes the frame when it hands it out again).  Tracing that store would drop the
+ * window's regions one by one - a zeroed directory costs a host call per region that was
+ * filled, and the store itself a single step.  Instead the window is retired: its
+ * directory is no longer traced (so the store runs at full speed once no other window
+ * uses the frame as a directory), its mappings and lookup table stay, and it is not
+ * selected for any directory until win_get revalidates it.
+ *
+ * Revalidation.  Every region of a window was derived from one directory entry: w->pde[r],
+ * the entry's value (accessed bit included) when the region was filled - a 4 MiB page, or
+ * a page table frame whose own changes the tracing or out-of-sync rules keep following
+ * for as long as the region uses it, whatever the window's state.  A region derived from
+ * value v in a view is exactly what a window of any directory whose entry r is v would
+ * derive in that view, so when a retired window is handed to directory pd, a region stays
+ * if pd's entry r is v now and goes otherwise (one comparison per filled region).  The
+ * tables a kept region maps through that are out of sync are resynced then, as the CR3
+ * write that selects pd resyncs the tables of pd's windows.  This is what makes an
+ * address space cheap to create: Linux copies the kernel's directory entries into every
+ * new directory, so a new process starts with the kernel half of a dead one already
+ * mapped (and its lookup table filled), and an exec of the same binary finds its text.
+ * Windows retire only for a store to a directory frame that is not the current one
+ * (never the windows translated code may be running in), when a directory is unshadowed
+ * for flooding, and when the least recently used window is taken for a new directory.
+ * CR0/CR4 changes and the budget empty retired windows like the others.
+ */
+void win_retire(struct window *w)
+{
+	if (w->kind != W_PAGED || sm.pv)
+		return;
+	pu_drop(w, PD_USE);
+	w->kind = W_RETIRED;
+	smmu_stats.window_retires++;
+	sm.views_gen++;
+	sm.vm->cpu.win_view[0] = sm.vm->cpu.win_view[1] = 0;   /* recomputed by smmu_select */
+	sm.vm->cpu.lk_view[0] = sm.vm->cpu.lk_view[1] = 0;
+	sm.vm->cpu.mmio_fast_page = 0;     /* the window may serve another directory next */
+	sm.vm->cpu.mmio_fast_wpage = 0;
+}
+
+/* Hand retired window w to directory pd: keep the regions whose entry is the same. */
+static void win_revalidate(struct window *w, gpa_t pd)
+{
+	uint32_t kept = 0;
+	w->pd = pd;
+	for (uint32_t r = 0; r < NREG; r++) {
+		if (region_empty(w, r))
+			continue;
+		if (w->pde[r] != pde_now(w, r)) {
+			invalidate_region(w, r);
+			continue;
+		}
+		kept++;
+		if (w->ptf[r] != NOPT && sm.snap[w->ptf[r] / GUEST_PAGE])
+			resync(w->ptf[r] / GUEST_PAGE);
+	}
+	smmu_stats.window_reuses++;
+	smmu_stats.regions_kept += kept;
+}
+
 static struct window *win_get(gpa_t pd, bool user)
 {
-	struct window *free_w = NULL, *lru = NULL;
+	struct window *free_w = NULL, *lru = NULL, *old = NULL;
 	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
 		struct window *w = &sm.win[i];
 		if (w->kind == W_PAGED && w->pd == pd && w->user == user) {
@@ -210,21 +274,34 @@ static struct window *win_get(gpa_t pd, bool user)
 		if (w->kind == W_FREE) {
 			if (!free_w)
 				free_w = w;
+		} else if (w->kind == W_RETIRED) {
+			/* a retired window of the same view: this directory's own, else the newest */
+			if (w->user == user && (!old || (old->pd != pd && (w->pd == pd || w->last_use > old->last_use))))
+				old = w;
 		} else if (w != sm.cur && (!lru || w->last_use < lru->last_use))
 			lru = w;
 	}
-	struct window *w = free_w;
+	struct window *w = old ? old : free_w;
+	if (!w && !sm.pv && lru && lru->user == user) {
+		win_retire(lru);              /* its mappings may serve the new directory */
+		w = lru;
+		smmu_stats.window_evictions++;
+	}
 	if (!w) {
 		w = lru;
 		win_empty(w);
 		smmu_stats.window_evictions++;
 	}
 	smmu_stats.window_creates++;
+	if (w->kind == W_RETIRED)
+		win_revalidate(w, pd);
+	else {
+		w->lk_valid = false;
+		w->lk->tag = CC_LK_NOTAG;
+	}
 	w->kind = W_PAGED;
 	w->pd = pd;
 	w->user = user;
-	w->lk_valid = false;
-	w->lk->tag = CC_LK_NOTAG;
 	pu_add(pd, w, PD_USE);
 	sm.views_gen++;
 	if (sm.pv)
@@ -317,10 +394,16 @@ uint8_t *smmu_base(void)
 struct cc_lookup *smmu_lookup(uint32_t mode, uint32_t cs_base)
 {
 	struct window *w = sm.cur ? sm.cur : &sm.win[0];
-	if (!w->lk_valid || w->lk_stale || w->lk_mode != mode || w->lk_cs != cs_base) {
+	if (w->lk_valid && w->lk_mode == mode && w->lk_cs == cs_base) {
+		if (w->lk_drop_any) {
+			lookup_drops_apply(w);
+			w->lk->tag = CC_LK_TAG(mode, cs_base);
+		}
+	} else {
 		cc_lookup_clear(w->lk);
 		w->lk_valid = true;
-		w->lk_stale = false;
+		w->lk_drop_any = false;
+		memset(&w->lk_drop, 0, sizeof(w->lk_drop));
 		w->lk_mode = mode;
 		w->lk_cs = cs_base;
 		w->lk->tag = CC_LK_TAG(mode, cs_base);

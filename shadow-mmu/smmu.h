@@ -29,7 +29,10 @@ struct smmu_stats {
 	uint64_t traced_writes, traced_monitor_writes, trace_invalidations, unshadowed, code_protects;
 	uint64_t unsyncs, resyncs, resync_entries, resync_protects;  /* out-of-sync tables */
 	uint64_t window_switches, window_hits, window_creates, window_evictions;
+	uint64_t window_retires, window_reuses, regions_kept;   /* retired windows (smmu.c) */
 	uint64_t budget_recounts, budget_evictions, map_calls, lookup_clears;
+	uint64_t map_maps, map_unmaps, map_protects;   /* map_calls by kind */
+	uint64_t unmaps_batched;                        /* page unmaps that joined a run */
 	uint64_t eager_builds, eager_pages, pv_entry_writes, pv_rechecks, pv_releases;  /* PV */
 };
 extern struct smmu_stats smmu_stats;

@@ -43,10 +43,16 @@ void enforce_budget(void)
 	smmu_stats.budget_recounts++;
 	sm.vma_est = count_vmas();
 	while (sm.vma_est >= sm.budget * 7 / 8) {
+		/* retired windows first (smmu.c), then the least recently used */
 		struct window *lru = NULL;
-		for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
-			if (sm.win[i].kind == W_PAGED && sm.win[i].vmas && (!lru || sm.win[i].last_use < lru->last_use))
-				lru = &sm.win[i];
+		for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
+			struct window *w = &sm.win[i];
+			if ((w->kind != W_PAGED && w->kind != W_RETIRED) || !w->vmas)
+				continue;
+			if (!lru || (w->kind == W_RETIRED) > (lru->kind == W_RETIRED) ||
+			    ((w->kind == W_RETIRED) == (lru->kind == W_RETIRED) && w->last_use < lru->last_use))
+				lru = w;
+		}
 		if (!lru)
 			break;
 		/* the current window goes last, and keeps its identity (it refills) */

@@ -5,6 +5,7 @@
  * (emu_walk, which sets accessed/dirty as the CPU would), inject a guest #PF when the
  * walk refuses, exit for a store to code (SMF_SMC) or to a traced page directory
  * (SMF_TRACED; a store to a traced level-1 table takes it out of sync and re-runs),
+ * retire the windows of a directory that is stored to while another is current (smmu.c),
  * leave device memory to the emulator (SMF_MMIO), and otherwise map the frame with its
  * present, accessed neighbours (SMMU_PREFETCH of them, one host call per contiguous run).
  * A page is mapped writable only when the guest entry allows the store for the view, is
@@ -122,6 +123,27 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 }
 
 /* Page tables outside RAM cannot be traced: such pages are never mapped (emulated). */
+/* A store to frame fn, a traced page directory of some windows: retire the windows whose
+ * directory it is while another directory is current (smmu.c, win_retire).  True when
+ * that left the frame unprotected (writable again where the guest allows). */
+bool retire_dead_dirs(const struct vcpu *c, uint32_t fn)
+{
+	gpa_t cur_pd = c->cr3 & ~(GUEST_PAGE - 1);
+	bool any = false;
+	for (uint32_t i = sm.pu_head[fn], next; i; i = next) {
+		next = sm.pu_pool.n[i].next;
+		struct window *w = &sm.win[sm.pu_pool.n[i].win];
+		if (sm.pu_pool.n[i].val == PD_USE && w->pd != cur_pd && w != sm.cur) {
+			win_retire(w);
+			any = true;
+		}
+	}
+	if (!any || frame_protected(fn))
+		return false;
+	frame_release(fn);
+	return true;
+}
+
 static bool tables_in_ram(const struct window *w, const struct emu_walk *wk)
 {
 	return (uint64_t)w->pd + GUEST_PAGE <= sm.vm->ram_size &&
@@ -176,6 +198,12 @@ enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info)
 	if (write && sm.is_code[fn]) {
 		*info = frame;
 		return SMF_SMC;
+	}
+	if (write && !sm.pv && sm.pu_head[fn] && !sm.snap[fn] && retire_dead_dirs(c, fn)) {
+		/* the directory of address spaces that are gone: no longer traced (smmu.c) */
+		smmu_stats.fills++;
+		fill(c, w, la, &wk);
+		return SMF_RETRY;
 	}
 	if (write && !sm.pv && sm.pu_head[fn] && !sm.snap[fn] && unsync_ok(fn)) {
 		/* the first store to a level-1 table: out of sync, writable, store re-run */

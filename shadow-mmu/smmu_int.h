@@ -30,7 +30,11 @@
  *  - a frame is out of sync (snap[fn] set) only while it has uses, none of them PD_USE,
  *    and holds no translations; an out-of-sync frame is not protected; every shadow page
  *    derived from entry i of it was made from snap[i] (give or take A and D being set);
- *  - sm.vma_est is at least the number of host mappings the windows hold (2 per call).
+ *  - sm.vma_est is at least the number of host mappings the windows hold (2 per call);
+ *  - a window's lookup table holds a block only while the window maps the block's linear
+ *    page (and, for a block whose first instruction straddles, the next one) to the
+ *    block's frames, once the drops pending (lk_drop_*) are applied - and while any are
+ *    pending, its tag is CC_LK_NOTAG, so no inline ring switch enters it.
  */
 #ifndef SMMU_INT_H
 #define SMMU_INT_H
@@ -51,7 +55,7 @@
 #define SM_RW  2u                    /* mapped writable now */
 #define SM_GW  4u                    /* the guest allows writes and the entry is dirty */
 
-enum { W_FREE, W_FLAT, W_PAGED };
+enum { W_FREE, W_FLAT, W_PAGED, W_RETIRED };   /* W_RETIRED: smmu.c, win_retire */
 
 struct window {
 	uint8_t *base;
@@ -69,7 +73,11 @@ struct window {
 	bool released;            /* PV: the guest released its directory (PV_MMU_RELEASE) */
 	struct cc_lookup *lk;
 	uint32_t lk_mode, lk_cs;
-	bool lk_valid, lk_stale;
+	bool lk_valid;
+	/* lookup entries to drop at the next smmu_lookup (smmu_map.c lookup_drop): regions
+	 * as a bitmap, single pages as a short list; meanwhile the table's tag is NOTAG */
+	bool lk_drop_any;
+	struct cc_lk_drop lk_drop;
 };
 
 /* A pool of list nodes: (window, value) pairs hanging off a frame; node 0 is never used,
@@ -161,9 +169,12 @@ static inline bool region_empty(const struct window *w, uint32_t r)
 
 /* smmu.c */
 void win_empty(struct window *w);
+void win_retire(struct window *w);
 struct window *window_at(uintptr_t addr);
 
 /* smmu_map.c */
+void lookup_drop(struct window *w, uint32_t lpn, uint32_t npg);
+void lookup_drops_apply(struct window *w);
 void pool_add(struct pool *p, uint32_t *head, uint16_t w, uint32_t val);
 bool pool_del(struct pool *p, uint32_t *head, uint16_t w, uint32_t val);
 void host_map(struct window *w, uint32_t lpn, uint32_t npg, gpa_t frame, bool rw);
@@ -172,6 +183,8 @@ void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw);
 void entry_set(struct window *w, uint32_t lpn, gpa_t frame, uint32_t flags);
 void entry_clear(struct window *w, uint32_t lpn, uint32_t *e);
 void invalidate_page(struct window *w, uint32_t lpn);
+void unmap_batch_begin(void);
+void unmap_batch_end(void);
 void invalidate_region(struct window *w, uint32_t r);
 void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n);
 void map_large(struct window *w, uint32_t r, gpa_t base, bool gw);
@@ -180,6 +193,9 @@ void frame_release(uint32_t fn);
 void pu_add(gpa_t frame, struct window *w, uint32_t region);
 void pu_drop(struct window *w, uint32_t region);
 gpa_t mapped_frame(struct window *w, uint32_t lpn, bool *rw);
+
+/* smmu_fill.c */
+bool retire_dead_dirs(const struct vcpu *c, uint32_t fn);
 
 /* smmu_trace.c */
 void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new);

@@ -64,11 +64,12 @@ bool pool_del(struct pool *p, uint32_t *head, uint16_t w, uint32_t val)
 
 /* ---- host mappings ------------------------------------------------------------------- */
 
-static void charge(struct window *w)
+static void charge(struct window *w, uint64_t *kind)
 {
 	sm.vma_est += 2;
 	w->vmas += 2;
 	smmu_stats.map_calls++;
+	(*kind)++;
 }
 
 void host_map(struct window *w, uint32_t lpn, uint32_t npg, gpa_t frame, bool rw)
@@ -77,7 +78,7 @@ void host_map(struct window *w, uint32_t lpn, uint32_t npg, gpa_t frame, bool rw
 		       rw ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED | MAP_FIXED, sm.vm->ram_fd, frame);
 	if (p == MAP_FAILED)
 		vmm_panic("shadow MMU: mmap of %u pages failed: %s", npg, strerror(errno));
-	charge(w);
+	charge(w, &smmu_stats.map_maps);
 }
 
 void host_unmap(struct window *w, uint32_t lpn, uint32_t npg)
@@ -86,7 +87,7 @@ void host_unmap(struct window *w, uint32_t lpn, uint32_t npg)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		vmm_panic("shadow MMU: unmap failed: %s", strerror(errno));
-	charge(w);
+	charge(w, &smmu_stats.map_unmaps);
 }
 
 void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw)
@@ -94,7 +95,7 @@ void host_protect(struct window *w, uint32_t lpn, uint32_t npg, bool rw)
 	if (mprotect(w->base + (uint64_t)lpn * GUEST_PAGE, (size_t)npg * GUEST_PAGE,
 		     rw ? PROT_READ | PROT_WRITE : PROT_READ) < 0)
 		vmm_panic("shadow MMU: mprotect failed: %s", strerror(errno));
-	charge(w);
+	charge(w, &smmu_stats.map_protects);
 }
 
 /* ---- per-window page entries ---------------------------------------------------------- */
@@ -113,12 +114,42 @@ void entry_clear(struct window *w, uint32_t lpn, uint32_t *e)
 {
 	uint32_t fn = *e / GUEST_PAGE;
 	pool_del(&sm.rmap_pool, &sm.rmap_head[fn], widx(w), lpn);
-	if (sm.is_code[fn]) {
-		w->lk_stale = true;
-		w->lk->tag = CC_LK_NOTAG;     /* inline ring switches check the tag */
-	}
+	if (sm.is_code[fn])
+		lookup_drop(w, lpn, 1);
 	*e = 0;
 	w->pm_count[lpn / 1024]--;
+}
+
+/*
+ * Unmap batching.  A resync or a traced store that changed many entries of a table (a
+ * process's pages torn down at exit or exec) drops them page by page; between
+ * unmap_batch_begin and unmap_batch_end the host unmaps of dropped pages are deferred, and
+ * each window's run of consecutive ones goes in one call.  Only pages whose entries were
+ * just cleared are ever in a run, and nothing maps a page while a batch is open (the
+ * callers only compare entries and drop), so the host mappings and the page entries agree
+ * again when the batch ends.  Nests.
+ */
+static struct {
+	unsigned depth;
+	uint32_t start[SMMU_WINDOWS + 1], n[SMMU_WINDOWS + 1];
+} ub;
+
+static void ub_flush(unsigned wi)
+{
+	if (ub.n[wi]) {
+		host_unmap(&sm.win[wi], ub.start[wi], ub.n[wi]);
+		ub.n[wi] = 0;
+	}
+}
+
+void unmap_batch_begin(void) { ub.depth++; }
+
+void unmap_batch_end(void)
+{
+	if (--ub.depth)
+		return;
+	for (unsigned wi = 0; wi <= SMMU_WINDOWS; wi++)
+		ub_flush(wi);
 }
 
 void invalidate_page(struct window *w, uint32_t lpn)
@@ -131,14 +162,50 @@ void invalidate_page(struct window *w, uint32_t lpn)
 	if (!e || !(*e & SM_P))
 		return;
 	entry_clear(w, lpn, e);
-	host_unmap(w, lpn, 1);
+	if (!ub.depth) {
+		host_unmap(w, lpn, 1);
+		return;
+	}
+	unsigned wi = widx(w);
+	if (ub.n[wi] && ub.start[wi] + ub.n[wi] == lpn) {
+		ub.n[wi]++;
+		smmu_stats.unmaps_batched++;
+		return;
+	}
+	ub_flush(wi);
+	ub.start[wi] = lpn;
+	ub.n[wi] = 1;
 }
 
-/* The window's lookup table may hold blocks of a page whose mapping went away. */
-static void lookup_stale(struct window *w)
+/*
+ * The window's lookup table may hold blocks of pages whose mapping went away: note them,
+ * and drop their entries in one pass at the next smmu_lookup (lookup_drops_apply), which
+ * the run loop makes before translated code uses the table.  Until then the tag says no
+ * mode, so translated code never switches into the table inline (ring_cache.c checks the
+ * tag).  Only those pages' entries go: the kernel's stay when a process's pages go.
+ */
+void lookup_drop(struct window *w, uint32_t lpn, uint32_t npg)
 {
-	w->lk_stale = true;
+	if (!w->lk_valid)
+		return;
+	w->lk_drop_any = true;
 	w->lk->tag = CC_LK_NOTAG;
+	struct cc_lk_drop *d = &w->lk_drop;
+	if (npg == 1 && d->npages < CC_DROP_PAGES) {
+		d->page[d->npages++] = lpn;
+		return;
+	}
+	for (uint32_t r = lpn / 1024; r <= (lpn + npg - 1) / 1024 && r < NREG; r++)
+		d->reg[r / 32] |= 1u << (r % 32);
+}
+
+void lookup_drops_apply(struct window *w)
+{
+	if (!w->lk_drop_any)
+		return;
+	cc_lookup_drop(w->lk, w->lk_cs, &w->lk_drop);
+	w->lk_drop_any = false;
+	memset(&w->lk_drop, 0, sizeof(w->lk_drop));
 }
 
 /* Region r becomes the 4 MiB page at `base` (the caller made the host mapping of its
@@ -179,7 +246,7 @@ void invalidate_region(struct window *w, uint32_t r)
 		uint32_t g = w->lg[r] >> 22;
 		pool_del(&sm.lr_pool, &sm.lr_head[g], widx(w), r);
 		if (sm.ncode[g])
-			lookup_stale(w);
+			lookup_drop(w, r * 1024, 1024);
 		w->lg[r] = 0;
 		host_unmap(w, r * 1024, 1024);
 	}

@@ -61,6 +61,7 @@ static uint32_t sync_range(uint32_t fn, uint32_t first, uint32_t n)
 {
 	const uint32_t *now = (const uint32_t *)(sm.vm->ram + (gpa_t)fn * GUEST_PAGE);
 	uint32_t changed = 0;
+	unmap_batch_begin();
 	for (uint32_t i = first; i < first + n; i++) {
 		const uint32_t *s = sm.snap[fn];
 		if (!s)
@@ -77,6 +78,7 @@ static uint32_t sync_range(uint32_t fn, uint32_t first, uint32_t n)
 		changed++;
 		entry_changed(fn, i, old, v);
 	}
+	unmap_batch_end();
 	smmu_stats.resync_entries += changed;
 	return changed;
 }
@@ -137,6 +139,7 @@ static bool used_by_dir(uint32_t fn, gpa_t pd)
 /* Every out-of-sync table a window of directory pd maps through (a CR3 write to pd). */
 void resync_dir(gpa_t pd)
 {
+	unmap_batch_begin();
 	/* backwards: a resync may take its own frame out of the list (moving the last
 	 * one, already seen, into its place) */
 	for (uint32_t k = sm.nunsync; k-- > 0;) {
@@ -146,4 +149,5 @@ void resync_dir(gpa_t pd)
 		if (used_by_dir(fn, pd))
 			resync(fn);
 	}
+	unmap_batch_end();
 }

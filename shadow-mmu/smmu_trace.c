@@ -11,9 +11,10 @@
  * written entry as changed.  A frame written SMMU_FLOOD times with no fill through it is
  * unshadowed (its uses dropped, the frame ordinary memory again).  Code frames
  * (smmu_protect_code, from the code cache) are read-only in every window and in the flat
- * window.  INVLPG and full flushes (smmu_tlb_flush) drop what the architecture says and
- * bring out-of-sync tables back in sync (smmu_sync.c): an INVLPG the entry of the page,
- * a CR3 write every table the new directory's windows use.  A store to a traced level-1
+ * window.  INVLPG and full flushes (smmu_tlb_flush) bring out-of-sync tables back in sync
+ * (smmu_sync.c), which drops what changed: an INVLPG the entry of the page, a CR3 write
+ * every table the new directory's windows use; a page whose entry did not change stays
+ * mapped (it is exactly what a refill would map).  A store to a traced level-1
  * table never reaches the single step: smmu_fault takes the table out of sync instead,
  * so what is traced here is page directories and tables that are also code.  For a PV
  * guest nothing is traced: written entries go to the eager mirror instead.
@@ -53,8 +54,11 @@ static void unshadow(uint32_t fn)
 	while (sm.pu_head[fn]) {
 		struct node *nd = &sm.pu_pool.n[sm.pu_head[fn]];
 		struct window *w = &sm.win[nd->win];
-		if (nd->val == PD_USE)
-			win_empty(w);       /* its page directory is gone or being rebuilt */
+		if (nd->val == PD_USE && w != sm.cur &&
+		    w->pd != (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1)))
+			win_retire(w);      /* its page directory is gone: keep it for reuse */
+		else if (nd->val == PD_USE)
+			win_empty(w);       /* the current directory being rebuilt */
 		else
 			invalidate_region(w, nd->val);
 	}
@@ -79,6 +83,10 @@ bool smmu_ram_written(gpa_t gpa, uint32_t len)
 			/* skip the rest of an untraced frame, or of one out of sync (whose next
 			 * resync compares it with its snapshot) */
 			a |= GUEST_PAGE - 4;
+			continue;
+		}
+		if (retire_dead_dirs(&sm.vm->cpu, fn) && !sm.pu_head[fn]) {
+			a |= GUEST_PAGE - 4;      /* a dead directory: nothing derived any more */
 			continue;
 		}
 		smmu_stats.traced_monitor_writes++;
@@ -106,9 +114,11 @@ void smmu_trace_end(gla_t la, gpa_t frame, const uint32_t *before)
 	if (mapped_frame(w, la >> 12, &rw) == frame)
 		host_protect(w, la >> 12, 1, rw);
 	const uint32_t *now = (const uint32_t *)(sm.vm->ram + frame);
+	unmap_batch_begin();
 	for (uint32_t i = 0; i < 1024; i++)
 		if (before[i] != now[i] && sm.pu_head[fn])
 			entry_changed(fn, i, before[i], now[i]);
+	unmap_batch_end();
 	if (sm.pu_head[fn] && ++sm.flood[fn] >= SMMU_FLOOD)
 		unshadow(fn);
 }
@@ -140,7 +150,7 @@ void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
 {
 	if (all) {
 		for (unsigned i = 1; i <= SMMU_WINDOWS; i++)
-			if (sm.win[i].kind == W_PAGED)
+			if (sm.win[i].kind == W_PAGED || sm.win[i].kind == W_RETIRED)
 				win_empty(&sm.win[i]);
 		if (sm.cur && sm.cur->kind == W_FREE)
 			sm.cur = NULL;
@@ -157,8 +167,13 @@ void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
 			eager_resync_page(w, la >> 12);   /* re-read, not dropped */
 			continue;
 		}
-		if (w->ptf[la >> 22] != NOPT)             /* the entry that maps la, if out of sync */
+		/* Bring the entry that maps la in sync (if its table is out of sync): that drops
+		 * the page if the entry changed since it was mapped.  Nothing else needs to go -
+		 * every mapping a window holds was derived from a directory entry that is traced
+		 * and a table entry that is traced or was just synced, so it is what a walk of
+		 * the tables would give now (rights, frame, A/D: a cleared A or D counts as a
+		 * change), which is all that a TLB refill after INVLPG could give. */
+		if (w->ptf[la >> 22] != NOPT)
 			sync_entries(w->ptf[la >> 22] / GUEST_PAGE, (la >> 12) % 1024, 1);
-		invalidate_page(w, la >> 12);
 	}
 }

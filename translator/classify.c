@@ -3,9 +3,10 @@
  *
  * xl_kind() picks the emitter for a decoded instruction in a mode: #UD for what the guest's
  * CPUID does not advertise, #NM/#UD for x87/SSE under CR0.TS/EM, the inline caches for
- * segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT where they apply, RDTSC inline
- * where CR4.TSD does not make it fault (XM_TSD), MOV r32, CRn and IN at CPL 0, #DE/#UD/#BP from
- * CPL 3 delivered inline (ring_cache.c), the monitor for every instruction in the
+ * segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT where they apply, reads of a
+ * segment selector into a register and of CR0/2/3/4 at CPL 0 as loads, RDTSC inline
+ * where CR4.TSD does not make it fault (XM_TSD), IN at CPL 0 as a call (pio.c), #DE/#UD/#BP
+ * from CPL 3 delivered inline (ring_cache.c), the monitor for every instruction in the
  * project's own table of sensitive and privileged instructions (xl_sensitive; Zydis's
  * privilege flag misses LGDT, CLI, STI, IN, OUT, POPF and IRET), hand lowerings for what
  * 64-bit mode encodes differently, IDENT for the rest.  translate.c acts on the answer;
@@ -145,11 +146,11 @@ enum xk xl_kind(const struct xl_ctx *x, const struct ginsn *g)
 		break;
 	}
 	if (xl_sreg_fast_ok(x, g)) return K_SREG;
+	if (xl_mov_from_sys_ok(x, g)) return K_MOV_FROM_SYS;
 	enum xk rk = xl_ring_kind(x, g);
 	if (rk != K_EMULATE) return rk;
 	if (xl_verify_fast_ok(x, g)) return K_VERIFY;
 	if (xl_rdtsc_inline_ok(x, g)) return K_RDTSC;
-	if (xl_mov_from_cr_ok(x, g)) return K_MOV_FROM_CR;
 	if (xl_pio_in_ok(x, g)) return K_PIO_IN;
 	if (xl_sensitive(g)) return vif_kind(x, g);
 	if (z->mnemonic == ZYDIS_MNEMONIC_FXSAVE) return K_EMULATE;  /* 64-bit form adds XMM8-15 */
@@ -206,11 +207,11 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	case K_FPU_FAULT: case K_EMULATE: return XC_MONITOR;
 	case K_INCDEC: case K_OP82: return XC_REENCODED;
 	case K_CLI: case K_STI: case K_PUSHF: case K_POPF: return XC_LOWERED;
-	case K_PUSHA: case K_POPA: case K_PUSH_SREG: case K_SREG: return XC_LOWERED;
+	case K_PUSHA: case K_POPA: case K_PUSH_SREG: case K_SREG: case K_MOV_FROM_SYS: return XC_LOWERED;
 	case K_INT_FAST: case K_IRET_FAST: case K_SYSENTER_FAST: case K_SYSEXIT_FAST:
 	case K_VERIFY:
 		return XC_MONITOR;                              /* inline only while cached */
-	case K_RDTSC: case K_MOV_FROM_CR: case K_PIO_IN: return XC_LOWERED;
+	case K_RDTSC: case K_PIO_IN: return XC_LOWERED;
 	case K_NOP: return XC_IDENT;
 	case K_IDENT: {
 		bool disp32 = rw.has_modrm_mem && g.z.raw.modrm.mod == 0 && g.z.raw.modrm.rm == 5 && !g.a16;

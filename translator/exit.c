@@ -95,8 +95,10 @@ void xl_emit_reason_exit(struct xl_ctx *x, gla_t eip, unsigned reason, uint32_t 
 
 /*
  * Jump to the block for the guest EIP in r14d if the window's inline lookup table has it
- * (flag-free; r8-r11 clobbered, vcpu->eip = r14d).  Returns the rel32 field of the jump
- * taken on a miss, for the caller to aim.
+ * (flag-free; r8-r11 clobbered, vcpu->eip = r14d).  The table is two-way: an EIP lives in
+ * its slot cc_lk_index or the next one (codecache/cc.h), so the probe compares the key at
+ * the first and, when that is another EIP, at the second.  Returns the rel32 field of the
+ * jump taken on a miss, for the caller to aim.
  */
 uint8_t *xl_emit_lookup_probe(struct xbuf *b)
 {
@@ -111,15 +113,21 @@ uint8_t *xl_emit_lookup_probe(struct xbuf *b)
 	emit_mem(b, 0, OP_LEA, 1, H_R8, H_R8, H_R14, 1, 0);     /* r8d += eip */
 	emit_rr(b, 0, movzx16, 2, H_R8, H_R8);                   /* r8d &= 0xffff */
 	emit_vcpu_load(b, H_R9, VC_LOOKUP, 1);                   /* r9 = table */
-	emit_mem(b, 0, OP_MOV_LD, 1, H_R10, H_R9, H_R8, 4, 0);   /* r10d = key */
-	emit_rr(b, 0, OP_MOV_ST, 1, H_R14, H_R11);               /* r11d = ~eip */
-	emit_rr(b, 0, not_op, 1, 2, H_R11);
-	emit_mem(b, 0, OP_LEA, 1, H_R10, H_R10, H_R11, 1, 1);    /* r10d = key - eip */
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R14, H_R10);               /* r10d = ~eip */
+	emit_rr(b, 0, not_op, 1, 2, H_R10);
 	emit_rr(b, EM_W, OP_MOV_ST, 1, H_RCX, H_R11);            /* r11 = rcx */
-	emit_rr(b, 0, OP_MOV_ST, 1, H_R10, H_RCX);               /* ecx = r10d */
-	e8(b, 0xE3); e8(b, 3 + 5);                               /* jrcxz hit */
-	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);            /* rcx = r11 (3 bytes) */
-	uint8_t *miss = emit_jmp32(b, cc_miss_stub());           /* 5 bytes */
+	emit_mem(b, 0, OP_MOV_LD, 1, H_RCX, H_R9, H_R8, 4, 0);   /* ecx = key */
+	emit_mem(b, 0, OP_LEA, 1, H_RCX, H_RCX, H_R10, 1, 1);    /* ecx = key - eip */
+	e8(b, 0xE3); uint8_t *hit1 = b->p; e8(b, 0);             /* jrcxz hit */
+	emit_mem(b, 0, OP_LEA, 1, H_R8, H_R8, -1, 0, 1);         /* the second slot */
+	emit_rr(b, 0, movzx16, 2, H_R8, H_R8);
+	emit_mem(b, 0, OP_MOV_LD, 1, H_RCX, H_R9, H_R8, 4, 0);
+	emit_mem(b, 0, OP_LEA, 1, H_RCX, H_RCX, H_R10, 1, 1);
+	e8(b, 0xE3); uint8_t *hit2 = b->p; e8(b, 0);             /* jrcxz hit */
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);            /* rcx = r11 */
+	uint8_t *miss = emit_jmp32(b, cc_miss_stub());
+	*hit1 = (uint8_t)(b->p - (hit1 + 1));
+	*hit2 = (uint8_t)(b->p - (hit2 + 1));
 	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);            /* hit: rcx = r11 */
 	static const uint8_t jmp_ind[] = {0xFF};
 	emit_mem(b, 0, jmp_ind, 1, 4, H_R9, H_R8, 8, (int32_t)offsetof(struct cc_lookup, host));

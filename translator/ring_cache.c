@@ -27,14 +27,16 @@
  * the slot only if the frame's EIP and the handler are the ones this site delivers.
  *
  * IRET at CPL 0 to CPL 3: the frame is read from the kernel stack, the CS and SS selectors
- * and their descriptors must be the cached ones, NT, VM and TF must be clear, and no data
+ * and their descriptors must be the cached ones, NT, VM, TF and RF must be clear (the run
+ * loop steps the guest while TF or RF is set, monitor/debug.c), and no data
  * segment register may hold a DPL < 3 segment (IRET would null it); then the same switch
  * the other way.  If the new IF is 1 and an interrupt is pending, it leaves for the
  * dispatcher at the new EIP instead.
  *
  * IRET at CPL 0 whose frame's CS has RPL 0 (an interrupt taken in kernel mode returns)
  * branches to a second slot of the site (RK_IRET0): the CS selector and its GDT entry must be
- * the cached ones (flat, DPL 0), NT clear, the new EFLAGS without VM, TF, NT; only EIP, CS
+ * the cached ones (flat, DPL 0), NT clear, the new EFLAGS without VM, TF, NT, RF (RF goes to
+ * the run loop, monitor/debug.c, as for IRET to CPL 3); only EIP, CS
  * and EFLAGS change, so the window and the lookup table stay.
  *
  * SYSENTER at CPL 3 and SYSEXIT at CPL 0: the same switch, against the MSR IA32_SYSENTER_CS
@@ -459,7 +461,7 @@ static void emit_iret_go(struct xbuf *b)
  * IRET at CPL 0 back to CPL 0 (an interrupt or exception taken in kernel mode): its own
  * slot (kind RK_IRET0), filled with the CS it returned to.  The frame's CS selector must be
  * the slot's and its GDT entry the cached one (flat, DPL 0); NT clear; the new EFLAGS
- * without VM, TF or NT.  EIP, CS, EFLAGS are popped; SS, the data segments, the window and
+ * without VM, TF, NT or RF.  EIP, CS, EFLAGS are popped; SS, the data segments, the window and
  * the lookup table stay (same mode).  Reached from the IRET site when the frame's CS has
  * RPL 0; guest flags already pushed.
  */
@@ -490,7 +492,7 @@ static void emit_iret0(struct xl_ctx *x, const struct ginsn *g)
 	cmp_slot(b, 1, H_R8, 0x08);
 	miss[nm++] = jcc32(b, CC_NE);
 	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R8, H_R12, -1, 0, 8);         /* EFLAGS, kept in r8d */
-	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT);
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT | FL_RF);
 	miss[nm++] = jcc32(b, CC_NE);
 	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R10, H_R12, -1, 0, 0);        /* new EIP in r10d */
 	/* commit */
@@ -551,7 +553,7 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	}
 	emit_ring_gdt_checks(b, -1, miss, &nm);
 	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R8, H_R12, -1, 0, 8);         /* EFLAGS, kept in r8d */
-	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT);
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT | FL_RF);
 	miss[nm++] = jcc32(b, CC_NE);
 	/* commit: EFLAGS as IRET at CPL 0 loads them */
 	emit_iret_eflags(b);

@@ -8,9 +8,11 @@
  * once: if the selector equals the cached one, lies inside the current GDT limit, and the
  * 8 bytes now in the GDT equal the cached descriptor (read through the window, exactly as
  * the CPU reads them, so a guest that edits its GDT or reloads GDTR is seen at once), the
- * cached hidden part is stored and the block goes on.  Anything else - LDT or null
- * selectors, other CPLs, a descriptor that changed, a segment that would turn a flat block
- * non-flat - leaves through the monitor as before, which refills the slot.
+ * cached hidden part is stored and the block goes on.  A null selector (which Linux
+ * loads into FS or GS on every return to user mode) is cached the same way, as the
+ * unusable register it gives.  Anything else - LDT selectors, other CPLs, a descriptor
+ * that changed, a segment that would turn a flat block non-flat - leaves through the
+ * monitor as before, which refills the slot.
  *
  * The outcome of loading (selector, descriptor) into a data segment register at CPL 0
  * depends on nothing else, so a slot can be shared or reused freely: the pool wraps.
@@ -82,8 +84,18 @@ void xl_sreg_fill(struct vcpu *c, uint32_t info)
 	struct xl_sreg_slot *sl = &sreg_slot[i & (SREG_SLOTS - 1)];
 	const struct seg *sg = &c->seg[sreg];
 	uint64_t raw;
-	if (sreg >= S_NR || c->cpl != 0 || !(c->cr0 & CR0_PE) || (c->eflags & FL_VM) ||
-	    !(sg->sel & 0xFFFC) || !xl_quiet_desc(c, sg->sel, &raw, sg))
+	if (sreg >= S_NR || c->cpl != 0 || !(c->cr0 & CR0_PE) || (c->eflags & FL_VM))
+		return;
+	if (!(sg->sel & 0xFFFC)) {
+		/* a null selector: an unusable register, whatever GDT entry 0 holds (the inline
+		 * check still compares it, and the limit check holds for any real GDT); its
+		 * ranges are empty, so every access through it leaves, and a flat block misses */
+		struct exc_state e = exc_save(c);
+		int r = emu_desc_fetch(c, sg->sel, &raw);
+		exc_restore(c, e);
+		if (r != 0 || sg->attr || sg->base || sg->limit)
+			return;
+	} else if (!xl_quiet_desc(c, sg->sel, &raw, sg))
 		return;                      /* not what a load of this selector gives now */
 	sl->sel = ~0u;
 	sl->idx = sg->sel & ~7u;
@@ -114,6 +126,54 @@ bool xl_sreg_fast_ok(const struct xl_ctx *x, const struct ginsn *g)
 	else
 		return false;
 	return s == S_DS || s == S_ES || s == S_FS || s == S_GS;
+}
+
+/*
+ * Reads that need no monitor: MOV r, Sreg (8C with a register destination, any CPL: the
+ * selector is the vCPU's; a 32-bit destination is zero-extended as P6 and later processors
+ * do, a 16-bit one keeps its upper half) and MOV r32, CR0/CR2/CR3/CR4 at CPL 0 (the
+ * vCPU's values are what the monitor's MOV would return; other CRs, CPL > 0 and the LOCK
+ * form that some CPUs read as CR8 still go to the monitor for their #UD/#GP).  The
+ * kernel's exception entry reads SS and CR2 on every page fault.
+ */
+bool xl_mov_from_sys_ok(const struct xl_ctx *x, const struct ginsn *g)
+{
+	const ZydisDecodedInstruction *z = &g->z;
+	if (z->mnemonic != ZYDIS_MNEMONIC_MOV || (x->mode & XM_SINGLE) ||
+	    g->op[0].type != ZYDIS_OPERAND_TYPE_REGISTER || g->op[1].type != ZYDIS_OPERAND_TYPE_REGISTER ||
+	    ZydisRegisterGetClass(g->op[0].reg.value) == ZYDIS_REGCLASS_SEGMENT)
+		return false;
+	ZydisRegisterClass rc = ZydisRegisterGetClass(g->op[1].reg.value);
+	if (rc == ZYDIS_REGCLASS_SEGMENT)
+		return g->bytes[g->opc] == 0x8C;
+	if (rc != ZYDIS_REGCLASS_CONTROL || (x->mode & XM_CPL_MASK) || (z->attributes & ZYDIS_ATTRIB_HAS_LOCK))
+		return false;
+	int n = ZydisRegisterGetId(g->op[1].reg.value);
+	return n == 0 || n == 2 || n == 3 || n == 4;
+}
+
+void xl_translate_mov_from_sys(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t OP_MOV_LD32[] = {0x8B};
+	int d = hreg(ZydisRegisterGetId(g->op[0].reg.value) & 7);
+	ZydisRegister src = g->op[1].reg.value;
+	xl_stats.lowered++;
+	if (ZydisRegisterGetClass(src) == ZYDIS_REGCLASS_CONTROL) {
+		int n = ZydisRegisterGetId(src);
+		size_t off = n == 0 ? offsetof(struct vcpu, cr0) : n == 2 ? offsetof(struct vcpu, cr2) :
+			     n == 3 ? offsetof(struct vcpu, cr3) : offsetof(struct vcpu, cr4);
+		emit_mem(&x->b, 0, OP_MOV_LD32, 1, d, H_R13, -1, 0, (int32_t)off);
+		return;
+	}
+	int s = src - ZYDIS_REGISTER_ES;
+	int32_t off = (int32_t)(offsetof(struct vcpu, seg) + (size_t)s * sizeof(struct seg) +
+				offsetof(struct seg, sel));
+	if (ZydisRegisterGetClass(g->op[0].reg.value) == ZYDIS_REGCLASS_GPR32) {
+		emit_mem(&x->b, 0, OP_MOVZX16, 2, d, H_R13, -1, 0, off);
+		return;
+	}
+	emit_mem(&x->b, 0, OP_MOVZX16, 2, H_R14, H_R13, -1, 0, off);
+	emit_rr(&x->b, EM_O16, OP_MOV_ST, 1, H_R14, d);
 }
 
 /*

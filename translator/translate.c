@@ -134,6 +134,7 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_POPA: return xl_translate_popa(x, g);
 	case K_PUSH_SREG: return xl_translate_push_sreg(x, g);
 	case K_SREG: return xl_translate_sreg_fast(x, g);
+	case K_MOV_FROM_SYS: return xl_translate_mov_from_sys(x, g);
 	case K_INT_FAST: return xl_translate_int_fast(x, g);
 	case K_IRET_FAST: return xl_translate_iret_fast(x, g);
 	case K_SYSENTER_FAST: return xl_translate_sysenter_fast(x, g);
@@ -142,7 +143,6 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_RDTSC: return xl_translate_rdtsc(x);
 	case K_UD_FAST: return xl_translate_ud_fast(x, g);
 	case K_DIV_FAST: return xl_translate_div_fast(x, g);
-	case K_MOV_FROM_CR: return xl_translate_mov_from_cr(x, g);
 	case K_PIO_IN: return xl_translate_pio_in(x, g);
 	case K_JCC: return xl_translate_jcc(x, g);
 	case K_STRING: return xl_translate_string(x, g);
@@ -285,7 +285,7 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 		}
 		if (page_ends_block(&x, &g, pa, lin, lin0))
 			break;
-		if (xl_debug_break && !single && xl_debug_break(lin)) {
+		if (xl_debug_break && xl_debug_break(lin)) {
 			xl_emit_reason_exit(&x, eip, EXIT_DEBUG, 0);
 			x.n++;
 			break;
@@ -293,7 +293,10 @@ struct cc_block *xl_translate(struct vcpu *c, uint32_t mode)
 		if (vmm_adaptive_emulate(pa) && emu_can_step(g.z.mnemonic)) {
 			/* this store kept faulting (a traced page table, device memory):
 			 * a direct monitor call is cheaper than a host signal every time */
-			xl_emit_reason_exit(&x, eip, EXIT_EMULATE, EMULATE_ADAPTIVE);
+			if (xl_mmio_fast_ok(&x, &g))
+				xl_translate_mmio_fast(&x, &g);   /* a load: maybe from a mirror */
+			else
+				xl_emit_reason_exit(&x, eip, EXIT_EMULATE, EMULATE_ADAPTIVE);
 			xl_stats.adaptive++;
 			x.n++;
 			break;

@@ -1,5 +1,5 @@
 /*
- * tsc.c - RDTSC, and MOV r32, CRn at CPL 0, without the monitor.
+ * tsc.c - RDTSC without the monitor.
  *
  * The guest's time stamp counter is the host's minus vcpu->tsc_offset (emulation/msr.c:
  * emu_guest_tsc; a WRMSR to IA32_TIME_STAMP_COUNTER moves the offset).  Translated code
@@ -17,11 +17,6 @@
  * LEA with the offset's complement (NOT) plus one, and the halves go through vcpu->spill[3]
  * (free between guest instructions) instead of shifts.  No access here can fault.
  * Called from translate_insn (translate.c) when classify.c chose K_RDTSC.
- *
- * MOV r32, CR0/CR2/CR3/CR4 at CPL 0 only reads the vCPU (as emulation/insn_sys.c does):
- * one load, no flags, nothing to fault.  A kernel's page-fault handler reads CR2 first;
- * as a monitor call that was one exit per guest page fault.  CPL > 0 (#GP) and the other
- * control registers (#UD) stay with the monitor.
  */
 #include "xl_int.h"
 
@@ -50,24 +45,4 @@ void xl_translate_rdtsc(struct xl_ctx *x)
 	emit_vcpu_store(b, TSC_SPILL, H_R14, 1);
 	emit_vcpu_load(b, H_RAX, TSC_SPILL, 0);
 	emit_vcpu_load(b, H_RDX, TSC_SPILL + 4, 0);
-}
-
-/* MOV r32, CRn (n = 0, 2, 3, 4) at CPL 0. */
-bool xl_mov_from_cr_ok(const struct xl_ctx *x, const struct ginsn *g)
-{
-	if (g->z.mnemonic != ZYDIS_MNEMONIC_MOV || (x->mode & XM_CPL_MASK) != 0 || g->z.operand_count < 2 ||
-	    g->op[1].type != ZYDIS_OPERAND_TYPE_REGISTER || g->op[0].type != ZYDIS_OPERAND_TYPE_REGISTER)
-		return false;
-	ZydisRegister cr = g->op[1].reg.value, r = g->op[0].reg.value;
-	return (cr == ZYDIS_REGISTER_CR0 || cr == ZYDIS_REGISTER_CR2 || cr == ZYDIS_REGISTER_CR3 ||
-		cr == ZYDIS_REGISTER_CR4) && r >= ZYDIS_REGISTER_EAX && r <= ZYDIS_REGISTER_EDI;
-}
-
-void xl_translate_mov_from_cr(struct xl_ctx *x, const struct ginsn *g)
-{
-	ZydisRegister cr = g->op[1].reg.value;
-	int32_t off = cr == ZYDIS_REGISTER_CR0 ? VCO(cr0) : cr == ZYDIS_REGISTER_CR2 ? VCO(cr2)
-		    : cr == ZYDIS_REGISTER_CR3 ? VCO(cr3) : VCO(cr4);
-	emit_vcpu_load(&x->b, hreg(xl_gpr_of(g->op[0].reg.value)), off, 0);
-	xl_stats.lowered++;
 }

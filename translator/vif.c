@@ -56,16 +56,38 @@ void xl_translate_pushf(struct xl_ctx *x)
 	xl_emit_push_reg(x, H_R14, 4);
 }
 
-void xl_translate_popf(struct xl_ctx *x, const struct ginsn *g)
+/* host RFLAGS = the arithmetic flags and DF of the guest EFLAGS in r14d */
+static void emit_host_flags(struct xl_ctx *x)
 {
 	static const uint8_t and_imm[] = {0x81}, push_r14[] = {0x41, 0x56};
+	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, FL_HOST);
+	ebytes(&x->b, push_r14, 2);
+	ebytes(&x->b, OP_POPF, 1);
+}
+
+/*
+ * POPF: the new EFLAGS go to vcpu->eflags and the host flags.  A POPF that sets TF leaves
+ * for the run loop after it (the host flags are dead until the POPF of the host part, so
+ * the test may use them), which single-steps the guest from the next instruction on.
+ */
+void xl_translate_popf(struct xl_ctx *x, const struct ginsn *g)
+{
+	static const uint8_t and_imm[] = {0x81}, test_imm[] = {0xF7};
+	gla_t next = g->eip + g->z.length;
 	xl_emit_stack_mem(x, 0, OP_MOV_LD, H_R14, H_R12, 0, 4, false);
 	emit_lea32(&x->b, H_R12, H_R12, -1, 4);
 	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, POPF_KEEP);
 	emit_rr(&x->b, 0, and_imm, 1, 1, H_R14); e32(&x->b, FL_FIXED);   /* or r14d, 2 */
 	emit_vcpu_store(&x->b, VC_EFLAGS, H_R14, 0);
-	emit_rr(&x->b, 0, and_imm, 1, 4, H_R14); e32(&x->b, FL_HOST);
-	ebytes(&x->b, push_r14, 2);
-	ebytes(&x->b, OP_POPF, 1);
-	emit_irq_probe(x, g->eip + g->z.length, false);
+	emit_rr(&x->b, 0, test_imm, 1, 0, H_R14); e32(&x->b, FL_TF);
+	e8(&x->b, 0x74); uint8_t *no_tf = x->b.p; e8(&x->b, 0);          /* jz: TF clear */
+	emit_host_flags(x);
+	emit_mov_imm64(&x->b, H_R14, 0);                                  /* no exit to chain */
+	emit_vcpu_store(&x->b, VC_SPILL, H_R14, 1);
+	bool ended = x->ended;
+	xl_emit_reason_exit(x, next, EXIT_LOOKUP, 0);
+	x->ended = ended;
+	*no_tf = (uint8_t)(x->b.p - no_tf - 1);
+	emit_host_flags(x);
+	emit_irq_probe(x, next, false);
 }

@@ -48,10 +48,15 @@ unsigned vmm_fetch_code(struct vcpu *c, gla_t la, uint8_t *buf, unsigned len, gp
 /* Adaptive translation (monitor/adaptive.c): should the instruction at guest-physical pa be
  * a monitor call because its memory access keeps faulting? */
 bool vmm_adaptive_emulate(gpa_t pa);
+/* The store an adaptive site makes through the device-memory cache (monitor/adaptive.c;
+ * translator/mmio_fast.c calls it from translated code): non-zero when the run loop must
+ * look before the next instruction. */
+uint32_t vmm_mmio_store(uint32_t off, uint32_t val, struct vcpu *c);
 
-/* Debugger breakpoints (gdbstub/ sets it; NULL without a debugger): a cached block ends
- * with EXIT_DEBUG before every guest linear address it answers true for.  The caller
- * invalidates the blocks of a page when that page's answers change. */
+/* Breakpoints (the monitor sets it while gdb or the guest's DR7 has some; NULL otherwise):
+ * a block, one-instruction blocks included, ends with EXIT_DEBUG before every guest linear
+ * address it answers true for.  The caller invalidates the blocks of a page when that
+ * page's answers change. */
 extern bool (*xl_debug_break)(gla_t la);
 
 /* Translation-time counts (every translated instruction or site, not executions). */
@@ -63,6 +68,8 @@ struct xl_stats {
 	uint64_t indirect_exits;   /* exits through the inline lookup probe */
 	uint64_t spills;           /* guest registers borrowed for an address */
 	uint64_t adaptive;         /* monitor calls chosen because the access kept faulting */
+	uint64_t mmio_fast_sites;  /* of those, loads that read a device mirror inline */
+	uint64_t mmio_store_sites; /* and stores that call the device without an exit */
 	uint64_t direct_probes;    /* direct exits to another page: inline lookup-table probe */
 	uint64_t sreg_sites, sreg_fills;   /* inline segment loads: sites, cache fills */
 	uint64_t ring_sites, ring_fills;   /* inline INT/IRET/SYSENTER/SYSEXIT: sites, fills */

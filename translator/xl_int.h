@@ -6,8 +6,8 @@
  * tree that vmm386-scan and the coverage report also use) and handed to one emitter:
  * ident.c (guest bytes copied or lightly re-encoded), stack.c, branch.c, string.c, vif.c
  * (hand lowerings), tsc.c (RDTSC), sreg_cache.c, verify_cache.c and ring_cache.c (inline
- * caches for segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT), or an exit to the
- * monitor (exit.c).  operand.c makes guest memory operands
+ * caches for segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT), mmio_fast.c (adaptive
+ * loads served from a device's read mirror), or an exit to the monitor (exit.c).  operand.c makes guest memory operands
  * host-addressable for all of them.
  *
  * Register convention inside a block (DESIGN.md §2): guest EAX..EDI except ESP live in the
@@ -78,7 +78,7 @@ enum xk {
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
 	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG, K_PUSHA, K_POPA,
 	K_PUSH_SREG, K_SREG, K_INT_FAST, K_IRET_FAST, K_SYSENTER_FAST, K_SYSEXIT_FAST, K_VERIFY,
-	K_RDTSC, K_UD_FAST, K_DIV_FAST, K_MOV_FROM_CR, K_PIO_IN,
+	K_RDTSC, K_MOV_FROM_SYS, K_UD_FAST, K_DIV_FAST, K_PIO_IN,
 };
 
 /* The mode bits a CPL switch keeps (the inline ring transitions' target mode). */
@@ -182,6 +182,8 @@ bool xl_quiet_read(struct vcpu *c, gla_t la, void *buf, unsigned n);
 bool xl_quiet_desc(struct vcpu *c, uint16_t sel, uint64_t *raw, const struct seg *want);
 void xl_emit_gdt_match(struct xbuf *b, uint8_t **miss, unsigned *nmiss);
 bool xl_sreg_fast_ok(const struct xl_ctx *x, const struct ginsn *g);
+bool xl_mov_from_sys_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_mov_from_sys(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sreg_fast(struct xl_ctx *x, const struct ginsn *g);
 
 /* verify_cache.c */
@@ -192,12 +194,14 @@ void xl_verify_fill(struct vcpu *c, uint32_t info);
 /* tsc.c */
 bool xl_rdtsc_inline_ok(const struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_rdtsc(struct xl_ctx *x);
-bool xl_mov_from_cr_ok(const struct xl_ctx *x, const struct ginsn *g);
 
 /* pio.c */
 bool xl_pio_in_ok(const struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_pio_in(struct xl_ctx *x, const struct ginsn *g);
-void xl_translate_mov_from_cr(struct xl_ctx *x, const struct ginsn *g);
+
+/* mmio_fast.c */
+bool xl_mmio_fast_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_mmio_fast(struct xl_ctx *x, const struct ginsn *g);
 
 /* ring_cache.c */
 enum xk xl_ring_kind(const struct xl_ctx *x, const struct ginsn *g);

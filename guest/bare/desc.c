@@ -6,7 +6,8 @@
  * not-present, an execute-only, a read-only and a conforming segment, an LDT, a second TSS
  * and one with an I/O permission bitmap, and gates (which LAR/LSL must reject or accept).
  * The IDT gets the self test's vectors: interrupt and trap gates of DPL 0 and 3, a
- * not-present gate, and the gate that leaves CPL 3 (st_ring3.c).
+ * not-present gate, the gate that leaves CPL 3 (st_ring3.c), and interrupt gates for the
+ * APIC tests' vectors (st_apic.c, st_ide.c).
  */
 #include "kernel.h"
 #include "pvops.h"
@@ -49,4 +50,7 @@ void desc_image_idt(void)
 	idt_set_gate(VEC_USER_INT, (uint32_t)isr_stubs + 16 * VEC_USER_INT, 0xEE);
 	idt_set_gate(VEC_USER_TRAP, (uint32_t)isr_stubs + 16 * VEC_USER_TRAP, 0xEF);
 	idt_set_gate(VEC_USER_EXIT, (uint32_t)ring3_exit_stub, 0xEE);
+	for (int v = VEC_APIC_FIRST; v <= VEC_APIC_LAST; v++)
+		idt_set_gate(v, (uint32_t)isr_stubs + 16 * v, 0x8E);
+	idt_set_gate(VEC_APIC_SPURIOUS, (uint32_t)isr_stubs + 16 * VEC_APIC_SPURIOUS, 0x8E);
 }

@@ -65,6 +65,9 @@ enum {
 	VEC_USER_INT = 0x43, /* self test: DPL-3 interrupt gate */
 	VEC_USER_TRAP = 0x44, /* self test: DPL-3 trap gate */
 	VEC_USER_EXIT = 0x45, /* DPL-3 interrupt gate: leave CPL 3 (st_ring3.c) */
+	VEC_APIC_FIRST = 0x50, /* 0x50-0x7F and 0xFF: interrupt gates for the APIC tests */
+	VEC_APIC_LAST = 0x7F,
+	VEC_APIC_SPURIOUS = 0xFF,
 };
 
 /* --- traps (trap.c, guest/common/entry.S) ----------------------------------------------------------- */
@@ -86,8 +89,12 @@ struct trap_rec {
 };
 extern volatile struct trap_rec trap_last;
 extern volatile uint32_t trap_resume;
+extern volatile uint32_t trap_db_restart; /* #DB: record, return with RF set (st_debug.c) */
 extern void (*volatile trap_escape)(void); /* unexpected exceptions go here if set */
 void trap_reset(void);
+/* Interrupts on the APIC test vectors (VEC_APIC_FIRST-VEC_APIC_LAST, VEC_APIC_SPURIOUS) go
+ * here when it is set (st_apic.c, st_ide.c); with it unset they are ignored. */
+extern void (*volatile apic_irq_hook)(int vector);
 
 extern const char ring3_exit_stub[]; /* VEC_USER_EXIT handler (st_ring3.c) */
 

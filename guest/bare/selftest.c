@@ -142,6 +142,9 @@ static void st_recover(void)
 	pv_lldt(0);
 	ring3_end();
 	pv_write_cr0(pv_read_cr0() & ~0xEu);   /* MP EM TS */
+	asm volatile("mov %0, %%dr7" :: "r"(0x400u));   /* st_debug: no breakpoint left on */
+	trap_db_restart = 0;
+	st_apic_quiet();
 	pv_outb(0x21, 0xFB);
 	pv_outb(0xA1, 0xFF);
 }
@@ -153,11 +156,12 @@ int selftest_run(void)
 		const char *name;
 	} groups[] = {
 		{ st_group_flags, "flags" }, { st_group_io, "io" }, { st_group_timer, "timer" },
-		{ st_group_cr, "cr" }, { st_group_tables, "tables" }, { st_group_cpu, "cpu" },
+		{ st_group_cr, "cr" }, { st_group_debug, "debug" }, { st_group_tables, "tables" }, { st_group_cpu, "cpu" },
 		{ st_group_seg, "seg" }, { st_group_far, "far" }, { st_group_exc, "exc" },
 		{ st_group_insn, "insn" }, { st_group_bcd, "bcd" }, { st_group_string, "string" },
 		{ st_group_16bit, "16bit" }, { st_group_smc, "smc" }, { st_group_ring3, "ring3" },
-		{ st_group_paging, "paging" },
+		{ st_group_mp, "mp" }, { st_group_lapic, "lapic" }, { st_group_ioapic, "ioapic" },
+		{ st_group_ide, "ide" }, { st_group_paging, "paging" },
 	};
 	pv_irq_disable();
 	trap_reset();

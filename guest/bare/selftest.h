@@ -73,6 +73,7 @@ void st_group_flags(void);
 void st_group_io(void);
 void st_group_timer(void);
 void st_group_cr(void);
+void st_group_debug(void);
 void st_group_tables(void);
 void st_group_cpu(void);
 void st_group_seg(void);
@@ -84,6 +85,12 @@ void st_group_string(void);
 void st_group_16bit(void);
 void st_group_smc(void);
 void st_group_ring3(void);
+void st_group_mp(void);
+void st_group_lapic(void);
+void st_group_ioapic(void);
+void st_group_ide(void);
 void st_group_paging(void);
+/* The APICs quiet again (timer and I/O APIC entries masked) after a group was cut short. */
+void st_apic_quiet(void);
 
 #endif

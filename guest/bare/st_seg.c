@@ -21,6 +21,12 @@ static void sreg_moves(void)
 	uint32_t v = 0xFFFFFFFF;
 	asm volatile("movl %%ds, %0" : "+r"(v));
 	st_eq("mov r32, ds zero-extends the selector", v, SEL_KDATA);
+	v = 0xFFFF1234;
+	asm volatile(".byte 0x66, 0x8c, 0xd0" : "+a"(v));          /* mov %ss, %ax */
+	st_eq("mov r16, ss keeps the upper half", v, 0xFFFF0000u | SEL_KDATA);
+	v = 0xFFFFFFFF;
+	asm volatile("movl %%ss, %0; movl %%cs, %0" : "+r"(v));
+	st_eq("mov r32, cs after mov r32, ss", v, SEL_KCODE);
 	uint16_t cs, ss, es;
 	asm volatile("movw %%cs, %0; movw %%ss, %1; movw %%es, %2" : "=r"(cs), "=r"(ss), "=r"(es));
 	st_check(cs == SEL_KCODE && ss == SEL_KDATA && es == SEL_KDATA, "mov r16 from cs, ss, es",
@@ -178,6 +184,23 @@ static void sreg_cache(void)
 	asm volatile("lgdt %0" :: "m"(g) : "memory");
 	set_fs(SEL_KDATA);
 	st_fault("the same mov fs with GDTR's limit below the selector: #GP(selector)", 13, SEL_TBASE, ANY_EIP);
+	/* null selectors through the same site, each twice (the second load from the
+	 * translator's cache): the register holds the selector, its use raises #GP(0), and a
+	 * real selector after them is loaded again */
+	static const uint16_t nulls[] = { 0, 0, 3, 3 };
+	for (int i = 0; i < 4; i++) {
+		trap_reset();
+		fs_site(nulls[i]);
+		uint16_t f = get_fs();
+		set_fs(SEL_KDATA);
+		st_fault_or_deviation(i & 1 ? "the same mov fs with that null selector again: #GP(0) on use" :
+			 "mov fs with a null selector at the same site: #GP(0) on use", 13, 0, ANY_EIP,
+			 "a data access through a null fs");
+		st_eq("fs holds the null selector and its RPL", f, nulls[i]);
+	}
+	b = fs_site(SEL_TBASE);
+	set_fs(SEL_KDATA);
+	st_eq("the same mov fs to a real segment after the null ones", b, segbuf[5]);
 	gdt[SEL_TBASE / 8] = seg_desc((uint32_t)&segbuf[2], 0xFFFFF, 0x93, 0xC);
 	a = 0;
 	for (int i = 0; i < 3; i++)

@@ -2,8 +2,11 @@
  * trap.c - where every interrupt and exception lands (guest/common/entry.S's isr_common).
  *
  * PIC IRQs count timer ticks (IRQ0) and are acknowledged; spurious IRQ 7/15 get no EOI.
- * The self test's software-interrupt vectors are recorded and return.  An exception is either expected by a test (trap_resume set: record it and continue
- * at the resume address), or unexpected inside the self test (trap_escape set: record it and
+ * The self test's software-interrupt vectors are recorded and return; the APIC test vectors
+ * go to apic_irq_hook (the test acknowledges them itself).  An exception is either expected
+ * by a test (trap_resume set: record it and continue at the resume address, with TF cleared
+ * after a #DB; or, for a #DB with trap_db_restart set, record it and restart the
+ * instruction with RF set), or unexpected inside the self test (trap_escape set: record it and
  * continue at trap_escape, which unwinds to the self test's runner), or a kernel bug, which
  * stops the machine with a report.
  */
@@ -12,7 +15,9 @@
 
 volatile struct trap_rec trap_last;
 volatile uint32_t trap_resume;
+volatile uint32_t trap_db_restart;
 void (*volatile trap_escape)(void);
+void (*volatile apic_irq_hook)(int vector);
 volatile uint32_t timer_ticks;
 volatile uint32_t irq0_eflags;
 
@@ -62,14 +67,27 @@ void trap_dispatch(struct trap_frame *f)
 		irq_handle((int)f->vector - VEC_IRQ0);
 		return;
 	}
+	if ((f->vector >= VEC_APIC_FIRST && f->vector <= VEC_APIC_LAST) ||
+	    f->vector == VEC_APIC_SPURIOUS) {
+		if (apic_irq_hook)
+			apic_irq_hook((int)f->vector);
+		return;
+	}
 	if (f->vector == VEC_TEST_INT || f->vector == VEC_TEST_TRAP ||
 	    f->vector == VEC_USER_INT || f->vector == VEC_USER_TRAP) {
 		record(f);
 		return;
 	}
+	if (f->vector == 1 && trap_db_restart) {   /* st_debug.c: past the breakpoint */
+		record(f);
+		f->eflags |= EFLAGS_RF;
+		return;
+	}
 	if (trap_resume) {
 		record(f);
 		f->eip = trap_resume;
+		if (f->vector == 1)
+			f->eflags &= ~EFLAGS_TF;   /* a single-step trap: stop stepping */
 		trap_resume = 0;
 		return;
 	}

@@ -39,9 +39,17 @@
 #define PTE_U   0x004u
 #define PTE_A   0x020u
 #define PTE_D   0x040u
+#define PTE_PWT 0x008u
+#define PTE_PCD 0x010u
 #define PTE_PS  0x080u
 #define PTE_G   0x100u
 #define PTE_COW 0x200u /* available to software: read-only because shared copy-on-write */
+
+/* The native kernel's window on the I/O APIC and local APIC: physical 0xFEC00000-0xFEFFFFFF
+ * as one uncached 4 MiB page in the last PDE, above the RAM mapping (mm.c); the LAPIC is at
+ * APIC_VA + 0x200000.  Only the APIC benchmark uses it (syscall.c). */
+#define APIC_VA     0xFFC00000u
+#define APIC_PA     0xFEC00000u
 
 /* User address space. */
 #define USER_STACK_TOP  0xBFFFF000u /* nothing mapped at or above */

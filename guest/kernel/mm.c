@@ -2,8 +2,9 @@
  * mm.c - physical frames, the kernel's mapping, user address spaces, page faults.
  *
  * Kernel mapping: all RAM (up to 1020 MiB, rounded down to 4 MiB) at KBASE with 4 MiB global
- * pages, so any frame is reachable at P2V(pa) and the kernel half of every page directory
- * is the same 255 PDEs, copied into each new directory and never changed afterwards.
+ * pages, so any frame is reachable at P2V(pa), and (native build) the APICs' 4 MiB at
+ * APIC_VA in the last PDE; the kernel half of every page directory is the same 256 PDEs,
+ * copied into each new directory and never changed afterwards.
  *
  * Frames: a bump pointer over the RAM above the kernel image plus a free list threaded
  * through freed frames (the first word of a free frame holds the next one), so nothing
@@ -64,6 +65,9 @@ void mm_init(uint32_t top)
 	pv_mmu_batch_begin();
 	for (uint32_t pa = 0; pa < top; pa += 0x400000)
 		pv_set_pde(&kpd[PDE_KERNEL_FIRST + (pa >> 22)], pa | PTE_P | PTE_W | PTE_PS | PTE_G);
+#ifndef PV_GUEST
+	pv_set_pde(&kpd[APIC_VA >> 22], APIC_PA | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT | PTE_G);
+#endif
 	kernel_pd_pa = V2P(kpd);
 	mmu_switch(kernel_pd_pa);          /* drops the boot identity mapping */
 	pv_mmu_batch_end();

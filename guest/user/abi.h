@@ -33,6 +33,8 @@ enum {
 	SYS_IOBENCH,     /* (n): write 0x5A to COM1's scratch register, read it n times -> last value */
 	SYS_DIVSKIP,     /* (len): a #DE no longer kills the caller, it resumes len bytes past the
 			  * faulting instruction (len 1..15; 0: kill again).  Not inherited; exec clears it */
+	SYS_APICBENCH,   /* (kind, n): n LAPIC EOI writes (0), timer reprograms (1) or ID reads (2);
+			  * -> the APIC ID, or -1 without a LAPIC (the PV kernel) */
 	NSYSCALLS
 };
 

@@ -11,6 +11,9 @@
  *   forkexit    fork + child exit + wait
  *   portio      one port read (IN of COM1's scratch register, or PV_HC_PORT_IO in the PV
  *               kernel), N of them inside a single system call (SYS_IOBENCH)
+ *   apiceoi, apictimer, apicread   one LAPIC EOI write, timer reprogram (initial-count
+ *               write) or ID read, N of them inside a single system call (SYS_APICBENCH;
+ *               the native kernel only, the PV kernel has no LAPIC)
  *   callret     a user-mode call of a non-inlined function and its return
  *               (callret_loop, bench/workload/cpu.c, the same code the host runs)
  *   divzero     a divide error taken and survived: SYS_DIVSKIP makes the kernel resume the
@@ -121,6 +124,18 @@ static void b_portio(uint32_t n)
 	report("portio", n, dt);
 }
 
+static void b_apic(uint32_t n)
+{
+	static const char *const name[3] = { "apiceoi", "apictimer", "apicread" };
+	for (uint32_t kind = 0; kind < 3; kind++) {
+		if (apicbench(kind, 1) < 0)              /* the PV kernel: no LAPIC, no row */
+			return;
+		uint64_t t0 = rdtsc();
+		apicbench(kind, n);
+		report(name[kind], n, rdtsc() - t0);
+	}
+}
+
 static void b_callret(uint32_t n)
 {
 	uint64_t t0 = rdtsc();
@@ -188,6 +203,7 @@ int main(int argc, char **argv)
 	b_ctxsw(20000 / div);
 	b_forkexit(1000 / div);
 	b_portio(100000 / div);
+	b_apic(100000 / div);
 	b_callret(20000000 / div);
 	b_divzero(20000 / div);
 	b_cpu(div > 1 ? 200 : CPU_BENCH_DEFAULT_ITERS);

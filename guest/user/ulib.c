@@ -46,6 +46,7 @@ int ptebench(void *va, uint32_t n) { return sc(SYS_PTEBENCH, (uint32_t)va, n, 0)
 uint32_t tsc_khz(void) { return (uint32_t)sc(SYS_TSCKHZ, 0, 0, 0); }
 uint32_t meminfo(void) { return (uint32_t)sc(SYS_MEMINFO, 0, 0, 0); }
 int iobench(uint32_t n) { return sc(SYS_IOBENCH, n, 0, 0); }
+int apicbench(uint32_t kind, uint32_t n) { return sc(SYS_APICBENCH, kind, n, 0); }
 int divskip(uint32_t len) { return sc(SYS_DIVSKIP, len, 0, 0); }
 
 void halt(int code)

@@ -36,6 +36,7 @@ uint32_t tsc_khz(void);
 void halt(int code) __attribute__((noreturn));
 uint32_t meminfo(void);
 int iobench(uint32_t n);
+int apicbench(uint32_t kind, uint32_t n);
 int divskip(uint32_t len);
 
 /* library */

@@ -610,6 +610,8 @@ static bool handle(struct vcpu *c, unsigned reason, bool deliver)
 		struct cc_block *b = find_block(c, xl_mode(c) | XM_SINGLE);
 		return handle(c, enter(c, b), deliver);
 	}
+	case EXIT_DEBUG:               /* the guest's own instruction breakpoint, as run.c */
+		return dbg_exec_fault(c) ? exception(c, deliver) : true;
 	case EXIT_HALT: case EXIT_SHUTDOWN: case EXIT_POWEROFF:
 		return false;
 	default:
@@ -634,7 +636,11 @@ static void run_case(struct vcpu *c, bool deliver)
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit ? XM_SINGLE : 0);
 		struct cc_block *b = find_block(c, mode);
 		c->intr_inhibit = false;
-		if (!handle(c, enter(c, b), deliver))
+		uint64_t flushes = cc_stats.flushes;
+		bool more = handle(c, enter(c, b), deliver);
+		if (cc_stats.flushes != flushes)   /* the guest changed its breakpoints */
+			ntracked = 0;
+		if (!more)
 			break;
 	}
 }

@@ -35,7 +35,7 @@ grep '^FAIL ' "$log" | sed 's/^/    /'
 boot bench 128 /dev/null -append "bench quick"
 [ "$st" = 1 ] || bad "bench: exit status $st, want 1"
 . tests/integration/bench_lines.sh
-check_bench_lines "$log" bench
+check_bench_lines "$log" bench native
 
 # 3. the shell, with input on stdin
 input=$(mktemp)

@@ -4,8 +4,9 @@
 #   command and its output appear once, Ctrl-C reaches the guest (vmm386 lives on), Ctrl-A h
 #   lists the keys, Ctrl-A x quits with status 0, and `stty -g` of the terminal is the same
 #   afterwards; the same after SIGTERM, SIGHUP and a monitor abort (the crash handler);
-#   -serial file:PATH captures the guest's output; -serial null drops it; -serial tcp
-#   serves one client; bad -serial values give one error line and status 2.
+#   -serial file:PATH captures the guest's output (the PV kernel's console ring too);
+#   -serial null drops it; -serial tcp serves one client; bad -serial values give one error
+#   line and status 2.
 set -u
 BUILD=${BUILD:-build}
 VMM=$(realpath "$BUILD/vmm386" 2>/dev/null)
@@ -58,6 +59,15 @@ grep -q 'monitor backtrace' "$tmp/sigABRT.txt" || bad "sigABRT: no backtrace fro
 [ $st = 1 ] || bad "file: status $st, want 1"
 grep -q 'vmm386 guest kernel' "$tmp/com1.txt" || bad "file: guest output not in the file"
 [ -s "$tmp/file.stdout" ] && bad "file: output on stdout too: $(head -2 "$tmp/file.stdout")"
+# the PV kernel's console ring (and PV_HC_CONSOLE_IO) go where -serial says, as COM1 does
+PVK=$(realpath "$BUILD/guest/pv.elf" 2>/dev/null)
+if [ -f "$PVK" ]; then
+	"$VMM" -kernel "$PVK" -append "bench quick" -serial file:"$tmp/pv.txt" </dev/null >"$tmp/pv.stdout" 2>&1; st=$?
+	[ $st = 1 ] || bad "pv file: status $st, want 1"
+	grep -q 'vmm386 PV kernel' "$tmp/pv.txt" && grep -q '^macro forkexec' "$tmp/pv.txt" ||
+		bad "pv file: the PV console's output is not in the file: $(head -2 "$tmp/pv.txt")"
+	[ -s "$tmp/pv.stdout" ] && bad "pv file: output on stdout too: $(head -2 "$tmp/pv.stdout")"
+fi
 "$VMM" -kernel "$BARE" -serial null -nographic -display none </dev/null >"$tmp/null.stdout" 2>&1; st=$?
 [ $st = 1 ] || bad "null: status $st, want 1"
 [ -s "$tmp/null.stdout" ] && bad "null: output on stdout: $(head -2 "$tmp/null.stdout")"

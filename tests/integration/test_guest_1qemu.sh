@@ -15,7 +15,12 @@ kernel=$BUILD/guest/bare.elf
 
 out=$BUILD/guest/selftest.qemu.log
 # -nographic would claim stdio for the monitor too; serial alone goes to stdout this way.
+# The IDE group's disk (guest/bare/st_ide.c): 128 sectors, the signature at the start.
+disk=$BUILD/guest/selftest-disk.qemu.img
+dd if=/dev/zero of="$disk" bs=512 count=128 status=none
+printf 'vmm386 selftest disk' | dd of="$disk" conv=notrunc status=none
 timeout 60 qemu-system-i386 -kernel "$kernel" -append selftest -m 128 \
+	-drive file="$disk",format=raw,index=0,media=disk \
 	-display none -serial stdio -monitor none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null | tr -d '\r' >"$out"
 st=${PIPESTATUS[0]}

@@ -14,7 +14,12 @@ kernel=$BUILD/guest/bare.elf
 [ -f "$kernel" ] || { echo "missing $kernel (make guest)"; exit 1; }
 
 out=$BUILD/guest/selftest.vmm.log
-timeout 60 "$vmm" -kernel "$kernel" -append selftest </dev/null | tr -d '\r' >"$out"
+# The IDE group's disk (guest/bare/st_ide.c): 128 sectors, the signature at the start.
+disk=$BUILD/guest/selftest-disk.vmm.img
+dd if=/dev/zero of="$disk" bs=512 count=128 status=none
+printf 'vmm386 selftest disk' | dd of="$disk" conv=notrunc status=none
+timeout 60 "$vmm" -kernel "$kernel" -append selftest \
+	-drive file="$disk",format=raw,index=0,media=disk </dev/null | tr -d '\r' >"$out"
 st=${PIPESTATUS[0]}
 cat "$out"
 grep -E '^(ok|not ok) [0-9]+ - |^[0-9]+ passed, [0-9]+ failed$' "$out" >"$BUILD/guest/selftest.vmm.txt"

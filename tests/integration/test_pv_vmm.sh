@@ -64,12 +64,17 @@ mtraced=$(stat "$L" '^  page-table tracing +[0-9]+ traced writes \(signals\), ([
 fills=$(stat "$L" '^  shadow fills +([0-9]+) .*')
 upgr=$(stat "$L" '^  shadow fills .*dirty upgrades ([0-9]+)\).*')
 ntraced=$(stat "$N" '^  page-table tracing +([0-9]+) traced writes.*')
+nmtraced=$(stat "$N" '^  page-table tracing +[0-9]+ traced writes \(signals\), ([0-9]+) by monitor calls.*')
+nunsync=$(stat "$N" '^  out-of-sync tables +([0-9]+) made writable.*')
 nfills=$(stat "$N" '^  shadow fills +([0-9]+) .*')
 echo "pv: $fills shadow fills ($upgr write upgrades), $traced + $mtraced traced page-table writes; native: $nfills fills, $ntraced traced"
-if num "$traced" && num "$mtraced" && num "$fills" && num "$upgr" && num "$ntraced" && num "$nfills"; then
+if num "$traced" && num "$mtraced" && num "$fills" && num "$upgr" && num "$ntraced" && num "$nfills" &&
+   num "$nmtraced" && num "$nunsync"; then
 	[ "$traced" = 0 ] && [ "$mtraced" = 0 ] || bad "pv.elf: page-table writes were traced ($traced + $mtraced)"
 	[ $((fills - upgr)) -le 4 ] || bad "pv.elf: $((fills - upgr)) shadow fills besides write upgrades"
-	[ "$ntraced" -gt 0 ] && [ "$nfills" -gt 100 ] || bad "native.elf: counters look dead ($nfills fills, $ntraced traced)"
+	# the native kernel's page-table stores are seen (traced, or tables gone out of sync)
+	[ $((ntraced + nmtraced + nunsync)) -gt 0 ] && [ "$nfills" -gt 100 ] ||
+		bad "native.elf: counters look dead ($nfills fills, $ntraced + $nmtraced traced, $nunsync out of sync)"
 else
 	bad "no shadow-MMU statistics in the -stats output"
 fi

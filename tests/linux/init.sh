@@ -3,8 +3,9 @@
 # result line starts with "T: " and must be the same under vmm386 and qemu-system-i386;
 # lines starting with "I: " are information that may differ (timings, CPU flags).  With
 # "lxmode=bench" on the command line it runs the benchmark loops instead and prints
-# "B: name milliseconds" lines; with "lxmode=reboot" it reboots at once; with
-# "lxmode=shell" it gives an interactive shell (make run-linux).  It always ends with a
+# "B: name milliseconds" lines (only the rows listed by "lxonly=a,b" if given); with "lxmode=reboot" it reboots at once; with
+# "lxmode=shell" it gives an interactive shell (make run-linux); with "lxmode=kallsyms" it
+# prints the text symbols of /proc/kallsyms (a System.map for -symbols; boot with nokaslr).  It always ends with a
 # power-off (or the reboot).
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -19,6 +20,11 @@ if [ "$(arg lxmode)" = reboot ]; then
 	reboot -f
 fi
 
+if [ "$(arg lxmode)" = kallsyms ]; then   # the kernel's symbols (boot with nokaslr)
+	grep -i ' [tw] ' /proc/kallsyms
+	poweroff -f
+fi
+
 if [ "$(arg lxmode)" = shell ]; then
 	echo "busybox shell on the console; 'poweroff -f' (or exit) ends vmm386"
 	setsid cttyhack sh -l
@@ -27,8 +33,10 @@ fi
 
 if [ "$(arg lxmode)" = bench ]; then
 	echo "B: init $(ms)"
+	only=$(arg lxonly)    # lxonly=forkexec,alloc runs just those rows ("none": no row)
 	timed() { # name command...
 		local name=$1; shift
+		case ",${only:-$name}," in *",$name,"*) ;; *) return ;; esac
 		local t0=$(ms); "$@" >/dev/null; local t1=$(ms)
 		echo "B: $name $((t1 - t0))"
 	}

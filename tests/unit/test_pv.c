@@ -320,7 +320,8 @@ END_TEST
 
 static struct pv_console_ring *ring(void) { return (struct pv_console_ring *)(vm.ram + RING); }
 
-/* Run notify with stdout redirected into a pipe; returns the bytes written there. */
+/* Run notify with stdout - COM1's host side, as -serial stdio makes it - redirected into a
+ * pipe; returns the bytes written there. */
 static int notify_capture(char *out, int max, int32_t *r)
 {
 	int p[2];
@@ -344,6 +345,7 @@ START_TEST(console_ring_output)
 	ck_assert_int_eq(hc(PV_HC_CONSOLE_RING, PV_CONSRING_NOTIFY, 0, 0), -PV_EINVAL);  /* no ring */
 	ck_assert_int_eq(hc(PV_HC_CONSOLE_RING, 7, RING, 0), -PV_EINVAL);
 	ck_assert_int_eq(hc(PV_HC_CONSOLE_RING, PV_CONSRING_SETUP, RING, 0), 0);
+	dev_uart_init(-1, STDOUT_FILENO);
 	/* "hello" written across the end of out[] */
 	struct pv_console_ring *cr = ring();
 	cr->out_prod = cr->out_cons = PV_CONS_OUT_SIZE - 2;

@@ -22,7 +22,10 @@
  * the flush; D cleared and flushed makes the page read-only until a store sets D again;
  * a table that is also code is traced; two directories sharing a table, including an
  * entry changed back and forth between flushes; a quiet table traced again; a table
- * whose last use went is forgotten).
+ * whose last use went is forgotten); retired windows (a store to a directory that is not
+ * current retires its window with no exit; a new directory gets it back keeping only the
+ * regions whose entry is the same, the tables they use resynced, its own directory
+ * traced).
  *
  * Not covered here: adaptive retranslation and the signal path (smmu_fault is called
  * directly, as run.c's handler would), window recycling past SMMU_WINDOWS directories,
@@ -705,6 +708,156 @@ START_TEST(unsync_forgotten_with_its_last_use)
 }
 END_TEST
 
+/* ---- retired windows (smmu.c win_retire / win_revalidate) ------------------------------- */
+
+#define PDX      0x108000u
+#define PDY      0x109000u
+#define PT2      0x10A000u
+
+/* A directory like PD1: the kernel's 4 MiB pages at KB, and region 0 through table pt. */
+static void make_dir(gpa_t pd, gpa_t pt)
+{
+	memset(vm.ram + pd, 0, 4096);
+	put32(pd, pt | PTE_P | PTE_W | PTE_U | PTE_A);
+	for (uint32_t r = 0; r < RAM >> 22; r++)
+		put32(pd + (768 + r) * 4, get32(PD1 + (768 + r) * 4));
+}
+
+/* Window s maps la now (no fault needed): readable through the host MMU. */
+static uint32_t peek(uint8_t *s, gla_t la)
+{
+	ck_assert(readable(s + la));
+	return *(volatile uint32_t *)(s + la);
+}
+
+/* The process of directory PDX exits: PD1 is current, and the kernel zeroes PDX through
+ * its own mapping.  The store retires PDX's window instead of being traced. */
+static void exit_pdx(void)
+{
+	uint32_t info;
+	uint8_t *s1 = mov_cr3(PD1);
+	uint64_t ret = smmu_stats.window_retires, tr = smmu_stats.traced_writes;
+	ck_assert_int_eq(fault(s1, KB + PDX, false, &info), SMF_RETRY);
+	ck_assert(!writable(s1 + KB + PDX));             /* a traced directory */
+	ck_assert_int_eq(fault(s1, KB + PDX, true, &info), SMF_RETRY);
+	ck_assert(writable(s1 + KB + PDX));
+	ck_assert_uint_eq(smmu_stats.window_retires - ret, 1);
+	ck_assert_uint_eq(smmu_stats.traced_writes - tr, 0);
+	memset(s1 + KB + PDX, 0, 4096);            /* full speed now */
+}
+
+START_TEST(retired_window_reused_keeps_same_entries_only)
+{
+	uint32_t info;
+	put32(PT2, 0x300000 | UWAD);                     /* the new process's page 0 */
+	put32(0x200000, 0x1111);
+	put32(0x300000, 0x2222);
+	put32(0x400000, 0x3333);
+	make_dir(PDX, PT);
+	uint8_t *sx = mov_cr3(PDX);
+	ck_assert_int_eq(fault(sx, 0x0000, false, &info), SMF_RETRY);
+	ck_assert_int_eq(fault(sx, KB + 0x400000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(sx, 0), 0x1111);
+	exit_pdx();
+	/* a new process's directory in another frame: the same kernel entries, its own
+	 * table for region 0.  It gets the retired window: the kernel region is still
+	 * mapped (no fault), region 0 is not, and its fill finds the new frame. */
+	make_dir(PDY, PT2);
+	uint64_t reuse = smmu_stats.window_reuses, fills = smmu_stats.fills;
+	uint8_t *sy = mov_cr3(PDY);
+	ck_assert_ptr_eq(sy, sx);
+	ck_assert_uint_eq(smmu_stats.window_reuses - reuse, 1);
+	ck_assert_uint_eq(peek(sy, KB + 0x400000), 0x3333);
+	ck_assert(!readable(sy + 0));
+	ck_assert_int_eq(fault(sy, 0x0000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(sy, 0), 0x2222);
+	ck_assert_uint_eq(smmu_stats.fills - fills, 1);
+	/* the new directory is traced: a store to it while it is current exits */
+	ck_assert_int_eq(fault(sy, KB + PDY, false, &info), SMF_RETRY);
+	ck_assert_int_eq(fault(sy, KB + PDY, true, &info), SMF_TRACED);
+}
+END_TEST
+
+START_TEST(retired_window_entry_changed_differently_is_dropped)
+{
+	uint32_t info;
+	put32(0x200000, 0x1111);
+	make_dir(PDX, PT);
+	uint8_t *sx = mov_cr3(PDX);
+	ck_assert_int_eq(fault(sx, KB + 0x400000, false, &info), SMF_RETRY);
+	ck_assert_int_eq(fault(sx, 0x0000, false, &info), SMF_RETRY);
+	exit_pdx();
+	/* the same table, but the directory entry read-only now; and the kernel's region
+	 * at KB + 4 MiB maps another 4 MiB page: neither may be kept */
+	make_dir(PDY, PT);
+	put32(PDY, PT | PTE_P | PTE_U | PTE_A);
+	put32(PDY + 769 * 4, (2u << 22) | PTE_P | PTE_W | PTE_A | PTE_D | PTE_PS);
+	put32(0x800000, 0x8888);
+	uint8_t *sy = mov_cr3(PDY);
+	ck_assert_ptr_eq(sy, sx);
+	ck_assert(!readable(sy + 0) && !readable(sy + KB + 0x400000));
+	ck_assert_int_eq(fault(sy, KB + 0x400000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(sy, KB + 0x400000), 0x8888);
+	vm.cpu.cpl = 3;
+	sy = smmu_select(&vm.cpu);                       /* (the user view: another window) */
+	vm.cpu.cpl = 0;
+	sy = smmu_select(&vm.cpu);
+	ck_assert_int_eq(fault(sy, 0x0000, false, &info), SMF_RETRY);
+	ck_assert(!writable(sy + 0));                    /* read-only through the new entry */
+	ck_assert_int_eq(fault(sy, 0x0000, true, &info), SMF_PF);
+	ck_assert_uint_eq(info, PFEC_P | PFEC_W);
+}
+END_TEST
+
+START_TEST(retired_window_table_changed_meanwhile_is_resynced)
+{
+	uint32_t info;
+	put32(0x200000, 0x1111);
+	put32(0x300000, 0x2222);
+	make_dir(PDX, PT);
+	uint8_t *sx = mov_cr3(PDX);
+	ck_assert_int_eq(fault(sx, 0x0000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(sx, 0), 0x1111);
+	exit_pdx();
+	/* while PDX's window is retired, the table it maps region 0 through changes (out of
+	 * sync: a plain store), and a new directory uses the same table and entry */
+	uint8_t *s1 = sel(PD1, 0);
+	pt_store(s1, 0, 0x300000 | UWAD);
+	make_dir(PDY, PT);
+	uint8_t *sy = mov_cr3(PDY);
+	ck_assert_ptr_eq(sy, sx);
+	/* the CR3 write must show the table as it is now, not the retired window's copy */
+	if (readable(sy + 0))
+		ck_assert_uint_eq(peek(sy, 0), 0x2222);
+	ck_assert_int_eq(fault(sy, 0x0000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(sy, 0), 0x2222);
+}
+END_TEST
+
+START_TEST(retired_window_revived_for_its_own_directory)
+{
+	uint32_t info;
+	put32(0x200000, 0x1111);
+	make_dir(PDX, PT);
+	uint8_t *sx = mov_cr3(PDX);
+	ck_assert_int_eq(fault(sx, KB + 0x400000, false, &info), SMF_RETRY);
+	ck_assert_int_eq(fault(sx, 0x0000, false, &info), SMF_RETRY);
+	/* the kernel writes one entry of a live directory that is not current (as Linux's
+	 * vmalloc sync does): the window retires, and comes back for PDX with only the
+	 * region of that entry dropped */
+	exit_pdx();                                      /* (zeroes PDX: every entry) */
+	make_dir(PDX, PT);                               /* ...and it is set up again */
+	put32(PDX + 770 * 4, 0);
+	uint64_t creates = smmu_stats.window_creates;
+	uint8_t *s = mov_cr3(PDX);
+	ck_assert_ptr_eq(s, sx);
+	ck_assert_uint_eq(smmu_stats.window_creates - creates, 1);
+	ck_assert_uint_eq(peek(s, 0), 0x1111);
+	ck_assert(readable(s + KB + 0x400000));
+	ck_assert_int_eq(fault(s, KB + 0x800000, false, &info), SMF_PF);
+}
+END_TEST
+
 static void add_case(Suite *s, const char *name, const TTest *const *tests, unsigned n)
 {
 	TCase *t = tcase_create(name);
@@ -734,6 +887,10 @@ static Suite *smmu_suite(void)
 		 unsync_table_that_is_code,
 		 unsync_table_shared_by_two_directories, unsync_quiet_table_is_traced_again,
 		 unsync_forgotten_with_its_last_use);
+	ADD_CASE(s, "retire", retired_window_reused_keeps_same_entries_only,
+		 retired_window_entry_changed_differently_is_dropped,
+		 retired_window_table_changed_meanwhile_is_resynced,
+		 retired_window_revived_for_its_own_directory);
 	return s;
 }
 

@@ -18,6 +18,7 @@
 #include "translator/xl_int.h"
 #include "codecache/cc.h"
 #include "emulation/emu.h"
+#include "devices/devices.h"
 
 #define CODE 0x10000u
 #define DATA 0x20000u
@@ -646,6 +647,121 @@ START_TEST(verw_cache_follows_the_gdt)
 }
 END_TEST
 
+/* --- adaptive device-memory sites (translator/mmio_fast.c) ------------------------------- */
+
+/* What the run loop does after a device-memory fault (monitor/adaptive.c; mon_int.h is the
+ * monitor's own): enough of them make the instruction at EIP an adaptive site. */
+void adapt_note(struct vcpu *c);
+
+#define DEV_PAGE 0xFEE00000u
+static uint32_t dev_mirror[1024] __attribute__((aligned(4096)));
+static uint32_t dev_last_off, dev_last_val, dev_writes;
+
+static uint32_t dev_rd(void *opaque, uint32_t off, int size)
+{
+	(void)opaque; (void)size;
+	return dev_mirror[off / 4];
+}
+
+static void dev_wr(void *opaque, uint32_t off, int size, uint32_t val)
+{
+	(void)opaque; (void)size;
+	dev_last_off = off, dev_last_val = val, dev_writes++;
+}
+
+/* A device page at DEV_PAGE, the cache pointing at it in the flat window (paging off), and
+ * the instruction at CODE + at made an adaptive site. */
+static void mmio_site(const uint8_t *code, size_t n, uint32_t at)
+{
+	static bool registered;
+	setup();
+	if (!registered) {
+		dev_mmio_register(DEV_PAGE, 0x1000, dev_rd, dev_wr, NULL);
+		registered = true;
+	}
+	load(code, n);
+	c->eip = CODE + at;
+	for (unsigned i = 0; i < ADAPT_FAULTS; i++)
+		adapt_note(c);
+	c->eip = CODE;
+	c->mmio_fast_page = c->mmio_fast_wpage = (uint64_t)(uintptr_t)vm_window() + DEV_PAGE;
+	c->mmio_fast_mirror = (uint64_t)(uintptr_t)dev_mirror;
+	c->mmio_fast_skip = 0x390;
+	c->mmio_fast_gpa = DEV_PAGE;
+	dev_mirror[0x20 / 4] = 0x12345678;
+	dev_mirror[0x394 / 4] = 0xBAD;
+}
+
+START_TEST(mmio_fast_load_reads_the_mirror)
+{
+	/* stc; mov eax, [0xFEE00020]; setc bl; mov edx, [ecx + 0x30]... as two runs */
+	static const uint8_t code[] = {0xF9, 0xA1, 0x20, 0x00, 0xE0, 0xFE, 0x0F, 0x92, 0xC3};
+	mmio_site(code, sizeof(code), 1);
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);         /* the HLT: no exit before */
+	ck_assert_uint_eq(c->eip, CODE + sizeof(code));
+	ck_assert_uint_eq(c->regs[R_EAX], 0x12345678);
+	ck_assert_uint_eq(c->regs[R_EBX] & 0xFF, 1);          /* CF kept across the compares */
+	ck_assert_uint_gt(xl_stats.mmio_fast_sites, 0);
+	c->mmio_fast_page = 0;                                 /* nothing cached: the monitor */
+	c->eip = CODE;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	ck_assert_uint_eq(c->eip, CODE + 1);
+	ck_assert_uint_eq(c->exit_info, EMULATE_ADAPTIVE);
+	ck_assert_uint_eq(c->eflags & FL_CF, FL_CF);
+}
+END_TEST
+
+START_TEST(mmio_fast_load_skips_the_volatile_register)
+{
+	/* mov esi, [ecx + 0x394] (the timer's current count: never from the mirror) */
+	static const uint8_t code[] = {0x8B, 0xB1, 0x94, 0x03, 0x00, 0x00};
+	mmio_site(code, sizeof(code), 0);
+	c->regs[R_ECX] = DEV_PAGE;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	ck_assert_uint_eq(c->eip, CODE);
+	ck_assert_uint_eq(c->exit_info, EMULATE_ADAPTIVE);
+	ck_assert_uint_eq(c->regs[R_ESI], 0);
+	c->regs[R_ECX] = DEV_PAGE - 0x394 + 0x22;              /* misaligned: the monitor too */
+	dev_mirror[0x20 / 4] = 7;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	ck_assert_uint_eq(c->exit_info, EMULATE_ADAPTIVE);
+	c->regs[R_ECX] = DEV_PAGE - 0x394 + 0x20;              /* [0x20]: from the mirror */
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	ck_assert_uint_eq(c->eip, CODE + sizeof(code));
+	ck_assert_uint_eq(c->regs[R_ESI], 7);
+}
+END_TEST
+
+START_TEST(mmio_fast_store_calls_the_device)
+{
+	/* std; stc; mov [ecx + 0xB0], edx; setc bl; pushf; pop edi */
+	static const uint8_t code[] = {0xFD, 0xF9, 0x89, 0x91, 0xB0, 0x00, 0x00, 0x00, 0x0F, 0x92,
+				       0xC3, 0x9C, 0x5F};
+	mmio_site(code, sizeof(code), 2);
+	c->regs[R_ECX] = DEV_PAGE;
+	c->regs[R_EDX] = 0xCAFE;
+	c->regs[R_EAX] = 0x11111111, c->regs[R_ESI] = 0x22222222;
+	uint32_t writes = dev_writes;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	ck_assert_uint_eq(c->eip, CODE + sizeof(code));
+	ck_assert_uint_eq(dev_writes, writes + 1);
+	ck_assert_uint_eq(dev_last_off, 0xB0);
+	ck_assert_uint_eq(dev_last_val, 0xCAFE);
+	ck_assert_uint_eq(c->regs[R_EBX] & 0xFF, 1);           /* CF */
+	ck_assert_uint_eq(c->regs[R_EDI] & FL_DF, FL_DF);      /* DF kept across the call */
+	ck_assert_uint_eq(c->regs[R_EAX], 0x11111111);         /* caller-saved guest registers */
+	ck_assert_uint_eq(c->regs[R_ESI], 0x22222222);
+	ck_assert_uint_eq(c->regs[R_EDX], 0xCAFE);
+	c->mmio_fast_wpage = 0;                                /* only read through: the monitor */
+	c->eip = CODE;
+	ck_assert_uint_eq(run_block(), EXIT_EMULATE);
+	ck_assert_uint_eq(c->eip, CODE + 2);
+	ck_assert_uint_eq(c->exit_info, EMULATE_ADAPTIVE);
+	ck_assert_uint_eq(dev_writes, writes + 1);
+	c->eflags &= ~FL_DF;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("translator");
@@ -675,6 +791,9 @@ int main(void)
 	tcase_add_test(t, sse2_and_x87_ident);
 	tcase_add_test(t, rdtsc_inline_and_tsd);
 	tcase_add_test(t, verw_cache_follows_the_gdt);
+	tcase_add_test(t, mmio_fast_load_reads_the_mirror);
+	tcase_add_test(t, mmio_fast_load_skips_the_volatile_register);
+	tcase_add_test(t, mmio_fast_store_calls_the_device);
 	suite_add_tcase(s, t);
 	TCase *cc = tcase_create("codecache");
 	tcase_add_test(cc, chain_and_invalidate);

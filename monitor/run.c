@@ -371,6 +371,12 @@ int vm_run(struct vm *vm)
 			continue;
 		}
 		xl_sync_segments(c);
+		/* RF after an IRET: cleared here when that is exact, instead of one step */
+		bool rf_cleared = xl_rf_clear(c);
+		if (rf_cleared && dbg_stepping(c)) {
+			c->eflags |= FL_RF;     /* stepping anyway (data breakpoints, gdb) */
+			rf_cleared = false;
+		}
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit || dbg_stepping(c) ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
 		uint8_t *window = smmu_select(c);
@@ -391,7 +397,7 @@ int vm_run(struct vm *vm)
 		c->spill[0] = 0;
 		/* an inline IF=0 -> 1 change (STI, POPF, IRET) leaves when something is waiting */
 		vm_irq_probe(c, dev_intr_pending() >= 0 || pv_events_pending());
-		unsigned reason = xl_enter(c, b->host, window);
+		unsigned reason = xl_enter(c, b->host + (rf_cleared ? XL_HEAD_LEN : 0), window);
 		run_stats.exits++;
 		l.poll = reason == EXIT_REQUEST || reason == EXIT_HALT;
 		/* the one-instruction block is reused by the next translation: never chained from */

@@ -75,12 +75,15 @@ struct xl_ring_slot {
 	uint32_t kind;        /* 0x90 RK_*: the kind of site that filled it */
 	uint32_t msr_cs;      /* 0x94 SYSENTER/SYSEXIT: IA32_SYSENTER_CS at the fill */
 	uint32_t ret_off;     /* INT/exception: the frame's EIP minus the site's (2, 1, 0) */
+	uint8_t rf_stop[32];  /* 0x9c IRET with RF: first bytes that send it to the monitor */
 };
+#define RF_STOP_OFF 0x9c
 /* Site kinds, also in bits 12-13 of the exit info (XL_INFO_RING + (kind << 12) + slot). */
 enum { RK_INT_IRET, RK_SYSENTER, RK_SYSEXIT, RK_EXC, RK_IRET0 };
 _Static_assert(offsetof(struct xl_ring_slot, cs) == 0x48 && offsetof(struct xl_ring_slot, valid) == 0x60 &&
 	       offsetof(struct xl_ring_slot, cs_end_r) == 0x68 && offsetof(struct xl_ring_slot, tag) == 0x88 &&
-	       offsetof(struct xl_ring_slot, kind) == 0x90 && offsetof(struct xl_ring_slot, msr_cs) == 0x94,
+	       offsetof(struct xl_ring_slot, kind) == 0x90 && offsetof(struct xl_ring_slot, msr_cs) == 0x94 &&
+	       offsetof(struct xl_ring_slot, rf_stop) == RF_STOP_OFF,
 	       "xl_ring_slot layout");
 #define RING_SLOTS 1024u
 static struct xl_ring_slot ring_slot[RING_SLOTS];
@@ -198,12 +201,19 @@ static void emit_ring_miss(struct xl_ctx *x, const struct ginsn *g, uint32_t inf
 	x->ended = true;
 }
 
+/* First bytes of an instruction that may push EFLAGS with RF before it completes (INT n,
+ * INT3, INTO, ICEBP), and every prefix: RF is kept for them (emit_rf_check, xl_rf_clear). */
+static const uint8_t rf_stop[] = {0xCC, 0xCD, 0xCE, 0xF1, 0x26, 0x2E, 0x36, 0x3E, 0x64, 0x65, 0x66, 0x67,
+				  0xF0, 0xF2, 0xF3};
+
 /* A fresh slot for a new site of kind k; *info = its exit info. */
 static struct xl_ring_slot *ring_slot_new(uint32_t *info, uint64_t tag, unsigned k)
 {
 	unsigned idx = ring_next++ & (RING_SLOTS - 1);
 	struct xl_ring_slot *sl = &ring_slot[idx];
 	memset(sl, 0, sizeof(*sl));
+	for (unsigned i = 0; i < sizeof(rf_stop); i++)
+		sl->rf_stop[rf_stop[i] / 8] |= (uint8_t)(1u << (rf_stop[i] % 8));
 	sl->tag = tag;
 	sl->kind = k;
 	*info = XL_INFO_RING + (k << 12) + idx;
@@ -441,20 +451,64 @@ static void emit_iret_eflags(struct xbuf *b)
 
 /* Go on at the new EIP in r14d (new EFLAGS in r8d): if IF is now 1 with an interrupt
  * pending, through the dispatcher, which delivers it first; else through the lookup table. */
-static void emit_iret_go(struct xbuf *b)
+static void emit_iret_go(struct xbuf *b, bool rf_ok)
 {
 	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_IF);
 	e8(b, 0x74); uint8_t *noif = b->p; e8(b, 0);
 	emit_vcpu_load(b, H_R11, VC_IRQ_PTR, 1);
 	emit_mem(b, EM_W, OP_CMP_LD, 1, H_R11, H_R13, -1, 0, VC_REQ_PTR);
 	e8(b, 0x74); uint8_t *noirq = b->p; e8(b, 0);
+	uint8_t *disp = b->p;
 	ebytes(b, OP_POPF, 1);
 	emit_vcpu_store(b, VC_EIP, H_R14, 0);
 	emit_jmp32(b, cc_miss_stub());
 	*noif = (uint8_t)(b->p - noif - 1);
 	*noirq = (uint8_t)(b->p - noirq - 1);
+	if (rf_ok) {
+		/* RF: cleared, as it is once the first instruction completes, which it will
+		 * before anything can push EFLAGS (emit_rf_check); the block is entered past
+		 * its exit-request check, so no interrupt comes in before it; a lookup miss
+		 * (or EIP 0, the key of an empty slot) leaves with RF still set */
+		emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_RF);
+		uint8_t *norf = jcc32(b, CC_E);
+		emit_rr(b, 0, OP_TEST_RR, 1, H_R14, H_R14);
+		patch_rel32(jcc32(b, CC_E), disp);
+		emit_vcpu_load(b, H_R11, VC_EFLAGS, 0);
+		emit_vcpu_store(b, VC_SPILL + 16, H_R11, 0);
+		emit_mem(b, 0, OP_GRP1_IMM, 1, 4, H_R13, -1, 0, VC_EFLAGS); e32(b, ~(uint32_t)FL_RF);
+		ebytes(b, OP_POPF, 1);
+		uint8_t *miss = xl_emit_lookup_probe_skip(b, XL_HEAD_LEN);
+		patch_rel32(miss, b->p);
+		emit_vcpu_load(b, H_R11, VC_SPILL + 16, 0);
+		emit_vcpu_store(b, VC_EFLAGS, H_R11, 0);
+		emit_jmp32(b, cc_miss_stub());
+		patch_rel32(norf, b->p);
+	}
 	ebytes(b, OP_POPF, 1);
 	xl_emit_lookup_probe(b);
+}
+
+/*
+ * IRET whose new EFLAGS has RF (the return from a fault: the CPU pushed RF = 1): RF only
+ * keeps an instruction breakpoint at the target from firing, and is pushed by an event
+ * taken before the target instruction completes.  With no instruction breakpoint
+ * translated in (xl_debug_break unset; setting one flushes every translation) only the
+ * pushing matters: a fault pushes RF = 1 anyway, interrupts are kept out (emit_iret_go),
+ * and a target whose first byte is a software interrupt or a prefix (rf_stop) goes to the
+ * monitor.  Byte at the new EIP in r14d, read through window wr (-1: GS); a fault is a miss.
+ */
+static void emit_rf_check(struct xbuf *b, int wr, uint8_t **miss, unsigned *nm)
+{
+	static const uint8_t movzx8[] = {0x0F, 0xB6}, bt_mem[] = {0x0F, 0xA3};
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_RF);
+	e8(b, 0x74); uint8_t *norf = b->p; e8(b, 0);
+	if (wr >= 0)
+		emit_mem(b, 0, movzx8, 2, H_R11, wr, H_R14, 1, 0);
+	else
+		emit_mem(b, EM_GUEST, movzx8, 2, H_R11, H_R14, -1, 0, 0);
+	emit_mem(b, 0, bt_mem, 2, H_R11, H_R9, -1, 0, RF_STOP_OFF);
+	miss[(*nm)++] = jcc32(b, CC_B);                                     /* jc */
+	*norf = (uint8_t)(b->p - norf - 1);
 }
 
 /*
@@ -472,6 +526,7 @@ static void emit_iret0(struct xl_ctx *x, const struct ginsn *g)
 	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_NOTAG, RK_IRET0);
 	uint8_t *miss[12];
 	unsigned nm = 0;
+	bool rf_ok = xl_debug_break == NULL;
 	emit_vcpu_imm32(b, VC_EXIT_INFO, info);
 	emit_mov_imm64(b, H_R9, (uint64_t)(uintptr_t)sl);
 	emit_mem(b, 0, OP_CMP_IMM8, 1, 7, H_R9, -1, 0, 0x60); e8(b, 1);
@@ -492,9 +547,13 @@ static void emit_iret0(struct xl_ctx *x, const struct ginsn *g)
 	cmp_slot(b, 1, H_R8, 0x08);
 	miss[nm++] = jcc32(b, CC_NE);
 	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R8, H_R12, -1, 0, 8);         /* EFLAGS, kept in r8d */
-	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT | FL_RF);
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT | (rf_ok ? 0 : FL_RF));
 	miss[nm++] = jcc32(b, CC_NE);
 	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R10, H_R12, -1, 0, 0);        /* new EIP in r10d */
+	if (rf_ok) {
+		emit_rr(b, 0, OP_MOV_ST, 1, H_R10, H_R14);
+		emit_rf_check(b, -1, miss, &nm);
+	}
 	/* commit */
 	emit_iret_eflags(b);
 	emit_mem(b, EM_W, OP_MOV_LD, 1, H_R11, H_R9, -1, 0, 0x48);
@@ -507,7 +566,7 @@ static void emit_iret0(struct xl_ctx *x, const struct ginsn *g)
 	emit_vcpu_store(b, VC_SEG_END_W + 8 * S_CS, H_R11, 1);
 	emit_lea32(b, H_R12, H_R12, -1, 12);
 	emit_rr(b, 0, OP_MOV_ST, 1, H_R10, H_R14);
-	emit_iret_go(b);
+	emit_iret_go(b, rf_ok);
 	emit_ring_miss(x, g, info, miss, nm);
 }
 
@@ -517,8 +576,9 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	uint32_t umode = (x->mode & XM_KEEP) | 3;
 	uint32_t info;
 	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_TAG(umode, 0), RK_INT_IRET);
-	uint8_t *miss[24];
+	uint8_t *miss[26];
 	unsigned nm = 0;
+	bool rf_ok = xl_debug_break == NULL;
 	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
 
 	/* RPL of the frame's CS: 0 goes to emit_iret0, anything else here */
@@ -553,8 +613,12 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	}
 	emit_ring_gdt_checks(b, -1, miss, &nm);
 	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R8, H_R12, -1, 0, 8);         /* EFLAGS, kept in r8d */
-	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT | FL_RF);
+	emit_rr(b, 0, OP_TEST_IMM, 1, 0, H_R8); e32(b, FL_VM | FL_TF | FL_NT | (rf_ok ? 0 : FL_RF));
 	miss[nm++] = jcc32(b, CC_NE);
+	if (rf_ok) {
+		emit_vcpu_load(b, H_R14, VC_SPILL + 24, 0);
+		emit_rf_check(b, H_R10, miss, &nm);
+	}
 	/* commit: EFLAGS as IRET at CPL 0 loads them */
 	emit_iret_eflags(b);
 	emit_ring_commit_segs(b, 3);
@@ -563,7 +627,7 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	emit_switch_window(b, H_R10);
 	emit_vcpu_load(b, H_R12, VC_SPILL + 16, 0);
 	emit_vcpu_load(b, H_R14, VC_SPILL + 24, 0);
-	emit_iret_go(b);
+	emit_iret_go(b, rf_ok);
 	emit_ring_miss(x, g, info, miss, nm);
 	patch_rel32(to0, b->p);
 	emit_iret0(x, g);
@@ -751,4 +815,27 @@ int xl_ring_exc_vector(uint32_t info)
 	if (info < XL_INFO_RING || (i >> 12) != RK_EXC)
 		return -1;
 	return (int)ring_slot[i & (RING_SLOTS - 1)].vector;
+}
+
+/*
+ * The run loop is about to enter translated code at CS:EIP with RF set (an IRET that went
+ * through the monitor, or a lookup miss after an inline one): clear RF now, as the CPU
+ * will once the instruction completes, when nothing could tell the difference - no
+ * instruction breakpoint translated in, no TF, no interrupt shadow, and the instruction
+ * not one that pushes EFLAGS first (rf_stop).  The caller then enters the block past its
+ * exit-request check (XL_HEAD_LEN), so no interrupt comes in before the instruction.
+ * True if RF was cleared.  CR2 is kept if the byte cannot be read.
+ */
+bool xl_rf_clear(struct vcpu *c)
+{
+	if (!(c->eflags & FL_RF) || (c->eflags & FL_TF) || xl_debug_break || c->intr_inhibit)
+		return false;
+	uint8_t op;
+	uint32_t cr2 = c->cr2;
+	bool ok = xl_quiet_read(c, c->seg[S_CS].base + c->eip, &op, 1);
+	c->cr2 = cr2;
+	if (!ok || memchr(rf_stop, op, sizeof(rf_stop)))
+		return false;
+	c->eflags &= ~FL_RF;
+	return true;
 }

@@ -164,6 +164,8 @@ static void emit_head(struct xl_ctx *x)
 {
 	emit_vcpu_load(&x->b, H_R14, VC_REQ_PTR, 1);
 	emit_mem(&x->b, 0, OP_MOV_LD, 1, H_R14, H_R14, -1, 0, 0);
+	if (x->b.p - x->b.start != XL_HEAD_LEN)    /* ring_cache.c enters blocks past it */
+		vmm_panic("block head is %d bytes, not XL_HEAD_LEN", (int)(x->b.p - x->b.start));
 }
 
 static void finish_block(struct xl_ctx *x, struct cc_block *blk, gla_t end_eip)

@@ -102,6 +102,10 @@ void xl_ring_fill(struct vcpu *c, uint32_t info, int old_cpl, uint32_t old_eip);
 /* An inline exception site from CPL 3 (#DE, #UD) that missed: the vector for the monitor to
  * raise at vcpu->eip before it refills the slot; -1 for any other info. */
 int xl_ring_exc_vector(uint32_t info);
+/* Clear RF before entering translated code at CS:EIP where no one can observe it (true:
+ * cleared; enter the block XL_HEAD_LEN bytes in, past its exit-request check). */
+bool xl_rf_clear(struct vcpu *c);
+#define XL_HEAD_LEN 7
 
 /* How the translator handles an instruction (vmm386-scan and the coverage report). */
 enum xl_class {

@@ -118,6 +118,8 @@ void xl_emit_exit_stub(struct xl_ctx *x, struct cc_exit *e, gla_t target);
 void xl_emit_direct_exit(struct xl_ctx *x, gla_t target);
 void xl_emit_reason_exit(struct xl_ctx *x, gla_t eip, unsigned reason, uint32_t info);
 uint8_t *xl_emit_lookup_probe(struct xbuf *b);
+uint8_t *xl_emit_lookup_probe_skip(struct xbuf *b, int32_t skip);
+/* XL_HEAD_LEN (xl.h): bytes of a block's head (translate.c: emit_head), the exit-request check. */
 /* The host has BMI2 (RORX in the lookup probe); set by xl_emit_stubs, tests may clear it. */
 extern bool xl_host_bmi2;
 void xl_emit_indirect_exit(struct xl_ctx *x);

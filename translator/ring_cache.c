@@ -27,11 +27,13 @@
  * the slot only if the frame's EIP and the handler are the ones this site delivers.
  *
  * IRET at CPL 0 to CPL 3: the frame is read from the kernel stack, the CS and SS selectors
- * and their descriptors must be the cached ones, NT, VM, TF and RF must be clear (the run
- * loop steps the guest while TF or RF is set, monitor/debug.c), and no data
- * segment register may hold a DPL < 3 segment (IRET would null it); then the same switch
- * the other way.  If the new IF is 1 and an interrupt is pending, it leaves for the
- * dispatcher at the new EIP instead.
+ * and their descriptors must be the cached ones, NT, VM and TF must be clear (the run
+ * loop steps the guest while TF is set, monitor/debug.c), and no data segment register
+ * may hold a DPL < 3 segment (IRET would null it); then the same switch the other way.
+ * If the new IF is 1 and an interrupt is pending, it leaves for the dispatcher at the new
+ * EIP instead.  RF (set in the frame of every fault) is cleared at once where that is
+ * exact, see emit_rf_check; with an instruction breakpoint translated in, RF sends the
+ * IRET to the monitor and the loop steps one instruction.
  *
  * IRET at CPL 0 whose frame's CS has RPL 0 (an interrupt taken in kernel mode returns)
  * branches to a second slot of the site (RK_IRET0): the CS selector and its GDT entry must be
@@ -359,7 +361,7 @@ void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g)
  * vector at g (run.c: emulate) and refills the slot.  The code gets its own instruction-map
  * entry (EIP of g, pushed flags): a fault while pushing the frame is a miss too.
  */
-static void emit_exc_fast(struct xl_ctx *x, const struct ginsn *g, uint32_t vector)
+void xl_emit_exc_fast(struct xl_ctx *x, const struct ginsn *g, uint32_t vector)
 {
 	uint32_t info;
 	struct xl_ring_slot *sl = ring_slot_new(&info, CC_LK_TAG(x->mode & XM_KEEP, 0), RK_EXC);
@@ -371,61 +373,6 @@ static void emit_exc_fast(struct xl_ctx *x, const struct ginsn *g, uint32_t vect
 	emit_ring_head(x, sl, info, 0, miss, &nm);
 	emit_user_event(x, sl, g->eip, true, miss, &nm);
 	emit_ring_miss(x, g, info, miss, nm);
-}
-
-/* New instruction-map entry for g from here on, with fix-ups fix. */
-static void new_imap_entry(struct xl_ctx *x, const struct ginsn *g, uint16_t fix)
-{
-	x->n++;
-	x->imap[x->n] = (struct xl_imap){ .eip = g->eip, .host_off = (uint16_t)(x->b.p - x->b.start),
-		.fix = fix, .spill = -1 };
-}
-
-/* Which inline exception g may raise in this mode: K_UD_FAST (UD2), K_DIV_FAST (DIV/IDIV by
- * a 32- or 16-bit register, #DE on a zero divisor) or K_EMULATE for none. */
-enum xk xl_exc_kind(const struct xl_ctx *x, const struct ginsn *g)
-{
-	if ((x->mode & (XM_PROT | XM_PG | XM_SINGLE | XM_NONFLAT | XM_CPL_MASK)) != (XM_PROT | XM_PG | 3))
-		return K_EMULATE;
-	if (g->z.mnemonic == ZYDIS_MNEMONIC_UD2)
-		return K_UD_FAST;
-	if ((g->z.mnemonic == ZYDIS_MNEMONIC_DIV || g->z.mnemonic == ZYDIS_MNEMONIC_IDIV) &&
-	    g->bytes[g->opc] == 0xF7 && g->z.raw.modrm.mod == 3)
-		return K_DIV_FAST;
-	return K_EMULATE;
-}
-
-void xl_translate_ud_fast(struct xl_ctx *x, const struct ginsn *g)
-{
-	x->imap[x->n].fix |= XI_PUSHF | XI_FASTRING;
-	emit_exc_fast(x, g, EXC_UD);
-}
-
-/*
- * DIV/IDIV r32 or r16: a flag-free test of the divisor (JRCXZ on a copy in ECX, RCX kept
- * in R11), the #DE delivery for zero out of the way, then the instruction itself (whose
- * own #DE on an overflow still comes as SIGFPE).  Three map entries, all at g's EIP.
- */
-void xl_translate_div_fast(struct xl_ctx *x, const struct ginsn *g)
-{
-	struct xbuf *b = &x->b;
-	static const uint8_t movzx16[] = {0x0F, 0xB7};
-	int src = hreg(g->z.raw.modrm.rm);
-	emit_rr(b, EM_W, OP_MOV_ST, 1, H_RCX, H_R11);               /* mov r11, rcx */
-	if (g->o16)
-		emit_rr(b, 0, movzx16, 2, H_RCX, src);              /* movzx ecx, src16 */
-	else
-		emit_rr(b, 0, OP_MOV_ST, 1, src, H_RCX);            /* mov ecx, src32 */
-	e8(b, 0xE3); e8(b, 3 + 5);                                  /* jrcxz zero */
-	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);               /* mov rcx, r11 */
-	uint8_t *over = emit_jmp32(b, b->p + 5);
-	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);               /* zero: mov rcx, r11 */
-	new_imap_entry(x, g, XI_PUSHF | XI_FASTRING);
-	emit_exc_fast(x, g, EXC_DE);
-	x->ended = false;
-	patch_rel32(over, b->p);
-	new_imap_entry(x, g, 0);
-	xl_translate_ident(x, g);
 }
 
 /* IRET commit, new EFLAGS in r8d: vcpu->eflags gets what IRET at CPL 0 loads, the guest

@@ -211,6 +211,9 @@ void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sysenter_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sysexit_fast(struct xl_ctx *x, const struct ginsn *g);
+void xl_emit_exc_fast(struct xl_ctx *x, const struct ginsn *g, uint32_t vector);
+
+/* exc_fast.c */
 enum xk xl_exc_kind(const struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_ud_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_div_fast(struct xl_ctx *x, const struct ginsn *g);

@@ -20,11 +20,9 @@
  *  - TF is set (a POPF that sets TF leaves translated code, translator/vif.c; IRET and
  *    everything else that can set it already runs in the monitor): after each instruction
  *    that completes, #DB as a trap with DR6.BS;
- *  - RF is set (an IRET of a #DB handler that wants to restart past a breakpoint) and an
- *    instruction breakpoint is enabled: the one instruction runs without its instruction
- *    breakpoint, and RF is cleared once it completes, so the breakpoint fires again next
- *    time (with none enabled RF is simply cleared, dbg_rf_settle, and the translator's
- *    inline IRET does the same: xl_rf_matters);
+ *  - RF is set and could not be cleared at once (translator: xl_rf_clear, the inline
+ *    IRET): the one instruction runs without its instruction breakpoint, and RF is
+ *    cleared once it completes, so the breakpoint fires again next time;
  *  - a data breakpoint is enabled (R/W 01 or 11), or gdb has a watchpoint (gdbstub/): the
  *    accesses of each instruction are worked out before it runs (emu_insn_accesses); one
  *    that meets an enabled breakpoint raises #DB as a trap after the instruction with
@@ -71,7 +69,6 @@ void vm_debug_changed(struct vcpu *c)
 	if (exec == d.exec && !memcmp(at, d.exec_at, sizeof(at)))
 		return;
 	d.exec = exec;
-	xl_rf_matters = exec != 0;          /* (the cache is flushed below: IRET retranslates) */
 	memcpy(d.exec_at, at, sizeof(at));
 	if (exec)
 		xl_debug_break = vm_debug_break;
@@ -91,18 +88,7 @@ bool dbg_exec_fault(struct vcpu *c)
 
 bool dbg_stepping(const struct vcpu *c)
 {
-	return (c->eflags & FL_TF) || ((c->eflags & FL_RF) && d.exec) || d.data || gdb_watching();
-}
-
-/* RF with no instruction breakpoint enabled: nothing is left for it to suppress, so it is
- * cleared now rather than after the next instruction (which would need a step).  Every
- * fault pushes RF set (emulation/), so this is the common case of a return from a page
- * fault.  The difference shows only in the EFLAGS image of an interrupt taken before that
- * instruction (RF clear here, set on a CPU), which no guest reads back except for IRET. */
-void dbg_rf_settle(struct vcpu *c)
-{
-	if ((c->eflags & FL_RF) && !d.exec)
-		c->eflags &= ~FL_RF;
+	return (c->eflags & (FL_TF | FL_RF)) || d.data || gdb_watching();
 }
 
 /* One access of the instruction about to run: which data breakpoints, which gdb

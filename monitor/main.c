@@ -304,6 +304,10 @@ static void print_stats(void)
 		(unsigned long long)run_stats.signals, (unsigned long long)run_stats.smc_faults,
 		(unsigned long long)run_stats.mmio_exits, (unsigned long long)cc_stats.invalidations,
 		(unsigned long long)cc_stats.flushes, (unsigned long long)run_stats.halts);
+	vmm_log("  exceptions, no exit   %llu from user mode delivered in the signal handler, %llu inline sites\n"
+		"  port reads, no exit   %llu IN at CPL 0 called from %llu sites\n",
+		(unsigned long long)run_stats.handler_exceptions, (unsigned long long)xl_stats.exc_sites,
+		(unsigned long long)xl_pio_calls, (unsigned long long)xl_stats.pio_sites);
 	const struct smmu_stats *m = &smmu_stats;
 	vmm_log("  shadow fills           %llu (prefetched pages %llu, 4 MiB pages %llu, dirty upgrades %llu)\n"
 		"  guest page faults      %llu injected by fills, device-memory fills %llu\n"

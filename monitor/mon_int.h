@@ -61,7 +61,6 @@ void vm_debug_changed(struct vcpu *c);
 /* Must the loop run the guest an instruction at a time (TF, RF, a data breakpoint of the
  * guest, a gdb watchpoint)? */
 bool dbg_stepping(const struct vcpu *c);
-void dbg_rf_settle(struct vcpu *c);
 /* Around one stepped instruction: dbg_before notes what it will touch; dbg_after, once it
  * completed, clears RF, reports a gdb watchpoint hit, and returns true if it raised #DB as
  * a trap (single step, data breakpoint). */

@@ -264,7 +264,8 @@ static int single_step(struct vcpu *c)
 /*
  * EXIT_EMULATE: the monitor runs the instruction at EIP.  exit_info says why: enum
  * emulate_info, or an inline cache site (XL_INFO_RING / XL_INFO_SREG) that missed and is
- * refilled once the monitor has run the instruction.
+ * refilled once the monitor has run the instruction.  An inline exception site (#DE for a
+ * zero divisor, #UD) is not run: the monitor raises its vector there and delivers it.
  */
 static int emulate(struct vcpu *c)
 {
@@ -282,9 +283,17 @@ static int emulate(struct vcpu *c)
 		adapt_end(pa);
 		return r;
 	}
+	int vec = xl_ring_exc_vector(info);
+	if (vec >= 0) {                       /* inline exception (#DE, #UD) from CPL 3 */
+		emu_raise(c, vec, 0);
+		int r = deliver(c);
+		if (r == 0 && c->cpl != cpl)
+			xl_ring_fill(c, info, cpl, eip);
+		return r;
+	}
 	int e = emu_step(c);
-	if (info >= XL_INFO_RING) {           /* inline INT/IRET */
-		if (e == 0 && c->cpl != cpl)
+	if (info >= XL_INFO_RING) {           /* inline INT/IRET (IRET to CPL 0: no change) */
+		if (e == 0)
 			xl_ring_fill(c, info, cpl, eip);
 	} else if (info >= XL_INFO_SREG) {    /* inline segment load */
 		if (e == 0 && c->eip != eip)
@@ -340,6 +349,8 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 			return 0;
 		}
 		return dbg_exec_fault(c) ? deliver(c) : 0;
+	case EXIT_SHUTDOWN:         /* a delivery in the signal handler shut the guest down */
+		return -1;
 	default:
 		vmm_panic("unknown exit reason %u", reason);
 	}
@@ -373,7 +384,12 @@ int vm_run(struct vm *vm)
 			continue;
 		}
 		xl_sync_segments(c);
-		dbg_rf_settle(c);
+		/* RF after an IRET: cleared here when that is exact, instead of one step */
+		bool rf_cleared = xl_rf_clear(c);
+		if (rf_cleared && dbg_stepping(c)) {
+			c->eflags |= FL_RF;     /* stepping anyway (data breakpoints, gdb) */
+			rf_cleared = false;
+		}
 		uint32_t mode = xl_mode(c) | (c->intr_inhibit || dbg_stepping(c) ? XM_SINGLE : 0);
 		uint64_t flushes = cc_stats.flushes;
 		uint8_t *window = smmu_select(c);
@@ -394,7 +410,7 @@ int vm_run(struct vm *vm)
 		c->spill[0] = 0;
 		/* an inline IF=0 -> 1 change (STI, POPF, IRET) leaves when something is waiting */
 		vm_irq_probe(c, dev_intr_pending() >= 0 || pv_events_pending());
-		unsigned reason = xl_enter(c, b->host, window);
+		unsigned reason = xl_enter(c, b->host + (rf_cleared ? XL_HEAD_LEN : 0), window);
 		run_stats.exits++;
 		run_stats.by_kind[exit_kind_of(c, reason)]++;
 		l.poll = reason == EXIT_REQUEST || reason == EXIT_HALT;
@@ -420,6 +436,7 @@ int vm_run_init(struct vm *vm, int in_fd)
 	if (smmu_init(vm, vm_window(), pv_enabled()) < 0)
 		return -1;
 	vm->cpu.lookup_table = (uint64_t)(uintptr_t)smmu_lookup(0, 0);
+	xl_pio_in_hook = dev_pio_in;        /* IN at CPL 0 without an exit (translator/pio.c) */
 	/* clean FPU images: the host's for the monitor, and the guest's power-on state */
 	__asm__ volatile("fninit; fxsave64 %0" : "=m"(xl_host_fpu));
 	memcpy(vm->cpu.fpu, xl_host_fpu, 512);

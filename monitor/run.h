@@ -18,6 +18,7 @@ unsigned exit_kind_of(const struct vcpu *c, unsigned reason);
 struct run_stats {
 	uint64_t exits, emulated, exceptions, interrupts, halts, signals, smc_faults, mmio_exits;
 	uint64_t by_kind[EK_NR];      /* exits by kind; they add up to exits */
+	uint64_t handler_exceptions;   /* of exceptions: delivered in the signal handler (signals.c) */
 };
 extern struct run_stats run_stats;
 extern FILE *vmm_log_file;

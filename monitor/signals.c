@@ -18,6 +18,20 @@
  * the vCPU and resumes at xl_leave, which returns to the run loop as if the block had
  * exited.  A signal anywhere else is a monitor crash: backtrace and abort.
  *
+ * Exceptions from user mode (#PF the shadow MMU judged a guest fault, #DE, #UD, #GP) are
+ * delivered here, without the run loop (deliver_in_handler): the emulator's own delivery
+ * (emu_deliver_exception: every IDT/TSS/descriptor check, the frame pushed with supervisor
+ * access and its A/D bits, #DF and shutdown as the SDM orders them, the PV hooks) runs in
+ * the handler - safe, since the monitor was not running when translated code faulted - and
+ * if the vCPU is then at CPL 0 in flat paged mode and the current directory's supervisor
+ * window and its lookup table (vcpu->win_view[0], lk_view[0], tagged with the new mode)
+ * exist, the handler resumes translated code there: the guest registers go back into the
+ * signal context, RSP to the block level (vcpu->host_rsp, dropping a lowering's pushed
+ * flags), GS base and R15 to the window, and RIP to the handler's block from that table or
+ * to the lookup-miss stub (an EXIT_LOOKUP at the handler's EIP).  Not for single-step
+ * blocks, TF, virtual-8086 mode or while instructions are logged.  A shutdown leaves with
+ * EXIT_SHUTDOWN.  Saved per exception: the exit and entry (XSAVEOPT/XRSTOR) and the loop.
+ *
  * The host timer (SIGALRM) is armed for the next device or PV deadline; it requests an
  * exit and tells the loop to poll (vm_alarm_take).
  */
@@ -35,6 +49,7 @@
 #include "run.h"
 #include "console.h"
 #include "profile.h"
+#include "../emulation/emu.h"
 #include "../translator/xl.h"
 #include "../translator/xl_asm.h"
 #include "../codecache/cc.h"
@@ -159,6 +174,47 @@ static unsigned window_exit(struct vcpu *c, enum smf sf, uint32_t info)
 	}
 }
 
+/* Deliver the exception of `reason` (EXIT_PF or EXIT_EXCEPTION) from CPL 3 now and go on in
+ * translated code at the handler, or leave for the run loop; false: not here, exit as usual. */
+static bool deliver_in_handler(struct vcpu *c, const struct cc_block *b, unsigned reason, greg_t *gr)
+{
+	int vec = reason == EXIT_PF ? EXC_PF : (int)c->exit_info;
+	if (c->cpl != 3 || (b->mode & (XM_SINGLE | XM_PROT | XM_PG | XM_NONFLAT)) != (XM_PROT | XM_PG) ||
+	    (c->eflags & (FL_TF | FL_VM)) || (vmm_log_mask & (LOG_EXEC | LOG_CPU | LOG_INT)) ||
+	    (vec != EXC_PF && vec != EXC_DE && vec != EXC_UD && vec != EXC_GP))
+		return false;
+	emu_raise(c, vec, reason == EXIT_PF ? c->exit_info : 0);
+	run_stats.handler_exceptions++;
+	if (emu_deliver_exception(c) == EXIT_SHUTDOWN) {
+		c->exit_reason = EXIT_SHUTDOWN;
+		gr[REG_RIP] = (greg_t)(uintptr_t)xl_leave;
+		return true;
+	}
+	xl_sync_segments(c);
+	uint32_t mode = xl_mode(c);
+	const struct cc_lookup *lk = (const struct cc_lookup *)(uintptr_t)c->lk_view[0];
+	uint64_t win = c->win_view[0];
+	gr[REG_R13] = (greg_t)(uintptr_t)c;
+	if (c->cpl != 0 || (mode & (XM_PROT | XM_PG | XM_NONFLAT)) != (XM_PROT | XM_PG) || !win || !lk ||
+	    lk->tag != CC_LK_TAG(mode, 0)) {
+		c->exit_reason = EXIT_LOOKUP;   /* delivered: the loop goes on at the handler */
+		c->spill[0] = 0;
+		gr[REG_RIP] = (greg_t)(uintptr_t)xl_leave;
+		return true;
+	}
+	static const int map[8] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_R12, REG_RBP, REG_RSI, REG_RDI};
+	for (int i = 0; i < 8; i++)
+		gr[map[i]] = (greg_t)c->regs[i];
+	gr[REG_EFL] = (gr[REG_EFL] & ~(greg_t)FL_HOST) | (c->eflags & FL_HOST);
+	gr[REG_RSP] = (greg_t)c->host_rsp;
+	gr[REG_R15] = (greg_t)win;
+	__asm__ volatile("wrgsbase %0" : : "r"(win));
+	c->lookup_table = (uint64_t)(uintptr_t)lk;
+	unsigned i = cc_lk_index(c->eip);
+	gr[REG_RIP] = (greg_t)(lk->key[i] == c->eip ? lk->host[i] : (uint64_t)(uintptr_t)cc_miss_stub());
+	return true;
+}
+
 static void on_signal(int sig, siginfo_t *si, void *ctx)
 {
 	uint64_t t0 = __builtin_expect(profile_on, 0) ? profile_tsc() : 0;
@@ -215,6 +271,8 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	}
 	if (reason == EXIT_NONE)
 		crash(sig, si, uc);
+	if ((reason == EXIT_PF || reason == EXIT_EXCEPTION) && deliver_in_handler(c, b, reason, gr))
+		return;
 	c->exit_reason = reason;
 	gr[REG_R13] = (greg_t)(uintptr_t)c;
 	gr[REG_RIP] = (greg_t)(uintptr_t)xl_leave;

@@ -5,8 +5,9 @@
  * CPUID does not advertise, #NM/#UD for x87/SSE under CR0.TS/EM, the inline caches for
  * segment loads, VERR/VERW and INT/IRET/SYSENTER/SYSEXIT where they apply, reads of a
  * segment selector into a register and of CR0/2/3/4 at CPL 0 as loads, INVLPG at CPL 0
- * and CPUID as calls (moncall.c), RDTSC inline
- * where CR4.TSD does not make it fault (XM_TSD), the monitor for every instruction in the
+ * and CPUID as calls (moncall.c), IN at CPL 0 as a call (pio.c), RDTSC inline
+ * where CR4.TSD does not make it fault (XM_TSD), #DE/#UD/#BP from CPL 3 delivered inline
+ * (ring_cache.c), the monitor for every instruction in the
  * project's own table of sensitive and privileged instructions (xl_sensitive; Zydis's
  * privilege flag misses LGDT, CLI, STI, IN, OUT, POPF and IRET), hand lowerings for what
  * 64-bit mode encodes differently, IDENT for the rest.  translate.c acts on the answer;
@@ -127,7 +128,7 @@ enum xk xl_kind(const struct xl_ctx *x, const struct ginsn *g)
 
 	if (!xl_isa_ok(z) || z->mnemonic == ZYDIS_MNEMONIC_UD0 || z->mnemonic == ZYDIS_MNEMONIC_UD1 ||
 	    z->mnemonic == ZYDIS_MNEMONIC_UD2)
-		return K_UD;
+		return xl_exc_kind(x, g) == K_UD_FAST ? K_UD_FAST : K_UD;
 	if (xl_fpu_fault(x, z) >= 0) return K_FPU_FAULT;
 	/* not sensitive, only awkward: lowered inline rather than sent to the monitor */
 	switch (z->mnemonic) {
@@ -153,6 +154,7 @@ enum xk xl_kind(const struct xl_ctx *x, const struct ginsn *g)
 	if (rk != K_EMULATE) return rk;
 	if (xl_verify_fast_ok(x, g)) return K_VERIFY;
 	if (xl_rdtsc_inline_ok(x, g)) return K_RDTSC;
+	if (xl_pio_in_ok(x, g)) return K_PIO_IN;
 	if (xl_sensitive(g)) return vif_kind(x, g);
 	if (z->mnemonic == ZYDIS_MNEMONIC_FXSAVE) return K_EMULATE;  /* 64-bit form adds XMM8-15 */
 	if (z->mnemonic == ZYDIS_MNEMONIC_ENDBR32) return K_NOP;
@@ -180,6 +182,7 @@ enum xk xl_kind(const struct xl_ctx *x, const struct ginsn *g)
 	if (z->opcode_map == ZYDIS_OPCODE_MAP_0F && (z->opcode & 0xE7) == 0xA3 &&
 	    z->raw.modrm.mod != 3 && (g->a16 || xl_seg_needs_base(x, xl_mem_seg(g))))
 		return K_BT_REG;          /* 0F A3/AB/B3/BB with a memory operand, lowered path */
+	if (xl_exc_kind(x, g) == K_DIV_FAST) return K_DIV_FAST;
 	return K_IDENT;
 }
 
@@ -202,7 +205,8 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	struct rewrite rw;
 	xl_analyse(&g, &rw);
 	switch (xl_kind(&x, &g)) {
-	case K_UD: return XC_UNSUPPORTED;
+	case K_UD: case K_UD_FAST: return XC_UNSUPPORTED;
+	case K_DIV_FAST: return XC_IDENT;          /* the instruction itself, after a check */
 	case K_FPU_FAULT: case K_EMULATE: return XC_MONITOR;
 	case K_INCDEC: case K_OP82: return XC_REENCODED;
 	case K_CLI: case K_STI: case K_PUSHF: case K_POPF: return XC_LOWERED;
@@ -210,7 +214,7 @@ enum xl_class xl_classify(const uint8_t *bytes, unsigned avail, uint32_t mode,
 	case K_INT_FAST: case K_IRET_FAST: case K_SYSENTER_FAST: case K_SYSEXIT_FAST:
 	case K_VERIFY:
 		return XC_MONITOR;                              /* inline only while cached */
-	case K_RDTSC: return XC_LOWERED;
+	case K_RDTSC: case K_PIO_IN: return XC_LOWERED;
 	case K_NOP: return XC_IDENT;
 	case K_IDENT: {
 		bool disp32 = rw.has_modrm_mem && g.z.raw.modrm.mod == 0 && g.z.raw.modrm.rm == 5 && !g.a16;

@@ -102,6 +102,13 @@ void xl_emit_reason_exit(struct xl_ctx *x, gla_t eip, unsigned reason, uint32_t 
  */
 uint8_t *xl_emit_lookup_probe(struct xbuf *b)
 {
+	return xl_emit_lookup_probe_skip(b, 0);
+}
+
+/* The same, entering a block that hits `skip` bytes past its start (XL_HEAD_LEN: after its
+ * exit-request check; the hit path then uses r9 too). */
+uint8_t *xl_emit_lookup_probe_skip(struct xbuf *b, int32_t skip)
+{
 	static const uint8_t movzx16[] = {0x0F, 0xB7}, not_op[] = {0xF7};
 	emit_vcpu_store(b, VC_EIP, H_R14, 0);                    /* for a miss */
 	/* r8d = cc_lk_index(eip) = (eip + (eip >> 8)) & 0xffff, flag-free: eip >> 8 by RORX
@@ -130,6 +137,12 @@ uint8_t *xl_emit_lookup_probe(struct xbuf *b)
 	*hit2 = (uint8_t)(b->p - (hit2 + 1));
 	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R11, H_RCX);            /* hit: rcx = r11 */
 	static const uint8_t jmp_ind[] = {0xFF};
+	if (skip) {
+		emit_mem(b, EM_W, OP_MOV_LD, 1, H_R9, H_R9, H_R8, 8, (int32_t)offsetof(struct cc_lookup, host));
+		emit_mem(b, EM_W, OP_LEA, 1, H_R9, H_R9, -1, 0, skip);
+		emit_rr(b, 0, jmp_ind, 1, 4, H_R9);                  /* jmp r9 */
+		return miss;
+	}
 	emit_mem(b, 0, jmp_ind, 1, 4, H_R9, H_R8, 8, (int32_t)offsetof(struct cc_lookup, host));
 	return miss;
 }

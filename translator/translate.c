@@ -23,7 +23,6 @@
 
 struct xl_stats xl_stats;
 bool (*xl_debug_break)(gla_t la);
-bool xl_rf_matters;
 ZydisDecoder xl_decoder;
 
 void xl_init(void)
@@ -144,6 +143,9 @@ static void translate_insn(struct xl_ctx *x, const struct ginsn *g)
 	case K_SYSEXIT_FAST: return xl_translate_sysexit_fast(x, g);
 	case K_VERIFY: return xl_translate_verify_fast(x, g);
 	case K_RDTSC: return xl_translate_rdtsc(x);
+	case K_UD_FAST: return xl_translate_ud_fast(x, g);
+	case K_DIV_FAST: return xl_translate_div_fast(x, g);
+	case K_PIO_IN: return xl_translate_pio_in(x, g);
 	case K_JCC: return xl_translate_jcc(x, g);
 	case K_STRING: return xl_translate_string(x, g);
 	case K_XLAT: return xl_translate_xlat(x, g);
@@ -164,6 +166,8 @@ static void emit_head(struct xl_ctx *x)
 {
 	emit_vcpu_load(&x->b, H_R14, VC_REQ_PTR, 1);
 	emit_mem(&x->b, 0, OP_MOV_LD, 1, H_R14, H_R14, -1, 0, 0);
+	if (x->b.p - x->b.start != XL_HEAD_LEN)    /* ring_cache.c enters blocks past it */
+		vmm_panic("block head is %d bytes, not XL_HEAD_LEN", (int)(x->b.p - x->b.start));
 }
 
 static void finish_block(struct xl_ctx *x, struct cc_block *blk, gla_t end_eip)

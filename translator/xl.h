@@ -62,11 +62,7 @@ uint32_t vmm_invlpg(uint32_t la, struct vcpu *c);
  * address it answers true for.  The caller invalidates the blocks of a page when that
  * page's answers change. */
 extern bool (*xl_debug_break)(gla_t la);
-/* The guest's DR7 enables an instruction breakpoint, so EFLAGS.RF matters: an inline IRET
- * whose frame has RF set leaves for the monitor (which steps past the breakpoint).  When
- * false, the inline IRET clears RF instead.  The monitor flushes the cache when it changes
- * (monitor/debug.c). */
-extern bool xl_rf_matters;
+
 
 /* Translation-time counts (every translated instruction or site, not executions). */
 struct xl_stats {
@@ -86,8 +82,14 @@ struct xl_stats {
 	uint64_t ring_sites, ring_fills;   /* inline INT/IRET/SYSENTER/SYSEXIT: sites, fills */
 	uint64_t verify_sites, verify_fills;   /* inline VERR/VERW: sites, cache fills */
 	uint64_t tsc_sites;                /* inline RDTSC */
+	uint64_t exc_sites;                /* inline exceptions from CPL 3 (#DE, #BP, #UD) */
+	uint64_t pio_sites;                /* IN at CPL 0 as a direct call (pio.c) */
 };
 extern struct xl_stats xl_stats;
+
+/* The port bus for IN at CPL 0 called from translated code (pio.c; NULL: IN exits). */
+extern uint32_t (*xl_pio_in_hook)(uint16_t port, int size);
+extern uint64_t xl_pio_calls;        /* such INs run */
 
 /* Set up the decoder and hand the code cache its shared stubs: call before cc_init(). */
 void xl_init(void);
@@ -104,6 +106,13 @@ void xl_sreg_fill(struct vcpu *c, uint32_t info);
  * xl_ring_fill refills the site's slot. */
 #define XL_INFO_RING 0x20000u
 void xl_ring_fill(struct vcpu *c, uint32_t info, int old_cpl, uint32_t old_eip);
+/* An inline exception site from CPL 3 (#DE, #UD) that missed: the vector for the monitor to
+ * raise at vcpu->eip before it refills the slot; -1 for any other info. */
+int xl_ring_exc_vector(uint32_t info);
+/* Clear RF before entering translated code at CS:EIP where no one can observe it (true:
+ * cleared; enter the block XL_HEAD_LEN bytes in, past its exit-request check). */
+bool xl_rf_clear(struct vcpu *c);
+#define XL_HEAD_LEN 7
 
 /* How the translator handles an instruction (vmm386-scan and the coverage report). */
 enum xl_class {

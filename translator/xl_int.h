@@ -78,7 +78,7 @@ enum xk {
 	K_JMP_REL, K_JMP_IND, K_CALL_REL, K_CALL_IND, K_RET, K_LOOP, K_JCC, K_STRING, K_XLAT,
 	K_OP82, K_IDENT, K_CLI, K_STI, K_PUSHF, K_POPF, K_LOOP16, K_BT_REG, K_PUSHA, K_POPA,
 	K_PUSH_SREG, K_SREG, K_INT_FAST, K_IRET_FAST, K_SYSENTER_FAST, K_SYSEXIT_FAST, K_VERIFY,
-	K_RDTSC, K_MOV_FROM_SYS, K_INVLPG, K_CPUID,
+	K_RDTSC, K_MOV_FROM_SYS, K_INVLPG, K_CPUID, K_UD_FAST, K_DIV_FAST, K_PIO_IN,
 };
 
 /* The mode bits a CPL switch keeps (the inline ring transitions' target mode). */
@@ -118,6 +118,8 @@ void xl_emit_exit_stub(struct xl_ctx *x, struct cc_exit *e, gla_t target);
 void xl_emit_direct_exit(struct xl_ctx *x, gla_t target);
 void xl_emit_reason_exit(struct xl_ctx *x, gla_t eip, unsigned reason, uint32_t info);
 uint8_t *xl_emit_lookup_probe(struct xbuf *b);
+uint8_t *xl_emit_lookup_probe_skip(struct xbuf *b, int32_t skip);
+/* XL_HEAD_LEN (xl.h): bytes of a block's head (translate.c: emit_head), the exit-request check. */
 /* The host has BMI2 (RORX in the lookup probe); set by xl_emit_stubs, tests may clear it. */
 extern bool xl_host_bmi2;
 void xl_emit_indirect_exit(struct xl_ctx *x);
@@ -201,6 +203,10 @@ void xl_verify_fill(struct vcpu *c, uint32_t info);
 bool xl_rdtsc_inline_ok(const struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_rdtsc(struct xl_ctx *x);
 
+/* pio.c */
+bool xl_pio_in_ok(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_pio_in(struct xl_ctx *x, const struct ginsn *g);
+
 /* mmio_fast.c */
 bool xl_mmio_fast_ok(const struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_mmio_fast(struct xl_ctx *x, const struct ginsn *g);
@@ -211,5 +217,11 @@ void xl_translate_int_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sysenter_fast(struct xl_ctx *x, const struct ginsn *g);
 void xl_translate_sysexit_fast(struct xl_ctx *x, const struct ginsn *g);
+void xl_emit_exc_fast(struct xl_ctx *x, const struct ginsn *g, uint32_t vector);
+
+/* exc_fast.c */
+enum xk xl_exc_kind(const struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_ud_fast(struct xl_ctx *x, const struct ginsn *g);
+void xl_translate_div_fast(struct xl_ctx *x, const struct ginsn *g);
 
 #endif

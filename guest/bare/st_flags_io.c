@@ -76,6 +76,19 @@ static void io_basic(void)
 	pv_outb(UART_SCR, 0xC3);
 	b = pv_inb(UART_SCR);
 	st_check(a == 0x5A && b == 0xC3, "UART scratch register write and read back", "0x%x 0x%x", a, b);
+
+	/* IN writes AL or AX only and no flag (vmm386 calls the port bus from translated code) */
+	uint32_t v = 0x12345678, w = 0x9ABCDEF0, fl;
+	uint8_t mask = pv_inb(0x21);
+	asm volatile("std\n\tstc\n\tinb %%dx, %%al\n\tpushfl\n\tpopl %1\n\tcld"
+		     : "+a"(v), "=r"(fl) : "d"(UART_SCR) : "cc", "memory");
+	st_check(v == 0x123456C3 && (fl & 0x401) == 0x401, "inb (dx) sets AL only and keeps CF and DF",
+		 "eax 0x%x flags 0x%x", v, fl);
+	asm volatile("inw %%dx, %%ax" : "+a"(w) : "d"(PORT_NONE));
+	st_eq("inw (dx) of an unclaimed port sets AX only", w, 0x9ABCFFFF);
+	w = 0x9ABCDEF0;
+	asm volatile("inb $0x21, %%al" : "+a"(w));
+	st_eq("inb (imm8) sets AL only", w, 0x9ABCDE00u | mask);
 }
 
 static void io_string(void)

@@ -19,7 +19,10 @@
  *  - page tables reached through a recursive PDE and through a second mapping;
  *  - INT n, SYSENTER/SYSEXIT, RDTSC and VERR/VERW sites run again and again while what they
  *    depend on changes (gate, TSS, the SYSENTER MSRs, CR4.TSD, the GDT): each change is seen
- *    at the next execution (vmm386 runs these inline against caches).
+ *    at the next execution (vmm386 runs these inline against caches);
+ *  - the same for exceptions from CPL 3 (#DE by zero and by overflow, #UD, #BP): saved EIP,
+ *    registers kept, the TSS stack, and a gate whose handler, P bit or DPL changed; and for
+ *    IRET at CPL 0 back to CPL 0 when the descriptor of the CS it returns to changes.
  * At the end paging is off again, CR3 and CR4 as they were.
  */
 #include "selftest.h"
@@ -184,6 +187,146 @@ static void int_cache_tests(void)
 	st_check(trap_last.count == 3 && trap_last.vector == VEC_USER_INT,
 		 "paging, CPL 3: and again through the restored gate", "count %u vector %d",
 		 trap_last.count, trap_last.vector);
+}
+
+/*
+ * Exceptions from CPL 3 with paging at one site again and again (u_v[4]: 0 DIV ECX with
+ * ECX = u_v[6], EDX = u_v[5], EAX = 7; 1 UD2; 2 INT3), while the kernel changes the gate
+ * and ESP0: vmm386 delivers #DE, #UD and #BP inline from a cache of the gate and the TSS.
+ * u_v[2]: EAX after the last one (7 unless a division completed).
+ */
+static uint32_t u_exc_site(void)
+{
+	for (uint32_t i = 0; i < u_v[3]; i++) {
+		uint32_t a = 7, d = u_v[5];
+		if (u_v[4] == 0)
+			asm volatile(ST_ARM "8: divl %%ecx" ST_DISARM "movl $8b, u_at"
+				     : "+a"(a), "+d"(d) : "c"(u_v[6]) : "memory", "cc");
+		else if (u_v[4] == 1)
+			asm volatile(ST_ARM "8: ud2" ST_DISARM "movl $8b, u_at" ::: "memory");
+		else
+			asm volatile(ST_ARM "8: int3" ST_DISARM "movl $9b, u_at" ::: "memory");
+		u_v[2] = a;
+	}
+	return 0;
+}
+
+static void exc_site(uint32_t kind, uint32_t times, uint32_t divisor, uint32_t hi)
+{
+	u_v[2] = 0;
+	u_v[3] = times;
+	u_v[4] = kind;
+	u_v[5] = hi;
+	u_v[6] = divisor;
+	u_at = 0;
+	trap_reset();
+	ring3_call(u_exc_site, 0x202, 0);
+}
+
+/* count events of `vector` (error code err & ~1 unless NO_ERR: EXT may differ) at u_at, frame
+ * ending at frame_end, EAX kept */
+static void exc_check(const char *name, uint32_t count, int vector, int32_t err, uint32_t frame_end)
+{
+	st_check(trap_last.count == count && trap_last.vector == vector && trap_last.eip == u_at &&
+		 trap_last.cs == USEL_CODE && trap_last.ss == USEL_DATA && trap_last.frame_end == frame_end &&
+		 (err == NO_ERR || (trap_last.err & ~1u) == (uint32_t)err) && u_v[2] == 7, name,
+		 "count %u vector %d error 0x%x at %x:%x frame end %x eax %x; want %u, %d at %x, end %x",
+		 trap_last.count, trap_last.vector, trap_last.err, trap_last.cs, trap_last.eip,
+		 trap_last.frame_end, u_v[2], count, vector, u_at, frame_end);
+}
+
+static void exc_cache_tests(void)
+{
+	const uint32_t top = (uint32_t)ring3_kstack_top, alt = (uint32_t)alt_kstack + sizeof(alt_kstack);
+	const uint32_t de = (uint32_t)isr_stubs, ud = (uint32_t)isr_stubs + 16 * 6;
+	uint64_t saved0 = idt[0], saved3 = idt[3], saved6 = idt[6];
+	exc_site(0, 6, 0, 0);
+	exc_check("paging, CPL 3: the same div by zero six times: #DE at the div, EAX kept", 6, 0, NO_ERR, top);
+	tss_io.t.esp0 = alt;
+	exc_site(0, 2, 0, 0);
+	tss_io.t.esp0 = top;
+	exc_check("paging, CPL 3: the same div by zero after ESP0 in the TSS changed", 2, 0, NO_ERR, alt);
+	idt_set_gate(0, ud, 0x8E);
+	exc_site(0, 2, 0, 0);
+	exc_check("paging, CPL 3: the same div by zero after the #DE gate's handler changed", 2, 6, NO_ERR, top);
+	idt_set_gate(0, de, 0x0E);
+	exc_site(0, 1, 0, 0);
+	idt[0] = saved0;
+	exc_check("paging, CPL 3: the same div by zero through a not-present gate: #NP in #DE is #DF(0)", 1, 8, 0,
+		  top);
+	exc_site(0, 3, 0, 0);
+	exc_check("paging, CPL 3: the same div by zero through the restored gate", 3, 0, NO_ERR, top);
+	exc_site(0, 2, 1, 1);
+	exc_check("paging, CPL 3: the same div overflowing (EDX:EAX / 1 >= 2^32): #DE", 2, 0, NO_ERR, top);
+	exc_site(0, 2, 7, 0);
+	st_check(trap_last.count == 0 && u_v[2] == 1, "paging, CPL 3: the same div by a nonzero register divides",
+		 "count %u eax %x", trap_last.count, u_v[2]);
+	exc_site(1, 3, 0, 0);
+	exc_check("paging, CPL 3: the same ud2 three times: #UD at it", 3, 6, NO_ERR, top);
+	idt_set_gate(6, de, 0x8E);
+	exc_site(1, 2, 0, 0);
+	idt[6] = saved6;
+	exc_check("paging, CPL 3: the same ud2 after the #UD gate's handler changed", 2, 0, NO_ERR, top);
+	exc_site(2, 1, 0, 0);
+	u_at -= 1;                               /* #GP is a fault: at the int3 itself */
+	exc_check("paging, CPL 3: int3 through a DPL-0 gate: #GP(3*8+2)", 1, 13, 3 * 8 + 2, top);
+	idt_set_gate(3, (uint32_t)isr_stubs + 16 * 3, 0xEE);
+	exc_site(2, 3, 0, 0);
+	exc_check("paging, CPL 3: the same int3 through a DPL-3 gate: #BP after it", 3, 3, NO_ERR, top);
+	idt[3] = saved3;
+	exc_site(2, 1, 0, 0);
+	u_at -= 1;
+	exc_check("paging, CPL 3: the same int3 after the gate's DPL became 0 again: #GP(3*8+2)", 1, 13,
+		  3 * 8 + 2, top);
+}
+
+/*
+ * IRET at CPL 0 back to CPL 0 (vmm386 runs it inline against a cache of the CS descriptor):
+ * INT VEC_TEST_INT `times` times from code running on SEL_KCODE2, whose handler's IRET
+ * returns there; an exception resumes at label 9 (CS = SEL_KCODE) and the stack is reset.
+ * Returns CS after the last one.
+ */
+static uint32_t k2_saved_esp __attribute__((used));
+static uint64_t k2_desc_then __attribute__((used));   /* if not 0: GDT entry of SEL_KCODE2 once on it */
+
+static uint32_t iret0_site(uint32_t times)
+{
+	uint32_t cs;
+	trap_reset();
+	asm volatile("movl %%esp, k2_saved_esp\n\t"
+		     "ljmp %[k2], $1f\n"
+		     "1:\tcmpl $0, k2_desc_then+4\n\tje 4f\n\t"
+		     "movl k2_desc_then, %%eax\n\tmovl %%eax, gdt+%c[k2]\n\t"
+		     "movl k2_desc_then+4, %%eax\n\tmovl %%eax, gdt+%c[k2]+4\n"
+		     "4:\t" ST_ARM
+		     "2:\tint %[v]\n\tdecl %%ecx\n\tjnz 2b\n\t" ST_DISARM
+		     "movl k2_saved_esp, %%esp\n\t"
+		     "movl %%cs, %%eax\n\t"
+		     "ljmp %[k1], $3f\n"
+		     "3:\n"
+		     : "=a"(cs), "+c"(times)
+		     : [k2] "i"(SEL_KCODE2), [k1] "i"(SEL_KCODE), [v] "i"(VEC_TEST_INT) : "memory", "cc");
+	return cs & 0xFFFF;
+}
+
+static void iret0_tests(void)
+{
+	uint64_t saved = gdt[SEL_KCODE2 / 8];
+	uint32_t cs = iret0_site(6);
+	st_check(trap_last.count == 6 && trap_last.vector == VEC_TEST_INT && trap_last.cs == SEL_KCODE2 &&
+		 cs == SEL_KCODE2, "paging, CPL 0: the same iret back to CPL 0 six times", "count %u vector %d "
+		 "cs %x, after %x", trap_last.count, trap_last.vector, trap_last.cs, cs);
+	k2_desc_then = seg_desc(0, 0xFFFFF, 0x1B, 0xC);   /* not present (qemu skips CS limits) */
+	cs = iret0_site(1);
+	k2_desc_then = 0;
+	gdt[SEL_KCODE2 / 8] = saved;
+	st_check(trap_last.count == 2 && trap_last.vector == 11 && trap_last.err == SEL_KCODE2 && cs == SEL_KCODE,
+		 "paging, CPL 0: the same iret after its CS became not present: #NP(selector)",
+		 "count %u vector %d error 0x%x, cs after %x", trap_last.count, trap_last.vector, trap_last.err, cs);
+	cs = iret0_site(3);
+	st_check(trap_last.count == 3 && trap_last.vector == VEC_TEST_INT && cs == SEL_KCODE2,
+		 "paging, CPL 0: and again with the descriptor restored", "count %u vector %d cs after %x",
+		 trap_last.count, trap_last.vector, cs);
 }
 
 /*
@@ -644,6 +787,8 @@ void st_group_paging(void)
 	rep_movs_tests();
 	alias_tests();
 	int_cache_tests();
+	exc_cache_tests();
+	iret0_tests();
 	sysenter_cache_tests();
 	rdtsc_tests();
 	verify_tests();

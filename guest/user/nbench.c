@@ -24,6 +24,8 @@
  * resyncs (monitor/counters.c), per benchmark; elsewhere the calls do nothing.
  * "quick" divides the iteration counts (tests use it).  Then nbench execs mbench (same
  * argument), the macro workloads, so one boot gives every line bench/run.sh reads.
+ * `nbench NAME [ITERS]` (from the shell) runs only that benchmark, ITERS times (default: its
+ * full count), and does not exec mbench: for profiling one row (`-d stats`, perf).
  */
 #include "ulib.h"
 #include "cpu.h"
@@ -203,6 +205,13 @@ static void b_cpu(uint32_t n)
 	printf("cpu checksum %08x\n", sum);
 }
 
+static const struct { const char *name; void (*run)(uint32_t); uint32_t iters; } benches[] = {
+	{ "getpid", b_getpid, 200000 }, { "pgfault", b_pgfault, 4000 }, { "ptemod", b_ptemod, 200000 },
+	{ "ctxsw", b_ctxsw, 20000 }, { "forkexit", b_forkexit, 1000 }, { "portio", b_portio, 100000 },
+	{ "callret", b_callret, 20000000 }, { "divzero", b_divzero, 20000 },
+	{ "cpu", b_cpu, CPU_BENCH_DEFAULT_ITERS },
+};
+
 int main(int argc, char **argv)
 {
 	uint32_t div = argc > 1 && !strcmp(argv[1], "quick") ? 20 : 1;
@@ -210,6 +219,12 @@ int main(int argc, char **argv)
 	if (!khz)
 		khz = 1;
 	printf("tsc_khz=%u\n", khz);
+	for (unsigned i = 0; argc > 1 && i < sizeof(benches) / sizeof(benches[0]); i++)
+		if (!strcmp(argv[1], benches[i].name)) {
+			int n = argc > 2 ? atoi(argv[2]) : 0;
+			benches[i].run(n > 0 ? (uint32_t)n : benches[i].iters);
+			return 0;
+		}
 	b_getpid(200000 / div);
 	b_pgfault(4000 / div);
 	b_ptemod(200000 / div);

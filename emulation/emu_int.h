@@ -81,6 +81,7 @@ static inline uint16_t desc_attr(uint64_t d) { return (uint16_t)(d >> 40); }
 int emu_desc_mark(struct vcpu *c, uint16_t sel, uint64_t *d, uint64_t bit);
 void emu_seg_set(struct vcpu *c, int sreg, const struct seg *s);
 void emu_seg_set_null(struct vcpu *c, int sreg, uint16_t sel);
+void emu_ss_shadow(struct vcpu *c);
 void emu_cs_set(struct vcpu *c, const struct seg *s, int cpl);
 void emu_seg_flat(struct seg *s, uint16_t sel, int dpl, bool code);
 int emu_lldt(struct vcpu *c, uint16_t sel);

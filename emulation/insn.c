@@ -128,6 +128,14 @@ static int execute(struct vcpu *c, struct insn *in)
 	return h(c, in);
 }
 
+/* MOV SS / POP SS: no interrupt before the next instruction, and (as on Intel CPUs) no
+ * instruction breakpoint on it either (monitor/debug.c dbg_exec_fault). */
+void emu_ss_shadow(struct vcpu *c)
+{
+	c->intr_inhibit = true;
+	c->ss_shadow = true;                  /* (emu_step records the next EIP) */
+}
+
 int emu_step(struct vcpu *c)
 {
 	uint32_t tf = c->eflags & FL_TF;
@@ -135,6 +143,7 @@ int emu_step(struct vcpu *c)
 	int r;
 
 	c->intr_inhibit = false;
+	c->ss_shadow = false;
 	c->eflags &= ~FL_RF;
 	r = execute(c, &in);
 	if (r < 0)
@@ -142,6 +151,7 @@ int emu_step(struct vcpu *c)
 	if (r == EXIT_SHUTDOWN)
 		return r;
 	c->eip = in.next;
+	c->ss_shadow_eip = c->eip;
 	if (unlikely(tf) && !starts_handler(in.z.mnemonic)) {
 		c->dr[6] |= DR6_BS;
 		emu_raise(c, EXC_DB, 0);

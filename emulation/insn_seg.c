@@ -29,7 +29,7 @@ EMU_HANDLER(mov_sreg)
 	if (emu_op_read(c, in, 1, &v) || emu_load_seg(c, sreg, (uint16_t)v))
 		return -1;
 	if (sreg == S_SS)
-		c->intr_inhibit = true;
+		emu_ss_shadow(c);
 	return 0;
 }
 

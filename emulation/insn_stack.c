@@ -41,7 +41,7 @@ EMU_HANDLER(pop)
 			return -1;
 		c->regs[R_ESP] = s.esp;
 		if (sreg == S_SS)
-			c->intr_inhibit = true;
+			emu_ss_shadow(c);
 		return 0;
 	}
 	c->regs[R_ESP] = s.esp;

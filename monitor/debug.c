@@ -78,6 +78,13 @@ void vm_debug_changed(struct vcpu *c)
 /* The enabled instruction breakpoint at CS:EIP, unless RF is set: DR6, #DB raised. */
 bool dbg_exec_fault(struct vcpu *c)
 {
+	if (c->ss_shadow && c->eip == c->ss_shadow_eip) {
+		/* right after MOV/POP SS: Intel CPUs do not take a code breakpoint here; RF
+		 * lets the instruction run past it, and it is cleared when it completes */
+		c->ss_shadow = false;
+		c->eflags |= FL_RF;
+		return false;
+	}
 	unsigned hits = emu_dr_exec_hits(c, c->seg[S_CS].base + c->eip);
 	if ((c->eflags & FL_RF) || !(hits & d.exec))
 		return false;

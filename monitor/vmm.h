@@ -102,6 +102,8 @@ struct vcpu {
 	uint32_t dr[8];
 	int cpl;
 	bool intr_inhibit;       /* STI / MOV SS shadow: no interrupt before next instruction */
+	bool ss_shadow;          /* MOV/POP SS just ran: no code breakpoint at ss_shadow_eip */
+	uint32_t ss_shadow_eip;
 	bool nmi_blocked;        /* in an NMI handler: NMIs wait for the next IRET */
 	bool halted;
 	/* exception being raised (EXIT_EXCEPTION) */

@@ -531,6 +531,10 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	/* RPL of the frame's CS: 0 goes to emit_iret0, anything else here */
 	emit_vcpu_imm32(b, VC_EXIT_INFO, info);
 	ebytes(b, OP_PUSHF, 1);
+	/* in an NMI handler the IRET ends the NMI blocking: the monitor runs that one */
+	static const uint8_t cmp_m8_imm8[] = {0x80};
+	emit_mem(b, 0, cmp_m8_imm8, 1, 7, H_R13, -1, 0, VCO(nmi_blocked)); e8(b, 0);
+	miss[nm++] = jcc32(b, CC_NE);
 	emit_mem(b, EM_GUEST, OP_TEST_IMM8, 1, 0, H_R12, -1, 0, 4); e8(b, 3);
 	uint8_t *to0 = jcc32(b, CC_E);
 	emit_ring_head_rest(x, sl, 1, miss, &nm);

@@ -78,6 +78,7 @@ else echo "T: date off by $d s (guest $now, host ${host:-unknown})"; fi
 echo "T: lxcheck status $?"
 bad=$(dmesg | grep -i -E 'clocksource.*unstable|i8042.*(timeout|time out|can.t read)')
 echo "T: kernel log ${bad:-has no unstable clocksource and no i8042 time-out}"
+[ -n "$bad" ] && dmesg | grep -i -A3 'clocksource.*unstable' | sed 's/^/I: /'   # the watchdog's figures
 echo "I: uptime $(cut -d' ' -f1 /proc/uptime)"
 echo "T: done"
 poweroff -f

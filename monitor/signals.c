@@ -230,7 +230,7 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 	run_stats.signals++;
 	bool write = (gr[REG_ERR] & 2) != 0;
 	enum smf sf = SMF_BAD;
-	uint32_t info = 0;
+	uint32_t info = 0, cr2 = c->cr2;
 	if ((sig == SIGSEGV || sig == SIGBUS) && si->si_addr != req_fault_page && si->si_code != SI_KERNEL) {
 		sf = smmu_fault(c, (uintptr_t)si->si_addr, write, &info);
 		if (sf == SMF_RETRY) {  /* a shadow fill: the instruction runs again */
@@ -264,8 +264,10 @@ static void on_signal(int sig, siginfo_t *si, void *ctx)
 			 * MXCSR bits in LDMXCSR/FXRSTOR); give the guest the same #GP(0) */
 			reason = EXIT_EXCEPTION;
 			c->exit_info = EXC_GP;
-		} else if ((b->imap[i].fix & XI_FASTRING) && (sig == SIGSEGV || sig == SIGBUS))
+		} else if ((b->imap[i].fix & XI_FASTRING) && (sig == SIGSEGV || sig == SIGBUS)) {
 			reason = EXIT_EMULATE;    /* exit_info set by the site: the monitor runs it */
+			c->cr2 = cr2;             /* and raises the #PF itself, CR2 with it, if any */
+		}
 		else if (sig == SIGSEGV || sig == SIGBUS)
 			reason = window_exit(c, sf, info);
 	}

@@ -386,7 +386,7 @@ static unsigned enter(struct vcpu *c, struct cc_block *b, uint8_t *win)
 			continue;
 		if (before[i] != inv[i])
 			bug("translated code changed monitor-only vCPU state at offset %#zx (block at "
-			    "guest %08x)", off, b->eip);
+			    "guest %08x, exit %u info %#x)", off, b->eip, r, c->exit_info);
 	}
 	return r;
 }

@@ -314,26 +314,39 @@ static bool in_table(const struct cc_lookup *t, const struct cc_block *b)
  * so a new window's first dispatcher exit on a code page fills the whole page's entries
  * instead of one exit per block.
  */
+/* The blocks of frame page[0] = pa that start at linear page lp in mode/cs_base and stay on
+ * that page, into free slots of t (once per page until a drop or clear names it). */
+static void fill_page(struct cc_lookup *t, gpa_t pa, gla_t lp, uint32_t mode, uint32_t cs_base,
+		      const struct cc_block *skip)
+{
+	gpa_t pn = pa / GUEST_PAGE;
+	uint64_t bit = 1ull << (lp % 64);
+	if (pn >= npages || (t->filled[lp / 64] & bit))
+		return;
+	t->filled[lp / 64] |= bit;
+	for (struct cc_block *x = page_head[pn]; x; x = x->pnext[x->page[0] == pa ? 0 : 1]) {
+		if (x == skip || !x->valid || x->page[0] != pa || x->page[1] != ~0u || x->mode != mode ||
+		    x->cs_base != cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)
+			continue;
+		insert_if_room(t, x);
+	}
+}
+
+void cc_lookup_map_page(struct cc_lookup *t, gpa_t pa, gla_t lp)
+{
+	if (t->tag == CC_LK_NOTAG)
+		return;
+	fill_page(t, pa & ~(GUEST_PAGE - 1), lp, (uint32_t)t->tag, (uint32_t)(t->tag >> 32), NULL);
+}
+
 void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b)
 {
 	bool had = in_table(t, b);
 	cc_lookup_insert(t, b);
 	if (had)
 		return;       /* entered after another kind of exit: its page was seen already */
-	gpa_t pn = b->page[0] / GUEST_PAGE;
-	if (pn >= npages)
-		return;
-	gla_t lp = (b->cs_base + b->eip) / GUEST_PAGE;
-	uint64_t bit = 1ull << (lp % 64);
-	if (t->filled[lp / 64] & bit)
-		return;       /* this page's blocks went in already (later ones enter singly) */
-	t->filled[lp / 64] |= bit;
-	for (struct cc_block *x = page_head[pn]; x; x = x->pnext[x->page[0] == b->page[0] ? 0 : 1]) {
-		if (x == b || !x->valid || x->page[0] != b->page[0] || x->page[1] != ~0u || x->mode != b->mode ||
-		    x->cs_base != b->cs_base || (x->cs_base + x->eip) / GUEST_PAGE != lp)
-			continue;
-		insert_if_room(t, x);
-	}
+	/* (the memo says when the page's blocks went in already: later ones enter singly) */
+	fill_page(t, b->page[0], (b->cs_base + b->eip) / GUEST_PAGE, b->mode, b->cs_base, b);
 }
 
 static void hash_remove(struct cc_block *b)

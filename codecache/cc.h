@@ -168,6 +168,10 @@ void cc_link(struct cc_exit *e, struct cc_block *to);
 void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b);
 /* b, and the blocks of the same frame, linear page, mode and segment base (empty slots). */
 void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b);
+/* The window of t just mapped linear page lp to frame pa: its blocks in t's mode and segment
+ * base may enter t (free slots), as cc_lookup_insert_page's would.  Nothing while t has no
+ * tag (stale, or drops pending). */
+void cc_lookup_map_page(struct cc_lookup *t, gpa_t pa, gla_t lp);
 void cc_invalidate_page(gpa_t page);
 bool cc_page_has_code(gpa_t page);
 void cc_flush(void);

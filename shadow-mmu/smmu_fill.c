@@ -41,8 +41,13 @@ static void map_list(struct window *w, const struct fillent *f, unsigned n)
 		       (f[j].gw && !frame_protected(f[j].frame / GUEST_PAGE)) == rw)
 			j++;
 		host_map(w, f[i].lpn, j - i, f[i].frame, rw);
-		for (unsigned k = i; k < j; k++)
+		for (unsigned k = i; k < j; k++) {
 			entry_set(w, f[k].lpn, f[k].frame, (rw ? SM_RW : 0) | (f[k].gw ? SM_GW : 0));
+			/* translated code of the page may enter the window's lookup table now
+			 * (a process starting a binary others ran finds its text translated) */
+			if (sm.is_code[f[k].frame / GUEST_PAGE])
+				cc_lookup_map_page(w->lk, f[k].frame, f[k].lpn);
+		}
 		i = j;
 	}
 }

@@ -321,6 +321,35 @@ START_TEST(lookup_insert_page_fills_siblings)
 }
 END_TEST
 
+/* A window that maps a code page lets the page's blocks into its table (cc_lookup_map_page):
+ * those of the table's mode and segment base that stay on the page, nothing while the
+ * table has no tag (stale, drops pending), and each page once until a drop names it. */
+START_TEST(lookup_map_page_enters_the_page)
+{
+	setup();
+	struct cc_lookup *t = cc_lookup_new();
+	ck_assert_ptr_nonnull(t);
+	struct cc_block *a = make_block(0x7000, 0x401000, MODE, ~0u);
+	struct cc_block *om = make_block(0x7200, 0x401200, MODE | 2, ~0u);   /* other mode */
+	struct cc_block *st = make_block(0x7FF0, 0x401FF0, MODE, 0x9000);    /* straddles */
+	struct cc_block *ol = make_block(0x7300, 0x502300, MODE, ~0u);       /* other linear page */
+	cc_lookup_map_page(t, 0x7000, 0x401);                                 /* no tag yet */
+	ck_assert_uint_eq(t->host[cc_lk_index(a->eip)], (uintptr_t)cc_miss_stub());
+	t->tag = CC_LK_TAG(MODE, 0);
+	cc_lookup_map_page(t, 0x7000, 0x401);
+	ck_assert_uint_eq(t->host[cc_lk_index(a->eip)], (uintptr_t)a->host);
+	ck_assert_uint_eq(t->host[cc_lk_index(om->eip)], (uintptr_t)cc_miss_stub());
+	ck_assert_uint_eq(t->host[cc_lk_index(st->eip)], (uintptr_t)cc_miss_stub());
+	ck_assert_uint_eq(t->host[cc_lk_index(ol->eip)], (uintptr_t)cc_miss_stub());
+	/* dropped, then mapped again: back in */
+	struct cc_lk_drop d = { .npages = 1, .page = { 0x401 } };
+	cc_lookup_drop(t, 0, &d);
+	ck_assert_uint_eq(t->host[cc_lk_index(a->eip)], (uintptr_t)cc_miss_stub());
+	cc_lookup_map_page(t, 0x7000, 0x401);
+	ck_assert_uint_eq(t->host[cc_lk_index(a->eip)], (uintptr_t)a->host);
+}
+END_TEST
+
 START_TEST(flush_empties_the_cache)
 {
 	setup();
@@ -358,6 +387,7 @@ int main(void)
 	tcase_add_test(t, lookup_clear_tracked_and_untracked);
 	tcase_add_test(t, flush_empties_the_cache);
 	tcase_add_test(t, lookup_insert_page_fills_siblings);
+	tcase_add_test(t, lookup_map_page_enters_the_page);
 	suite_add_tcase(s, t);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

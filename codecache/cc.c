@@ -124,6 +124,7 @@ void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, const struct cc_lk_dr
 	uint64_t miss = (uint64_t)(uintptr_t)miss_stub;
 	uint32_t pmask[1024 / 32] = {0};
 	bool any = false;
+	cc_stats.lookup_drops++;
 	for (unsigned k = 0; k < d->npages; k++)
 		pmask[d->page[k] >> 15] |= 1u << ((d->page[k] >> 10) & 31);
 	for (unsigned k = 0; k < 1024 / 32 && !any; k++)
@@ -150,7 +151,6 @@ void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, const struct cc_lk_dr
 			memset(&t->filled[r * 1024 / 64], 0, 1024 / 8);
 	for (unsigned k = 0; k < d->npages; k++)
 		t->filled[d->page[k] / 64] &= ~(1ull << (d->page[k] % 64));
-	cc_stats.lookup_drops++;
 }
 
 uint8_t *cc_code_begin(size_t *room)

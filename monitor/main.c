@@ -317,7 +317,7 @@ static void print_stats(void)
 		"  device memory inline   %llu load sites (mirrors), %llu store sites (%llu stores), %llu translations learnt\n"
 		"  code-page protections  %llu\n"
 		"  windows                %llu switches, %llu hits, %llu created, %llu evicted, %llu retired, %llu reused (%llu regions kept)\n"
-		"  host mappings          %llu calls (%llu map, %llu unmap, %llu protect; %llu page unmaps joined a run); budget %llu: %llu recounts, %llu windows emptied; lookup-table clears %llu\n",
+		"  host mappings          %llu calls (%llu map, %llu unmap, %llu protect; %llu pages joined a run; %llu 4 MiB holes deferred); budget %llu: %llu recounts, %llu windows emptied; lookup tables: %llu clears, %llu drops (%llu with nothing to scan)\n",
 		(unsigned long long)m->fills, (unsigned long long)m->prefetched,
 		(unsigned long long)m->large_fills, (unsigned long long)m->dirty_upgrades,
 		(unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
@@ -336,10 +336,11 @@ static void print_stats(void)
 		(unsigned long long)m->regions_kept,
 		(unsigned long long)m->map_calls, (unsigned long long)m->map_maps,
 		(unsigned long long)m->map_unmaps, (unsigned long long)m->map_protects,
-		(unsigned long long)m->unmaps_batched,
+		(unsigned long long)m->unmaps_batched, (unsigned long long)m->holes_deferred,
 		(unsigned long long)smmu_budget(),
 		(unsigned long long)m->budget_recounts, (unsigned long long)m->budget_evictions,
-		(unsigned long long)m->lookup_clears);
+		(unsigned long long)m->lookup_clears, (unsigned long long)cc_stats.lookup_drops,
+		(unsigned long long)cc_stats.lookup_drops_skipped);
 	vmm_log("  exits by kind         ");
 	for (unsigned k = 0; k < EK_NR; k++)
 		if (run_stats.by_kind[k])

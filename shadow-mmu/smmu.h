@@ -32,7 +32,7 @@ struct smmu_stats {
 	uint64_t window_retires, window_reuses, regions_kept;   /* retired windows (smmu.c) */
 	uint64_t budget_recounts, budget_evictions, map_calls, lookup_clears;
 	uint64_t map_maps, map_unmaps, map_protects;   /* map_calls by kind */
-	uint64_t unmaps_batched;                        /* page unmaps that joined a run */
+	uint64_t unmaps_batched;          /* page unmaps and lowerings that joined a run */
 	uint64_t holes_deferred;              /* 4 MiB-region hole changes left for later */
 	uint64_t pages_kept, pages_lowered;   /* a changed entry left its page mapped (smmu_trace.c) */
 	uint64_t eager_builds, eager_pages, pv_entry_writes, pv_rechecks, pv_releases;  /* PV */

@@ -309,7 +309,7 @@ static void print_stats(void)
 		(unsigned long long)run_stats.handler_exceptions, (unsigned long long)xl_stats.exc_sites,
 		(unsigned long long)xl_pio_calls, (unsigned long long)xl_stats.pio_sites);
 	const struct smmu_stats *m = &smmu_stats;
-	vmm_log("  shadow fills           %llu (prefetched pages %llu, 4 MiB pages %llu, dirty upgrades %llu)\n"
+	vmm_log("  shadow fills           %llu (prefetched pages %llu, 4 MiB pages %llu, prefaults at IRET %llu, dirty upgrades %llu)\n"
 		"  guest page faults      %llu injected by fills, device-memory fills %llu\n"
 		"  page-table tracing     %llu traced writes (signals), %llu by monitor calls, %llu entries invalidated, %llu frames unshadowed\n"
 		"  out-of-sync tables     %llu made writable, %llu resyncs (%llu entries changed), %llu traced again; changed entries kept %llu pages, %llu made read-only\n"
@@ -319,8 +319,8 @@ static void print_stats(void)
 		"  windows                %llu switches, %llu hits, %llu created, %llu evicted, %llu retired, %llu reused (%llu regions kept)\n"
 		"  host mappings          %llu calls (%llu map, %llu unmap, %llu protect; %llu pages joined a run; %llu 4 MiB holes deferred); budget %llu: %llu recounts, %llu windows emptied; lookup tables: %llu clears, %llu drops (%llu with nothing to scan)\n",
 		(unsigned long long)m->fills, (unsigned long long)m->prefetched,
-		(unsigned long long)m->large_fills, (unsigned long long)m->dirty_upgrades,
-		(unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
+		(unsigned long long)m->large_fills, (unsigned long long)m->prefaults,
+		(unsigned long long)m->dirty_upgrades, (unsigned long long)m->pf_injected, (unsigned long long)m->mmio,
 		(unsigned long long)m->traced_writes, (unsigned long long)m->traced_monitor_writes,
 		(unsigned long long)m->trace_invalidations, (unsigned long long)m->unshadowed,
 		(unsigned long long)m->unsyncs, (unsigned long long)m->resyncs,

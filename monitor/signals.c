@@ -32,6 +32,14 @@
  * blocks, TF, virtual-8086 mode or while instructions are logged.  A shutdown leaves with
  * EXIT_SHUTDOWN.  Saved per exception: the exit and entry (XSAVEOPT/XRSTOR) and the loop.
  *
+ * A #PF delivered here is noted (vcpu->pf_retry: linear address, EIP, CR3).  The guest's
+ * handler fixes the entry and IRETs back to the instruction, which would fault on the host
+ * a second time only to be filled; instead the inline IRET to CPL 3 calls vmm_pf_retry
+ * (translator/ring_cache.c), which asks the shadow MMU to map the page (smmu_prefault) when
+ * the IRET goes back to that EIP in that address space.  One host signal per demand fault
+ * instead of two.  The note is only a hint: whatever the prefault maps, the guest tables
+ * allow now.
+ *
  * The host timer (SIGALRM) is armed for the next device or PV deadline; it requests an
  * exit and tells the loop to poll (vm_alarm_take).
  */
@@ -183,6 +191,12 @@ static bool deliver_in_handler(struct vcpu *c, const struct cc_block *b, unsigne
 	    (c->eflags & (FL_TF | FL_VM)) || (vmm_log_mask & (LOG_EXEC | LOG_CPU | LOG_INT)) ||
 	    (vec != EXC_PF && vec != EXC_DE && vec != EXC_UD && vec != EXC_GP))
 		return false;
+	if (vec == EXC_PF) {
+		c->pf_retry = 1;
+		c->pf_retry_la = c->cr2;
+		c->pf_retry_eip = c->eip;
+		c->pf_retry_cr3 = c->cr3;
+	}
 	emu_raise(c, vec, reason == EXIT_PF ? c->exit_info : 0);
 	run_stats.handler_exceptions++;
 	if (emu_deliver_exception(c) == EXIT_SHUTDOWN) {
@@ -213,6 +227,13 @@ static bool deliver_in_handler(struct vcpu *c, const struct cc_block *b, unsigne
 	unsigned i = cc_lk_index(c->eip);
 	gr[REG_RIP] = (greg_t)(lk->key[i] == c->eip ? lk->host[i] : (uint64_t)(uintptr_t)cc_miss_stub());
 	return true;
+}
+
+void vmm_pf_retry(struct vcpu *c, uint32_t eip)
+{
+	c->pf_retry = 0;
+	if (eip == c->pf_retry_eip && c->cr3 == c->pf_retry_cr3)
+		smmu_prefault(c, c->pf_retry_la);
 }
 
 static void on_signal(int sig, siginfo_t *si, void *ctx)

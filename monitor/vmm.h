@@ -134,6 +134,12 @@ struct vcpu {
 	uint32_t mmio_fast_skip;
 	uint32_t mmio_fast_la;
 	uint32_t mmio_fast_gpa;
+	/* read by translated code (offsetof): a #PF from user mode was delivered in the signal
+	 * handler at pf_retry_eip for linear pf_retry_la under pf_retry_cr3; the next inline
+	 * IRET to CPL 3 calls vmm_pf_retry, which maps the page if the IRET returns there
+	 * (monitor/signals.c) */
+	uint8_t pf_retry;
+	uint32_t pf_retry_la, pf_retry_eip, pf_retry_cr3;
 };
 
 /* The machine: RAM and what the run loop needs to stop. */

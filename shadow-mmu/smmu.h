@@ -26,6 +26,7 @@ enum smf {
 
 struct smmu_stats {
 	uint64_t fills, prefetched, large_fills, dirty_upgrades, pf_injected, mmio;
+	uint64_t prefaults;               /* pages mapped at the IRET after a user #PF */
 	uint64_t traced_writes, traced_monitor_writes, trace_invalidations, unshadowed, code_protects;
 	uint64_t unsyncs, resyncs, resync_entries, resync_protects;  /* out-of-sync tables */
 	uint64_t window_switches, window_hits, window_creates, window_evictions;
@@ -54,6 +55,9 @@ uint8_t *smmu_base(void);
 struct cc_lookup *smmu_lookup(uint32_t mode, uint32_t cs_base);
 /* A host fault at addr (write: the access was a store) while translated code ran. */
 enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info);
+/* The guest handled a user-mode #PF at la and returns to the faulting instruction: map la
+ * in the user view's window now if the guest tables allow it (smmu_fill.c). */
+void smmu_prefault(struct vcpu *c, gla_t la);
 /* The translator is about to use code at la (current window): map it, so that the window
  * depends on (traces) the mapping and a change of it drops the window's lookup entries.
  * True if the page is now mapped in the window (or the window does not page). */

@@ -233,6 +233,32 @@ enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info)
 	return SMF_RETRY;
 }
 
+/*
+ * Prefault: the guest handled a #PF from user mode at la and its IRET goes back to the
+ * faulting instruction (monitor/signals.c, vmm_pf_retry), so the retry would fault on the
+ * host only to be filled: map la now, in the user view's window, and the retry runs.  What
+ * the fill may map is what any fill may (every shadow entry derives from the guest tables
+ * as they are now), and the walk is a read: it sets A, which a CPU may set for a
+ * translation it only prefetched, never D, so a page is writable only if the guest's entry
+ * is dirty already (the kernel set D itself, as Linux does for a write fault); otherwise
+ * the retried store takes the dirty upgrade as it would have.  Nothing for a page that is
+ * still not allowed (the handler sent a signal, or the fault was for another reason), a
+ * large page mapped already, or device memory.
+ */
+void smmu_prefault(struct vcpu *c, gla_t la)
+{
+	enforce_budget();
+	struct window *w = c->win_view[1] ? window_at((uintptr_t)c->win_view[1]) : NULL;
+	if (!w || w->kind != W_PAGED || !w->user)
+		return;
+	struct emu_walk wk;
+	if (emu_walk(c, la, false, true, &wk) || (wk.gpa & ~(GUEST_PAGE - 1)) >= sm.vm->ram_size ||
+	    !tables_in_ram(w, &wk) || (wk.large && mapped_frame(w, la >> 12, NULL) != NOPT))
+		return;
+	smmu_stats.prefaults++;
+	fill(c, w, la, &wk);
+}
+
 bool smmu_note_code(struct vcpu *c, gla_t la)
 {
 	struct window *w = sm.cur;

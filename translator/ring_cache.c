@@ -26,7 +26,8 @@
  * check (not-present gate: #NP, and #DF since #DE and #NP are contributory), then refills
  * the slot only if the frame's EIP and the handler are the ones this site delivers.
  *
- * IRET at CPL 0 to CPL 3: the frame is read from the kernel stack, the CS and SS selectors
+ * IRET at CPL 0 to CPL 3 (after a user #PF, first a call that maps the faulting page, see
+ * emit_pf_retry): the frame is read from the kernel stack, the CS and SS selectors
  * and their descriptors must be the cached ones, NT, VM and TF must be clear (the run
  * loop steps the guest while TF is set, monitor/debug.c), and no data segment register
  * may hold a DPL < 3 segment (IRET would null it); then the same switch the other way.
@@ -517,6 +518,29 @@ static void emit_iret0(struct xl_ctx *x, const struct ginsn *g)
 	emit_ring_miss(x, g, info, miss, nm);
 }
 
+/*
+ * IRET to CPL 3 while vcpu->pf_retry is set (a user #PF was delivered in the signal handler,
+ * monitor/signals.c): call vmm_pf_retry(vcpu, the frame's EIP) first, which maps the page
+ * the guest's handler just made present if the IRET returns to the faulting instruction, so
+ * that its retry does not fault on the host again.  Before every check of the site: the
+ * call changes no guest state the IRET reads (it may set an A bit) and the window and
+ * lookup table are loaded after it.  Guest flags already pushed.
+ */
+static void emit_pf_retry(struct xbuf *b)
+{
+	static const uint8_t cmp_m8_imm8[] = {0x80}, call_rax[] = {0xFF, 0xD0};
+	emit_mem(b, 0, cmp_m8_imm8, 1, 7, H_R13, -1, 0, VCO(pf_retry)); e8(b, 0);
+	uint8_t *none = jcc32(b, CC_E);
+	emit_mem(b, EM_GUEST, OP_MOV_LD, 1, H_R10, H_R12, -1, 0, 0);        /* the frame's EIP */
+	xl_emit_call_enter(b, true);
+	emit_rr(b, EM_W, OP_MOV_ST, 1, H_R13, H_RDI);
+	emit_rr(b, 0, OP_MOV_ST, 1, H_R10, H_RSI);
+	emit_mov_imm64(b, H_RAX, (uint64_t)(uintptr_t)vmm_pf_retry);
+	ebytes(b, call_rax, sizeof(call_rax));
+	xl_emit_call_leave(b);
+	patch_rel32(none, b->p);
+}
+
 void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 {
 	struct xbuf *b = &x->b;
@@ -537,6 +561,7 @@ void xl_translate_iret_fast(struct xl_ctx *x, const struct ginsn *g)
 	miss[nm++] = jcc32(b, CC_NE);
 	emit_mem(b, EM_GUEST, OP_TEST_IMM8, 1, 0, H_R12, -1, 0, 4); e8(b, 3);
 	uint8_t *to0 = jcc32(b, CC_E);
+	emit_pf_retry(b);
 	emit_ring_head_rest(x, sl, 1, miss, &nm);
 	emit_mem(b, 0, OP_TEST_IMM, 1, 0, H_R13, -1, 0, VC_EFLAGS); e32(b, FL_NT);
 	miss[nm++] = jcc32(b, CC_NE);

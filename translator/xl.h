@@ -56,6 +56,10 @@ uint32_t vmm_mmio_store(uint32_t off, uint32_t val, struct vcpu *c);
  * monitor/memory.c): non-zero when the running window's lookup table must be brought up to
  * date by the run loop before it is used again. */
 uint32_t vmm_invlpg(uint32_t la, struct vcpu *c);
+/* Called by an inline IRET to CPL 3 (translator/ring_cache.c) while vcpu->pf_retry is set,
+ * with the EIP it returns to (monitor/signals.c): the page of the #PF the guest just
+ * handled is mapped before the faulting instruction runs again. */
+void vmm_pf_retry(struct vcpu *c, uint32_t eip);
 
 /* Breakpoints (the monitor sets it while gdb or the guest's DR7 has some; NULL otherwise):
  * a block, one-instruction blocks included, ends with EXIT_DEBUG before every guest linear

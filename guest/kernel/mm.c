@@ -270,7 +270,9 @@ int mm_fault(uint32_t va, int write, int user_access)
 		uint32_t pa = frame_alloc();
 		if (!pa)
 			return -1;
-		if (as_map(cur->pd, page, pa, PTE_W | PTE_U) < 0) {
+		/* accessed, and dirty for a store, as the retried access would make it (Linux
+		 * sets them too): the MMU has no bits left to set */
+		if (as_map(cur->pd, page, pa, PTE_W | PTE_U | PTE_A | (write ? PTE_D : 0)) < 0) {
 			frame_decref(pa);
 			return -1;
 		}
@@ -289,7 +291,7 @@ int mm_fault(uint32_t va, int write, int user_access)
 			frame_decref(old);
 		}
 		pv_mmu_batch_begin();               /* the entry and its flush: one call */
-		pv_set_pte(pte, pa | ((e | PTE_W) & ~(PTE_COW | PAGE_MASK)));
+		pv_set_pte(pte, pa | ((e | PTE_W | PTE_A | PTE_D) & ~(PTE_COW | PAGE_MASK)));
 		pv_invlpg(page);
 		pv_mmu_batch_end();
 		return 0;

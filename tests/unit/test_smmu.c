@@ -12,7 +12,8 @@
  * Covered: window selection (one window per directory and view, the same one back for
  * the same CR3, the flat window without paging, the user view's protection); a fill with
  * prefetch (present, accessed neighbours mapped, clean pages read-only until a write
- * sets D, #PF with CR2 and the error code); tracing (a store to a page table drops the
+ * sets D, #PF with CR2 and the error code; the prefault at the IRET after a user #PF);
+ * tracing (a store to a page table drops the
  * shadow entry, the next access maps the new frame; A/D-only changes keep it); the
  * budget (least recently used window emptied first, no failure); the reverse map
  * (protecting a code frame changes every mapping of it, in every window, 4 MiB pages
@@ -41,6 +42,7 @@
 #include "monitor/x86.h"
 #include "emulation/emu.h"
 #include "shadow-mmu/smmu.h"
+#include "translator/xl.h"
 
 /* Guest memory (16 MiB).  PD1 and PD2 share the page table PT for linear 0-4 MiB; PD1
  * also maps all RAM at KB with supervisor 4 MiB pages, like the guest kernel. */
@@ -217,6 +219,47 @@ START_TEST(not_present_is_a_guest_page_fault)
 	ck_assert_uint_eq(info, PFEC_P | PFEC_W);
 	ck_assert_uint_eq(smmu_stats.pf_injected - pf, 3);
 	ck_assert(!readable(s + 0x6000) && !readable(s + 0x400000));
+}
+END_TEST
+
+/* The IRET after a user #PF maps the page when the guest tables allow it (smmu_prefault,
+ * through monitor/signals.c's vmm_pf_retry): A is set, D never, so a clean page is mapped
+ * read-only; nothing for a page still not present or not the user's, nor for an IRET that
+ * does not go back to the faulting EIP in the same address space. */
+START_TEST(prefault_maps_what_the_tables_allow)
+{
+	uint8_t *u = sel(PD1, 3);
+	ck_assert_ptr_eq((void *)(uintptr_t)vm.cpu.win_view[1], u);
+	put32(PT + 20 * 4, 0x214000 | PTE_P | PTE_W);                    /* supervisor */
+	put32(PT + 24 * 4, 0x218000 | PTE_P | PTE_W | PTE_U);            /* clean, A clear */
+	put32(PT + 28 * 4, 0x21C000 | UWAD);
+	uint64_t n = smmu_stats.prefaults;
+	smmu_prefault(&vm.cpu, 0x6000);                                  /* not present */
+	smmu_prefault(&vm.cpu, 0x14000);
+	ck_assert(!readable(u + 0x6000) && !readable(u + 0x14000));
+	ck_assert_uint_eq(smmu_stats.prefaults - n, 0);
+	smmu_prefault(&vm.cpu, 0x18000);
+	ck_assert_uint_eq(get32(PT + 24 * 4), 0x218000 | PTE_P | PTE_W | PTE_U | PTE_A);
+	ck_assert(readable(u + 0x18000) && !writable(u + 0x18000));
+	smmu_prefault(&vm.cpu, 0x1C000);
+	ck_assert(writable(u + 0x1C000));
+	ck_assert_uint_eq(smmu_stats.prefaults - n, 2);
+	/* the hint: only for the IRET back to the faulting instruction, once */
+	put32(PT + 29 * 4, 0x21D000 | UWAD);
+	vm.cpu.pf_retry = 1;
+	vm.cpu.pf_retry_la = 0x1D000;
+	vm.cpu.pf_retry_eip = 0x1234;
+	vm.cpu.pf_retry_cr3 = PD1;
+	vmm_pf_retry(&vm.cpu, 0x1238);
+	ck_assert(!vm.cpu.pf_retry && !readable(u + 0x1D000));
+	vm.cpu.pf_retry = 1;
+	vm.cpu.pf_retry_cr3 = PD2;
+	vmm_pf_retry(&vm.cpu, 0x1234);
+	ck_assert(!readable(u + 0x1D000));
+	vm.cpu.pf_retry = 1;
+	vm.cpu.pf_retry_cr3 = PD1;
+	vmm_pf_retry(&vm.cpu, 0x1234);
+	ck_assert(writable(u + 0x1D000));
 }
 END_TEST
 
@@ -932,7 +975,8 @@ static Suite *smmu_suite(void)
 {
 	Suite *s = suite_create("smmu");
 	ADD_CASE(s, "windows", window_per_directory_and_view, user_view_keeps_supervisor_pages_out);
-	ADD_CASE(s, "fills", fill_prefetches_neighbours, not_present_is_a_guest_page_fault);
+	ADD_CASE(s, "fills", fill_prefetches_neighbours, not_present_is_a_guest_page_fault,
+		 prefault_maps_what_the_tables_allow);
 	ADD_CASE(s, "coherence", traced_pte_store_refills_with_new_frame,
 		 monitor_write_reaches_every_window_of_the_table, code_protection_changes_every_mapping);
 	ADD_CASE(s, "budget", budget_evicts_least_recently_used, budget_keeps_the_current_window);

@@ -90,14 +90,17 @@ void cc_lookup_clear(struct cc_lookup *t)
 {
 	if (t->nused <= CC_LK_TRACK) {
 		for (unsigned k = 0; k < t->nused; k++) {
-			t->key[t->used[k]] = 0;
-			t->host[t->used[k]] = (uint64_t)(uintptr_t)miss_stub;
+			unsigned i = t->used[k];
+			t->key[i] = 0;
+			t->host[i] = (uint64_t)(uintptr_t)miss_stub;
+			t->inused[i / 64] = 0;
 		}
 	} else {
 		for (unsigned i = 0; i < CC_LK_ENTRIES; i++) {
 			t->key[i] = 0;
 			t->host[i] = (uint64_t)(uintptr_t)miss_stub;
 		}
+		memset(t->inused, 0, sizeof(t->inused));
 	}
 	t->nused = 0;
 	t->tag = CC_LK_NOTAG;
@@ -134,18 +137,24 @@ void cc_lookup_drop(struct cc_lookup *t, uint32_t cs_base, const struct cc_lk_dr
 		return;                       /* no entry can be on those pages */
 	}
 	bool tracked = t->nused <= CC_LK_TRACK;
-	unsigned n = tracked ? t->nused : CC_LK_ENTRIES;
+	unsigned n = tracked ? t->nused : CC_LK_ENTRIES, kept = 0;
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = tracked ? t->used[k] : k;
 		uint32_t la = cs_base + t->key[i];        /* keys first: half the bytes of hosts */
-		if (!page_in(d, pmask, la >> 12) &&
-		    ((la & 0xFFFu) <= 0xFF0u || !page_in(d, pmask, ((la >> 12) + 1) & 0xFFFFFu)))
-			continue;
-		if (t->host[i] != miss) {
+		if (t->host[i] != miss && (page_in(d, pmask, la >> 12) ||
+		    ((la & 0xFFFu) > 0xFF0u && page_in(d, pmask, ((la >> 12) + 1) & 0xFFFFFu)))) {
 			t->key[i] = 0;
 			t->host[i] = miss;
 		}
+		if (!tracked)
+			continue;
+		if (t->host[i] != miss)
+			t->used[kept++] = (uint16_t)i;    /* the list keeps the slots in use */
+		else
+			t->inused[i / 64] &= ~(1ull << (i % 64));
 	}
+	if (tracked)
+		t->nused = kept;
 	for (unsigned r = 0; r < 1024; r++)
 		if (d->reg[r / 32] & (1u << (r % 32)))
 			memset(&t->filled[r * 1024 / 64], 0, 1024 / 8);
@@ -250,9 +259,11 @@ void cc_link(struct cc_exit *e, struct cc_block *to)
 
 static void slot_set(struct cc_lookup *t, unsigned i, uint32_t key, uint64_t host)
 {
-	if (t->host[i] == (uint64_t)(uintptr_t)miss_stub && t->nused <= CC_LK_TRACK) {
-		if (t->nused < CC_LK_TRACK)
+	if (t->nused <= CC_LK_TRACK && !(t->inused[i / 64] & (1ull << (i % 64)))) {
+		if (t->nused < CC_LK_TRACK) {
 			t->used[t->nused] = (uint16_t)i;
+			t->inused[i / 64] |= 1ull << (i % 64);
+		}
 		t->nused++;                   /* CC_LK_TRACK + 1: untracked, clear it all */
 	}
 	t->key[i] = key;

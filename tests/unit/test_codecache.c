@@ -283,6 +283,41 @@ START_TEST(lookup_clear_tracked_and_untracked)
 }
 END_TEST
 
+/* A drop lists the slots it emptied no longer, and a slot filled again is listed once: a
+ * table whose pages go and come back at every fork stays tracked, and a drop looks at the
+ * slots in use only.  (Each round listed its slots again before: untracked after about
+ * CC_LK_TRACK / 5 rounds, and every drop then scanned all the slots.) */
+START_TEST(lookup_drop_keeps_the_table_tracked)
+{
+	setup();
+	struct cc_lookup *t = cc_lookup_new();
+	ck_assert_ptr_nonnull(t);
+	struct cc_block *b = make_block(0x5000, 0x1000, MODE, ~0u);
+	struct cc_block entry = { .host = b->host };
+	entry.eip = 0x900000;                                        /* another page: stays */
+	cc_lookup_insert(t, &entry);
+	for (unsigned round = 0; round < CC_LK_TRACK; round++) {
+		for (unsigned i = 0; i < 5; i++) {
+			entry.eip = 0x401000 + 0x40 * i;
+			cc_lookup_insert(t, &entry);
+		}
+		ck_assert_uint_eq(t->nused, 6);
+		struct cc_lk_drop d = { .npages = 1, .page = { 0x401 } };
+		cc_lookup_drop(t, 0, &d);
+		ck_assert_uint_eq(t->nused, 1);
+		ck_assert_uint_eq(t->host[cc_lk_index(0x401000)], (uintptr_t)cc_miss_stub());
+		ck_assert_uint_eq(t->host[cc_lk_index(0x401100)], (uintptr_t)cc_miss_stub());
+	}
+	ck_assert_uint_eq(t->key[cc_lk_index(0x900000)], 0x900000);
+	ck_assert_uint_eq(t->used[0], cc_lk_index(0x900000));
+	cc_lookup_clear(t);
+	ck_assert_uint_eq(t->host[cc_lk_index(0x900000)], (uintptr_t)cc_miss_stub());
+	/* the slot is free to be listed again after the clear */
+	cc_lookup_insert(t, &entry);
+	ck_assert_uint_eq(t->nused, 1);
+}
+END_TEST
+
 /* A dispatcher entry fills the slots of the other blocks of the same frame and linear
  * page, in the same mode and segment base, that stay on one page; never a slot in use. */
 START_TEST(lookup_insert_page_fills_siblings)
@@ -385,6 +420,7 @@ int main(void)
 	tcase_add_test(t, link_patches_and_invalidation_unlinks);
 	tcase_add_test(t, invalidate_page_leaves_nothing_behind);
 	tcase_add_test(t, lookup_clear_tracked_and_untracked);
+	tcase_add_test(t, lookup_drop_keeps_the_table_tracked);
 	tcase_add_test(t, flush_empties_the_cache);
 	tcase_add_test(t, lookup_insert_page_fills_siblings);
 	tcase_add_test(t, lookup_map_page_enters_the_page);

@@ -80,6 +80,9 @@ struct cc_block {
 	uint16_t ninsn;
 	uint8_t nexit;
 	bool valid;
+	bool wanted;        /* the run loop entered it other than by a jump it could chain
+			     * (an indirect branch, a return, an exception): a lookup-table
+			     * entry serves it, so a page fill enters it (fill_page) */
 	struct xl_imap *imap;
 	struct cc_exit exit[2];
 	struct cc_block *hnext;       /* hash chain */

@@ -319,7 +319,8 @@ START_TEST(lookup_drop_keeps_the_table_tracked)
 END_TEST
 
 /* A dispatcher entry fills the slots of the other blocks of the same frame and linear
- * page, in the same mode and segment base, that stay on one page; never a slot in use. */
+ * page, in the same mode and segment base, that stay on one page and that some lookup
+ * wanted before (b->wanted); never a slot in use. */
 START_TEST(lookup_insert_page_fills_siblings)
 {
 	setup();
@@ -335,6 +336,8 @@ START_TEST(lookup_insert_page_fills_siblings)
 	while (cc_lk_index(oe) != cc_lk_index(busy->eip))
 		oe++;
 	struct cc_block *other = make_block(0xA000 | (oe & 0xFFF), oe, MODE, ~0u);
+	struct cc_block *nw = make_block(0x7500, 0x401500, MODE, ~0u);       /* never looked up */
+	sib->wanted = om->wanted = ol->wanted = st->wanted = busy->wanted = true;
 	ck_assert_uint_eq(cc_lk_index(other->eip), cc_lk_index(busy->eip));
 	cc_lookup_insert(t, other);
 	cc_lookup_insert_page(t, a);
@@ -344,6 +347,7 @@ START_TEST(lookup_insert_page_fills_siblings)
 	ck_assert_uint_eq(t->host[cc_lk_index(ol->eip)], (uintptr_t)cc_miss_stub());
 	ck_assert_uint_eq(t->host[cc_lk_index(st->eip)], (uintptr_t)cc_miss_stub());
 	ck_assert_uint_eq(t->key[cc_lk_index(busy->eip)], other->eip);
+	ck_assert_uint_eq(t->host[cc_lk_index(nw->eip)], (uintptr_t)cc_miss_stub());
 	/* an invalid sibling is never entered */
 	cc_lookup_clear(t);
 	cc_invalidate_page(0x7000);
@@ -368,11 +372,14 @@ START_TEST(lookup_map_page_enters_the_page)
 	struct cc_block *om = make_block(0x7200, 0x401200, MODE | 2, ~0u);   /* other mode */
 	struct cc_block *st = make_block(0x7FF0, 0x401FF0, MODE, 0x9000);    /* straddles */
 	struct cc_block *ol = make_block(0x7300, 0x502300, MODE, ~0u);       /* other linear page */
+	struct cc_block *nw = make_block(0x7400, 0x401400, MODE, ~0u);       /* never looked up */
+	a->wanted = om->wanted = st->wanted = ol->wanted = true;
 	cc_lookup_map_page(t, 0x7000, 0x401);                                 /* no tag yet */
 	ck_assert_uint_eq(t->host[cc_lk_index(a->eip)], (uintptr_t)cc_miss_stub());
 	t->tag = CC_LK_TAG(MODE, 0);
 	cc_lookup_map_page(t, 0x7000, 0x401);
 	ck_assert_uint_eq(t->host[cc_lk_index(a->eip)], (uintptr_t)a->host);
+	ck_assert_uint_eq(t->host[cc_lk_index(nw->eip)], (uintptr_t)cc_miss_stub());
 	ck_assert_uint_eq(t->host[cc_lk_index(om->eip)], (uintptr_t)cc_miss_stub());
 	ck_assert_uint_eq(t->host[cc_lk_index(st->eip)], (uintptr_t)cc_miss_stub());
 	ck_assert_uint_eq(t->host[cc_lk_index(ol->eip)], (uintptr_t)cc_miss_stub());

@@ -82,7 +82,7 @@ struct cc_block {
 	bool valid;
 	bool wanted;        /* the run loop entered it other than by a jump it could chain
 			     * (an indirect branch, a return, an exception): a lookup-table
-			     * entry serves it, so a page fill enters it (fill_page) */
+			     * entry serves it, so a page fill enters it (cc_block_wanted) */
 	struct xl_imap *imap;
 	struct cc_exit exit[2];
 	struct cc_block *hnext;       /* hash chain */
@@ -177,6 +177,9 @@ void cc_link(struct cc_exit *e, struct cc_block *to);
 void cc_lookup_insert(struct cc_lookup *t, struct cc_block *b);
 /* b, and the blocks of the same frame, linear page, mode and segment base (empty slots). */
 void cc_lookup_insert_page(struct cc_lookup *t, struct cc_block *b);
+/* The run loop reached valid block b other than through a jump it chained: from now on a
+ * fill of b's page (cc_lookup_insert_page, cc_lookup_map_page) enters b too. */
+void cc_block_wanted(struct cc_block *b);
 /* The window of t just mapped linear page lp to frame pa: its blocks in t's mode and segment
  * base may enter t (free slots), as cc_lookup_insert_page's would.  Nothing while t has no
  * tag (stale, or drops pending). */

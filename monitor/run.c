@@ -233,7 +233,7 @@ static void link_block(struct vcpu *c, struct loop *l, struct cc_block *b, uint3
 	if (l->link && vm_may_chain(l->link, b, mode) && cc_stats.flushes == flushes && chaining_allowed())
 		cc_link(l->link, b);
 	else
-		b->wanted = true;       /* reached through a lookup: worth an entry (fill_page) */
+		cc_block_wanted(b);     /* reached through a lookup: worth an entry */
 	/* the window's table goes stale when a code page of the window changes mapping,
 	 * so a block may enter it once every page it was translated from is mapped in
 	 * the window (a straddling block's second page included) */

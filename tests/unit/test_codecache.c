@@ -337,7 +337,8 @@ START_TEST(lookup_insert_page_fills_siblings)
 		oe++;
 	struct cc_block *other = make_block(0xA000 | (oe & 0xFFF), oe, MODE, ~0u);
 	struct cc_block *nw = make_block(0x7500, 0x401500, MODE, ~0u);       /* never looked up */
-	sib->wanted = om->wanted = ol->wanted = st->wanted = busy->wanted = true;
+	cc_block_wanted(sib); cc_block_wanted(om); cc_block_wanted(ol); cc_block_wanted(st);
+	cc_block_wanted(busy);
 	ck_assert_uint_eq(cc_lk_index(other->eip), cc_lk_index(busy->eip));
 	cc_lookup_insert(t, other);
 	cc_lookup_insert_page(t, a);
@@ -373,7 +374,7 @@ START_TEST(lookup_map_page_enters_the_page)
 	struct cc_block *st = make_block(0x7FF0, 0x401FF0, MODE, 0x9000);    /* straddles */
 	struct cc_block *ol = make_block(0x7300, 0x502300, MODE, ~0u);       /* other linear page */
 	struct cc_block *nw = make_block(0x7400, 0x401400, MODE, ~0u);       /* never looked up */
-	a->wanted = om->wanted = st->wanted = ol->wanted = true;
+	cc_block_wanted(a); cc_block_wanted(om); cc_block_wanted(st); cc_block_wanted(ol);
 	cc_lookup_map_page(t, 0x7000, 0x401);                                 /* no tag yet */
 	ck_assert_uint_eq(t->host[cc_lk_index(a->eip)], (uintptr_t)cc_miss_stub());
 	t->tag = CC_LK_TAG(MODE, 0);

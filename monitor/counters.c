@@ -71,10 +71,12 @@ unsigned exit_kind_of(const struct vcpu *c, unsigned reason)
 /* ---- the counters port ---------------------------------------------------------------- */
 
 enum { CT_EXITS, CT_SIGNALS, CT_MAPS, CT_RESYNCS, CT_RESYNC_ENTRIES, CT_FILLS, CT_TRACED,
-       CT_PF_INJECTED, CT_PIO, CT_HYPERCALLS, CT_INTERRUPTS, CT_KIND0, CT_NR = CT_KIND0 + EK_NR };
+       CT_PF_INJECTED, CT_PIO, CT_HYPERCALLS, CT_INTERRUPTS, CT_MAP_MAP, CT_MAP_UNMAP, CT_MAP_PROTECT,
+       CT_PREFAULTS, CT_UPGRADES, CT_KIND0, CT_NR = CT_KIND0 + EK_NR };
 static const char *const ct_name[CT_KIND0] = {
 	"exits", "signals", "maps", "resyncs", "resync_entries", "fills", "traced",
-	"pf_injected", "pio", "hypercalls", "interrupts",
+	"pf_injected", "pio", "hypercalls", "interrupts", "maps.map", "maps.unmap", "maps.protect",
+	"prefaults", "dirty_upgrades",
 };
 
 static struct {
@@ -98,6 +100,11 @@ static void snapshot(uint64_t *v)
 	v[CT_PIO] = dev_pio_count;
 	v[CT_HYPERCALLS] = pv_hypercall_count();
 	v[CT_INTERRUPTS] = run_stats.interrupts;
+	v[CT_MAP_MAP] = m->map_maps;
+	v[CT_MAP_UNMAP] = m->map_unmaps;
+	v[CT_MAP_PROTECT] = m->map_protects;
+	v[CT_PREFAULTS] = m->prefaults;
+	v[CT_UPGRADES] = m->dirty_upgrades;
 	for (unsigned k = 0; k < EK_NR; k++)
 		v[CT_KIND0 + k] = run_stats.by_kind[k];
 }

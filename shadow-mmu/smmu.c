@@ -57,8 +57,12 @@
  * WP or CR4.PSE/PGE changes; this CPU has no PCID and no task switch that loads CR3), and
  * OSes flush after they take rights away.  So a level-1 table goes out of sync at its
  * first store: a snapshot of its entries is taken, the frame is released (writable in
- * every window) and the store re-runs with no exit; later stores run at full speed.  The
- * windows are made coherent at the flushes:
+ * every window) and the store re-runs with no exit; later stores run at full speed.  A
+ * table that no window used before starts out of sync at the fill that first maps
+ * through it (nothing was derived from it yet, so the snapshot is exact): a new process's
+ * tables are written right after, and protecting them first cost a hole in every live
+ * 4 MiB kernel mapping, a signal and the release (own kernel fork+exec: 14 -> 10 host
+ * signals, 53 -> 35 mapping calls).  The windows are made coherent at the flushes:
  *  - INVLPG of A, in each window of the current directory that maps A's region through
  *    a table: that table's entry for A is synced (if it differs from the snapshot, the
  *    pages derived from it are dropped in every window and the snapshot takes the new
@@ -73,7 +77,8 @@
  * Why this is exact.  Invariant: every shadow page derived from entry i of an
  * out-of-sync table was made from the value snap[i] holds, or that value with A or D
  * clear (the walks of fills set A/D in RAM, never clearing them).  It holds when the
- * snapshot is taken (the table was traced until then, so the windows equal RAM); a fill
+ * snapshot is taken (the table was traced until then, or no window used it, so the
+ * windows equal RAM); a fill
  * through an out-of-sync table first syncs the entries of its prefetch group (dropping
  * what every window derived from an entry that differs) before it maps from them, so a
  * value that comes and goes (X, Y, X) between two flushes cannot leave a window with Y

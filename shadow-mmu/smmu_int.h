@@ -219,6 +219,7 @@ void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new);
 
 /* smmu_sync.c */
 bool unsync_ok(uint32_t fn);
+void unsync_start(uint32_t fn);
 void unsync_begin(uint32_t fn);
 void unsync_end(uint32_t fn);
 void unsync_forget(uint32_t fn);

@@ -424,8 +424,12 @@ void pu_add(gpa_t frame, struct window *w, uint32_t region)
 	bool was = frame_protected(fn);
 	pool_add(&sm.pu_pool, &sm.pu_head[fn], widx(w), region);
 	sm.flood[fn] = 0;
-	if (!was && frame_protected(fn))      /* never for a PV guest */
-		frame_protect(fn);
+	if (!was && frame_protected(fn)) {    /* never for a PV guest */
+		if (region != PD_USE && unsync_ok(fn))
+			unsync_start(fn);     /* a new table: out of sync from the start */
+		else
+			frame_protect(fn);
+	}
 }
 
 void pu_drop(struct window *w, uint32_t region)

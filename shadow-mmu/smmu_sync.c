@@ -6,7 +6,12 @@
  *    (pu list), used by no window as its page directory, holding no translations, and
  *    never for a PV guest.  Its first store (a write fault on a read-only mapping of it)
  *    takes a snapshot of its 1,024 entries (sm.snap[fn]), releases the frame (every
- *    mapping of it writable where the guest allows the store) and re-runs the store;
+ *    mapping of it writable where the guest allows the store) and re-runs the store.  A
+ *    table that becomes one at a fill, no window having used it before (pu_add), starts
+ *    out of sync at once (unsync_start): no window derived anything from it yet, so the
+ *    snapshot is exact, and no protection is put on it only to be lifted at its first
+ *    store (a new process's tables: two host calls and a signal each, per window that
+ *    maps the frame writable);
  *  - the snapshot holds, per entry, a value from which every shadow entry derived from
  *    that entry (in any window) was made, with A and D possibly clear where RAM has them
  *    set.  A fill through an out-of-sync table first syncs the entries of its prefetch
@@ -25,7 +30,8 @@
  *    (unsync_end); when its last use goes (pu_drop), its snapshot is simply forgotten.
  *
  * Callers: smmu_fill.c (unsync_begin on a store to a traced table, sync_entries before a
- * fill), smmu_trace.c (resync at INVLPG and CR3 writes), smmu_map.c (pu_add/pu_drop).
+ * fill), smmu_trace.c (resync at INVLPG and CR3 writes), smmu_map.c (pu_add: unsync_start;
+ * pu_drop).
  */
 #include <string.h>
 #include "smmu_int.h"
@@ -40,7 +46,8 @@ bool unsync_ok(uint32_t fn)
 	return true;
 }
 
-void unsync_begin(uint32_t fn)
+/* The snapshot, and fn on the list of frames out of sync. */
+void unsync_start(uint32_t fn)
 {
 	uint32_t *s = malloc(GUEST_PAGE);
 	if (!s)
@@ -51,6 +58,11 @@ void unsync_begin(uint32_t fn)
 	sm.flood[fn] = 0;
 	sm.unsync_list[sm.nunsync++] = fn;
 	smmu_stats.unsyncs++;
+}
+
+void unsync_begin(uint32_t fn)
+{
+	unsync_start(fn);
 	frame_release(fn);                /* not protected any more: writable where allowed */
 }
 

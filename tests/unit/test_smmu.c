@@ -17,8 +17,9 @@
  * shadow entry, the next access maps the new frame; A/D-only changes keep it); the
  * budget (least recently used window emptied first, no failure); the reverse map
  * (protecting a code frame changes every mapping of it, in every window, 4 MiB pages
- * included, and releasing it undoes that); page tables out of sync (the first store makes
- * the table writable with no exit, a directory stays traced; a downgrade not flushed may
+ * included, and releasing it undoes that); page tables out of sync (a table new to the
+ * windows starts out of sync, unprotected; the first store to a traced one makes the table
+ * writable with no exit, a directory stays traced; a downgrade not flushed may
  * still be used, flushed by INVLPG or a CR3 reload it may not; a new frame is seen after
  * the flush; D cleared and flushed makes the page read-only until a store sets D again;
  * a table that is also code is traced; two directories sharing a table, including an
@@ -300,6 +301,7 @@ END_TEST
 START_TEST(monitor_write_reaches_every_window_of_the_table)
 {
 	uint32_t info;
+	smmu_set_unsync(false);                  /* PT traced (out of sync: no drop till a flush) */
 	uint8_t *s1 = sel(PD1, 0), *s2 = sel(PD2, 0);
 	ck_assert_int_eq(fault(s2, 0x0000, false, &info), SMF_RETRY);
 	sel(PD1, 0);
@@ -481,13 +483,41 @@ static void pt_store(uint8_t *s, uint32_t idx, uint32_t v)
 	memcpy(p, &v, 4);
 }
 
-START_TEST(unsync_first_store_makes_the_table_writable)
+/* A table no window used before starts out of sync at its first fill: no protection, its
+ * stores run with no fault, and the windows see them at the flushes (INVLPG, CR3). */
+START_TEST(unsync_new_table_starts_out_of_sync)
 {
 	uint32_t info;
 	uint64_t un = smmu_stats.unsyncs, tr = smmu_stats.traced_writes;
 	uint8_t *s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(smmu_stats.unsyncs - un, 1);
+	ck_assert_int_eq(fault(s, KB + PT, false, &info), SMF_RETRY);
+	ck_assert(writable(s + KB + PT));
+	uint32_t v = 0x204000 | PTE_P | PTE_U | PTE_A;                  /* read-only now */
+	memcpy(s + KB + PT + 4 * 4, &v, 4);
+	ck_assert(writable(s + 0x4000));                 /* no flush yet: a TLB may keep it */
+	invlpg(0x4000);
+	ck_assert(readable(s + 0x4000) && !writable(s + 0x4000));
+	memcpy(s + KB + PT + 4 * 4, &(uint32_t){0}, 4);
+	s = mov_cr3(PD1);
+	ck_assert(!readable(s + 0x4000));
+	ck_assert_uint_eq(smmu_stats.traced_writes - tr, 0);
+	/* the directory is traced from the start */
+	ck_assert_int_eq(fault(s, KB + PD1, false, &info), SMF_RETRY);
+	ck_assert(!writable(s + KB + PD1));
+}
+END_TEST
+
+START_TEST(unsync_first_store_makes_the_table_writable)
+{
+	uint32_t info;
+	uint8_t *s = sel(PD1, 0);
 	ck_assert_int_eq(fault(s, 0x0000, false, &info), SMF_RETRY);
 	ck_assert_int_eq(fault(s, KB + PT, false, &info), SMF_RETRY);
+	for (int k = 0; k < 64 && writable(s + KB + PT); k++)
+		s = mov_cr3(PD1);                        /* quiet: traced again */
+	uint64_t un = smmu_stats.unsyncs, tr = smmu_stats.traced_writes;
 	ck_assert(readable(s + KB + PT) && !writable(s + KB + PT));     /* traced while in sync */
 	ck_assert_int_eq(fault(s, KB + PT, true, &info), SMF_RETRY);    /* no exit: re-run */
 	ck_assert(writable(s + KB + PT));
@@ -802,7 +832,12 @@ START_TEST(unsync_forgotten_with_its_last_use)
 	ck_assert_int_eq(fault(s, KB + PT, false, &info), SMF_RETRY);
 	ck_assert(writable(s + KB + PT));                /* no use: not protected */
 	put32(PT + 4 * 4, 0x204000 | UWAD);
-	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);  /* a use: traced again */
+	uint64_t un = smmu_stats.unsyncs;
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);  /* a use: out of sync */
+	ck_assert_uint_eq(smmu_stats.unsyncs - un, 1);
+	ck_assert(writable(s + KB + PT));
+	for (int k = 0; k < 64 && writable(s + KB + PT); k++)
+		s = mov_cr3(PD1);                        /* and traced once quiet */
 	ck_assert(!writable(s + KB + PT));
 }
 END_TEST
@@ -980,7 +1015,7 @@ static Suite *smmu_suite(void)
 	ADD_CASE(s, "coherence", traced_pte_store_refills_with_new_frame,
 		 monitor_write_reaches_every_window_of_the_table, code_protection_changes_every_mapping);
 	ADD_CASE(s, "budget", budget_evicts_least_recently_used, budget_keeps_the_current_window);
-	ADD_CASE(s, "unsync", unsync_first_store_makes_the_table_writable,
+	ADD_CASE(s, "unsync", unsync_new_table_starts_out_of_sync, unsync_first_store_makes_the_table_writable,
 		 unsync_downgrade_not_flushed_stays_usable, unsync_downgrade_then_invlpg,
 		 unsync_downgrade_then_cr3_reload, unsync_new_frame_seen_after_flush,
 		 unsync_dirty_cleared_then_flushed, unsync_changed_entry_keeps_or_drops_the_page,

@@ -33,6 +33,9 @@ bool vm_alarm_take(void);
 /* Make sure the host timer fires no later than `when` (monotonic ns); UINT64_MAX: no
  * deadline, but console input is polled every POLL_NS. */
 void vm_timer_arm(uint64_t when);
+/* The exception about to be delivered is a #PF from user mode: note it, so that the IRET
+ * back to the instruction maps the page first (vmm_pf_retry). */
+void vm_pf_note(struct vcpu *c);
 
 /* --- adaptive.c ------------------------------------------------------------------------ */
 /* The instruction at CS:EIP took a fault that running it in the monitor would avoid. */

@@ -187,6 +187,7 @@ static int deliver(struct vcpu *c)
 		vmm_log("exception %d (error %#x) at %04x:%08x\n", c->exc_vector, c->exc_error,
 			c->seg[S_CS].sel, c->eip);
 	run_stats.exceptions++;
+	vm_pf_note(c);
 	return emu_deliver_exception(c) == EXIT_SHUTDOWN ? -1 : 0;
 }
 

@@ -32,7 +32,8 @@
  * blocks, TF, virtual-8086 mode or while instructions are logged.  A shutdown leaves with
  * EXIT_SHUTDOWN.  Saved per exception: the exit and entry (XSAVEOPT/XRSTOR) and the loop.
  *
- * A #PF delivered here is noted (vcpu->pf_retry: linear address, EIP, CR3).  The guest's
+ * A #PF from user mode delivered here or by the run loop (an instruction fetch, a fault in
+ * an emulated instruction) is noted (vm_pf_note; vcpu->pf_retry: linear address, EIP, CR3).  The guest's
  * handler fixes the entry and IRETs back to the instruction, which would fault on the host
  * a second time only to be filled; instead the inline IRET to CPL 3 calls vmm_pf_retry
  * (translator/ring_cache.c), which asks the shadow MMU to map the page (smmu_prefault) when
@@ -191,13 +192,8 @@ static bool deliver_in_handler(struct vcpu *c, const struct cc_block *b, unsigne
 	    (c->eflags & (FL_TF | FL_VM)) || (vmm_log_mask & (LOG_EXEC | LOG_CPU | LOG_INT)) ||
 	    (vec != EXC_PF && vec != EXC_DE && vec != EXC_UD && vec != EXC_GP))
 		return false;
-	if (vec == EXC_PF) {
-		c->pf_retry = 1;
-		c->pf_retry_la = c->cr2;
-		c->pf_retry_eip = c->eip;
-		c->pf_retry_cr3 = c->cr3;
-	}
 	emu_raise(c, vec, reason == EXIT_PF ? c->exit_info : 0);
+	vm_pf_note(c);
 	run_stats.handler_exceptions++;
 	if (emu_deliver_exception(c) == EXIT_SHUTDOWN) {
 		c->exit_reason = EXIT_SHUTDOWN;
@@ -227,6 +223,16 @@ static bool deliver_in_handler(struct vcpu *c, const struct cc_block *b, unsigne
 	unsigned i = cc_lk_index(c->eip);
 	gr[REG_RIP] = (greg_t)(lk->key[i] == c->eip ? lk->host[i] : (uint64_t)(uintptr_t)cc_miss_stub());
 	return true;
+}
+
+void vm_pf_note(struct vcpu *c)
+{
+	if (c->exc_vector != EXC_PF || c->cpl != 3)
+		return;
+	c->pf_retry = 1;
+	c->pf_retry_la = c->cr2;
+	c->pf_retry_eip = c->eip;
+	c->pf_retry_cr3 = c->cr3;
 }
 
 void vmm_pf_retry(struct vcpu *c, uint32_t eip)

@@ -44,6 +44,7 @@
 #include "emulation/emu.h"
 #include "shadow-mmu/smmu.h"
 #include "translator/xl.h"
+#include "monitor/mon_int.h"
 
 /* Guest memory (16 MiB).  PD1 and PD2 share the page table PT for linear 0-4 MiB; PD1
  * also maps all RAM at KB with supervisor 4 MiB pages, like the guest kernel. */
@@ -245,12 +246,24 @@ START_TEST(prefault_maps_what_the_tables_allow)
 	smmu_prefault(&vm.cpu, 0x1C000);
 	ck_assert(writable(u + 0x1C000));
 	ck_assert_uint_eq(smmu_stats.prefaults - n, 2);
-	/* the hint: only for the IRET back to the faulting instruction, once */
+	/* the hint: noted for a #PF from user mode only, used only for the IRET back to the
+	 * faulting instruction, once */
 	put32(PT + 29 * 4, 0x21D000 | UWAD);
-	vm.cpu.pf_retry = 1;
-	vm.cpu.pf_retry_la = 0x1D000;
-	vm.cpu.pf_retry_eip = 0x1234;
-	vm.cpu.pf_retry_cr3 = PD1;
+	vm.cpu.pf_retry = 0;
+	vm.cpu.exc_vector = EXC_PF;
+	vm.cpu.cr2 = 0x1D000;
+	vm.cpu.eip = 0x1234;
+	vm.cpu.cpl = 0;
+	vm_pf_note(&vm.cpu);
+	ck_assert(!vm.cpu.pf_retry);
+	vm.cpu.cpl = 3;
+	vm.cpu.exc_vector = EXC_GP;
+	vm_pf_note(&vm.cpu);
+	ck_assert(!vm.cpu.pf_retry);
+	vm.cpu.exc_vector = EXC_PF;
+	vm_pf_note(&vm.cpu);
+	ck_assert(vm.cpu.pf_retry && vm.cpu.pf_retry_la == 0x1D000 && vm.cpu.pf_retry_eip == 0x1234 &&
+		  vm.cpu.pf_retry_cr3 == PD1);
 	vmm_pf_retry(&vm.cpu, 0x1238);
 	ck_assert(!vm.cpu.pf_retry && !readable(u + 0x1D000));
 	vm.cpu.pf_retry = 1;

@@ -329,6 +329,11 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 machine="$cpu, $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM, Linux $(uname -r)"
 qemu_ver=$( [ $have_qemu = 1 ] && qemu-system-i386 --version | head -n 1 | sed 's/QEMU emulator version //' || echo "not installed")
 
+# the host's floor: what a signal, a mapping, an unmap and an mprotect cost here
+declare -A FLOOR
+if [ -x "$BUILD/bench/hostfloor" ]; then
+	while read -r _ k _ v; do FLOOR[$k]=${v#ns_per_op=}; done < <("$BUILD/bench/hostfloor" 2>/dev/null)
+fi
 md=$resdir/latest.md
 csv=$resdir/latest.csv
 png=$resdir/latest.png
@@ -474,6 +479,24 @@ fi
 	echo "| benchmark | ops | BT signals | BT maps | BT exits | BT resyncs | BT exits by kind | PV signals | PV maps | PV exits | PV resyncs | PV exits by kind |"
 	echo "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"
 	counts_rows
+	echo
+	echo "## Host floor"
+	echo
+	if [ -n "${FLOOR[fault]:-}" ]; then
+		echo "What this host charges for the operations the shadow MMU is made of (bench/hostfloor.c,"
+		echo "ns per operation, median of 5 rounds of 4000): a SIGSEGV taken and returned from; one"
+		echo "memfd page mapped into a PROT_NONE reservation and stored to; that page made PROT_NONE"
+		echo "again; an mprotect of one page; and a demand fault's least cost, the signal plus the"
+		echo "mapping plus the store.  A guest demand page fault under BT needs one host fault and one"
+		echo "new host mapping at the least (pgfault and alloc rows: 1 signal, 1 map each), so"
+		echo "pgfault cannot go below the 'fault' figure here, whatever qemu's soft MMU costs."
+		echo
+		echo "| signal | map | unmap | protect | fault | BT pgfault | BT pgfault / fault | qemu pgfault |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+		echo "| ${FLOOR[signal]:-} | ${FLOOR[map]:-} | ${FLOOR[unmap]:-} | ${FLOOR[protect]:-} | ${FLOOR[fault]} | ${V[bt,pgfault]:-n/a} | $(ratio "${V[bt,pgfault]:-}" "${FLOOR[fault]}") | ${V[qemu,pgfault]:-n/a} |"
+	else
+		echo "n/a: $BUILD/bench/hostfloor did not run."
+	fi
 	echo
 	echo "## CPU workload on bare.elf (wall clock of the whole process)"
 	echo

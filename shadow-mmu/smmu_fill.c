@@ -58,8 +58,9 @@ static void fill_large(struct vcpu *c, struct window *w, gla_t la, const struct 
 	gpa_t base = wk->gpa & 0xFFC00000u;
 	bool gw = guest_writable(c, w, wk->perm);
 	if (w->lg[r] == (base | SM_P | (gw ? SM_GW : 0))) {
-		/* mapped already: a page left read-only for a protection since lifted */
-		if (gw && !frame_protected(wk->gpa / GUEST_PAGE)) {
+		/* mapped already: a page left read-only for a protection since lifted (unless
+		 * the store's own fault lifted it just now: a table going out of sync) */
+		if (gw && !frame_protected(wk->gpa / GUEST_PAGE) && large_page_ro(w, la >> 12)) {
 			host_protect(w, la >> 12, 1, true);
 			large_note_rw(w, la >> 12, true);
 		}
@@ -101,7 +102,9 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 			smmu_stats.dirty_upgrades++;
 			return;
 		}
-		invalidate_page(w, lpn);
+		/* another frame: the entry goes, and the mapping below replaces the host page
+		 * (MAP_FIXED), so no unmap first */
+		entry_clear(w, lpn, e);
 	}
 	/* prefetch: present, accessed neighbours in the aligned group, same rules */
 	struct fillent f[SMMU_PREFETCH];

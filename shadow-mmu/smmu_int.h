@@ -201,6 +201,8 @@ void unmap_batch_end(void);
 void invalidate_region(struct window *w, uint32_t r);
 void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n);
 void large_note_rw(struct window *w, uint32_t lpn, bool rw);
+/* Does page lpn of a 4 MiB region of w have a read-only hole in the host now? */
+bool large_page_ro(const struct window *w, uint32_t lpn);
 void large_pending_apply(struct window *w);
 void large_forget(struct window *w);
 void map_large(struct window *w, uint32_t r, gpa_t base, bool gw);

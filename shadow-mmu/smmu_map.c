@@ -272,6 +272,11 @@ static void ro_put(struct window *w, uint32_t lpn, bool ro)
 		w->ro[lpn / 64] &= ~(1ull << (lpn % 64));
 }
 
+bool large_page_ro(const struct window *w, uint32_t lpn)
+{
+	return ro_get(w, lpn);
+}
+
 /* The host state of page lpn (of a 4 MiB region of w) was just set to rw. */
 void large_note_rw(struct window *w, uint32_t lpn, bool rw)
 {

@@ -148,6 +148,16 @@ static void ub_flush(unsigned wi)
 	}
 }
 
+/* Does lpn continue the run (start, n)?  Then it joins it. */
+static bool run_join(uint32_t start, uint32_t *n, uint32_t lpn)
+{
+	if (!*n || start + *n != lpn)
+		return false;
+	(*n)++;
+	smmu_stats.unmaps_batched++;
+	return true;
+}
+
 /* Page lpn of w, mapped writable, becomes read-only (its entry already says so); in a
  * batch, runs of consecutive pages go in one call. */
 void lower_page(struct window *w, uint32_t lpn)
@@ -157,11 +167,8 @@ void lower_page(struct window *w, uint32_t lpn)
 		return;
 	}
 	unsigned wi = widx(w);
-	if (ub.pn[wi] && ub.pstart[wi] + ub.pn[wi] == lpn) {
-		ub.pn[wi]++;
-		smmu_stats.unmaps_batched++;
+	if (run_join(ub.pstart[wi], &ub.pn[wi], lpn))
 		return;
-	}
 	if (ub.pn[wi])
 		host_protect(w, ub.pstart[wi], ub.pn[wi], false);
 	ub.pstart[wi] = lpn;
@@ -193,11 +200,8 @@ void invalidate_page(struct window *w, uint32_t lpn)
 		return;
 	}
 	unsigned wi = widx(w);
-	if (ub.n[wi] && ub.start[wi] + ub.n[wi] == lpn) {
-		ub.n[wi]++;
-		smmu_stats.unmaps_batched++;
+	if (run_join(ub.start[wi], &ub.n[wi], lpn))
 		return;
-	}
 	ub_flush(wi);
 	ub.start[wi] = lpn;
 	ub.n[wi] = 1;

@@ -312,7 +312,7 @@ static void print_stats(void)
 	vmm_log("  shadow fills           %llu (prefetched pages %llu, 4 MiB pages %llu, prefaults at IRET %llu, dirty upgrades %llu)\n"
 		"  guest page faults      %llu injected by fills, device-memory fills %llu\n"
 		"  page-table tracing     %llu traced writes (signals), %llu by monitor calls, %llu entries invalidated, %llu frames unshadowed\n"
-		"  out-of-sync tables     %llu made writable, %llu resyncs (%llu entries changed), %llu traced again; changed entries kept %llu pages, %llu made read-only\n"
+		"  out-of-sync tables     %llu made writable, %llu resyncs (%llu entries changed), %llu traced again; changed entries kept %llu pages, %llu made read-only, %llu remapped\n"
 		"  adaptive translation   %llu instructions made monitor calls, %llu reverted, %llu call sites translated\n"
 		"  device memory inline   %llu load sites (mirrors), %llu store sites (%llu stores), %llu translations learnt\n"
 		"  code-page protections  %llu\n"
@@ -326,6 +326,7 @@ static void print_stats(void)
 		(unsigned long long)m->unsyncs, (unsigned long long)m->resyncs,
 		(unsigned long long)m->resync_entries, (unsigned long long)m->resync_protects,
 		(unsigned long long)m->pages_kept, (unsigned long long)m->pages_lowered,
+		(unsigned long long)m->pages_remapped,
 		(unsigned long long)adapt_stats.on, (unsigned long long)adapt_stats.reverts,
 		(unsigned long long)xl_stats.adaptive, (unsigned long long)xl_stats.mmio_fast_sites,
 		(unsigned long long)xl_stats.mmio_store_sites, (unsigned long long)adapt_stats.mmio_stores,

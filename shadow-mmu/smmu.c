@@ -255,6 +255,7 @@ static void win_revalidate(struct window *w, gpa_t pd)
 {
 	uint32_t kept = 0;
 	w->pd = pd;
+	unmap_batch_begin();              /* the regions that go: one span where they can */
 	for (uint32_t r = 0; r < NREG; r++) {
 		if (region_empty(w, r))
 			continue;
@@ -266,6 +267,7 @@ static void win_revalidate(struct window *w, gpa_t pd)
 		if (w->ptf[r] != NOPT && sm.snap[w->ptf[r] / GUEST_PAGE])
 			resync(w->ptf[r] / GUEST_PAGE);
 	}
+	unmap_batch_end();
 	smmu_stats.window_reuses++;
 	smmu_stats.regions_kept += kept;
 }

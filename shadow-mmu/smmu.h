@@ -36,6 +36,7 @@ struct smmu_stats {
 	uint64_t unmaps_batched;          /* page unmaps and lowerings that joined a run */
 	uint64_t holes_deferred;              /* 4 MiB-region hole changes left for later */
 	uint64_t pages_kept, pages_lowered;   /* a changed entry left its page mapped (smmu_trace.c) */
+	uint64_t pages_remapped;          /* ... or mapped its new frame at once (remap_page) */
 	uint64_t eager_builds, eager_pages, pv_entry_writes, pv_rechecks, pv_releases;  /* PV */
 };
 extern struct smmu_stats smmu_stats;

@@ -196,6 +196,7 @@ void entry_set(struct window *w, uint32_t lpn, gpa_t frame, uint32_t flags);
 void entry_clear(struct window *w, uint32_t lpn, uint32_t *e);
 void invalidate_page(struct window *w, uint32_t lpn);
 void lower_page(struct window *w, uint32_t lpn);
+void remap_page(struct window *w, uint32_t lpn, gpa_t frame, bool gw);
 void unmap_batch_begin(void);
 void unmap_batch_end(void);
 void invalidate_region(struct window *w, uint32_t r);

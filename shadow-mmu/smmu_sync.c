@@ -97,7 +97,7 @@ static uint32_t sync_range(uint32_t fn, uint32_t first, uint32_t n)
 
 void sync_entries(uint32_t fn, uint32_t first, uint32_t n)
 {
-	if (sm.snap[fn])
+	if (fn < sm.nframes && sm.snap[fn])
 		sync_range(fn, first, n);
 }
 
@@ -139,11 +139,13 @@ void unsync_forget(uint32_t fn)
 		}
 }
 
-/* Does a window of page directory pd map through frame fn? */
+/* Does a window of page directory pd map through frame fn?  A retired window's pd is the
+ * directory it had before it retired, whatever that frame is now: its tables are resynced
+ * when it is handed to a directory again (smmu.c, win_revalidate), not here. */
 static bool used_by_dir(uint32_t fn, gpa_t pd)
 {
 	for (uint32_t i = sm.pu_head[fn]; i; i = sm.pu_pool.n[i].next)
-		if (sm.win[sm.pu_pool.n[i].win].pd == pd)
+		if (sm.win[sm.pu_pool.n[i].win].pd == pd && sm.win[sm.pu_pool.n[i].win].kind == W_PAGED)
 			return true;
 	return false;
 }

@@ -44,14 +44,21 @@ static void page_changed(struct window *w, uint32_t lpn, uint32_t old, uint32_t 
 	if (!e || !(*e & SM_P))
 		return;
 	gpa_t frame = *e & ~(GUEST_PAGE - 1);
-	uint32_t pde = pde_now(w, lpn / 1024);
+	uint32_t pde = w->pde[lpn / 1024];      /* the entry the region was made from */
 	uint32_t perm = (pde & new & (PTE_U | PTE_W)) | (new & ~(uint32_t)(PTE_U | PTE_W));
-	if (old == ~new || (new & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || (new & ~0xFFFu) != frame ||
-	    (w->user && !(perm & PTE_U))) {
+	if (old == ~new || (new & (PTE_P | PTE_A)) != (PTE_P | PTE_A) || (w->user && !(perm & PTE_U)) ||
+	    !(pde & PTE_P)) {
 		invalidate_page(w, lpn);
 		return;
 	}
 	bool gw = guest_writable(&sm.vm->cpu, w, perm);
+	if ((new & ~0xFFFu) != frame) {
+		if ((uint64_t)(new & ~0xFFFu) + GUEST_PAGE <= sm.vm->ram_size)
+			remap_page(w, lpn, new & ~0xFFFu, gw);
+		else
+			invalidate_page(w, lpn);
+		return;
+	}
 	if ((*e & SM_RW) && !gw) {
 		lower_page(w, lpn);
 		*e &= ~SM_RW;

@@ -123,6 +123,20 @@ static uint8_t *sel(uint32_t cr3, int cpl)
 	return smmu_select(&vm.cpu);
 }
 
+/* Window s maps la now (no fault needed): readable through the host MMU. */
+static uint32_t peek(uint8_t *s, gla_t la)
+{
+	ck_assert(readable(s + la));
+	return *(volatile uint32_t *)(s + la);
+}
+
+/* p is mapped and shows v: a window that still shows a frame the tables no longer map
+ * after a flush is the bug; showing the new frame or nothing is right. */
+static bool shows(const uint8_t *p, uint32_t v)
+{
+	return readable(p) && *(const volatile uint32_t *)p == v;
+}
+
 /* A host fault at window base + la, as the run loop's handler reports it. */
 static enum smf fault(uint8_t *base, gla_t la, bool wr, uint32_t *info)
 {
@@ -303,7 +317,7 @@ START_TEST(traced_pte_store_refills_with_new_frame)
 	smmu_trace_end(KB + PT, PT, before);
 	ck_assert(readable(s + KB + PT) && !writable(s + KB + PT));     /* traced again */
 	ck_assert_uint_eq(smmu_stats.trace_invalidations - inv, 1);
-	ck_assert(!readable(s));                 /* the changed entry was dropped */
+	ck_assert_uint_eq(peek(s, 0), 0xBBBB0000);  /* the changed entry maps the new frame */
 	ck_assert(readable(s + 0x1000));         /* setting D changes no mapping */
 	ck_assert(readable(s + 0x2000));
 	ck_assert_int_eq(fault(s, 0x0000, false, &info), SMF_RETRY);
@@ -630,15 +644,13 @@ START_TEST(unsync_new_frame_seen_after_flush)
 	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xAAAA);
 	pt_store(s, 4, 0x240000 | UWAD);
 	invlpg(0x4000);
-	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
-	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xBBBB);
+	/* another present, accessed frame: mapped in place at the flush (remap_page) */
+	ck_assert_uint_eq(peek(s, 0x4000), 0xBBBB);
 	/* and through a CR3 reload */
 	pt_store(s, 4, 0x241000 | UWAD);
 	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xBBBB);    /* stale: allowed */
 	s = mov_cr3(PD1);
-	ck_assert(!readable(s + 0x4000));
-	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
-	ck_assert_uint_eq(*(volatile uint32_t *)(s + 0x4000), 0xCCCC);
+	ck_assert_uint_eq(peek(s, 0x4000), 0xCCCC);
 	/* a not-present entry made present needs no flush: the fault reads the table */
 	put32(0x206000, 0xDDDD);
 	pt_store(s, 6, 0x206000 | UWAD);
@@ -716,8 +728,9 @@ START_TEST(unsync_changed_entry_keeps_or_drops_the_page)
 	ck_assert_uint_eq(smmu_stats.pages_kept - kept, 1);
 	ck_assert_int_eq(fault(u, 0x4000, true, &info), SMF_RETRY);
 	ck_assert(writable(u + 0x4000));
-	/* accessed bit cleared, another frame, not present: each drops the page */
-	static const uint32_t drop[] = { 0x204000 | PTE_P | PTE_W | PTE_U | PTE_D, 0x205000 | UWAD, 0 };
+	/* accessed bit cleared, not present, supervisor only: each drops the page */
+	static const uint32_t drop[] = { 0x204000 | PTE_P | PTE_W | PTE_U | PTE_D, 0,
+					 0x205000 | PTE_P | PTE_W | PTE_A | PTE_D };
 	for (unsigned k = 0; k < 3; k++) {
 		if (!readable(u + 0x4000))
 			ck_assert_int_eq(fault(u, 0x4000, false, &info), SMF_RETRY);
@@ -728,6 +741,7 @@ START_TEST(unsync_changed_entry_keeps_or_drops_the_page)
 		ck_assert_msg(!readable(u + 0x4000), "case %u", k);
 		pt_store(s, 4, 0x204000 | UWAD);
 	}
+	ck_assert_uint_eq(smmu_stats.pages_remapped, 0);
 }
 END_TEST
 END_TEST
@@ -771,14 +785,14 @@ START_TEST(unsync_table_shared_by_two_directories)
 	/* PD1 changes the shared entry and flushes it: gone from both windows */
 	pt_store(s1, 4, 0x240000 | UWAD);
 	invlpg(0x4000);
-	ck_assert(!readable(s1 + 0x4000) && !readable(s2 + 0x4000));
+	ck_assert(!shows(s1 + 0x4000, 0x4444) && !shows(s2 + 0x4000, 0x4444));
 	/* PD1 changes it again without a flush (PD2 is not running: on hardware it would
 	 * be flushed by the CR3 write that runs it) */
 	ck_assert_int_eq(fault(s1, 0x4000, false, &info), SMF_RETRY);
 	ck_assert_uint_eq(*(volatile uint32_t *)(s1 + 0x4000), 0x5555);
 	pt_store(s1, 4, 0x204000 | UWAD);
 	ck_assert_ptr_eq(mov_cr3(PD2), s2);
-	ck_assert(!readable(s1 + 0x4000));               /* the resync reached both */
+	ck_assert(!shows(s1 + 0x4000, 0x5555));          /* the resync reached both */
 	ck_assert_int_eq(fault(s2, 0x4000, false, &info), SMF_RETRY);
 	ck_assert_uint_eq(*(volatile uint32_t *)(s2 + 0x4000), 0x4444);
 	/* a change back and forth: X in PD1's window, Y filled by PD2, X again, flush in PD2:
@@ -791,17 +805,17 @@ START_TEST(unsync_table_shared_by_two_directories)
 	ck_assert_int_eq(fault(s1, 0x4000, false, &info), SMF_RETRY);
 	pt_store(s1, 4, 0x204000 | UWAD);                          /* X, no flush */
 	ck_assert_int_eq(fault(s1, 0x3000, false, &info), SMF_RETRY);  /* a neighbour: syncs 4 */
-	ck_assert(!readable(s1 + 0x4000) && !readable(s2 + 0x4000));
+	ck_assert(!shows(s1 + 0x4000, 0x5555) && !shows(s2 + 0x4000, 0x5555));
 	ck_assert_int_eq(fault(s1, 0x4000, false, &info), SMF_RETRY);
 	ck_assert_uint_eq(*(volatile uint32_t *)(s1 + 0x4000), 0x4444);
 	pt_store(s1, 4, 0x240000 | UWAD);                          /* Y, no flush */
 	sel(PD2, 0);                                               /* no flush either */
 	ck_assert_int_eq(fault(s2, 0x4000, false, &info), SMF_RETRY);
 	ck_assert_uint_eq(*(volatile uint32_t *)(s2 + 0x4000), 0x5555);
-	ck_assert(!readable(s1 + 0x4000));               /* the fill of Y dropped PD1's X */
+	ck_assert(!shows(s1 + 0x4000, 0x4444));          /* the fill of Y dropped PD1's X */
 	pt_store(s1, 4, 0x204000 | UWAD);                          /* X again */
 	ck_assert_ptr_eq(mov_cr3(PD2), s2);
-	ck_assert(!readable(s2 + 0x4000));
+	ck_assert(!shows(s2 + 0x4000, 0x5555));
 	ck_assert_int_eq(fault(s2, 0x4000, false, &info), SMF_RETRY);
 	ck_assert_uint_eq(*(volatile uint32_t *)(s2 + 0x4000), 0x4444);
 }
@@ -857,6 +871,62 @@ START_TEST(unsync_forgotten_with_its_last_use)
 }
 END_TEST
 
+/*
+ * An entry changed to another present, accessed frame (a copy-on-write break) maps the new
+ * frame at the flush in every window that mapped the page, with the fill's rules: writable
+ * only if dirty, read-only for a protected frame, dropped in a view that may not see it.
+ * Before the flush the old frame may still be used; after it, never.
+ */
+START_TEST(changed_frame_is_mapped_at_the_flush)
+{
+	uint32_t info;
+	put32(0x204000, 0x4444);
+	put32(0x240000, 0x4040);
+	put32(0x241000, 0x4141);
+	uint8_t *s = sel(PD1, 0), *u = sel(PD1, 3);
+	ck_assert_int_eq(fault(u, 0x4000, true, &info), SMF_RETRY);
+	s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(writable(u + 0x4000) && writable(s + 0x4000));
+	put32(0x204000, 0x4444);                         /* (writable() stored a byte) */
+	uint64_t rm = smmu_stats.pages_remapped, mu = smmu_stats.map_unmaps;
+	pt_store(s, 4, 0x240000 | UWAD);
+	uint64_t pf = smmu_stats.fills;
+	ck_assert_uint_eq(peek(u, 0x4000), 0x4444);        /* not flushed: the old frame */
+	invlpg(0x4000);
+	ck_assert_uint_eq(smmu_stats.pages_remapped - rm, 2);
+	ck_assert_uint_eq(smmu_stats.map_unmaps - mu, 0);
+	ck_assert_uint_eq(peek(u, 0x4000), 0x4040);
+	ck_assert_uint_eq(peek(s, 0x4000), 0x4040);
+	ck_assert(writable(u + 0x4000) && writable(s + 0x4000));   /* dirty: writable */
+	put32(0x240000, 0x4040);
+	ck_assert_uint_eq(smmu_stats.fills - pf, 0);
+	/* clean: read-only, and the first store is a dirty upgrade that sets D */
+	pt_store(s, 4, 0x241000 | PTE_P | PTE_W | PTE_U | PTE_A);
+	mov_cr3(PD1);
+	u = sel(PD1, 3);
+	ck_assert_uint_eq(peek(u, 0x4000), 0x4141);
+	ck_assert(!writable(u + 0x4000));
+	ck_assert_int_eq(fault(u, 0x4000, true, &info), SMF_RETRY);
+	ck_assert(writable(u + 0x4000));
+	ck_assert(get32(PT + 4 * 4) & PTE_D);
+	/* a frame that is a traced page directory: mapped, but read-only */
+	s = sel(PD1, 0);
+	pt_store(s, 4, PD1 | UWAD);
+	invlpg(0x4000);
+	u = sel(PD1, 3);
+	ck_assert(readable(u + 0x4000) && !writable(u + 0x4000));
+	/* supervisor now: the user view drops it, the kernel view maps the new frame */
+	s = sel(PD1, 0);
+	pt_store(s, 4, 0x240000 | PTE_P | PTE_W | PTE_A | PTE_D);
+	invlpg(0x4000);
+	ck_assert_uint_eq(peek(s, 0x4000), 0x4040);
+	u = sel(PD1, 3);
+	ck_assert(!readable(u + 0x4000));
+	ck_assert_int_eq(fault(u, 0x4000, false, &info), SMF_PF);
+}
+END_TEST
+
 /* ---- retired windows (smmu.c win_retire / win_revalidate) ------------------------------- */
 
 #define PDX      0x108000u
@@ -870,13 +940,6 @@ static void make_dir(gpa_t pd, gpa_t pt)
 	put32(pd, pt | PTE_P | PTE_W | PTE_U | PTE_A);
 	for (uint32_t r = 0; r < RAM >> 22; r++)
 		put32(pd + (768 + r) * 4, get32(PD1 + (768 + r) * 4));
-}
-
-/* Window s maps la now (no fault needed): readable through the host MMU. */
-static uint32_t peek(uint8_t *s, gla_t la)
-{
-	ck_assert(readable(s + la));
-	return *(volatile uint32_t *)(s + la);
 }
 
 /* The process of directory PDX exits: PD1 is current, and the kernel zeroes PDX through
@@ -1007,6 +1070,49 @@ START_TEST(retired_window_revived_for_its_own_directory)
 }
 END_TEST
 
+/* A retired window handed to a new directory loses the regions whose entries differ: the
+ * text region near 0 and the stack region below the kernel, with nothing mapped between
+ * them, go in one host call; a region kept between them splits the span in two. */
+static void regions_go(bool keep_middle)
+{
+	uint32_t info;
+	const gpa_t ta = 0x10B000, tb = 0x10C000, tc = 0x10D000, td = 0x10E000;
+	const uint32_t pde = PTE_P | PTE_W | PTE_U | PTE_A;
+	memset(vm.ram + ta, 0, 4 * 4096);
+	put32(ta, 0x300000 | UWAD);                      /* 0x00000000 */
+	put32(tb + 1023 * 4, 0x301000 | UWAD);           /* 0xBFFFF000 */
+	put32(tc, 0x302000 | UWAD);                      /* 0x00400000 */
+	make_dir(PDX, ta);
+	put32(PDX + 767 * 4, tb | pde);
+	if (keep_middle)
+		put32(PDX + 1 * 4, tc | pde);
+	uint8_t *sx = mov_cr3(PDX);
+	ck_assert_int_eq(fault(sx, KB, false, &info), SMF_RETRY);
+	ck_assert_int_eq(fault(sx, 0x00000000, false, &info), SMF_RETRY);
+	ck_assert_int_eq(fault(sx, 0xBFFFF000, false, &info), SMF_RETRY);
+	if (keep_middle)
+		ck_assert_int_eq(fault(sx, 0x00400000, false, &info), SMF_RETRY);
+	exit_pdx();
+	make_dir(PDY, td);
+	put32(PDY + 767 * 4, td | pde);
+	if (keep_middle)
+		put32(PDY + 1 * 4, tc | pde);
+	uint64_t mu = smmu_stats.map_unmaps;
+	uint8_t *sy = mov_cr3(PDY);
+	ck_assert_ptr_eq(sy, sx);
+	ck_assert_uint_eq(smmu_stats.map_unmaps - mu, keep_middle ? 2 : 1);
+	ck_assert(!readable(sy + 0x00000000) && !readable(sy + 0xBFFFF000));
+	ck_assert_int_eq(keep_middle, readable(sy + 0x00400000));
+	ck_assert(readable(sy + KB));                    /* the kernel's regions stay */
+	ck_assert_int_eq(fault(sy, 0x00000000, false, &info), SMF_PF);
+}
+
+START_TEST(retired_window_regions_go_in_one_call) { regions_go(false); }
+END_TEST
+
+START_TEST(retired_window_kept_region_splits_the_span) { regions_go(true); }
+END_TEST
+
 static void add_case(Suite *s, const char *name, const TTest *const *tests, unsigned n)
 {
 	TCase *t = tcase_create(name);
@@ -1037,11 +1143,12 @@ static Suite *smmu_suite(void)
 		 unsync_code_lookup_follows_the_tables,
 		 unsync_table_that_is_code,
 		 unsync_table_shared_by_two_directories, unsync_quiet_table_is_traced_again,
-		 unsync_forgotten_with_its_last_use);
+		 unsync_forgotten_with_its_last_use, changed_frame_is_mapped_at_the_flush);
 	ADD_CASE(s, "retire", retired_window_reused_keeps_same_entries_only,
 		 retired_window_entry_changed_differently_is_dropped,
 		 retired_window_table_changed_meanwhile_is_resynced,
-		 retired_window_revived_for_its_own_directory);
+		 retired_window_revived_for_its_own_directory, retired_window_regions_go_in_one_call,
+		 retired_window_kept_region_splits_the_span);
 	return s;
 }
 

@@ -26,7 +26,8 @@
  * host mapping calls of the shadow MMU (mmap/munmap/mprotect), out-of-sync tables
  * resynced (and entries they changed), shadow fills, traced page-table stores (by signal
  * and by monitor call), guest page faults injected by fills, port accesses, PV
- * hypercalls, interrupts delivered, and the exits of every kind that occurred.
+ * hypercalls, interrupts delivered, blocks translated and the microseconds the translator
+ * took for them, and the exits of every kind that occurred.
  * Decisions: a port rather than a hypercall so that the same kernel code serves BT, PV
  * (through its port hypercall) and QEMU (where the probe fails and nothing is sent);
  * byte-wide because the PV port hypercall carries bytes and words only; the port sits
@@ -72,11 +73,11 @@ unsigned exit_kind_of(const struct vcpu *c, unsigned reason)
 
 enum { CT_EXITS, CT_SIGNALS, CT_MAPS, CT_RESYNCS, CT_RESYNC_ENTRIES, CT_FILLS, CT_TRACED,
        CT_PF_INJECTED, CT_PIO, CT_HYPERCALLS, CT_INTERRUPTS, CT_MAP_MAP, CT_MAP_UNMAP, CT_MAP_PROTECT,
-       CT_PREFAULTS, CT_UPGRADES, CT_KIND0, CT_NR = CT_KIND0 + EK_NR };
+       CT_PREFAULTS, CT_UPGRADES, CT_BLOCKS, CT_XL_US, CT_KIND0, CT_NR = CT_KIND0 + EK_NR };
 static const char *const ct_name[CT_KIND0] = {
 	"exits", "signals", "maps", "resyncs", "resync_entries", "fills", "traced",
 	"pf_injected", "pio", "hypercalls", "interrupts", "maps.map", "maps.unmap", "maps.protect",
-	"prefaults", "dirty_upgrades",
+	"prefaults", "dirty_upgrades", "blocks", "xl_us",
 };
 
 static struct {
@@ -105,6 +106,8 @@ static void snapshot(uint64_t *v)
 	v[CT_MAP_PROTECT] = m->map_protects;
 	v[CT_PREFAULTS] = m->prefaults;
 	v[CT_UPGRADES] = m->dirty_upgrades;
+	v[CT_BLOCKS] = cc_stats.blocks;
+	v[CT_XL_US] = cc_stats.xl_ns / 1000;
 	for (unsigned k = 0; k < EK_NR; k++)
 		v[CT_KIND0 + k] = run_stats.by_kind[k];
 }

@@ -225,9 +225,17 @@ void win_empty(struct window *w)
  * for as long as the region uses it, whatever the window's state.  A region derived from
  * value v in a view is exactly what a window of any directory whose entry r is v would
  * derive in that view, so when a retired window is handed to directory pd, a region stays
- * if pd's entry r is v now and goes otherwise (one comparison per filled region).  The
- * tables a kept region maps through that are out of sync are resynced then, as the CR3
- * write that selects pd resyncs the tables of pd's windows.  This is what makes an
+ * if pd's entry r is v now (one comparison per filled region).  The tables a kept region
+ * maps through that are out of sync are resynced then, as the CR3 write that selects pd
+ * resyncs the tables of pd's windows.  A region whose entry names another table moves to
+ * it page by page where it can (smmu_trace.c region_retarget: a page stays where the new
+ * table maps the same frame, accessed, and is lowered, remapped or dropped as for a
+ * changed entry otherwise); it goes as a whole when no page would stay.  Which retired
+ * window a new directory gets: its own if it has one, else the one that would keep the
+ * most pages (win_score: whole regions with the same entry, and the pages that would
+ * stay in the others) - a fork's child finds its parent's text and data in the window
+ * of the previous child, an exec'd binary its own in the window of its previous run -
+ * and a free window rather than one that would keep nothing.  This is what makes an
  * address space cheap to create: Linux copies the kernel's directory entries into every
  * new directory, so a new process starts with the kernel half of a dead one already
  * mapped (and its lookup table filled), and an exec of the same binary finds its text.
@@ -255,12 +263,14 @@ static void win_revalidate(struct window *w, gpa_t pd)
 {
 	uint32_t kept = 0;
 	w->pd = pd;
-	unmap_batch_begin();              /* the regions that go: one span where they can */
+	unmap_batch_begin();
 	for (uint32_t r = 0; r < NREG; r++) {
 		if (region_empty(w, r))
 			continue;
-		if (w->pde[r] != pde_now(w, r)) {
-			invalidate_region(w, r);
+		uint32_t npde = pde_now(w, r);
+		if (w->pde[r] != npde) {
+			if (!region_retarget(w, r, npde))
+				invalidate_region(w, r);
 			continue;
 		}
 		kept++;
@@ -272,9 +282,33 @@ static void win_revalidate(struct window *w, gpa_t pd)
 	smmu_stats.regions_kept += kept;
 }
 
+/* How many pages of retired window w would stay if it served directory pd: all of a region
+ * whose directory entry is the same, else those whose new entry maps the same frame. */
+static uint32_t win_score(const struct window *w, gpa_t pd)
+{
+	if ((uint64_t)pd + GUEST_PAGE > sm.vm->ram_size)
+		return 0;
+	const uint32_t *dir = (const uint32_t *)(sm.vm->ram + pd);
+	uint32_t n = 0;
+	for (uint32_t r = 0; r < NREG; r++) {
+		if (w->lg[r] & SM_P) {
+			n += dir[r] == w->pde[r] ? 1024 : 0;
+			continue;
+		}
+		if (!w->pm[r] || !w->pm_count[r])
+			continue;
+		if (dir[r] == w->pde[r])
+			n += w->pm_count[r];
+		else if ((dir[r] & PTE_P) && !(dir[r] & PTE_PS))
+			n += region_matches(w, r, dir[r] & ~(GUEST_PAGE - 1));
+	}
+	return n;
+}
+
 static struct window *win_get(gpa_t pd, bool user)
 {
 	struct window *free_w = NULL, *lru = NULL, *old = NULL;
+	uint32_t old_score = 0;
 	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
 		struct window *w = &sm.win[i];
 		if (w->kind == W_PAGED && w->pd == pd && w->user == user) {
@@ -285,13 +319,26 @@ static struct window *win_get(gpa_t pd, bool user)
 			if (!free_w)
 				free_w = w;
 		} else if (w->kind == W_RETIRED) {
-			/* a retired window of the same view: this directory's own, else the newest */
-			if (w->user == user && (!old || (old->pd != pd && (w->pd == pd || w->last_use > old->last_use))))
-				old = w;
+			continue;
 		} else if (w != sm.cur && (!lru || w->last_use < lru->last_use))
 			lru = w;
 	}
-	struct window *w = old ? old : free_w;
+	/* a retired window of the same view: this directory's own, else the one that would
+	 * keep the most pages (an address space like the new one: a fork of the same parent,
+	 * an exec of the same binary), else the newest */
+	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
+		struct window *w = &sm.win[i];
+		if (w->kind != W_RETIRED || w->user != user)
+			continue;
+		uint32_t sc = w->pd == pd ? ~0u : win_score(w, pd);
+		if (!old || sc > old_score || (sc == old_score && w->last_use > old->last_use)) {
+			old = w;
+			old_score = sc;
+		}
+	}
+	/* a fresh window rather than one that would keep nothing (whose own address space
+	 * may be back, or a like one come, while this one lives) */
+	struct window *w = old && (old_score || !free_w) ? old : free_w;
 	if (!w && !sm.pv && lru && lru->user == user) {
 		win_retire(lru);              /* its mappings may serve the new directory */
 		w = lru;

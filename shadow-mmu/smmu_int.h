@@ -219,6 +219,8 @@ bool guest_writable(const struct vcpu *c, const struct window *w, uint32_t perm)
 
 /* smmu_trace.c */
 void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new);
+bool region_retarget(struct window *w, uint32_t r, uint32_t npde);
+uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt);
 
 /* smmu_sync.c */
 bool unsync_ok(uint32_t fn);

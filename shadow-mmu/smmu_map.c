@@ -125,9 +125,8 @@ void entry_clear(struct window *w, uint32_t lpn, uint32_t *e)
  * process's pages torn down at exit or exec, or write-protected by a fork) drops or lowers
  * them page by page; between unmap_batch_begin and unmap_batch_end the host unmaps of
  * dropped pages and the mprotects of lowered ones are deferred, and each window's run of
- * consecutive ones goes in one call; so do the regions a window loses (region_unmap).
- * Only pages whose entries were just cleared (or made read-only) are ever in a run, and
- * nothing maps or raises a page while a batch is open (the callers only compare entries,
+ * consecutive ones goes in one call.  Only pages whose entries were just cleared (or made
+ * read-only) are ever in a run, and nothing maps or raises a page while a batch is open (the callers only compare entries,
  * drop and lower) except remap_page, which makes its window's deferred calls first, so
  * the host mappings and the page entries agree again when the batch ends.  Nests.
  */
@@ -135,58 +134,7 @@ static struct {
 	unsigned depth;
 	uint32_t start[SMMU_WINDOWS + 1], n[SMMU_WINDOWS + 1];     /* pages to unmap */
 	uint32_t pstart[SMMU_WINDOWS + 1], pn[SMMU_WINDOWS + 1];   /* pages to make read-only */
-	uint32_t rlo[SMMU_WINDOWS + 1], rn[SMMU_WINDOWS + 1];      /* regions to unmap */
 } ub;
-
-static void ub_flush(unsigned wi);
-
-/* The window's span of regions to unmap: one call, made after its page runs (a lowering
- * queued for a page of a region that went later is then made before the unmap). */
-static void ub_flush_regions(unsigned wi)
-{
-	if (ub.rn[wi]) {
-		host_unmap(&sm.win[wi], ub.rlo[wi] * 1024, ub.rn[wi] * 1024);
-		ub.rn[wi] = 0;
-	}
-}
-
-/* Nothing of region r of w is mapped on the host. */
-static bool region_unmapped(const struct window *w, uint32_t r)
-{
-	return !(w->lg[r] & SM_P) && !(w->pm[r] && w->pm_count[r]);
-}
-
-/* Region r of w (its books cleared already) loses its host mappings.  In a batch the
- * regions a window loses join one span when nothing is mapped between them: a process's
- * address space torn down or replaced (its text near 0x08000000, its stack below the
- * kernel) then costs one host call per window instead of one per region. */
-static void region_unmap(struct window *w, uint32_t r)
-{
-	if (!ub.depth) {
-		host_unmap(w, r * 1024, 1024);
-		return;
-	}
-	unsigned wi = widx(w);
-	if (ub.rn[wi]) {
-		uint32_t lo = ub.rlo[wi], hi = lo + ub.rn[wi];
-		if (r >= lo && r < hi)
-			return;
-		uint32_t a = r < lo ? r + 1 : hi, b = r < lo ? lo : r;   /* the gap [a, b) */
-		bool clear = true;
-		for (uint32_t q = a; q < b && clear; q++)
-			clear = region_unmapped(w, q);
-		if (clear) {
-			ub.rlo[wi] = r < lo ? r : lo;
-			ub.rn[wi] = (r < lo ? hi : r + 1) - ub.rlo[wi];
-			smmu_stats.unmaps_batched++;
-			return;
-		}
-		ub_flush(wi);
-		ub_flush_regions(wi);
-	}
-	ub.rlo[wi] = r;
-	ub.rn[wi] = 1;
-}
 
 static void ub_flush(unsigned wi)
 {
@@ -233,10 +181,8 @@ void unmap_batch_end(void)
 {
 	if (--ub.depth)
 		return;
-	for (unsigned wi = 0; wi <= SMMU_WINDOWS; wi++) {
+	for (unsigned wi = 0; wi <= SMMU_WINDOWS; wi++)
 		ub_flush(wi);
-		ub_flush_regions(wi);
-	}
 }
 
 void invalidate_page(struct window *w, uint32_t lpn)
@@ -268,9 +214,9 @@ void invalidate_page(struct window *w, uint32_t lpn)
  * dropping it would cost an unmap now and a host fault and a mapping at the next touch.
  * What is mapped is what a fill from the new entry would map (writable only where gw says
  * the guest allows the store and is dirty, and the frame is not protected).  In a batch, the
- * window's deferred calls are made first, so that none of them (a lowering run, a span of
- * regions) can take the new mapping away behind its entry's back: the one mapping made
- * while a batch is open.
+ * window's deferred calls are made first, so that none of them (a lowering run) can take
+ * the new mapping's rights away behind its entry's back: the one mapping made while a
+ * batch is open.
  */
 void remap_page(struct window *w, uint32_t lpn, gpa_t frame, bool gw)
 {
@@ -280,10 +226,8 @@ void remap_page(struct window *w, uint32_t lpn, gpa_t frame, bool gw)
 		return;
 	}
 	unsigned wi = widx(w);
-	if (ub.depth) {
+	if (ub.depth)
 		ub_flush(wi);
-		ub_flush_regions(wi);
-	}
 	entry_clear(w, lpn, e);
 	bool rw = gw && !frame_protected(frame / GUEST_PAGE);
 	host_map(w, lpn, 1, frame, rw);
@@ -462,13 +406,13 @@ void invalidate_region(struct window *w, uint32_t r)
 		if (sm.ncode[g])
 			lookup_drop(w, r * 1024, 1024);
 		w->lg[r] = 0;
-		region_unmap(w, r);
+		host_unmap(w, r * 1024, 1024);
 	}
 	if (w->pm[r] && w->pm_count[r]) {
 		for (uint32_t i = 0; i < 1024; i++)
 			if (w->pm[r][i] & SM_P)
 				entry_clear(w, r * 1024 + i, &w->pm[r][i]);
-		region_unmap(w, r);
+		host_unmap(w, r * 1024, 1024);
 	}
 	if (w->ptf[r] != NOPT)
 		pu_drop(w, r);

@@ -14,7 +14,8 @@
  * window.  INVLPG and full flushes (smmu_tlb_flush) bring out-of-sync tables back in sync
  * (smmu_sync.c), which drops what changed: an INVLPG the entry of the page, a CR3 write
  * every table the new directory's windows use; a page whose entry did not change stays
- * mapped (it is exactly what a refill would map).  A store to a traced level-1
+ * mapped (it is exactly what a refill would map), and one whose entry names another
+ * present, accessed frame maps that frame at once (remap_page).  A store to a traced level-1
  * table never reaches the single step: smmu_fault takes the table out of sync instead,
  * so what is traced here is page directories and tables that are also code.  For a PV
  * guest nothing is traced: written entries go to the eager mirror instead.
@@ -66,6 +67,62 @@ static void page_changed(struct window *w, uint32_t lpn, uint32_t old, uint32_t 
 	} else
 		smmu_stats.pages_kept++;
 	*e = (*e & ~SM_GW) | (gw ? SM_GW : 0);
+}
+
+/*
+ * Region r of window w (being handed to another directory, smmu.c win_revalidate) was made
+ * through table w->ptf[r] and the new directory's entry names another table: a process
+ * made by fork, or a binary exec'd again, has new tables whose entries are mostly the
+ * same frames as those of the address space the window served (its text, its data, often
+ * its stack, as the frame allocator hands out the frames just freed).  Instead of dropping
+ * the region, it moves to the new table: each page it maps is compared as a changed entry
+ * would be (page_changed: kept where the new entry maps the same frame with the rights the
+ * mapping has, lowered, remapped or dropped otherwise), from the value it was made from
+ * (the old table's snapshot when that is out of sync, else the table itself, which tracing
+ * kept equal to the window) to the new table's entry.  Then every page of the region is
+ * what a fill through the new entry would map, which is the rule for a window.  False
+ * when the region cannot move (a 4 MiB page on either side, the new entry not present,
+ * a table outside RAM or holding code): the caller drops it.
+ */
+/* The pages region r of w maps that table nt maps to the same frames, accessed. */
+uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt)
+{
+	uint32_t n = 0;
+	if (!w->pm[r] || !w->pm_count[r] || (uint64_t)nt + GUEST_PAGE > sm.vm->ram_size)
+		return 0;
+	const uint32_t *now = (const uint32_t *)(sm.vm->ram + nt);
+	for (uint32_t i = 0; i < 1024; i++)
+		if ((w->pm[r][i] & SM_P) && (now[i] & (PTE_P | PTE_A)) == (PTE_P | PTE_A) &&
+		    (now[i] & ~0xFFFu) == (w->pm[r][i] & ~(GUEST_PAGE - 1)))
+			n++;
+	return n;
+}
+
+bool region_retarget(struct window *w, uint32_t r, uint32_t npde)
+{
+	gpa_t nt = npde & ~(GUEST_PAGE - 1), ot = w->ptf[r];
+	if (!(npde & PTE_P) || (npde & PTE_PS) || (w->lg[r] & SM_P) || ot == NOPT || nt == ot ||
+	    (uint64_t)nt + GUEST_PAGE > sm.vm->ram_size || sm.is_code[nt / GUEST_PAGE])
+		return false;
+	uint32_t nfn = nt / GUEST_PAGE, ofn = ot / GUEST_PAGE;
+	if (region_matches(w, r, nt) == 0)
+		return false;                 /* nothing would stay: one call drops it all */
+	if (sm.snap[nfn])
+		resync(nfn);                  /* its snapshot is what other windows derive from */
+	static uint32_t was[1024];
+	memcpy(was, sm.snap[ofn] ? sm.snap[ofn] : (const uint32_t *)(sm.vm->ram + ot), GUEST_PAGE);
+	pu_drop(w, r);
+	w->ptf[r] = nt;
+	w->pde[r] = npde;
+	pu_add(nt, w, r);
+	sm.flood[nfn] = 0;
+	const uint32_t *now = (const uint32_t *)(sm.vm->ram + nt);
+	if (w->pm[r] && w->pm_count[r])
+		for (uint32_t i = 0; i < 1024; i++)
+			if (w->pm[r][i] & SM_P)
+				page_changed(w, r * 1024 + i, was[i], now[i]);
+	smmu_stats.regions_retargeted++;
+	return true;
 }
 
 /* Entry idx of table frame fn changed from old to new (old = ~new: unknown). */

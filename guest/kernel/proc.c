@@ -116,7 +116,11 @@ static int load_segment(uint32_t pd, const struct elf32_phdr *ph, const uint8_t 
 			if (!pa)
 				return -1;
 		}
-		pv_set_pte(pte, pa | PTE_P | PTE_U | (e & PTE_W) | (ph->flags & PF_W ? PTE_W : 0));
+		/* accessed, and dirty where writable: the kernel has just filled the page, and
+		 * the process is about to use it (Linux marks a page young, and dirty for a
+		 * write, when it faults it in) */
+		uint32_t w = (e & PTE_W) | (ph->flags & PF_W ? PTE_W : 0);
+		pv_set_pte(pte, pa | PTE_P | PTE_U | PTE_A | w | (w ? PTE_D : 0));
 		/* bytes of the file image that land in this page */
 		uint32_t lo = page > ph->vaddr ? page : ph->vaddr;
 		uint32_t hi = page + PAGE_SIZE < ph->vaddr + ph->filesz ? page + PAGE_SIZE
@@ -170,7 +174,7 @@ int proc_exec(struct trap_frame *f, const char *name, int argc, char **argv)
 			heap = ph[i].vaddr + ph[i].memsz;
 	}
 	uint32_t stack_pa = frame_alloc();
-	if (!stack_pa || as_map(pd, USER_STACK_TOP - PAGE_SIZE, stack_pa, PTE_W | PTE_U) < 0) {
+	if (!stack_pa || as_map(pd, USER_STACK_TOP - PAGE_SIZE, stack_pa, PTE_W | PTE_U | PTE_A | PTE_D) < 0) {
 		if (stack_pa)
 			frame_decref(stack_pa);
 		as_destroy(pd);

@@ -1,6 +1,8 @@
 /*
  * mbench [quick] - the macro workloads of the head-to-head (bench/run.sh).  nbench execs it
  * after the nanobenchmarks, so `-append bench` produces both sets in one boot.
+ * `mbench NAME [UNITS]` runs the one workload NAME (forkexec, pipe, alloc; UNITS as below,
+ * alloc's rounded up to whole rounds of 1,024 pages), for profiling it alone.
  *
  * Each workload prints one line "macro NAME UNITS ms=X.YYY": the elapsed time of the whole
  * workload in milliseconds (RDTSC against the kernel's PIT-calibrated TSC, as nbench), and
@@ -144,6 +146,21 @@ int main(int argc, char **argv)
 	khz = tsc_khz();
 	if (!khz)
 		khz = 1;
+	if (argc > 1 && !quick) {
+		/* one workload, for profiling it alone: mbench forkexec|pipe|alloc [UNITS] */
+		uint32_t n = argc > 2 ? (uint32_t)atoi(argv[2]) : 0;
+		if (!strcmp(argv[1], "forkexec"))
+			m_forkexec(n ? n : 300);
+		else if (!strcmp(argv[1], "pipe"))
+			m_pipe(n ? n : 16384);
+		else if (!strcmp(argv[1], "alloc"))
+			m_alloc(n ? (n + 1023) / 1024 : 32, 1024);
+		else {
+			printf("usage: mbench [quick | forkexec|pipe|alloc [UNITS]]\n");
+			return 1;
+		}
+		return 0;
+	}
 	m_forkexec(quick ? 10 : 300);
 	m_pipe(quick ? 512 : 16384);
 	m_alloc(quick ? 2 : 32, quick ? 256 : 1024);

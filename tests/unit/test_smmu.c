@@ -1070,47 +1070,82 @@ START_TEST(retired_window_revived_for_its_own_directory)
 }
 END_TEST
 
-/* A retired window handed to a new directory loses the regions whose entries differ: the
- * text region near 0 and the stack region below the kernel, with nothing mapped between
- * them, go in one host call; a region kept between them splits the span in two. */
-static void regions_go(bool keep_middle)
+/* A retired window handed to a directory whose entry for a region names another table
+ * (a fork's copy, an exec of the same binary) moves the region to that table: each page
+ * stays where the new entry maps the same frame, is lowered where it lost rights,
+ * remapped where it names another frame, and dropped where A is clear. */
+START_TEST(retired_window_region_moves_to_the_new_table)
 {
 	uint32_t info;
-	const gpa_t ta = 0x10B000, tb = 0x10C000, tc = 0x10D000, td = 0x10E000;
-	const uint32_t pde = PTE_P | PTE_W | PTE_U | PTE_A;
-	memset(vm.ram + ta, 0, 4 * 4096);
-	put32(ta, 0x300000 | UWAD);                      /* 0x00000000 */
-	put32(tb + 1023 * 4, 0x301000 | UWAD);           /* 0xBFFFF000 */
-	put32(tc, 0x302000 | UWAD);                      /* 0x00400000 */
+	const gpa_t ta = 0x10B000, tb = 0x10C000;
+	memset(vm.ram + ta, 0, 2 * 4096);
+	for (uint32_t i = 0; i < 4; i++) {
+		put32(ta + i * 4, (0x300000 + i * 0x1000) | UWAD);
+		put32(0x300000 + i * 0x1000, 0x3000 + i);
+	}
+	put32(0x310000, 0x3100);
 	make_dir(PDX, ta);
-	put32(PDX + 767 * 4, tb | pde);
-	if (keep_middle)
-		put32(PDX + 1 * 4, tc | pde);
 	uint8_t *sx = mov_cr3(PDX);
-	ck_assert_int_eq(fault(sx, KB, false, &info), SMF_RETRY);
-	ck_assert_int_eq(fault(sx, 0x00000000, false, &info), SMF_RETRY);
-	ck_assert_int_eq(fault(sx, 0xBFFFF000, false, &info), SMF_RETRY);
-	if (keep_middle)
-		ck_assert_int_eq(fault(sx, 0x00400000, false, &info), SMF_RETRY);
+	ck_assert_int_eq(fault(sx, 0x0000, true, &info), SMF_RETRY);    /* maps the group */
+	for (uint32_t i = 0; i < 4; i++)
+		ck_assert_uint_eq(peek(sx, i * 0x1000), 0x3000 + i);
 	exit_pdx();
-	make_dir(PDY, td);
-	put32(PDY + 767 * 4, td | pde);
-	if (keep_middle)
-		put32(PDY + 1 * 4, tc | pde);
-	uint64_t mu = smmu_stats.map_unmaps;
+	make_dir(PDY, tb);
+	put32(tb + 0 * 4, 0x300000 | UWAD);                              /* the same */
+	put32(tb + 1 * 4, 0x301000 | PTE_P | PTE_U | PTE_A | PTE_D);     /* read-only now */
+	put32(tb + 2 * 4, 0x310000 | UWAD);                              /* another frame */
+	put32(tb + 3 * 4, 0x303000 | PTE_P | PTE_W | PTE_U | PTE_D);     /* A clear */
+	uint64_t mv = smmu_stats.regions_retargeted, rm = smmu_stats.pages_remapped;
 	uint8_t *sy = mov_cr3(PDY);
 	ck_assert_ptr_eq(sy, sx);
-	ck_assert_uint_eq(smmu_stats.map_unmaps - mu, keep_middle ? 2 : 1);
-	ck_assert(!readable(sy + 0x00000000) && !readable(sy + 0xBFFFF000));
-	ck_assert_int_eq(keep_middle, readable(sy + 0x00400000));
-	ck_assert(readable(sy + KB));                    /* the kernel's regions stay */
-	ck_assert_int_eq(fault(sy, 0x00000000, false, &info), SMF_PF);
+	ck_assert_uint_eq(smmu_stats.regions_retargeted - mv, 1);
+	ck_assert_uint_eq(smmu_stats.pages_remapped - rm, 1);
+	ck_assert_uint_eq(peek(sy, 0x0000), 0x3000);
+	ck_assert(writable(sy + 0x0000));
+	ck_assert_uint_eq(peek(sy, 0x1000), 0x3001);
+	ck_assert(!writable(sy + 0x1000));
+	ck_assert_uint_eq(peek(sy, 0x2000), 0x3100);
+	ck_assert(!readable(sy + 0x3000));
+	/* the region follows the new table from now on: a change to it is seen at INVLPG */
+	put32(tb + 0 * 4, 0);
+	invlpg(0x0000);
+	ck_assert(!readable(sy + 0x0000));
+	ck_assert_int_eq(fault(sy, 0x0000, false, &info), SMF_PF);
+	ck_assert_int_eq(fault(sy, 0x3000, false, &info), SMF_RETRY);   /* sets A */
+	ck_assert(get32(tb + 3 * 4) & PTE_A);
 }
-
-START_TEST(retired_window_regions_go_in_one_call) { regions_go(false); }
 END_TEST
 
-START_TEST(retired_window_kept_region_splits_the_span) { regions_go(true); }
+/* A retired window that would keep nothing for the new directory is left for a directory
+ * it suits, and a free window is taken instead; one that would keep pages is reused. */
+START_TEST(retired_window_chosen_by_what_it_keeps)
+{
+	uint32_t info;
+	const gpa_t ta = 0x10B000, tb = 0x10C000;
+	memset(vm.ram + ta, 0, 2 * 4096);
+	put32(ta, 0x300000 | UWAD);
+	put32(tb, 0x301000 | UWAD);
+	make_dir(PDX, ta);
+	for (uint32_t r = 0; r < RAM >> 22; r++)                 /* no kernel half at all */
+		put32(PDX + (768 + r) * 4, 0);
+	uint8_t *sx = mov_cr3(PDX);
+	ck_assert_int_eq(fault(sx, 0x0000, false, &info), SMF_RETRY);
+	exit_pdx();
+	make_dir(PDY, tb);
+	uint64_t reuse = smmu_stats.window_reuses;
+	uint8_t *sy = mov_cr3(PDY);
+	ck_assert_ptr_ne(sy, sx);
+	ck_assert_uint_eq(smmu_stats.window_reuses - reuse, 0);
+	/* the same text in a third directory: the retired window serves it */
+	const gpa_t pdz = 0x10D000, tc = 0x10E000;
+	memset(vm.ram + tc, 0, 4096);
+	put32(tc, 0x300000 | UWAD);
+	make_dir(pdz, tc);
+	uint8_t *sz = mov_cr3(pdz);
+	ck_assert_ptr_eq(sz, sx);
+	ck_assert_uint_eq(smmu_stats.window_reuses - reuse, 1);
+	ck_assert(readable(sz + 0x0000));
+}
 END_TEST
 
 static void add_case(Suite *s, const char *name, const TTest *const *tests, unsigned n)
@@ -1147,8 +1182,8 @@ static Suite *smmu_suite(void)
 	ADD_CASE(s, "retire", retired_window_reused_keeps_same_entries_only,
 		 retired_window_entry_changed_differently_is_dropped,
 		 retired_window_table_changed_meanwhile_is_resynced,
-		 retired_window_revived_for_its_own_directory, retired_window_regions_go_in_one_call,
-		 retired_window_kept_region_splits_the_span);
+		 retired_window_revived_for_its_own_directory, retired_window_region_moves_to_the_new_table,
+		 retired_window_chosen_by_what_it_keeps);
 	return s;
 }
 

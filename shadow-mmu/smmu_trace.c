@@ -37,9 +37,12 @@
  * exactly what a fill from the new entry would map, or less (a write upgrade is left to
  * the first store, as for a clean page), so the lookup entries of the page stay valid too.
  * A fork write-protecting its parent's pages thus costs one mprotect per page instead of
- * an unmap now and a fault and a mapping at the next read.
+ * an unmap now and a fault and a mapping at the next read.  With remap (a window of the
+ * current directory), an entry that names another present, accessed frame maps it at
+ * once (a copy-on-write break: the process is about to touch the page again); in other
+ * windows the page goes (a table reused by another process, whose own windows map it).
  */
-static void page_changed(struct window *w, uint32_t lpn, uint32_t old, uint32_t new)
+static void page_changed(struct window *w, uint32_t lpn, uint32_t old, uint32_t new, bool remap)
 {
 	uint32_t *e = pm_slot(w, lpn, false);
 	if (!e || !(*e & SM_P))
@@ -54,7 +57,7 @@ static void page_changed(struct window *w, uint32_t lpn, uint32_t old, uint32_t 
 	}
 	bool gw = guest_writable(&sm.vm->cpu, w, perm);
 	if ((new & ~0xFFFu) != frame) {
-		if ((uint64_t)(new & ~0xFFFu) + GUEST_PAGE <= sm.vm->ram_size)
+		if (remap && (uint64_t)(new & ~0xFFFu) + GUEST_PAGE <= sm.vm->ram_size)
 			remap_page(w, lpn, new & ~0xFFFu, gw);
 		else
 			invalidate_page(w, lpn);
@@ -69,21 +72,6 @@ static void page_changed(struct window *w, uint32_t lpn, uint32_t old, uint32_t 
 	*e = (*e & ~SM_GW) | (gw ? SM_GW : 0);
 }
 
-/*
- * Region r of window w (being handed to another directory, smmu.c win_revalidate) was made
- * through table w->ptf[r] and the new directory's entry names another table: a process
- * made by fork, or a binary exec'd again, has new tables whose entries are mostly the
- * same frames as those of the address space the window served (its text, its data, often
- * its stack, as the frame allocator hands out the frames just freed).  Instead of dropping
- * the region, it moves to the new table: each page it maps is compared as a changed entry
- * would be (page_changed: kept where the new entry maps the same frame with the rights the
- * mapping has, lowered, remapped or dropped otherwise), from the value it was made from
- * (the old table's snapshot when that is out of sync, else the table itself, which tracing
- * kept equal to the window) to the new table's entry.  Then every page of the region is
- * what a fill through the new entry would map, which is the rule for a window.  False
- * when the region cannot move (a 4 MiB page on either side, the new entry not present,
- * a table outside RAM or holding code): the caller drops it.
- */
 /* The pages region r of w maps that table nt maps to the same frames, accessed. */
 uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt)
 {
@@ -98,6 +86,23 @@ uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt)
 	return n;
 }
 
+/*
+ * Region r of window w (being handed to another directory, smmu.c win_revalidate) was made
+ * through table w->ptf[r] and the new directory's entry names another table: a process
+ * made by fork, or a binary exec'd again, has new tables whose entries are mostly the
+ * same frames as those of the address space the window served (its text, its data, often
+ * its stack, as the frame allocator hands out the frames just freed).  Instead of dropping
+ * the region, it moves to the new table: each page it maps is compared as a changed entry
+ * would be (page_changed: kept where the new entry maps the same frame with the rights the
+ * mapping has, lowered or dropped otherwise: not remapped, as another address space
+ * touched it), from the value it was made from
+ * (the old table's snapshot when that is out of sync, else the table itself, which tracing
+ * kept equal to the window) to the new table's entry.  Then every page of the region is
+ * what a fill through the new entry would map, which is the rule for a window.  False
+ * when the region cannot move (a 4 MiB page on either side, the new entry not present,
+ * a table outside RAM or holding code) or fewer than half its pages would stay (their
+ * drops would cost more host calls than the region's one): the caller drops it.
+ */
 bool region_retarget(struct window *w, uint32_t r, uint32_t npde)
 {
 	gpa_t nt = npde & ~(GUEST_PAGE - 1), ot = w->ptf[r];
@@ -105,8 +110,8 @@ bool region_retarget(struct window *w, uint32_t r, uint32_t npde)
 	    (uint64_t)nt + GUEST_PAGE > sm.vm->ram_size || sm.is_code[nt / GUEST_PAGE])
 		return false;
 	uint32_t nfn = nt / GUEST_PAGE, ofn = ot / GUEST_PAGE;
-	if (region_matches(w, r, nt) == 0)
-		return false;                 /* nothing would stay: one call drops it all */
+	if (region_matches(w, r, nt) * 2 < w->pm_count[r])
+		return false;                 /* most would go: one call drops it all */
 	if (sm.snap[nfn])
 		resync(nfn);                  /* its snapshot is what other windows derive from */
 	static uint32_t was[1024];
@@ -120,7 +125,7 @@ bool region_retarget(struct window *w, uint32_t r, uint32_t npde)
 	if (w->pm[r] && w->pm_count[r])
 		for (uint32_t i = 0; i < 1024; i++)
 			if (w->pm[r][i] & SM_P)
-				page_changed(w, r * 1024 + i, was[i], now[i]);
+				page_changed(w, r * 1024 + i, was[i], now[i], false);
 	smmu_stats.regions_retargeted++;
 	return true;
 }
@@ -139,7 +144,8 @@ void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
 		if (use[k].r == PD_USE)
 			invalidate_region(w, idx);
 		else
-			page_changed(w, use[k].r * 1024 + idx, old, new);
+			page_changed(w, use[k].r * 1024 + idx, old, new, w->kind == W_PAGED &&
+				     w->pd == (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1)));
 	}
 	smmu_stats.trace_invalidations++;
 }

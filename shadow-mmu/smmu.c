@@ -184,6 +184,7 @@ void win_empty(struct window *w)
 		if (w->ptf[r] != NOPT)
 			pu_drop(w, r);
 	}
+	memset(w->marked, 0, sizeof(w->marked));
 	w->eager = false;
 	large_forget(w);
 	if (w->released) {
@@ -264,7 +265,8 @@ static void win_revalidate(struct window *w, gpa_t pd)
 	uint32_t kept = 0;
 	w->pd = pd;
 	unmap_batch_begin();
-	for (uint32_t r = 0; r < NREG; r++) {
+	uint32_t r;
+	for_marked(w, r) {
 		if (region_empty(w, r))
 			continue;
 		uint32_t npde = pde_now(w, r);
@@ -289,8 +291,8 @@ static uint32_t win_score(const struct window *w, gpa_t pd)
 	if ((uint64_t)pd + GUEST_PAGE > sm.vm->ram_size)
 		return 0;
 	const uint32_t *dir = (const uint32_t *)(sm.vm->ram + pd);
-	uint32_t n = 0;
-	for (uint32_t r = 0; r < NREG; r++) {
+	uint32_t n = 0, r;
+	for_marked(w, r) {
 		if (w->lg[r] & SM_P) {
 			n += dir[r] == w->pde[r] ? 1024 : 0;
 			continue;
@@ -323,16 +325,35 @@ static struct window *win_get(gpa_t pd, bool user)
 		} else if (w != sm.cur && (!lru || w->last_use < lru->last_use))
 			lru = w;
 	}
-	/* a retired window of the same view: this directory's own, else the one that would
-	 * keep the most pages (an address space like the new one: a fork of the same parent,
-	 * an exec of the same binary), else the newest */
-	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
+	/* a retired window of the same view: this directory's own, else of the
+	 * WIN_CANDIDATES most recently used the one that would keep the most pages (an
+	 * address space like the new one: a fork of the same parent, an exec of the same
+	 * binary), else the newest */
+	enum { WIN_CANDIDATES = 8 };
+	struct window *cand[WIN_CANDIDATES];
+	unsigned nc = 0;
+	for (unsigned i = 1; i <= SMMU_WINDOWS && (!old || old->pd != pd); i++) {
 		struct window *w = &sm.win[i];
 		if (w->kind != W_RETIRED || w->user != user)
 			continue;
-		uint32_t sc = w->pd == pd ? ~0u : win_score(w, pd);
-		if (!old || sc > old_score || (sc == old_score && w->last_use > old->last_use)) {
+		if (w->pd == pd) {
 			old = w;
+			old_score = ~0u;
+			continue;
+		}
+		unsigned k = nc < WIN_CANDIDATES ? nc++ : WIN_CANDIDATES;   /* insertion, newest first */
+		while (k > 0 && cand[k - 1]->last_use < w->last_use) {
+			if (k < WIN_CANDIDATES)
+				cand[k] = cand[k - 1];
+			k--;
+		}
+		if (k < WIN_CANDIDATES)
+			cand[k] = w;
+	}
+	for (unsigned k = 0; k < nc && (!old || old->pd != pd); k++) {
+		uint32_t sc = win_score(cand[k], pd);
+		if (!old || sc > old_score) {
+			old = cand[k];
 			old_score = sc;
 		}
 	}

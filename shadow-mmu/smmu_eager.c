@@ -140,6 +140,7 @@ static void resync_region(struct window *w, uint32_t r)
 			if (!region_empty(w, r))
 				invalidate_region(w, r);
 			w->ptf[r] = frame;
+			region_mark(w, r);
 			pu_add(frame, w, r);
 		}
 		resync_pages(w, r, 0, 1023, pde);
@@ -181,6 +182,7 @@ void eager_build(struct window *w)
 		enum rkind k = region_kind(w, pde, &frame, &gw);
 		if (k == R_SMALL) {
 			w->ptf[r] = frame;
+			region_mark(w, r);
 			pu_add(frame, w, r);
 			resync_pages(w, r, 0, 1023, pde);
 			continue;

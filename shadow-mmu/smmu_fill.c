@@ -82,6 +82,7 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 		if (!region_empty(w, r))
 			invalidate_region(w, r);
 		w->ptf[r] = wk->pt;
+		region_mark(w, r);
 		pu_add(wk->pt, w, r);
 		w->pde[r] = pde_now(w, r);
 	}

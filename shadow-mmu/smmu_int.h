@@ -72,6 +72,10 @@ struct window {
 	uint16_t pm_count[NREG];
 	gpa_t ptf[NREG];          /* page table the region was filled through, or NOPT */
 	uint32_t lg[NREG];        /* a 4 MiB region: guest base | SM_P | SM_GW, else 0 */
+	/* regions that may hold something (pages, a 4 MiB page, a table): a superset, set
+	 * by region_mark, cleared by invalidate_region and win_empty, so that the loops over
+	 * a window's regions (revalidation, win_score) visit those only (for_marked) */
+	uint64_t marked[NREG / 64];
 	uint32_t pde[NREG];       /* PV: the directory entry each region was made to match */
 	bool eager;               /* PV: built from its whole directory (not cut by the budget) */
 	bool released;            /* PV: the guest released its directory (PV_MMU_RELEASE) */
@@ -144,6 +148,36 @@ static inline bool frame_protected(uint32_t fn)
 }
 
 /* Window w's entry for linear page lpn; NULL if its region has none and !alloc. */
+static inline void region_mark(struct window *w, uint32_t r)
+{
+	w->marked[r / 64] |= 1ull << (r % 64);
+}
+
+/* Every marked region r of w, in order (the body may clear r's mark, not others'). */
+#define for_marked(w, r)                                                                  \
+	for (uint32_t k_ = 0; k_ < NREG / 64; k_++)                                        \
+		for (uint64_t m_ = (w)->marked[k_]; m_ && ((r) = k_ * 64 + (uint32_t)__builtin_ctzll(m_), 1); \
+		     m_ &= m_ - 1)
+
+/* The first index from i on whose entry in region array pm is not 0 (1024: none); a cleared
+ * entry is 0, so runs of eight are skipped with four loads. */
+static inline uint32_t pm_next(const uint32_t *pm, uint32_t i)
+{
+	for (; i < 1024; i++) {
+		if (!(i & 7)) {
+			uint64_t q[4];
+			memcpy(q, pm + i, sizeof(q));
+			if (!(q[0] | q[1] | q[2] | q[3])) {
+				i += 7;
+				continue;
+			}
+		}
+		if (pm[i])
+			return i;
+	}
+	return 1024;
+}
+
 static inline uint32_t *pm_slot(struct window *w, uint32_t lpn, bool alloc)
 {
 	uint32_t r = lpn / 1024;
@@ -153,6 +187,7 @@ static inline uint32_t *pm_slot(struct window *w, uint32_t lpn, bool alloc)
 		w->pm[r] = calloc(1024, sizeof(uint32_t));
 		if (!w->pm[r])
 			vmm_panic("shadow MMU: out of memory");
+		region_mark(w, r);
 	}
 	return &w->pm[r][lpn % 1024];
 }

@@ -106,6 +106,7 @@ void entry_set(struct window *w, uint32_t lpn, gpa_t frame, uint32_t flags)
 		vmm_panic("shadow MMU: page %05x mapped twice", lpn);
 	*e = frame | flags | SM_P;
 	w->pm_count[lpn / 1024]++;
+	region_mark(w, lpn / 1024);
 	pool_add(&sm.rmap_pool, &sm.rmap_head[frame / GUEST_PAGE], widx(w), lpn);
 }
 
@@ -367,6 +368,7 @@ static void pend_add(struct window *w, uint32_t fn)
 void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n)
 {
 	w->lg[r] = base | SM_P | (gw ? SM_GW : 0);
+	region_mark(w, r);
 	pool_add(&sm.lr_pool, &sm.lr_head[base >> 22], widx(w), r);
 	if (w->ro)
 		memset(&w->ro[r * 1024 / 64], 0, 1024 / 8);   /* mapped whole: no hole yet */
@@ -409,13 +411,14 @@ void invalidate_region(struct window *w, uint32_t r)
 		host_unmap(w, r * 1024, 1024);
 	}
 	if (w->pm[r] && w->pm_count[r]) {
-		for (uint32_t i = 0; i < 1024; i++)
+		for (uint32_t i = pm_next(w->pm[r], 0); i < 1024; i = pm_next(w->pm[r], i + 1))
 			if (w->pm[r][i] & SM_P)
 				entry_clear(w, r * 1024 + i, &w->pm[r][i]);
 		host_unmap(w, r * 1024, 1024);
 	}
 	if (w->ptf[r] != NOPT)
 		pu_drop(w, r);
+	w->marked[r / 64] &= ~(1ull << (r % 64));
 }
 
 /* ---- protection of frames ------------------------------------------------------------ */

@@ -79,10 +79,15 @@ uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt)
 	if (!w->pm[r] || !w->pm_count[r] || (uint64_t)nt + GUEST_PAGE > sm.vm->ram_size)
 		return 0;
 	const uint32_t *now = (const uint32_t *)(sm.vm->ram + nt);
-	for (uint32_t i = 0; i < 1024; i++)
-		if ((w->pm[r][i] & SM_P) && (now[i] & (PTE_P | PTE_A)) == (PTE_P | PTE_A) &&
+	const uint32_t *pm = w->pm[r];
+	for (uint32_t i = pm_next(pm, 0), seen = 0; i < 1024 && seen < w->pm_count[r]; i = pm_next(pm, i + 1)) {
+		if (!(pm[i] & SM_P))
+			continue;
+		seen++;
+		if ((now[i] & (PTE_P | PTE_A)) == (PTE_P | PTE_A) &&
 		    (now[i] & ~0xFFFu) == (w->pm[r][i] & ~(GUEST_PAGE - 1)))
 			n++;
+	}
 	return n;
 }
 
@@ -118,12 +123,13 @@ bool region_retarget(struct window *w, uint32_t r, uint32_t npde)
 	memcpy(was, sm.snap[ofn] ? sm.snap[ofn] : (const uint32_t *)(sm.vm->ram + ot), GUEST_PAGE);
 	pu_drop(w, r);
 	w->ptf[r] = nt;
+	region_mark(w, r);
 	w->pde[r] = npde;
 	pu_add(nt, w, r);
 	sm.flood[nfn] = 0;
 	const uint32_t *now = (const uint32_t *)(sm.vm->ram + nt);
 	if (w->pm[r] && w->pm_count[r])
-		for (uint32_t i = 0; i < 1024; i++)
+		for (uint32_t i = pm_next(w->pm[r], 0); i < 1024; i = pm_next(w->pm[r], i + 1))
 			if (w->pm[r][i] & SM_P)
 				page_changed(w, r * 1024 + i, was[i], now[i], false);
 	smmu_stats.regions_retargeted++;

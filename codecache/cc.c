@@ -28,6 +28,28 @@ struct lk_cand { uint32_t eip, mode, cs_base, pad; uint8_t *host; struct cc_bloc
 struct cand_vec { uint32_t n, cap; struct lk_cand *v; };
 static struct cand_vec *cands;
 static struct cc_block **by_host;        /* blocks in arena order */
+/*
+ * Dormant translations (cc_invalidate_smc / cc_revive).  A process's text is stored to
+ * when the frame is freed or reused, and an exec of the same program often loads the same
+ * bytes into the same frame (the kernel's allocator hands back the frames just freed):
+ * translating it all again cost 3 blocks and some 20 us per fork+exec of the bundled
+ * kernel's forkexec.  A block's translation depends on its bytes, its key (linear EIP,
+ * mode, CS base, frame) and nothing else that a store to the page changes, so blocks that
+ * lie on one page are valid again, as they are, once that page holds the same bytes - the
+ * arena keeps their code until a flush.  At most DORMANT_MAX pages are kept (the oldest
+ * goes first); any new block on a page, and a flush, drop its copy.
+ */
+#define DORMANT_MAX 256u
+struct dormant {
+	gpa_t page;
+	uint32_t n, cap;
+	struct cc_block **b;
+	struct dormant *older, *newer;
+	uint8_t bytes[GUEST_PAGE];
+};
+static struct dormant **dormant;         /* per guest-physical page, or NULL */
+static struct dormant *dormant_oldest, *dormant_newest;
+static uint32_t ndormant;
 static size_t nblocks, cap_blocks;
 static struct cc_lookup *tables[CC_MAX_TABLES];
 static unsigned ntables;
@@ -75,7 +97,11 @@ int cc_init(cc_protect_fn protect, uint32_t ram_size)
 	npages = ram_size / GUEST_PAGE;
 	page_head = calloc(npages, sizeof(*page_head));
 	cands = calloc(npages, sizeof(*cands));
-	if (!page_head || !cands)
+	free(dormant);
+	dormant = calloc(npages, sizeof(*dormant));
+	dormant_oldest = dormant_newest = NULL;
+	ndormant = 0;
+	if (!page_head || !cands || !dormant)
 		return -1;
 	install_stubs();
 	return 0;
@@ -208,11 +234,29 @@ struct cc_block *cc_block_new(void)
 	return calloc(1, sizeof(struct cc_block));
 }
 
+static void dormant_drop(struct dormant *d)
+{
+	if (d->older)
+		d->older->newer = d->newer;
+	else
+		dormant_oldest = d->newer;
+	if (d->newer)
+		d->newer->older = d->older;
+	else
+		dormant_newest = d->older;
+	dormant[d->page / GUEST_PAGE] = NULL;
+	ndormant--;
+	free(d->b);
+	free(d);
+}
+
 static void page_add(struct cc_block *b, int i)
 {
 	gpa_t pn = b->page[i] / GUEST_PAGE;
 	if (pn >= npages)
 		return;
+	if (dormant[pn])
+		dormant_drop(dormant[pn]);    /* new code on the page: its old bytes are history */
 	if (!page_head[pn])
 		protect_page(b->page[i], true);
 	b->pnext[i] = page_head[pn];
@@ -478,8 +522,86 @@ void cc_invalidate_page(gpa_t page)
 		invalidate(page_head[pn]);
 }
 
+void cc_invalidate_smc(gpa_t page, const uint8_t *bytes)
+{
+	gpa_t pn = page / GUEST_PAGE;
+	if (pn >= npages || !page_head[pn])
+		return;
+	struct dormant *d = dormant[pn];
+	if (!d) {
+		if (ndormant == DORMANT_MAX)
+			dormant_drop(dormant_oldest);
+		d = calloc(1, sizeof(*d));
+		if (!d) {
+			cc_invalidate_page(page);
+			return;
+		}
+		d->page = page;
+		d->older = dormant_newest;
+		if (dormant_newest)
+			dormant_newest->newer = d;
+		else
+			dormant_oldest = d;
+		dormant_newest = d;
+		dormant[pn] = d;
+		ndormant++;
+		cc_stats.dormant_pages++;
+	}
+	memcpy(d->bytes, bytes, GUEST_PAGE);
+	while (page_head[pn]) {
+		struct cc_block *b = page_head[pn];
+		if (b->page[0] == page && b->page[1] == ~0u) {
+			if (d->n == d->cap) {
+				uint32_t cap = d->cap ? 2 * d->cap : 16;
+				struct cc_block **v = realloc(d->b, cap * sizeof(*v));
+				if (v) {
+					d->b = v;
+					d->cap = cap;
+				}
+			}
+			if (d->n < d->cap)
+				d->b[d->n++] = b;
+		}
+		invalidate(b);
+	}
+}
+
+bool cc_revive(gpa_t page, const uint8_t *bytes)
+{
+	gpa_t pn = page / GUEST_PAGE;
+	if (pn >= npages || !dormant[pn])
+		return false;
+	struct dormant *d = dormant[pn];
+	if (page_head[pn] || memcmp(d->bytes, bytes, GUEST_PAGE)) {
+		dormant_drop(d);
+		return false;
+	}
+	uint32_t n = d->n;
+	struct cc_block **v = d->b;
+	d->b = NULL;
+	dormant_drop(d);                  /* (before page_add, which would drop it) */
+	for (uint32_t k = 0; k < n; k++) {
+		struct cc_block *b = v[k];
+		b->valid = true;
+		unsigned h = hash_of(b->page[0] | (b->eip & (GUEST_PAGE - 1)), b->mode);
+		b->hnext = hash[h];
+		hash[h] = b;
+		page_add(b, 0);
+		if (b->wanted) {
+			b->wanted = false;
+			cc_block_wanted(b);
+		}
+	}
+	free(v);
+	cc_stats.revived_pages++;
+	cc_stats.revived_blocks += n;
+	return n > 0;
+}
+
 void cc_flush(void)
 {
+	while (dormant_oldest)
+		dormant_drop(dormant_oldest);
 	for (size_t i = 0; i < nblocks; i++) {
 		struct cc_block *b = by_host[i];
 		if (b->valid)

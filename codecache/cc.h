@@ -132,6 +132,7 @@ static inline unsigned cc_lk_next(unsigned i) { return (i + 1) & (CC_LK_ENTRIES 
 struct cc_stats {
 	uint64_t blocks, insns, flushes, invalidations, chained, lookups, lookup_misses;
 	uint64_t xl_ns, lookup_drops, lookup_drops_skipped;
+	uint64_t dormant_pages, revived_pages, revived_blocks;   /* cc_invalidate_smc, cc_revive */
 };
 extern struct cc_stats cc_stats;
 
@@ -185,6 +186,15 @@ void cc_block_wanted(struct cc_block *b);
  * tag (stale, or drops pending). */
 void cc_lookup_map_page(struct cc_lookup *t, gpa_t pa, gla_t lp);
 void cc_invalidate_page(gpa_t page);
+/*
+ * A guest store is about to change code page `page`, whose bytes (still as translated) are
+ * at `bytes`: its translations go as with cc_invalidate_page, but the blocks that lie on
+ * that page alone are kept dormant with a copy of the bytes.  cc_revive(page, bytes) brings
+ * them back when the page holds exactly those bytes again (a program loaded again into the
+ * frame it ran from), and returns whether it did; otherwise the copy is dropped.
+ */
+void cc_invalidate_smc(gpa_t page, const uint8_t *bytes);
+bool cc_revive(gpa_t page, const uint8_t *bytes);
 bool cc_page_has_code(gpa_t page);
 void cc_flush(void);
 void cc_lookup_clear(struct cc_lookup *t);

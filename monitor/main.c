@@ -285,7 +285,7 @@ static void print_stats(void)
 		"  inline VERR/VERW       %llu sites, %llu cache fills; inline RDTSC %llu sites; INVLPG calls %llu sites, %llu calls; CPUID calls %llu sites\n"
 		"  monitor exits          %llu (emulated %llu, exceptions %llu, interrupts %llu)\n"
 		"  host signals           %llu (self-modifying stores %llu, device memory %llu)\n"
-		"  code invalidations     %llu, cache flushes %llu, halts %llu\n",
+		"  code invalidations     %llu (%llu pages kept dormant, %llu revived with %llu blocks), cache flushes %llu, halts %llu\n",
 		(unsigned long long)cc_stats.blocks, (unsigned long long)cc_stats.insns,
 		(unsigned long long)(cc_stats.xl_ns / 1000),
 		(unsigned long long)xl_stats.ident, (unsigned long long)xl_stats.lowered,
@@ -303,6 +303,8 @@ static void print_stats(void)
 		(unsigned long long)run_stats.exceptions, (unsigned long long)run_stats.interrupts,
 		(unsigned long long)run_stats.signals, (unsigned long long)run_stats.smc_faults,
 		(unsigned long long)run_stats.mmio_exits, (unsigned long long)cc_stats.invalidations,
+		(unsigned long long)cc_stats.dormant_pages, (unsigned long long)cc_stats.revived_pages,
+		(unsigned long long)cc_stats.revived_blocks,
 		(unsigned long long)cc_stats.flushes, (unsigned long long)run_stats.halts);
 	vmm_log("  exceptions, no exit   %llu from user mode delivered in the signal handler, %llu inline sites\n"
 		"  port reads, no exit   %llu IN at CPL 0 called from %llu sites\n",

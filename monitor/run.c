@@ -141,6 +141,10 @@ struct cc_block *vm_find_block(struct vcpu *c, uint32_t mode, bool *noted)
 		}
 	}
 	struct cc_block *b = (mode & XM_SINGLE) ? NULL : cc_find(pa, pa2, c->eip, mode, c->seg[S_CS].base);
+	gpa_t page = pa & ~(GUEST_PAGE - 1);
+	if (!b && !(mode & XM_SINGLE) && (uint64_t)page + GUEST_PAGE <= c->vm->ram_size &&
+	    cc_revive(page, c->vm->ram + page))
+		b = cc_find(pa, pa2, c->eip, mode, c->seg[S_CS].base);
 	if (!b) {
 		b = xl_translate(c, mode);
 		if (!b) {
@@ -342,7 +346,11 @@ static int handle_exit(struct vcpu *c, unsigned reason)
 		return 0;               /* mapped meanwhile: look the block up again */
 	}
 	case EXIT_SMC:
-		cc_invalidate_page(c->exit_info);
+		/* the store has not happened yet: the page still holds the translated bytes */
+		if (c->exit_info + GUEST_PAGE <= c->vm->ram_size)
+			cc_invalidate_smc(c->exit_info, c->vm->ram + c->exit_info);
+		else
+			cc_invalidate_page(c->exit_info);
 		return single_step(c);
 	case EXIT_PTWRITE:
 		return traced_store(c);

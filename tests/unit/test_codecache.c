@@ -417,6 +417,55 @@ START_TEST(flush_empties_the_cache)
 }
 END_TEST
 
+/* A store about to change a code page keeps the blocks that lie on it alone dormant with
+ * the page's bytes: the same bytes bring them back (hashed, the page protected again,
+ * their links as before), other bytes do not, nor does a block translated on the page
+ * meanwhile, and a flush forgets them; a block straddling into the page is not kept. */
+START_TEST(dormant_blocks_revive_on_the_same_bytes_only)
+{
+	setup();
+	static uint8_t page[GUEST_PAGE], other[GUEST_PAGE];
+	memset(page, 0x90, sizeof(page));
+	memset(other, 0x90, sizeof(other));
+	other[100] = 0xC3;
+	struct cc_block *a = make_block(0x5000, 0x1000, MODE, ~0u);
+	struct cc_block *b = make_block(0x5010, 0x1010, MODE, ~0u);
+	struct cc_block *s = make_block(0x4FF8, 0x0FF8, MODE, 0x5000);    /* straddles */
+	cc_link(&a->exit[0], b);
+	hook.calls = 0;
+	cc_invalidate_smc(0x5000, page);
+	ck_assert(!a->valid && !b->valid && !s->valid);
+	ck_assert(!cc_page_has_code(0x5000));
+	ck_assert_ptr_eq(jump_target(a->exit[0].rel), a->exit[0].stub);   /* unlinked */
+	ck_assert(!cc_revive(0x6000, page));                             /* no copy there */
+	uint64_t rb = cc_stats.revived_blocks;
+	ck_assert(cc_revive(0x5000, page));
+	ck_assert_uint_eq(cc_stats.revived_blocks - rb, 2);
+	ck_assert(a->valid && b->valid && !s->valid);
+	ck_assert_ptr_eq(cc_find(0x5000, ~0u, 0x1000, MODE, 0), a);
+	ck_assert_ptr_eq(cc_find(0x5010, ~0u, 0x1010, MODE, 0), b);
+	ck_assert_ptr_null(cc_find(0x4FF8, 0x5000, 0x0FF8, MODE, 0));
+	ck_assert(cc_page_has_code(0x5000));
+	ck_assert(hook.protect[hook.calls - 1] && hook.page[hook.calls - 1] == 0x5000);
+	ck_assert(!cc_revive(0x5000, page));                             /* used up */
+	/* other bytes: nothing comes back, and the copy is gone */
+	cc_invalidate_smc(0x5000, page);
+	ck_assert(!cc_revive(0x5000, other));
+	ck_assert(!cc_revive(0x5000, page));
+	ck_assert(!a->valid && !cc_page_has_code(0x5000));
+	/* a new block on the page drops the copy */
+	make_block(0x5020, 0x1020, MODE, ~0u);
+	cc_invalidate_smc(0x5000, page);
+	make_block(0x5040, 0x1040, MODE, ~0u);
+	ck_assert(!cc_revive(0x5000, page));
+	ck_assert_ptr_null(cc_find(0x5020, ~0u, 0x1020, MODE, 0));
+	/* a flush forgets every copy */
+	cc_invalidate_smc(0x5000, page);
+	cc_flush();
+	ck_assert(!cc_revive(0x5000, page));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("codecache");
@@ -430,6 +479,7 @@ int main(void)
 	tcase_add_test(t, lookup_clear_tracked_and_untracked);
 	tcase_add_test(t, lookup_drop_keeps_the_table_tracked);
 	tcase_add_test(t, flush_empties_the_cache);
+	tcase_add_test(t, dormant_blocks_revive_on_the_same_bytes_only);
 	tcase_add_test(t, lookup_insert_page_fills_siblings);
 	tcase_add_test(t, lookup_map_page_enters_the_page);
 	suite_add_tcase(s, t);

@@ -432,8 +432,10 @@ struct window *window_at(uintptr_t addr)
 uint8_t *smmu_select(struct vcpu *c)
 {
 	struct window *w;
-	if (!(c->cr0 & CR0_PG))
+	if (!(c->cr0 & CR0_PG)) {
 		w = &sm.win[0];
+		flat_sync();
+	}
 	else {
 		gpa_t pd = c->cr3 & ~(GUEST_PAGE - 1);
 		bool user = c->cpl == 3;

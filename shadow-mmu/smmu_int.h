@@ -106,6 +106,7 @@ struct smmu_state {
 	uint32_t nframes;         /* guest RAM frames: the per-frame arrays' length */
 
 	/* windows (smmu.c): win[0] is the flat window, 1..SMMU_WINDOWS the paging ones */
+	bool flat_stale;          /* code protection changed while paging was on (smmu_trace.c) */
 	struct window win[SMMU_WINDOWS + 1];
 	struct window *cur;       /* the current window (may be NULL after a flush) */
 	uint64_t views_gen;       /* bumped when a window is created or emptied */
@@ -255,6 +256,7 @@ bool guest_writable(const struct vcpu *c, const struct window *w, uint32_t perm)
 /* smmu_trace.c */
 void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new);
 bool region_retarget(struct window *w, uint32_t r, uint32_t npde);
+void flat_sync(void);
 uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt);
 
 /* smmu_sync.c */

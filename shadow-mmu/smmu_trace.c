@@ -250,15 +250,53 @@ void smmu_protect_code(gpa_t frame, bool protect)
 		sm.ncode[fn >> 10]++;
 	else
 		sm.ncode[fn >> 10]--;
-	if (mprotect(sm.win[0].base + frame, GUEST_PAGE, protect ? PROT_READ : PROT_READ | PROT_WRITE) < 0)
-		vmm_panic("mprotect of guest page %08x failed: %s", frame, strerror(errno));
-	smmu_stats.map_calls++;
-	smmu_stats.map_protects++;
+	if (sm.cur && sm.cur->kind != W_FLAT)
+		sm.flat_stale = true;         /* brought up to date if paging goes off (below) */
+	else {
+		if (mprotect(sm.win[0].base + frame, GUEST_PAGE, protect ? PROT_READ : PROT_READ | PROT_WRITE) < 0)
+			vmm_panic("mprotect of guest page %08x failed: %s", frame, strerror(errno));
+		smmu_stats.map_calls++;
+		smmu_stats.map_protects++;
+	}
 	if (protect) {
 		smmu_stats.code_protects++;
 		frame_protect(fn);
 	} else
 		frame_release(fn);
+}
+
+/*
+ * The flat window (CR0.PG = 0) runs no code while paging is on - translated code runs in
+ * the current paging window, the monitor reaches RAM through its own mapping - so a code
+ * frame's protection is not put on it then (two host calls per program a fork+exec loads
+ * and frees), only noted (flat_stale); when paging goes off, smmu_select makes the whole
+ * flat window what is_code says before anything runs in it: writable, then code frames
+ * read-only, a call per run of them.
+ */
+void flat_sync(void)
+{
+	if (!sm.flat_stale)
+		return;
+	sm.flat_stale = false;
+	if (mprotect(sm.win[0].base, sm.vm->ram_size, PROT_READ | PROT_WRITE) < 0)
+		vmm_panic("mprotect of the flat window failed: %s", strerror(errno));
+	smmu_stats.map_calls++;
+	smmu_stats.map_protects++;
+	for (uint32_t fn = 0; fn < sm.nframes;) {
+		if (!sm.is_code[fn]) {
+			fn++;
+			continue;
+		}
+		uint32_t end = fn + 1;
+		while (end < sm.nframes && sm.is_code[end])
+			end++;
+		if (mprotect(sm.win[0].base + (uint64_t)fn * GUEST_PAGE, (size_t)(end - fn) * GUEST_PAGE,
+			     PROT_READ) < 0)
+			vmm_panic("mprotect of guest pages %08x failed: %s", fn * GUEST_PAGE, strerror(errno));
+		smmu_stats.map_calls++;
+		smmu_stats.map_protects++;
+		fn = end;
+	}
 }
 
 void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)

@@ -165,8 +165,22 @@ int as_map(uint32_t pd_pa, uint32_t va, uint32_t pa, uint32_t flags)
 	return pte ? 0 : -1;
 }
 
+/*
+ * The pages of [lo, hi) go.  In the loaded address space each needs its TLB entry flushed:
+ * one INVLPG per page up to FLUSH_CEILING pages, one CR3 reload for a larger range (Linux's
+ * tlb_single_page_flush_ceiling, 33, for the same reason: a full flush costs about as much
+ * as a few dozen INVLPGs, and the range is unlikely to be touched again soon).  The PV
+ * backend flushes inside its batch for nothing, so it keeps the per-page form.
+ */
+#define FLUSH_CEILING 32u
+
 void as_unmap_range(uint32_t pd_pa, uint32_t lo, uint32_t hi)
 {
+#ifdef PV_GUEST
+	int whole = 0;
+#else
+	int whole = pd_pa == loaded_cr3 && (hi - (lo & PAGE_MASK)) / PAGE_SIZE > FLUSH_CEILING;
+#endif
 	pv_mmu_batch_begin();
 	for (uint32_t va = lo & PAGE_MASK; va < hi; va += PAGE_SIZE) {
 		uint32_t *pte = as_pte(pd_pa, va, 0);
@@ -178,10 +192,12 @@ void as_unmap_range(uint32_t pd_pa, uint32_t lo, uint32_t hi)
 		if (e & PTE_P) {
 			frame_decref(e & PAGE_MASK);
 			pv_set_pte(pte, 0);
-			if (pd_pa == loaded_cr3)
+			if (pd_pa == loaded_cr3 && !whole)
 				pv_invlpg(va);
 		}
 	}
+	if (whole)
+		pv_load_cr3(pd_pa);
 	pv_mmu_batch_end();
 }
 

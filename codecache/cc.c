@@ -263,12 +263,17 @@ static void page_add(struct cc_block *b, int i)
 	page_head[pn] = b;
 }
 
-/* Requires: b->page[], eip, mode, host set; b->valid. */
-void cc_block_insert(struct cc_block *b)
+static void hash_add(struct cc_block *b)
 {
 	unsigned h = hash_of(b->page[0] | (b->eip & (GUEST_PAGE - 1)), b->mode);
 	b->hnext = hash[h];
 	hash[h] = b;
+}
+
+/* Requires: b->page[], eip, mode, host set; b->valid. */
+void cc_block_insert(struct cc_block *b)
+{
+	hash_add(b);
 	page_add(b, 0);
 	if (b->page[1] != ~0u)
 		page_add(b, 1);
@@ -583,9 +588,7 @@ bool cc_revive(gpa_t page, const uint8_t *bytes)
 	for (uint32_t k = 0; k < n; k++) {
 		struct cc_block *b = v[k];
 		b->valid = true;
-		unsigned h = hash_of(b->page[0] | (b->eip & (GUEST_PAGE - 1)), b->mode);
-		b->hnext = hash[h];
-		hash[h] = b;
+		hash_add(b);
 		page_add(b, 0);
 		if (b->wanted) {
 			b->wanted = false;

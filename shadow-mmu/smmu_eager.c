@@ -139,9 +139,7 @@ static void resync_region(struct window *w, uint32_t r)
 		if (w->ptf[r] != frame) {
 			if (!region_empty(w, r))
 				invalidate_region(w, r);
-			w->ptf[r] = frame;
-			region_mark(w, r);
-			pu_add(frame, w, r);
+			region_set_table(w, r, frame);
 		}
 		resync_pages(w, r, 0, 1023, pde);
 	}
@@ -181,9 +179,7 @@ void eager_build(struct window *w)
 		}
 		enum rkind k = region_kind(w, pde, &frame, &gw);
 		if (k == R_SMALL) {
-			w->ptf[r] = frame;
-			region_mark(w, r);
-			pu_add(frame, w, r);
+			region_set_table(w, r, frame);
 			resync_pages(w, r, 0, 1023, pde);
 			continue;
 		}

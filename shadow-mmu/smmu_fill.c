@@ -28,9 +28,7 @@ bool guest_writable(const struct vcpu *c, const struct window *w, uint32_t perm)
 }
 
 /* Map (lpn, frame) runs from a sorted list, coalescing contiguous ones. */
-struct fillent { uint32_t lpn; gpa_t frame; bool gw; };
-
-static void map_list(struct window *w, const struct fillent *f, unsigned n)
+void map_list(struct window *w, const struct fillent *f, unsigned n)
 {
 	unsigned i = 0;
 	while (i < n) {
@@ -81,9 +79,7 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 	if (w->ptf[r] != wk->pt) {
 		if (!region_empty(w, r))
 			invalidate_region(w, r);
-		w->ptf[r] = wk->pt;
-		region_mark(w, r);
-		pu_add(wk->pt, w, r);
+		region_set_table(w, r, wk->pt);
 		w->pde[r] = pde_now(w, r);
 	}
 	sm.flood[wk->pt / GUEST_PAGE] = 0;

@@ -73,7 +73,8 @@ struct window {
 	gpa_t ptf[NREG];          /* page table the region was filled through, or NOPT */
 	uint32_t lg[NREG];        /* a 4 MiB region: guest base | SM_P | SM_GW, else 0 */
 	/* regions that may hold something (pages, a 4 MiB page, a table): a superset, set
-	 * by region_mark, cleared by invalidate_region and win_empty, so that the loops over
+	 * by entry_set, large_set and region_set_table, cleared by invalidate_region and
+	 * win_empty, so that the loops over
 	 * a window's regions (revalidation, win_score) visit those only (for_marked) */
 	uint64_t marked[NREG / 64];
 	uint32_t pde[NREG];       /* PV: the directory entry each region was made to match */
@@ -148,17 +149,16 @@ static inline bool frame_protected(uint32_t fn)
 	return sm.is_code[fn] || (!sm.pv && sm.pu_head[fn] && !sm.snap[fn]);
 }
 
-/* Window w's entry for linear page lpn; NULL if its region has none and !alloc. */
 static inline void region_mark(struct window *w, uint32_t r)
 {
 	w->marked[r / 64] |= 1ull << (r % 64);
 }
 
 /* Every marked region r of w, in order (the body may clear r's mark, not others'). */
-#define for_marked(w, r)                                                                  \
-	for (uint32_t k_ = 0; k_ < NREG / 64; k_++)                                        \
-		for (uint64_t m_ = (w)->marked[k_]; m_ && ((r) = k_ * 64 + (uint32_t)__builtin_ctzll(m_), 1); \
-		     m_ &= m_ - 1)
+#define for_marked(w, r)                                                            \
+	for (uint32_t k_ = 0; k_ < NREG / 64; k_++)                                  \
+		for (uint64_t m_ = (w)->marked[k_];                                  \
+		     m_ && ((r) = k_ * 64 + (uint32_t)__builtin_ctzll(m_), 1); m_ &= m_ - 1)
 
 /* The first index from i on whose entry in region array pm is not 0 (1024: none); a cleared
  * entry is 0, so runs of eight are skipped with four loads. */
@@ -179,6 +179,7 @@ static inline uint32_t pm_next(const uint32_t *pm, uint32_t i)
 	return 1024;
 }
 
+/* Window w's entry for linear page lpn; NULL if its region has none and !alloc. */
 static inline uint32_t *pm_slot(struct window *w, uint32_t lpn, bool alloc)
 {
 	uint32_t r = lpn / 1024;
@@ -188,7 +189,6 @@ static inline uint32_t *pm_slot(struct window *w, uint32_t lpn, bool alloc)
 		w->pm[r] = calloc(1024, sizeof(uint32_t));
 		if (!w->pm[r])
 			vmm_panic("shadow MMU: out of memory");
-		region_mark(w, r);
 	}
 	return &w->pm[r][lpn % 1024];
 }
@@ -236,6 +236,7 @@ void remap_page(struct window *w, uint32_t lpn, gpa_t frame, bool gw);
 void unmap_batch_begin(void);
 void unmap_batch_end(void);
 void invalidate_region(struct window *w, uint32_t r);
+void region_set_table(struct window *w, uint32_t r, gpa_t pt);
 void large_set(struct window *w, uint32_t r, gpa_t base, bool gw, uint32_t n);
 void large_note_rw(struct window *w, uint32_t lpn, bool rw);
 /* Does page lpn of a 4 MiB region of w have a read-only hole in the host now? */
@@ -252,6 +253,10 @@ gpa_t mapped_frame(struct window *w, uint32_t lpn, bool *rw);
 /* smmu_fill.c */
 bool retire_dead_dirs(const struct vcpu *c, uint32_t fn);
 bool guest_writable(const struct vcpu *c, const struct window *w, uint32_t perm);
+
+/* smmu_fill.c: pages to map (lpn ascending), each writable if gw and its frame unprotected */
+struct fillent { uint32_t lpn; gpa_t frame; bool gw; };
+void map_list(struct window *w, const struct fillent *f, unsigned n);
 
 /* smmu_trace.c */
 void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new);

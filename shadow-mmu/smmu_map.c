@@ -127,9 +127,10 @@ void entry_clear(struct window *w, uint32_t lpn, uint32_t *e)
  * them page by page; between unmap_batch_begin and unmap_batch_end the host unmaps of
  * dropped pages and the mprotects of lowered ones are deferred, and each window's run of
  * consecutive ones goes in one call.  Only pages whose entries were just cleared (or made
- * read-only) are ever in a run, and nothing maps or raises a page while a batch is open (the callers only compare entries,
- * drop and lower) except remap_page, which makes its window's deferred calls first, so
- * the host mappings and the page entries agree again when the batch ends.  Nests.
+ * read-only) are ever in a run, and nothing maps or raises a page while a batch is open
+ * (the callers only compare entries, drop and lower) except remap_page, which makes its
+ * window's deferred calls first, so the host mappings and the page entries agree again
+ * when the batch ends.  Nests.
  */
 static struct {
 	unsigned depth;
@@ -230,11 +231,7 @@ void remap_page(struct window *w, uint32_t lpn, gpa_t frame, bool gw)
 	if (ub.depth)
 		ub_flush(wi);
 	entry_clear(w, lpn, e);
-	bool rw = gw && !frame_protected(frame / GUEST_PAGE);
-	host_map(w, lpn, 1, frame, rw);
-	entry_set(w, lpn, frame, (rw ? SM_RW : 0) | (gw ? SM_GW : 0));
-	if (sm.is_code[frame / GUEST_PAGE])
-		cc_lookup_map_page(w->lk, frame, lpn);
+	map_list(w, &(struct fillent){ lpn, frame, gw }, 1);   /* a fill's rules */
 	smmu_stats.pages_remapped++;
 }
 
@@ -453,6 +450,14 @@ void frame_release(uint32_t fn)
 {
 	if (!frame_protected(fn))
 		frame_set_rw(fn, true);
+}
+
+/* Region r of w is made through page table pt from now on (its mark, its use). */
+void region_set_table(struct window *w, uint32_t r, gpa_t pt)
+{
+	w->ptf[r] = pt;
+	region_mark(w, r);
+	pu_add(pt, w, r);
 }
 
 /* Start tracing a frame for (w, region). */

@@ -15,8 +15,8 @@
  * (smmu_sync.c), which drops what changed: an INVLPG the entry of the page, a CR3 write
  * every table the new directory's windows use; a page whose entry did not change stays
  * mapped (it is exactly what a refill would map), and one whose entry names another
- * present, accessed frame maps that frame at once (remap_page).  A store to a traced level-1
- * table never reaches the single step: smmu_fault takes the table out of sync instead,
+ * present, accessed frame maps that frame at once (remap_page).  A store to a traced
+ * level-1 table never reaches the single step: smmu_fault takes the table out of sync instead,
  * so what is traced here is page directories and tables that are also code.  For a PV
  * guest nothing is traced: written entries go to the eager mirror instead.
  *
@@ -80,12 +80,13 @@ uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt)
 		return 0;
 	const uint32_t *now = (const uint32_t *)(sm.vm->ram + nt);
 	const uint32_t *pm = w->pm[r];
-	for (uint32_t i = pm_next(pm, 0), seen = 0; i < 1024 && seen < w->pm_count[r]; i = pm_next(pm, i + 1)) {
+	uint32_t seen = 0;
+	for (uint32_t i = pm_next(pm, 0); i < 1024 && seen < w->pm_count[r]; i = pm_next(pm, i + 1)) {
 		if (!(pm[i] & SM_P))
 			continue;
 		seen++;
 		if ((now[i] & (PTE_P | PTE_A)) == (PTE_P | PTE_A) &&
-		    (now[i] & ~0xFFFu) == (w->pm[r][i] & ~(GUEST_PAGE - 1)))
+		    (now[i] & ~0xFFFu) == (pm[i] & ~(GUEST_PAGE - 1)))
 			n++;
 	}
 	return n;
@@ -100,9 +101,9 @@ uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt)
  * the region, it moves to the new table: each page it maps is compared as a changed entry
  * would be (page_changed: kept where the new entry maps the same frame with the rights the
  * mapping has, lowered or dropped otherwise: not remapped, as another address space
- * touched it), from the value it was made from
- * (the old table's snapshot when that is out of sync, else the table itself, which tracing
- * kept equal to the window) to the new table's entry.  Then every page of the region is
+ * touched it), from the value it was made from (the old table's snapshot when that is out
+ * of sync, else the table itself, which tracing kept equal to the window) to the new
+ * table's entry.  Then every page of the region is
  * what a fill through the new entry would map, which is the rule for a window.  False
  * when the region cannot move (a 4 MiB page on either side, the new entry not present,
  * a table outside RAM or holding code) or fewer than half its pages would stay (their
@@ -122,10 +123,8 @@ bool region_retarget(struct window *w, uint32_t r, uint32_t npde)
 	static uint32_t was[1024];
 	memcpy(was, sm.snap[ofn] ? sm.snap[ofn] : (const uint32_t *)(sm.vm->ram + ot), GUEST_PAGE);
 	pu_drop(w, r);
-	w->ptf[r] = nt;
-	region_mark(w, r);
 	w->pde[r] = npde;
-	pu_add(nt, w, r);
+	region_set_table(w, r, nt);
 	sm.flood[nfn] = 0;
 	const uint32_t *now = (const uint32_t *)(sm.vm->ram + nt);
 	if (w->pm[r] && w->pm_count[r])
@@ -147,11 +146,11 @@ void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
 		use[n].w = sm.pu_pool.n[i].win, use[n++].r = sm.pu_pool.n[i].val;
 	for (unsigned k = 0; k < n; k++) {
 		struct window *w = &sm.win[use[k].w];
+		bool cur_dir = w->kind == W_PAGED && w->pd == (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1));
 		if (use[k].r == PD_USE)
 			invalidate_region(w, idx);
 		else
-			page_changed(w, use[k].r * 1024 + idx, old, new, w->kind == W_PAGED &&
-				     w->pd == (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1)));
+			page_changed(w, use[k].r * 1024 + idx, old, new, cur_dir);
 	}
 	smmu_stats.trace_invalidations++;
 }
@@ -253,7 +252,8 @@ void smmu_protect_code(gpa_t frame, bool protect)
 	if (sm.cur && sm.cur->kind != W_FLAT)
 		sm.flat_stale = true;         /* brought up to date if paging goes off (below) */
 	else {
-		if (mprotect(sm.win[0].base + frame, GUEST_PAGE, protect ? PROT_READ : PROT_READ | PROT_WRITE) < 0)
+		if (mprotect(sm.win[0].base + frame, GUEST_PAGE,
+			     protect ? PROT_READ : PROT_READ | PROT_WRITE) < 0)
 			vmm_panic("mprotect of guest page %08x failed: %s", frame, strerror(errno));
 		smmu_stats.map_calls++;
 		smmu_stats.map_protects++;

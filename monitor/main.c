@@ -318,7 +318,7 @@ static void print_stats(void)
 		"  adaptive translation   %llu instructions made monitor calls, %llu reverted, %llu call sites translated\n"
 		"  device memory inline   %llu load sites (mirrors), %llu store sites (%llu stores), %llu translations learnt\n"
 		"  code-page protections  %llu\n"
-		"  windows                %llu switches, %llu hits, %llu created, %llu evicted, %llu retired, %llu reused (%llu regions kept, %llu moved to a new table)\n"
+		"  windows                %llu switches, %llu hits, %llu created, %llu evicted, %llu retired, %llu reused (%llu regions kept, %llu moved to a new table); %llu directory entries found changed\n"
 		"  host mappings          %llu calls (%llu map, %llu unmap, %llu protect; %llu pages joined a run; %llu 4 MiB holes deferred); budget %llu: %llu recounts, %llu windows emptied; lookup tables: %llu clears, %llu drops (%llu with nothing to scan)\n",
 		(unsigned long long)m->fills, (unsigned long long)m->prefetched,
 		(unsigned long long)m->large_fills, (unsigned long long)m->prefaults,
@@ -337,6 +337,7 @@ static void print_stats(void)
 		(unsigned long long)m->window_creates, (unsigned long long)m->window_evictions,
 		(unsigned long long)m->window_retires, (unsigned long long)m->window_reuses,
 		(unsigned long long)m->regions_kept, (unsigned long long)m->regions_retargeted,
+		(unsigned long long)m->pde_changes,
 		(unsigned long long)m->map_calls, (unsigned long long)m->map_maps,
 		(unsigned long long)m->map_unmaps, (unsigned long long)m->map_protects,
 		(unsigned long long)m->unmaps_batched, (unsigned long long)m->holes_deferred,

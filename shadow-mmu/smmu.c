@@ -10,8 +10,8 @@
  * may touch, with CPL-3 write rules, so user/supervisor protection is the host MMU's.
  * Windows are kept across CR3 switches (SMMU_WINDOWS of them, least recently used
  * recycled), which is only correct because the page tables they were filled from are
- * traced or resynced at the CR3 write (below): a context switch back to a process finds
- * its window still filled.
+ * traced or resynced at the CR3 write, and each region's directory entry is checked then
+ * (below): a context switch back to a process finds its window still filled.
  *
  * Fills.  A host fault at window + A walks the guest tables (emulation/paging.c
  * emu_walk, which sets accessed/dirty bits as the CPU does).  A refused access becomes a
@@ -33,17 +33,32 @@
  * invalidates the translations, the frame is released, the store re-runs alone).  A guest
  * store to a traced frame exits as SMF_TRACED: run.c snapshots the frame, lets this one
  * mapping write, single-steps the instruction, and smmu_trace_end() applies the
- * difference: a changed page-directory entry drops the shadow region it covered in that
- * window, a changed page-table entry drops the one page (setting A or D needs nothing).
+ * difference: a changed page-table entry drops the one page (setting A or D needs nothing).
  * Writes by the monitor itself (emulated instructions) arrive through smmu_ram_written()
  * and are handled the same way, conservatively (every written entry counts as changed).
  *
- * Tracing uses: a frame is traced while it is the page directory of a window or the page
- * table a window region was filled through (pu lists: frame -> (window, region)).  A frame
- * written SMMU_FLOOD times in a row with no fill through it in between (a page table
- * being torn down or a reused frame) is unshadowed: its uses are dropped (the regions
- * invalidated, or the whole window for a page directory) and it becomes ordinary memory
- * again until a fill walks through it (KVM's write-flooding rule).
+ * Tracing uses: a frame is traced while it is the page table a window region was filled
+ * through (pu lists: frame -> (window, region)).  A frame written SMMU_FLOOD times in a
+ * row with no fill through it in between is unshadowed: its uses are dropped (the regions
+ * invalidated) and it becomes ordinary memory again until a fill walks through it (KVM's
+ * write-flooding rule).
+ *
+ * Page directories are never traced (not PV).  Each region of a window records the
+ * directory entry it was made from (pde[r], A included), and the regions follow the
+ * directory at the flushes instead of at each store: a CR3 write compares every region of
+ * the new directory's windows with its entry, an INVLPG the region of its address, and a
+ * fill the region it fills (smmu_trace.c region_check); an entry that differs beyond A/D
+ * being set moves the region to the entry's new table where most pages stay
+ * (region_retarget) and drops it otherwise.  This is the out-of-sync rule below applied to
+ * the directory: a TLB may keep what a changed directory entry mapped until the flush,
+ * and a region not yet filled reads the entry as it is.  Tracing directories cost a hole
+ * in every live 4 MiB kernel mapping for each new directory, a signal when the kernel
+ * freed it and one single-stepped exit per entry Linux changes in a live one (own kernel
+ * fork+exec: 13 -> 7 mprotects and 8 -> 6 host signals per operation).  What tracing gave
+ * for free, knowing that an address space is gone, comes from two cheaper signs: a table
+ * compared whole (a resync) first drops the uses whose directory entry no longer names it
+ * and retires those windows (smmu_sync.c uses_check), and a directory that wants a window
+ * first retires the windows whose first region's entry changed (win_get, dir_gone).
  *
  * Budget.  Each mapping call can split a host VMA, and Linux allows vm.max_map_count
  * VMAs per process.  vma_est counts 2 per call (an upper bound); when it passes the
@@ -94,9 +109,7 @@
  * - as a TLB entry with D set may be written without setting D again - and the resync
  * then sees D cleared (old & ~new) and drops the page, so the next store faults and sets
  * D.  Setting A or D alone drops nothing.
- * What stays traced: page directories (a store to one still exits and is single-stepped:
- * a directory entry change drops a whole region, and a frame that is a directory in one
- * window and a table in another is treated as a directory), frames holding translations
+ * What stays traced: frames holding translations
  * (self-modifying code is detected by the protection of code frames, which an out-of-sync
  * table would lift: a table that becomes code is resynced and traced again), PV guests
  * (eager windows, no tracing at all), and a table that SMMU_UNSYNC_IDLE resyncs in a row
@@ -151,7 +164,7 @@
  * Who calls this file: the run loop (smmu_select at every exit that may change CR0.PG,
  * CR3 or CPL, smmu_lookup / smmu_base for the translator), and, for win_empty and
  * window_at, the other shadow-mmu files.  A window is handed out (win_get) only with its
- * page directory traced (or, PV, built eagerly); win_empty clears the vCPU's view slots at
+ * regions checked against its directory (or, PV, built eagerly); win_empty clears the vCPU's view slots at
  * once, so translated code never switches into a window that was emptied.
  */
 #include <errno.h>
@@ -190,8 +203,8 @@ void win_empty(struct window *w)
 	if (w->released) {
 		w->released = false;
 		sm.nreleased--;
-	} else if (w->kind == W_PAGED)
-		pu_drop(w, PD_USE);           /* (a retired window's went when it retired) */
+	} else if (w->kind == W_PAGED && sm.pv)
+		pu_drop(w, PD_USE);
 	/* one call replaces every mapping of the window with the reservation again */
 	if (mmap(w->base, WIN_SPAN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
 		 -1, 0) == MAP_FAILED)
@@ -210,15 +223,14 @@ void win_empty(struct window *w)
 	sm.vm->cpu.mmio_fast_wpage = 0;
 }
 /*
- * Retired windows (not PV).  A window whose page directory frame the guest overwrites
- * while another directory is current is most likely an address space that has gone (a
- * process that exited, or an mm that exec replaced: the kernel frees the directory and
- * zeroes the frame when it hands it out again).  Tracing that store would drop the
- * window's regions one by one - a zeroed directory costs a host call per region that was
- * filled, and the store itself a single step.  Instead the window is retired: its
- * directory is no longer traced (so the store runs at full speed once no other window
- * uses the frame as a directory), its mappings and lookup table stay, and it is not
- * selected for any directory until win_get revalidates it.
+ * Retired windows (not PV).  A window whose directory no longer holds what its regions
+ * were made from while another directory is current is most likely an address space that
+ * has gone (a process that exited, or an mm that exec replaced: the kernel clears or
+ * reuses the directory frame).  Such a window is retired when that is seen (a table of
+ * it compared whole, smmu_sync.c uses_check; a new directory wanting a window, dir_gone
+ * below): its mappings and lookup table stay, regions whose table went are kept as
+ * orphans (pages, no table), and it is not selected for any directory until win_get
+ * revalidates it.
  *
  * Revalidation.  Every region of a window was derived from one directory entry: w->pde[r],
  * the entry's value (accessed bit included) when the region was filled - a 4 MiB page, or
@@ -240,16 +252,16 @@ void win_empty(struct window *w)
  * address space cheap to create: Linux copies the kernel's directory entries into every
  * new directory, so a new process starts with the kernel half of a dead one already
  * mapped (and its lookup table filled), and an exec of the same binary finds its text.
- * Windows retire only for a store to a directory frame that is not the current one
- * (never the windows translated code may be running in), when a directory is unshadowed
- * for flooding, and when the least recently used window is taken for a new directory.
+ * Windows retire only when their directory is seen gone while it is not the current one
+ * (never the windows translated code may be running in), and when the least recently
+ * used window is taken for a new directory.  An orphan region always moves or goes at
+ * revalidation: no entry can vouch for its pages.
  * CR0/CR4 changes and the budget empty retired windows like the others.
  */
 void win_retire(struct window *w)
 {
 	if (w->kind != W_PAGED || sm.pv)
 		return;
-	pu_drop(w, PD_USE);
 	w->kind = W_RETIRED;
 	smmu_stats.window_retires++;
 	sm.views_gen++;
@@ -267,14 +279,8 @@ static void win_revalidate(struct window *w, gpa_t pd)
 	unmap_batch_begin();
 	uint32_t r;
 	for_marked(w, r) {
-		if (region_empty(w, r))
+		if (!region_check(w, r))
 			continue;
-		uint32_t npde = pde_now(w, r);
-		if (w->pde[r] != npde) {
-			if (!region_retarget(w, r, npde))
-				invalidate_region(w, r);
-			continue;
-		}
 		kept++;
 		if (w->ptf[r] != NOPT && sm.snap[w->ptf[r] / GUEST_PAGE])
 			resync(w->ptf[r] / GUEST_PAGE);
@@ -307,6 +313,20 @@ static uint32_t win_score(const struct window *w, gpa_t pd)
 	return n;
 }
 
+/* The first region w holds was made from an entry its directory no longer has. */
+static bool dir_gone(const struct window *w)
+{
+	if ((uint64_t)w->pd + GUEST_PAGE > sm.vm->ram_size)
+		return true;
+	for (uint32_t k = 0; k < NREG / 64; k++)
+		if (w->marked[k]) {
+			uint32_t r = k * 64 + (uint32_t)__builtin_ctzll(w->marked[k]);
+			uint32_t now = pde_now(w, r), was = w->pde[r];
+			return ((now ^ was) & ~(PTE_A | PTE_D)) || (was & ~now);
+		}
+	return false;
+}
+
 static struct window *win_get(gpa_t pd, bool user)
 {
 	struct window *free_w = NULL, *lru = NULL, *old = NULL;
@@ -324,6 +344,13 @@ static struct window *win_get(gpa_t pd, bool user)
 			continue;
 		} else if (w != sm.cur && (!lru || w->last_use < lru->last_use))
 			lru = w;
+	}
+	/* windows of directories that are gone retire now (their first region's entry
+	 * changed: a freed directory is cleared or reused), so that they can serve this one */
+	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
+		struct window *w = &sm.win[i];
+		if (w->kind == W_PAGED && w != sm.cur && w->user == user && dir_gone(w))
+			win_retire(w);
 	}
 	/* a retired window of the same view: this directory's own, else of the
 	 * WIN_CANDIDATES most recently used the one that would keep the most pages (an
@@ -380,7 +407,8 @@ static struct window *win_get(gpa_t pd, bool user)
 	w->kind = W_PAGED;
 	w->pd = pd;
 	w->user = user;
-	pu_add(pd, w, PD_USE);
+	if (sm.pv)
+		pu_add(pd, w, PD_USE);        /* the eager mirror follows its updates */
 	sm.views_gen++;
 	if (sm.pv)
 		eager_build(w);

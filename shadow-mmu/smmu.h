@@ -32,6 +32,7 @@ struct smmu_stats {
 	uint64_t window_switches, window_hits, window_creates, window_evictions;
 	uint64_t window_retires, window_reuses, regions_kept;   /* retired windows (smmu.c) */
 	uint64_t regions_retargeted;      /* ... and regions moved to the new directory's table */
+	uint64_t pde_changes;             /* regions whose directory entry changed (region_check) */
 	uint64_t budget_recounts, budget_evictions, map_calls, lookup_clears;
 	uint64_t map_maps, map_unmaps, map_protects;   /* map_calls by kind */
 	uint64_t unmaps_batched;          /* page unmaps and lowerings that joined a run */

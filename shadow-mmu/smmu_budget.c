@@ -73,7 +73,8 @@ void enforce_budget(void)
 			lru->kind = W_PAGED;
 			lru->pd = pd;
 			lru->user = user;
-			pu_add(pd, lru, PD_USE);
+			if (sm.pv)
+				pu_add(pd, lru, PD_USE);
 		}
 		sm.vma_est = count_vmas();
 	}

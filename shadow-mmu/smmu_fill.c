@@ -3,10 +3,9 @@
  *
  * A host fault at window + A is the guest touching linear A: walk the guest tables
  * (emu_walk, which sets accessed/dirty as the CPU would), inject a guest #PF when the
- * walk refuses, exit for a store to code (SMF_SMC) or to a traced page directory
- * (SMF_TRACED; a store to a traced level-1 table takes it out of sync and re-runs),
- * retire the windows of a directory that is stored to while another is current (smmu.c),
- * leave device memory to the emulator (SMF_MMIO), and otherwise map the frame with its
+ * walk refuses, exit for a store to code (SMF_SMC) or to a traced table that is also code
+ * (SMF_TRACED; a store to another traced table takes it out of sync and re-runs), bring
+ * the region up to its directory entry first (region_check), leave device memory to the emulator (SMF_MMIO), and otherwise map the frame with its
  * present, accessed neighbours (SMMU_PREFETCH of them, one host call per contiguous run).
  * A page is mapped writable only when the guest entry allows the store for the view, is
  * already dirty (not checked for PV: no dirty bits) and the frame is not protected, so the
@@ -62,6 +61,7 @@ static void fill_large(struct vcpu *c, struct window *w, gla_t la, const struct 
 			host_protect(w, la >> 12, 1, true);
 			large_note_rw(w, la >> 12, true);
 		}
+		w->pde[r] = pde_now(w, r);    /* the walk may have set D */
 		smmu_stats.dirty_upgrades++;
 		return;
 	}
@@ -130,27 +130,6 @@ static void fill_small(struct vcpu *c, struct window *w, gla_t la, const struct 
 }
 
 /* Page tables outside RAM cannot be traced: such pages are never mapped (emulated). */
-/* A store to frame fn, a traced page directory of some windows: retire the windows whose
- * directory it is while another directory is current (smmu.c, win_retire).  True when
- * that left the frame unprotected (writable again where the guest allows). */
-bool retire_dead_dirs(const struct vcpu *c, uint32_t fn)
-{
-	gpa_t cur_pd = c->cr3 & ~(GUEST_PAGE - 1);
-	bool any = false;
-	for (uint32_t i = sm.pu_head[fn], next; i; i = next) {
-		next = sm.pu_pool.n[i].next;
-		struct window *w = &sm.win[sm.pu_pool.n[i].win];
-		if (sm.pu_pool.n[i].val == PD_USE && w->pd != cur_pd && w != sm.cur) {
-			win_retire(w);
-			any = true;
-		}
-	}
-	if (!any || frame_protected(fn))
-		return false;
-	frame_release(fn);
-	return true;
-}
-
 static bool tables_in_ram(const struct window *w, const struct emu_walk *wk)
 {
 	return (uint64_t)w->pd + GUEST_PAGE <= sm.vm->ram_size &&
@@ -159,6 +138,9 @@ static bool tables_in_ram(const struct window *w, const struct emu_walk *wk)
 
 static void fill(struct vcpu *c, struct window *w, gla_t la, const struct emu_walk *wk)
 {
+	/* the walk read the directory entry as it is now: a region made from another value
+	 * (directories are not traced) is brought up to it before anything is added */
+	region_check(w, la >> 22);
 	if (wk->large)
 		fill_large(c, w, la, wk);
 	else
@@ -205,12 +187,6 @@ enum smf smmu_fault(struct vcpu *c, uintptr_t addr, bool write, uint32_t *info)
 	if (write && sm.is_code[fn]) {
 		*info = frame;
 		return SMF_SMC;
-	}
-	if (write && !sm.pv && sm.pu_head[fn] && !sm.snap[fn] && retire_dead_dirs(c, fn)) {
-		/* the directory of address spaces that are gone: no longer traced (smmu.c) */
-		smmu_stats.fills++;
-		fill(c, w, la, &wk);
-		return SMF_RETRY;
 	}
 	if (write && !sm.pv && sm.pu_head[fn] && !sm.snap[fn] && unsync_ok(fn)) {
 		/* the first store to a level-1 table: out of sync, writable, store re-run */
@@ -267,6 +243,7 @@ bool smmu_note_code(struct vcpu *c, gla_t la)
 	/* The translator looked la up in the current tables, and a lookup entry for la must
 	 * only live while the window maps that frame (a change of the mapping drops it): an
 	 * out-of-sync entry for la is synced first, dropping a stale mapping of la. */
+	region_check(w, la >> 22);
 	if (w->ptf[la >> 22] != NOPT)
 		sync_entries(w->ptf[la >> 22] / GUEST_PAGE, (la >> 12) % 1024, 1);
 	if (mapped_frame(w, la >> 12, NULL) != NOPT)

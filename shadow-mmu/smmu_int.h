@@ -25,8 +25,13 @@
  *  - SM_RW (mapped writable) implies SM_GW (the guest allows the store now) and that the
  *    frame is not protected (frame_protected); pages of a writable 4 MiB region that are
  *    protected have read-only holes;
- *  - a frame is in use as a table (pu list) exactly for the windows whose pd is it
- *    (region PD_USE, unless the window is released) or whose ptf[region] is it;
+ *  - a frame is in use as a table (pu list) exactly for the windows whose ptf[region] is it
+ *    and, PV only, whose pd is it (region PD_USE, unless the window is released);
+ *  - every page of region r of a window was derived from the directory entry pde[r] (give
+ *    or take A and D being set since) and, for a 4 KiB region, from its table ptf[r]; a
+ *    paging window's regions equal its directory's entries after each flush that covers
+ *    them (region_check), and may differ between flushes only as a TLB may; only a
+ *    retired window holds an orphan region (pages, ptf NOPT: its table went);
  *  - a frame is out of sync (snap[fn] set) only while it has uses, none of them PD_USE,
  *    and holds no translations; an out-of-sync frame is not protected; every shadow page
  *    derived from entry i of it was made from snap[i] (give or take A and D being set);
@@ -251,7 +256,6 @@ void pu_drop(struct window *w, uint32_t region);
 gpa_t mapped_frame(struct window *w, uint32_t lpn, bool *rw);
 
 /* smmu_fill.c */
-bool retire_dead_dirs(const struct vcpu *c, uint32_t fn);
 bool guest_writable(const struct vcpu *c, const struct window *w, uint32_t perm);
 
 /* smmu_fill.c: pages to map (lpn ascending), each writable if gw and its frame unprotected */
@@ -261,6 +265,7 @@ void map_list(struct window *w, const struct fillent *f, unsigned n);
 /* smmu_trace.c */
 void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new);
 bool region_retarget(struct window *w, uint32_t r, uint32_t npde);
+bool region_check(struct window *w, uint32_t r);
 void flat_sync(void);
 uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt);
 

@@ -281,7 +281,10 @@ void lookup_drops_apply(struct window *w)
  */
 static bool window_live(const struct window *w)
 {
-	return sm.pv || w == sm.cur || (w->kind == W_PAGED && w->pd == (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1)));
+	/* during a CR3 write, cur is still the window of the directory being left */
+	if (w->kind == W_PAGED)
+		return sm.pv || w->pd == (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1));
+	return sm.pv || w == sm.cur;
 }
 
 static bool ro_get(const struct window *w, uint32_t lpn)
@@ -466,8 +469,6 @@ void pu_add(gpa_t frame, struct window *w, uint32_t region)
 	uint32_t fn = frame / GUEST_PAGE;
 	if (fn >= sm.nframes)
 		return;
-	if (region == PD_USE && sm.snap[fn])
-		unsync_end(fn);               /* a directory is always traced */
 	bool was = frame_protected(fn);
 	pool_add(&sm.pu_pool, &sm.pu_head[fn], widx(w), region);
 	sm.flood[fn] = 0;

@@ -38,12 +38,7 @@
 
 bool unsync_ok(uint32_t fn)
 {
-	if (!sm.unsync_on || sm.pv || sm.is_code[fn] || !sm.pu_head[fn])
-		return false;
-	for (uint32_t i = sm.pu_head[fn]; i; i = sm.pu_pool.n[i].next)
-		if (sm.pu_pool.n[i].val == PD_USE)
-			return false;
-	return true;
+	return sm.unsync_on && !sm.pv && !sm.is_code[fn] && sm.pu_head[fn];
 }
 
 /* The snapshot, and fn on the list of frames out of sync. */
@@ -101,10 +96,53 @@ void sync_entries(uint32_t fn, uint32_t first, uint32_t n)
 		sync_range(fn, first, n);
 }
 
+/*
+ * Before a whole table is compared: the uses of it whose directory entry no longer names
+ * it.  Directories are not traced, so a window whose address space is gone still lists the
+ * tables it was made through, and the kernel soon hands those frames out again (as a new
+ * directory, a table of another process, a page of data); comparing them with their
+ * snapshots would drop, entry by entry, pages of windows that will never run again.
+ * Such a region goes at once, and a window of a directory that is not current retires
+ * (smmu.c win_retire): its directory is most likely gone, and if it is not, the window
+ * comes back to it revalidated.
+ */
+static void uses_check(uint32_t fn)
+{
+	struct { uint16_t w; uint32_t r; } use[2 * SMMU_WINDOWS + 8];
+	unsigned n = 0;
+	for (uint32_t i = sm.pu_head[fn]; i && n < sizeof(use) / sizeof(use[0]); i = sm.pu_pool.n[i].next)
+		use[n].w = sm.pu_pool.n[i].win, use[n++].r = sm.pu_pool.n[i].val;
+	gpa_t cur_pd = sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1);
+	for (unsigned k = 0; k < n; k++) {
+		struct window *w = &sm.win[use[k].w];
+		uint32_t r = use[k].r;
+		if (r == PD_USE || w->ptf[r] != (gpa_t)fn * GUEST_PAGE)
+			continue;
+		if ((uint64_t)w->pd + GUEST_PAGE <= sm.vm->ram_size) {
+			uint32_t now = pde_now(w, r);
+			if ((now & PTE_P) && !(now & PTE_PS) && (now & ~0xFFFu) == w->ptf[r])
+				continue;             /* still its table */
+		}
+		smmu_stats.pde_changes++;
+		if (w->kind == W_PAGED && (w->pd == cur_pd || w == sm.cur)) {
+			invalidate_region(w, r);
+			continue;
+		}
+		/* a window that does not run now: the region is orphaned - its pages stay,
+		 * with no table, until the window is handed to a directory again, which moves
+		 * them to that directory's table or drops them (smmu_trace.c region_check) */
+		pu_drop(w, r);
+		win_retire(w);
+	}
+}
+
 void resync(uint32_t fn)
 {
 	if (!sm.snap[fn])
 		return;
+	uses_check(fn);
+	if (!sm.snap[fn])
+		return;                       /* its last use went */
 	smmu_stats.resyncs++;
 	if (!memcmp(sm.snap[fn], sm.vm->ram + (gpa_t)fn * GUEST_PAGE, GUEST_PAGE)) {
 		if (++sm.idle[fn] >= SMMU_UNSYNC_IDLE) {
@@ -121,6 +159,9 @@ void unsync_end(uint32_t fn)
 {
 	if (!sm.snap[fn])
 		return;
+	uses_check(fn);
+	if (!sm.snap[fn])
+		return;                       /* its last use went */
 	sync_range(fn, 0, 1024);
 	unsync_forget(fn);
 	if (frame_protected(fn))

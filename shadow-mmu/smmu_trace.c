@@ -3,11 +3,11 @@
  *
  * A window stays correct across CR3 switches only because every page-table frame it was
  * filled through is traced (mapped read-only everywhere) or out of sync and resynced at
- * the CR3 write.  A guest store to one exits as
+ * the CR3 write, and every region is checked against its directory entry then
+ * (region_check; directories are never traced).  A guest store to a traced table exits as
  * SMF_TRACED; the run loop single-steps it between smmu_trace_begin and smmu_trace_end,
  * and the difference drops exactly the shadow entries it changed (entry_changed: a
- * directory entry drops its region, a table entry its page; setting A or D drops
- * nothing).  Monitor writes to RAM arrive through smmu_ram_written and count every
+ * table entry drops its page; setting A or D drops nothing).  Monitor writes to RAM arrive through smmu_ram_written and count every
  * written entry as changed.  A frame written SMMU_FLOOD times with no fill through it is
  * unshadowed (its uses dropped, the frame ordinary memory again).  Code frames
  * (smmu_protect_code, from the code cache) are read-only in every window and in the flat
@@ -17,7 +17,8 @@
  * mapped (it is exactly what a refill would map), and one whose entry names another
  * present, accessed frame maps that frame at once (remap_page).  A store to a traced
  * level-1 table never reaches the single step: smmu_fault takes the table out of sync instead,
- * so what is traced here is page directories and tables that are also code.  For a PV
+ * so what is traced here is tables that are also code (and every table while out-of-sync
+ * tables are switched off).  For a PV
  * guest nothing is traced: written entries go to the eager mirror instead.
  *
  * Callers: the run loop (traced stores, INVLPG, CR3/CR0/CR4 changes, and
@@ -112,17 +113,22 @@ uint32_t region_matches(const struct window *w, uint32_t r, gpa_t nt)
 bool region_retarget(struct window *w, uint32_t r, uint32_t npde)
 {
 	gpa_t nt = npde & ~(GUEST_PAGE - 1), ot = w->ptf[r];
-	if (!(npde & PTE_P) || (npde & PTE_PS) || (w->lg[r] & SM_P) || ot == NOPT || nt == ot ||
+	if (!(npde & PTE_P) || (npde & PTE_PS) || (w->lg[r] & SM_P) || nt == ot ||
 	    (uint64_t)nt + GUEST_PAGE > sm.vm->ram_size || sm.is_code[nt / GUEST_PAGE])
 		return false;
-	uint32_t nfn = nt / GUEST_PAGE, ofn = ot / GUEST_PAGE;
+	uint32_t nfn = nt / GUEST_PAGE;
 	if (region_matches(w, r, nt) * 2 < w->pm_count[r])
 		return false;                 /* most would go: one call drops it all */
 	if (sm.snap[nfn])
 		resync(nfn);                  /* its snapshot is what other windows derive from */
 	static uint32_t was[1024];
-	memcpy(was, sm.snap[ofn] ? sm.snap[ofn] : (const uint32_t *)(sm.vm->ram + ot), GUEST_PAGE);
-	pu_drop(w, r);
+	if (ot == NOPT)                   /* an orphan (smmu_sync.c uses_check): values unknown */
+		memset(was, 0, sizeof(was));
+	else {
+		uint32_t ofn = ot / GUEST_PAGE;
+		memcpy(was, sm.snap[ofn] ? sm.snap[ofn] : (const uint32_t *)(sm.vm->ram + ot), GUEST_PAGE);
+		pu_drop(w, r);
+	}
 	w->pde[r] = npde;
 	region_set_table(w, r, nt);
 	sm.flood[nfn] = 0;
@@ -133,6 +139,36 @@ bool region_retarget(struct window *w, uint32_t r, uint32_t npde)
 				page_changed(w, r * 1024 + i, was[i], now[i], false);
 	smmu_stats.regions_retargeted++;
 	return true;
+}
+
+/*
+ * Region r of w against its directory entry as it is now (directories are never traced:
+ * this runs at the flushes, at fills and when a retired window is handed out).  The
+ * region stays when the entry is the value it was made from, or that value with A or D
+ * set since (what was derived from it is still all a walk would give, or less); it moves
+ * to the entry's new table where it can (region_retarget) and goes otherwise.  True when
+ * it stayed as it was.
+ */
+bool region_check(struct window *w, uint32_t r)
+{
+	if (region_empty(w, r))
+		return false;
+	if ((uint64_t)w->pd + GUEST_PAGE > sm.vm->ram_size) {
+		invalidate_region(w, r);
+		return false;
+	}
+	uint32_t now = pde_now(w, r), was = w->pde[r];
+	bool orphan = !(w->lg[r] & SM_P) && w->ptf[r] == NOPT;   /* its table went (uses_check) */
+	if (now == was && !orphan)
+		return true;
+	if (!orphan && !((now ^ was) & ~(PTE_A | PTE_D)) && !(was & ~now)) {
+		w->pde[r] = now;              /* only accessed/dirty were set */
+		return true;
+	}
+	smmu_stats.pde_changes++;
+	if (!region_retarget(w, r, now))
+		invalidate_region(w, r);
+	return false;
 }
 
 /* Entry idx of table frame fn changed from old to new (old = ~new: unknown). */
@@ -147,10 +183,7 @@ void entry_changed(uint32_t fn, uint32_t idx, uint32_t old, uint32_t new)
 	for (unsigned k = 0; k < n; k++) {
 		struct window *w = &sm.win[use[k].w];
 		bool cur_dir = w->kind == W_PAGED && w->pd == (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1));
-		if (use[k].r == PD_USE)
-			invalidate_region(w, idx);
-		else
-			page_changed(w, use[k].r * 1024 + idx, old, new, cur_dir);
+		page_changed(w, use[k].r * 1024 + idx, old, new, cur_dir);
 	}
 	smmu_stats.trace_invalidations++;
 }
@@ -161,14 +194,7 @@ static void unshadow(uint32_t fn)
 	smmu_stats.unshadowed++;
 	while (sm.pu_head[fn]) {
 		struct node *nd = &sm.pu_pool.n[sm.pu_head[fn]];
-		struct window *w = &sm.win[nd->win];
-		if (nd->val == PD_USE && w != sm.cur &&
-		    w->pd != (sm.vm->cpu.cr3 & ~(GUEST_PAGE - 1)))
-			win_retire(w);      /* its page directory is gone: keep it for reuse */
-		else if (nd->val == PD_USE)
-			win_empty(w);       /* the current directory being rebuilt */
-		else
-			invalidate_region(w, nd->val);
+		invalidate_region(&sm.win[nd->win], nd->val);
 	}
 	sm.flood[fn] = 0;
 	frame_release(fn);
@@ -191,10 +217,6 @@ bool smmu_ram_written(gpa_t gpa, uint32_t len)
 			/* skip the rest of an untraced frame, or of one out of sync (whose next
 			 * resync compares it with its snapshot) */
 			a |= GUEST_PAGE - 4;
-			continue;
-		}
-		if (retire_dead_dirs(&sm.vm->cpu, fn) && !sm.pu_head[fn]) {
-			a |= GUEST_PAGE - 4;      /* a dead directory: nothing derived any more */
 			continue;
 		}
 		smmu_stats.traced_monitor_writes++;
@@ -310,6 +332,24 @@ void smmu_tlb_flush(struct vcpu *c, gla_t la, bool all)
 		return;
 	}
 	gpa_t pd = c->cr3 & ~(GUEST_PAGE - 1);
+	if (!sm.pv) {
+		/* the directory's entries first: a CR3 write checks every region of the new
+		 * directory's windows, an INVLPG the region of la (the others may keep what
+		 * they hold, as a TLB may; a fill in one checks it first) */
+		unmap_batch_begin();
+		for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {
+			struct window *w = &sm.win[i];
+			if (w->kind != W_PAGED || w->pd != pd)
+				continue;
+			uint32_t r;
+			if (la)
+				region_check(w, la >> 22);
+			else
+				for_marked(w, r)
+					region_check(w, r);
+		}
+		unmap_batch_end();
+	}
 	if (!la && sm.nunsync)
 		resync_dir(pd);                           /* a CR3 write: the whole new TLB */
 	for (unsigned i = 1; i <= SMMU_WINDOWS; i++) {

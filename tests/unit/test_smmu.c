@@ -19,15 +19,17 @@
  * (protecting a code frame changes every mapping of it, in every window, 4 MiB pages
  * included, and releasing it undoes that); page tables out of sync (a table new to the
  * windows starts out of sync, unprotected; the first store to a traced one makes the table
- * writable with no exit, a directory stays traced; a downgrade not flushed may
+ * writable with no exit; a downgrade not flushed may
  * still be used, flushed by INVLPG or a CR3 reload it may not; a new frame is seen after
  * the flush; D cleared and flushed makes the page read-only until a store sets D again;
  * a table that is also code is traced; two directories sharing a table, including an
  * entry changed back and forth between flushes; a quiet table traced again; a table
- * whose last use went is forgotten); retired windows (a store to a directory that is not
- * current retires its window with no exit; a new directory gets it back keeping only the
- * regions whose entry is the same, the tables they use resynced, its own directory
- * traced).
+ * whose last use went is forgotten); retired windows (a directory that is gone retires its
+ * window when a new directory wants one; the new directory gets it keeping only the
+ * regions whose entry is the same, the tables they use resynced); page directories (never
+ * traced: an entry changed is seen at a fill in its region, an INVLPG in it, a CR3 write,
+ * with A/D set keeping the region and A cleared dropping it; a table of a directory that
+ * is gone loses that use before it is compared, and the window retires).
  *
  * Not covered here: adaptive retranslation and the signal path (smmu_fault is called
  * directly, as run.c's handler would), window recycling past SMMU_WINDOWS directories,
@@ -547,9 +549,9 @@ START_TEST(unsync_new_table_starts_out_of_sync)
 	s = mov_cr3(PD1);
 	ck_assert(!readable(s + 0x4000));
 	ck_assert_uint_eq(smmu_stats.traced_writes - tr, 0);
-	/* the directory is traced from the start */
+	/* the directory is never traced (its entries are checked at the flushes) */
 	ck_assert_int_eq(fault(s, KB + PD1, false, &info), SMF_RETRY);
-	ck_assert(!writable(s + KB + PD1));
+	ck_assert(writable(s + KB + PD1));
 }
 END_TEST
 
@@ -569,11 +571,10 @@ START_TEST(unsync_first_store_makes_the_table_writable)
 	ck_assert(writable(s + KB + PT));
 	ck_assert_uint_eq(smmu_stats.unsyncs - un, 1);
 	ck_assert_uint_eq(smmu_stats.traced_writes - tr, 0);
-	/* its page directory is never out of sync: a store to PD1 is traced */
-	ck_assert_int_eq(fault(s, KB + PD1, false, &info), SMF_RETRY);
-	ck_assert(!writable(s + KB + PD1));
-	ck_assert_int_eq(fault(s, KB + PD1, true, &info), SMF_TRACED);
-	ck_assert_uint_eq(info, PD1);
+	/* its page directory is not traced either: a store to PD1 runs */
+	ck_assert_int_eq(fault(s, KB + PD1, true, &info), SMF_RETRY);
+	ck_assert(writable(s + KB + PD1));
+	ck_assert_uint_eq(smmu_stats.traced_writes - tr, 0);
 	/* a monitor write to the out-of-sync table waits for the flush, as a store does */
 	uint64_t mw = smmu_stats.traced_monitor_writes;
 	put32(PT + 4 * 4, 0);
@@ -864,11 +865,11 @@ START_TEST(unsync_forgotten_with_its_last_use)
 	uint8_t *s = sel(PD1, 0);
 	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
 	pt_store(s, 4, 0);
-	/* the directory entry goes (traced): the region and the table's use with it */
-	uint32_t before[1024];
-	memcpy(before, vm.ram + PD1, sizeof(before));
+	/* the directory entry goes: at the flush, the region and the table's use with it */
 	put32(PD1, 0);
 	smmu_ram_written(PD1, 4);
+	ck_assert(readable(s + 0x4000));                 /* not flushed: a TLB may keep it */
+	s = mov_cr3(PD1);
 	ck_assert(!readable(s + 0x4000));
 	/* a paging-mode change empties everything; the frame is ordinary memory */
 	put32(PD1, PT | PTE_P | PTE_W | PTE_U);
@@ -927,12 +928,14 @@ START_TEST(changed_frame_is_mapped_at_the_flush)
 	ck_assert_int_eq(fault(u, 0x4000, true, &info), SMF_RETRY);
 	ck_assert(writable(u + 0x4000));
 	ck_assert(get32(PT + 4 * 4) & PTE_D);
-	/* a frame that is a traced page directory: mapped, but read-only */
+	/* a frame that holds translations: mapped, but read-only */
+	smmu_protect_code(0x241000, true);
 	s = sel(PD1, 0);
-	pt_store(s, 4, PD1 | UWAD);
+	pt_store(s, 4, 0x241000 | UWAD);
 	invlpg(0x4000);
 	u = sel(PD1, 3);
 	ck_assert(readable(u + 0x4000) && !writable(u + 0x4000));
+	smmu_protect_code(0x241000, false);
 	/* supervisor now: the user view drops it, the kernel view maps the new frame */
 	s = sel(PD1, 0);
 	pt_store(s, 4, 0x240000 | PTE_P | PTE_W | PTE_A | PTE_D);
@@ -960,19 +963,18 @@ static void make_dir(gpa_t pd, gpa_t pt)
 }
 
 /* The process of directory PDX exits: PD1 is current, and the kernel zeroes PDX through
- * its own mapping.  The store retires PDX's window instead of being traced. */
+ * its own mapping.  Directories are not traced: the stores run at full speed, and PDX's
+ * window retires when a new directory wants a window (its first region's entry went). */
 static void exit_pdx(void)
 {
 	uint32_t info;
 	uint8_t *s1 = mov_cr3(PD1);
 	uint64_t ret = smmu_stats.window_retires, tr = smmu_stats.traced_writes;
-	ck_assert_int_eq(fault(s1, KB + PDX, false, &info), SMF_RETRY);
-	ck_assert(!writable(s1 + KB + PDX));             /* a traced directory */
 	ck_assert_int_eq(fault(s1, KB + PDX, true, &info), SMF_RETRY);
-	ck_assert(writable(s1 + KB + PDX));
-	ck_assert_uint_eq(smmu_stats.window_retires - ret, 1);
+	ck_assert(writable(s1 + KB + PDX));              /* not protected */
+	memset(s1 + KB + PDX, 0, 4096);
+	ck_assert_uint_eq(smmu_stats.window_retires - ret, 0);
 	ck_assert_uint_eq(smmu_stats.traced_writes - tr, 0);
-	memset(s1 + KB + PDX, 0, 4096);            /* full speed now */
 }
 
 START_TEST(retired_window_reused_keeps_same_entries_only)
@@ -1001,9 +1003,9 @@ START_TEST(retired_window_reused_keeps_same_entries_only)
 	ck_assert_int_eq(fault(sy, 0x0000, false, &info), SMF_RETRY);
 	ck_assert_uint_eq(peek(sy, 0), 0x2222);
 	ck_assert_uint_eq(smmu_stats.fills - fills, 1);
-	/* the new directory is traced: a store to it while it is current exits */
-	ck_assert_int_eq(fault(sy, KB + PDY, false, &info), SMF_RETRY);
-	ck_assert_int_eq(fault(sy, KB + PDY, true, &info), SMF_TRACED);
+	/* the new directory is not traced: a store to it while it is current runs */
+	ck_assert_int_eq(fault(sy, KB + PDY, true, &info), SMF_RETRY);
+	ck_assert(writable(sy + KB + PDY));
 }
 END_TEST
 
@@ -1071,16 +1073,16 @@ START_TEST(retired_window_revived_for_its_own_directory)
 	uint8_t *sx = mov_cr3(PDX);
 	ck_assert_int_eq(fault(sx, KB + 0x400000, false, &info), SMF_RETRY);
 	ck_assert_int_eq(fault(sx, 0x0000, false, &info), SMF_RETRY);
-	/* the kernel writes one entry of a live directory that is not current (as Linux's
-	 * vmalloc sync does): the window retires, and comes back for PDX with only the
-	 * region of that entry dropped */
+	/* the directory is rewritten while another is current (as when its frame is
+	 * freed and handed out as a directory again): its window serves it again, and the
+	 * CR3 write keeps the regions whose entry is the same */
 	exit_pdx();                                      /* (zeroes PDX: every entry) */
 	make_dir(PDX, PT);                               /* ...and it is set up again */
-	put32(PDX + 770 * 4, 0);
+	put32(PDX + 769 * 4 + 4, 0);
 	uint64_t creates = smmu_stats.window_creates;
 	uint8_t *s = mov_cr3(PDX);
 	ck_assert_ptr_eq(s, sx);
-	ck_assert_uint_eq(smmu_stats.window_creates - creates, 1);
+	ck_assert_uint_eq(smmu_stats.window_creates - creates, 0);
 	ck_assert_uint_eq(peek(s, 0), 0x1111);
 	ck_assert(readable(s + KB + 0x400000));
 	ck_assert_int_eq(fault(s, KB + 0x800000, false, &info), SMF_PF);
@@ -1167,6 +1169,101 @@ START_TEST(retired_window_chosen_by_what_it_keeps)
 }
 END_TEST
 
+/* ---- page directories are not traced (smmu_trace.c region_check) ---------------------- */
+
+/* A directory entry changed with no flush: the region's pages may still be used, as a TLB
+ * may keep them; a fill elsewhere in the region, an INVLPG in it and a CR3 write each make
+ * the region follow the entry as it is now - never the old table's frames after that. */
+START_TEST(directory_entry_change_seen_at_the_flush)
+{
+	uint32_t info;
+	const gpa_t tn = 0x10B000;
+	memset(vm.ram + tn, 0, 4096);
+	put32(tn + 4 * 4, 0x240000 | UWAD);
+	put32(tn + 6 * 4, 0x241000 | UWAD);
+	put32(0x204000, 0x4444);
+	put32(0x240000, 0x4040);
+	put32(0x241000, 0x4141);
+	uint8_t *s = sel(PD1, 0);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(s, 0x4000), 0x4444);
+	uint64_t tr = smmu_stats.traced_writes, pc = smmu_stats.pde_changes;
+	ck_assert_int_eq(fault(s, KB + PD1, true, &info), SMF_RETRY);
+	ck_assert(writable(s + KB + PD1));               /* the store runs, no exit */
+	put32(PD1, tn | PTE_P | PTE_W | PTE_U | PTE_A);
+	ck_assert_uint_eq(smmu_stats.traced_writes - tr, 0);
+	ck_assert_uint_eq(peek(s, 0x4000), 0x4444);       /* not flushed: may be kept */
+	/* a fill in the region walks the new entry: the old table's pages go first */
+	ck_assert_int_eq(fault(s, 0x6000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(s, 0x6000), 0x4141);
+	ck_assert(!shows(s + 0x4000, 0x4444));
+	ck_assert_uint_eq(smmu_stats.pde_changes - pc, 1);
+	/* back to PT, then an INVLPG of a page of the region */
+	put32(PD1, PT | PTE_P | PTE_W | PTE_U | PTE_A);
+	ck_assert(readable(s + 0x6000));
+	invlpg(0x6000);
+	ck_assert(!shows(s + 0x6000, 0x4141) && !shows(s + 0x4000, 0x4040));
+	ck_assert_int_eq(fault(s, 0x6000, false, &info), SMF_PF);
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(s, 0x4000), 0x4444);
+	/* and a CR3 write */
+	put32(PD1, tn | PTE_P | PTE_W | PTE_U | PTE_A);
+	s = mov_cr3(PD1);
+	ck_assert(!shows(s + 0x4000, 0x4444));
+	ck_assert_int_eq(fault(s, 0x4000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(s, 0x4000), 0x4040);
+	/* A or D set in the entry since the region was made keep it */
+	uint64_t pc2 = smmu_stats.pde_changes;
+	put32(PD1, tn | PTE_P | PTE_W | PTE_U | PTE_A | PTE_D);
+	s = mov_cr3(PD1);
+	ck_assert_uint_eq(peek(s, 0x4000), 0x4040);
+	ck_assert_uint_eq(smmu_stats.pde_changes - pc2, 0);
+	/* cleared A is a change: the region goes */
+	put32(PD1, tn | PTE_P | PTE_W | PTE_U);
+	s = mov_cr3(PD1);
+	ck_assert(!readable(s + 0x4000));
+	ck_assert_uint_eq(smmu_stats.pde_changes - pc2, 1);
+}
+END_TEST
+
+/* A directory that is gone leaves its window listing the tables it was made through (no
+ * store to it is seen).  When such a table is compared whole (here: a CR3 write of another
+ * directory that uses it), the use whose entry no longer names it goes first, so nothing
+ * is compared for the dead window, and that window retires. */
+START_TEST(gone_directory_drops_its_table_uses)
+{
+	uint32_t info;
+	put32(0x200000, 0x1111);
+	put32(0x300000, 0x3333);
+	make_dir(PDX, PT);
+	uint8_t *sx = mov_cr3(PDX);
+	ck_assert_int_eq(fault(sx, 0x0000, false, &info), SMF_RETRY);
+	uint8_t *s1 = mov_cr3(PD1);
+	ck_assert_int_eq(fault(s1, 0x0000, false, &info), SMF_RETRY);
+	exit_pdx();
+	s1 = sel(PD1, 0);
+	uint64_t ret = smmu_stats.window_retires, pc = smmu_stats.pde_changes;
+	pt_store(s1, 0, 0x300000 | UWAD);
+	s1 = mov_cr3(PD1);
+	ck_assert_uint_eq(smmu_stats.window_retires - ret, 1);
+	ck_assert_uint_eq(smmu_stats.pde_changes - pc, 1);
+	ck_assert(!shows(s1, 0x1111));
+	ck_assert_int_eq(fault(s1, 0x0000, false, &info), SMF_RETRY);
+	ck_assert_uint_eq(peek(s1, 0), 0x3333);
+	/* the retired window serves a like directory again: its orphaned region moves to
+	 * the new table, keeping the page whose frame is the same */
+	const gpa_t tb = 0x10C000;
+	memcpy(vm.ram + tb, vm.ram + PT, 4096);
+	put32(tb, 0x200000 | UWAD);
+	make_dir(PDY, tb);
+	uint64_t mv = smmu_stats.regions_retargeted;
+	uint8_t *sy = mov_cr3(PDY);
+	ck_assert_ptr_eq(sy, sx);
+	ck_assert_uint_eq(smmu_stats.regions_retargeted - mv, 1);
+	ck_assert_uint_eq(peek(sy, 0), 0x1111);
+}
+END_TEST
+
 static void add_case(Suite *s, const char *name, const TTest *const *tests, unsigned n)
 {
 	TCase *t = tcase_create(name);
@@ -1203,6 +1300,8 @@ static Suite *smmu_suite(void)
 		 retired_window_table_changed_meanwhile_is_resynced,
 		 retired_window_revived_for_its_own_directory, retired_window_region_moves_to_the_new_table,
 		 retired_window_chosen_by_what_it_keeps);
+	ADD_CASE(s, "directories", directory_entry_change_seen_at_the_flush,
+		 gone_directory_drops_its_table_uses);
 	return s;
 }
 
